@@ -1,0 +1,17 @@
+//! The pure core of driftsync: no I/O, no clock, no environment.
+//!
+//! Everything here is a value or a function of values, so it can be tested
+//! exhaustively and reasoned about without a file system or a network.
+#![deny(missing_docs)]
+
+pub mod entry;
+pub mod hash;
+pub mod redact;
+pub mod relpath;
+pub mod report;
+pub mod snapshot;
+
+pub use entry::Entry;
+pub use hash::Hash;
+pub use relpath::{RelPath, RelPathError};
+pub use snapshot::Snapshot;

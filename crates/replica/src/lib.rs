@@ -1,0 +1,119 @@
+//! One trait for every place a tree of files can live.
+//!
+//! A backend implements [`Replica`] and passes the conformance suite; the
+//! engine never knows which backend it talks to. The trait is synchronous:
+//! asynchronous backends (object storage, PostgreSQL) drive their own runtime
+//! internally, and the engine gets parallelism from a bounded pool of threads.
+#![deny(missing_docs)]
+
+mod error;
+
+use std::io::Read;
+
+use driftsync_core::{Entry, Hash, RelPath, Snapshot};
+
+pub use error::{BoxError, ReplicaError};
+
+/// What a write or delete expects to find at the destination, checked just
+/// before it commits. A mismatch is [`ReplicaError::Changed`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing may exist at the path.
+    Absent,
+    /// The path must still hold this version token (from the scan).
+    Version(String),
+    /// No check (used only where the plan has no prior knowledge, e.g. backups).
+    Any,
+}
+
+/// What a backend can do; the engine adapts to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Writes honour [`Expect`] atomically on the server side.
+    pub conditional_write: bool,
+    /// Deletes honour [`Expect`] atomically on the server side (else re-checked just before).
+    pub conditional_delete: bool,
+    /// The backend stores and returns the mtime it was given.
+    pub preserves_mtime: bool,
+    /// The backend stores and returns the executable bit.
+    pub preserves_executable: bool,
+}
+
+/// Metadata that travels with content on a write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteMeta {
+    /// Size of the content in bytes.
+    pub size: u64,
+    /// SHA-256 of the content (known from the source's scan; backends that
+    /// store metadata keep it so a rescan never re-reads the content).
+    pub hash: Hash,
+    /// Modification time to record, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Executable bit to record.
+    pub executable: bool,
+}
+
+/// Inputs of a scan.
+#[derive(Clone, Debug, Default)]
+pub struct ScanRequest<'a> {
+    /// Glob patterns a path must match (any) to be listed; empty = everything.
+    pub include: &'a [String],
+    /// Glob patterns that exclude a path.
+    pub exclude: &'a [String],
+    /// This side's entries as recorded in the base, for the quick check: a file
+    /// whose size and mtime match (and is not "racy") keeps the recorded hash
+    /// without being read.
+    pub prior: Option<&'a Snapshot>,
+    /// When the base was written (ns since epoch); a file modified at or after
+    /// this second is re-read even if size and mtime match (git's racy rule).
+    pub prior_written_ns: Option<i64>,
+}
+
+/// Something a scan passed over and wants the user to know about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanNote {
+    /// The raw path as found (lossy UTF-8).
+    pub path: String,
+    /// Why it was passed over.
+    pub reason: String,
+}
+
+/// The result of a scan.
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    /// Every file, by path.
+    pub snapshot: Snapshot,
+    /// What was passed over (symlinks leaving the root, non-UTF-8 names…).
+    pub notes: Vec<ScanNote>,
+    /// How many files were actually read to hash them (the rest passed the quick check).
+    pub hashed: usize,
+}
+
+/// A tree of files addressed by [`RelPath`].
+pub trait Replica: Send + Sync {
+    /// Where this replica lives, for messages; never contains a secret.
+    fn location(&self) -> String;
+
+    /// What the backend supports.
+    fn capabilities(&self) -> Capabilities;
+
+    /// List every file with size, mtime, hash and version.
+    fn scan(&self, request: &ScanRequest<'_>) -> Result<Scan, ReplicaError>;
+
+    /// Stream a file's content.
+    fn read(&self, path: &RelPath) -> Result<Box<dyn Read + Send + '_>, ReplicaError>;
+
+    /// Atomically create or replace `path` with `content`, provided the
+    /// destination still matches `expect`. Readers see the old or the new
+    /// content, never a mix. Returns the entry as now stored.
+    fn write(
+        &self,
+        path: &RelPath,
+        content: &mut dyn Read,
+        meta: &WriteMeta,
+        expect: &Expect,
+    ) -> Result<Entry, ReplicaError>;
+
+    /// Remove `path`, provided it still matches `expect`.
+    fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError>;
+}

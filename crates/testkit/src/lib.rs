@@ -1,0 +1,56 @@
+//! Shared test harness: real services on loopback, started and removed by the test.
+//!
+//! Nothing here skips: a missing prerequisite panics with a message that says
+//! how to get it (`bash .ci/run` installs everything).
+#![deny(missing_docs)]
+
+mod pg;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+
+pub use pg::PgCluster;
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port on 127.0.0.1")
+}
+
+/// Run `git` in `dir` with a fixed identity and no user/system config; panic
+/// with its stderr on failure. Returns stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .output()
+        .unwrap_or_else(|e| panic!("git is required for this test (apt-get install git): {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?} failed in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A new temporary git repository with one initial commit on `main`.
+pub fn temp_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("create temp dir");
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["config", "user.name", "Test"]);
+    git(dir.path(), &["config", "user.email", "test@example.com"]);
+    std::fs::write(dir.path().join("README.md"), "test repository\n").unwrap();
+    git(dir.path(), &["add", "README.md"]);
+    git(dir.path(), &["commit", "-q", "-m", "initial"]);
+    dir
+}
