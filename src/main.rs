@@ -1,5 +1,15 @@
 //! driftsync: keep a repository in step with the other places its truth lives.
 
-fn main() {
-    println!("driftsync {}", env!("CARGO_PKG_VERSION"));
+mod cli;
+mod commands;
+mod exit;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::dispatch(cli) {
+        Ok(code) => code.into(),
+        Err(err) => exit::report_error(&err).into(),
+    }
 }
