@@ -8,10 +8,20 @@
 pub mod command;
 pub mod events;
 pub mod executor;
+pub mod gates;
 pub mod mask;
 pub mod process;
+pub mod report_md;
+pub mod run;
+pub mod secrets;
+pub mod select;
 pub mod state;
+pub mod time;
+pub mod validate;
+pub mod verify;
 
 pub use events::{Event, Events, Silent};
 pub use executor::{new_report, ExecError, Executors, RunContext, TargetExecutor};
 pub use mask::Masker;
+pub use run::{run, RunOptions};
+pub use select::{select, Selection};
