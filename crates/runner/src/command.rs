@@ -108,8 +108,12 @@ impl TargetExecutor for CommandExecutor {
             ))
         })?;
         report.output_tail = outcome.tail.clone();
+        let what = match &cmd.entrypoint {
+            Entrypoint::Script(p) => p.to_string(),
+            Entrypoint::Shell(_) => "run:".to_string(),
+        };
         if outcome.success() {
-            report.message = format!("{} {}", cmd.entrypoint, outcome.describe(target.timeout));
+            report.message = format!("{what} {}", outcome.describe(target.timeout));
             if let Some(s) = pending_state {
                 if !ctx.dry_run {
                     state::write(ctx.repo_root, &target.name, &s).map_err(|e| {
@@ -123,7 +127,7 @@ impl TargetExecutor for CommandExecutor {
         } else {
             report.status = TargetStatus::Failed;
             report.success = false;
-            report.message = format!("{} {}", cmd.entrypoint, outcome.describe(target.timeout));
+            report.message = format!("{what} {}", outcome.describe(target.timeout));
         }
         Ok(report)
     }
