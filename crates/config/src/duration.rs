@@ -34,7 +34,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "h" => Duration::from_secs(n * 3600),
             "d" => Duration::from_secs(n * 86400),
             "" => return Err(format!("`{text}` has no unit; {hint}")),
-            other => return Err(format!("unknown unit `{other}` in `{text}`; {hint}")),
+            other => {
+                return Err(format!(
+                    "unknown unit `{}` in `{text}`; {hint}",
+                    other.trim()
+                ))
+            }
         };
         total += d;
     }

@@ -119,11 +119,19 @@ pub fn parse(
 
 /// Turn a serde_yaml message into (message without its position, what to write instead).
 fn explain_serde(msg: &str) -> (String, Option<String>) {
-    let msg = match msg.rfind(" at line ") {
-        Some(i) => &msg[..i],
-        None => msg,
+    // serde_yaml appends (or embeds) ` at line N column M`; we print the position ourselves.
+    let msg = match msg.find(" at line ") {
+        Some(i) => {
+            let rest = &msg[i + " at line ".len()..];
+            let after = rest
+                .find(" column ")
+                .map(|j| &rest[j + " column ".len()..])
+                .map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit()))
+                .unwrap_or("");
+            format!("{}{}", &msg[..i], after)
+        }
+        None => msg.to_string(),
     };
-    let msg = msg.to_string();
     // serde_yaml prefixes the key path: `targets.a: unknown field …`.
     let body = match msg.split_once(": ") {
         Some((path, rest)) if !path.contains(' ') => rest,

@@ -98,7 +98,14 @@ impl MarkedEventReceiver for Builder {
                 None,
             )),
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((node, _)) = self.stack.pop() {
+                if let Some((mut node, _)) = self.stack.pop() {
+                    // A block mapping's start mark can trail its first key;
+                    // the first key is where people see the mapping begin.
+                    if let Shape::Map(entries) = &node.shape {
+                        if let Some((_, k, _)) = entries.first() {
+                            node.pos = k.pos;
+                        }
+                    }
                     self.push_value(node, None);
                 }
             }

@@ -129,7 +129,11 @@ impl<'a> Ctx<'a> {
         match crate::duration::parse_duration(text?) {
             Ok(d) => Some(d),
             Err(e) => {
-                self.error_value(path, format!("bad duration: {e}"), None);
+                self.error_value(
+                    path,
+                    format!("bad duration: {e}"),
+                    Some("write a number with a unit, e.g. `90s`, `20m`, `1h30m`".into()),
+                );
                 None
             }
         }
