@@ -181,19 +181,21 @@ fn retry_config(opts: &ObjectOptions) -> RetryConfig {
     }
 }
 
-/// Environment variables with `prefix`, as (lower-case key, value).
-fn env_with(prefix: &str) -> Vec<(String, String)> {
-    std::env::vars()
+/// Variables of `env` with `prefix`, as (lower-case key, value).
+fn env_with(env: &[(String, String)], prefix: &str) -> Vec<(String, String)> {
+    env.iter()
         .filter(|(k, _)| k.starts_with(prefix))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
         .collect()
 }
 
-/// Build the `object_store` client for `parsed`. No request is made.
+/// Build the `object_store` client for `parsed`, reading credentials and
+/// endpoints from `env` (the process environment, or a test's). No request is made.
 pub fn build(
     url: &str,
     parsed: &Parsed,
     opts: &ObjectOptions,
+    env: &[(String, String)],
 ) -> Result<Arc<dyn ObjectStore>, OpenError> {
     let shown = redact_url(url);
     let config = |e: object_store::Error| OpenError::Config {
@@ -206,7 +208,7 @@ pub fn build(
                 .with_client_options(client_options(opts))
                 .with_retry(retry_config(opts))
                 .with_region("us-east-1");
-            for (k, v) in env_with("AWS_") {
+            for (k, v) in env_with(env, "AWS_") {
                 if let Ok(key) = k.parse::<AmazonS3ConfigKey>() {
                     b = b.with_config(key, v);
                 }
@@ -217,7 +219,7 @@ pub fn build(
             let mut b = GoogleCloudStorageBuilder::new()
                 .with_client_options(client_options(opts))
                 .with_retry(retry_config(opts));
-            for (k, v) in env_with("GOOGLE_") {
+            for (k, v) in env_with(env, "GOOGLE_") {
                 if let Ok(key) = k.parse::<GoogleConfigKey>() {
                     b = b.with_config(key, v);
                 }
@@ -228,7 +230,7 @@ pub fn build(
             let mut b = MicrosoftAzureBuilder::new()
                 .with_client_options(client_options(opts))
                 .with_retry(retry_config(opts));
-            for (k, v) in env_with("AZURE_") {
+            for (k, v) in env_with(env, "AZURE_") {
                 if let Ok(key) = k.parse::<AzureConfigKey>() {
                     b = b.with_config(key, v);
                 }
@@ -281,9 +283,9 @@ mod tests {
     fn builds_clients_without_network() {
         let opts = ObjectOptions::default();
         for url in ["s3://b/p/", "memory:"] {
-            build(url, &parse(url).unwrap(), &opts).unwrap();
+            build(url, &parse(url).unwrap(), &opts, &[]).unwrap();
         }
         let missing = "file:/definitely/not/here";
-        assert!(build(missing, &parse(missing).unwrap(), &opts).is_err());
+        assert!(build(missing, &parse(missing).unwrap(), &opts, &[]).is_err());
     }
 }

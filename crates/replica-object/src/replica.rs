@@ -58,8 +58,19 @@ impl ObjectReplica {
     /// Open the replica a URL names (`s3://bucket/prefix/`, `gs://`, `az://`,
     /// `file:/dir`, `memory:`). No request is made until the first operation.
     pub fn open(url: &str, options: ObjectOptions) -> Result<ObjectReplica, OpenError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::open_with_env(url, options, &env)
+    }
+
+    /// [`ObjectReplica::open`] with credentials and endpoint from `env`
+    /// instead of the process environment.
+    pub fn open_with_env(
+        url: &str,
+        options: ObjectOptions,
+        env: &[(String, String)],
+    ) -> Result<ObjectReplica, OpenError> {
         let parsed = open::parse(url)?;
-        let store = open::build(url, &parsed, &options)?;
+        let store = open::build(url, &parsed, &options, env)?;
         let prefix = match parsed.flavor {
             Flavor::File | Flavor::Memory => String::new(),
             _ => parsed.prefix.clone(),
