@@ -16,9 +16,11 @@ use crate::{
     Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanRequest, WriteMeta,
 };
 
+type Files = BTreeMap<RelPath, (Arc<Vec<u8>>, Entry)>;
+
 #[derive(Debug, Default)]
 struct Inner {
-    files: Mutex<BTreeMap<RelPath, (Arc<Vec<u8>>, Entry)>>,
+    files: Mutex<Files>,
     counter: AtomicU64,
     fail_next: AtomicUsize,
 }
@@ -60,7 +62,7 @@ impl MemoryReplica {
             .collect()
     }
 
-    fn files(&self) -> MutexGuard<'_, BTreeMap<RelPath, (Arc<Vec<u8>>, Entry)>> {
+    fn files(&self) -> MutexGuard<'_, Files> {
         self.inner.files.lock().unwrap_or_else(|e| e.into_inner())
     }
 
