@@ -9,6 +9,7 @@
 pub mod conformance;
 mod error;
 pub mod filter;
+pub mod local;
 
 pub mod memory;
 
