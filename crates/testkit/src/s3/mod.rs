@@ -110,10 +110,17 @@ impl S3Server {
         let port = crate::free_port();
         let log = tempfile::NamedTempFile::new().expect("moto log file");
         let mut cmd = Command::new("python3");
-        cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.reopen().expect("log"))
-            .stderr(log.reopen().expect("log"));
+        cmd.args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(log.reopen().expect("log"))
+        .stderr(log.reopen().expect("log"));
         if let Some(n) = no_auth_actions {
             cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
         }

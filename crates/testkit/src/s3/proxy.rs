@@ -201,7 +201,8 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
     }
     let mut client = client;
     if fail {
-        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ServiceUnavailable</Code>\
+        let body =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ServiceUnavailable</Code>\
                     <Message>injected by the test proxy</Message></Error>";
         write!(
             client,
