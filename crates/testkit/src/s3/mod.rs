@@ -188,6 +188,11 @@ impl S3Server {
         keys
     }
 
+    /// Run a boto3 snippet (with `s3` bound to a client) and return what it printed.
+    pub fn python_eval(&self, code: &str) -> String {
+        python(&self.endpoint(), &self.key_id, &self.secret, code)
+    }
+
     /// What the server logged so far (one line per request).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
