@@ -272,3 +272,83 @@ fn bundle_postgres() {
         Ok(ImportOutcome::Stored(_))
     ));
 }
+
+#[test]
+fn bundle_migrate_sqlite() {
+    use driftsync_bundle::migrate::{load_migrations, migrate};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/frameworks.db", dir.path().display());
+    let repo = dir.path();
+    make_bundle(&repo.join("frameworks"), "alpha", "1.0.0");
+    make_bundle(&repo.join("frameworks"), "beta", "3.2.1");
+    let mut ws = workspace(repo, &url);
+    ws.import("alpha", None, "t").unwrap();
+    ws.import("beta", None, "t").unwrap();
+    let mdir = repo.join(".driftsync/bundle-migrations");
+    write(
+        &mdir,
+        "001-controls.yaml",
+        "from: 1\nto: 2\nsteps:\n  - rename_file: { from: controls.yaml, to: requirements.yaml }\n  - replace_text: { path: '*', find: 'id: A.', replace: 'id: REQ-' }\n",
+    );
+    write(
+        &mdir,
+        "002-drop.yaml",
+        "from: \"2\"\nto: \"3\"\nsteps:\n  - delete_file: { path: data.bin }\n",
+    );
+    let migrations = load_migrations(&mdir).unwrap();
+
+    // Dry run: a plan, nothing stored.
+    let plans = migrate(&mut ws.store, &migrations, "3", false, "t").unwrap();
+    assert_eq!(plans.len(), 2);
+    assert_eq!(plans[1].to_version, "3.3.0");
+    assert_eq!(plans[0].specs, ["1", "2", "3"]);
+    assert_eq!(ws.store.versions("alpha").unwrap().len(), 1);
+
+    // Apply: new versions with the transformed files; the old ones untouched.
+    migrate(&mut ws.store, &migrations, "3", true, "t").unwrap();
+    let versions = ws.store.versions("alpha").unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[1].spec_version, "3");
+    let files = ws.store.files("alpha", versions[1].version).unwrap();
+    let paths: Vec<&str> = files.keys().map(|p| p.as_str()).collect();
+    assert_eq!(paths, ["bundle.yaml", "docs/intro.md", "requirements.yaml"]);
+    let req = String::from_utf8(
+        files[&driftsync_core::RelPath::new("requirements.yaml").unwrap()].clone(),
+    )
+    .unwrap();
+    assert_eq!(req, "controls:\n  - id: REQ-1\n");
+    let m = driftsync_bundle::manifest::parse_manifest(
+        std::str::from_utf8(&files[&driftsync_core::RelPath::new("bundle.yaml").unwrap()]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (m.version.to_string(), m.spec_version.as_str()),
+        ("1.1.0".into(), "3")
+    );
+    assert_eq!(
+        ws.store.files("alpha", versions[0].version).unwrap().len(),
+        4
+    );
+    // Now everything is at 3: nothing to do; an unknown target is an error.
+    assert!(migrate(&mut ws.store, &migrations, "3", true, "t")
+        .unwrap()
+        .is_empty());
+    assert!(matches!(
+        migrate(&mut ws.store, &migrations, "9", false, "t"),
+        Err(BundleError::Migration(_))
+    ));
+    // Status says the directories are behind.
+    assert_eq!(state_of(&mut ws, "alpha"), SyncState::NewerInDatabase);
+
+    // A malformed migration names file, line and column.
+    write(
+        &mdir,
+        "003-bad.yaml",
+        "from: 3\nto: 4\nsteps:\n  - rename_file: { from: a }\n",
+    );
+    let err = load_migrations(&mdir).unwrap_err().to_string();
+    assert!(
+        err.contains("003-bad.yaml:4:18: steps[0].rename_file: missing required key `to`"),
+        "{err}"
+    );
+}
