@@ -9,6 +9,7 @@ pub mod hash;
 pub mod redact;
 pub mod relpath;
 pub mod report;
+pub mod schema;
 pub mod snapshot;
 
 pub use entry::Entry;
