@@ -45,4 +45,6 @@ impl Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // One line per command: `Name(crate::commands::name::NameArgs),`
+    /// Sync two locations ad hoc, both ways or one way, with a committed base.
+    Sync(crate::commands::sync::SyncArgs),
 }

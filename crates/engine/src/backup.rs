@@ -9,6 +9,9 @@ use driftsync_replica::Replica;
 
 use crate::EngineError;
 
+/// The extension of a backup being written (removed by the next run if a crash leaves it).
+pub const PARTIAL: &str = "driftsync-partial";
+
 /// Where one run keeps its backups.
 #[derive(Clone, Debug)]
 pub struct Backups {
@@ -44,7 +47,7 @@ impl Backups {
         let mut reader = replica
             .read(path)
             .map_err(|e| EngineError::Replica { side, source: e })?;
-        let tmp = dest.with_extension("driftsync-partial");
+        let tmp = dest.with_extension(PARTIAL);
         let mut f = fs::File::create(&tmp).map_err(io)?;
         io::copy(&mut reader, &mut f).map_err(io)?;
         drop(f);

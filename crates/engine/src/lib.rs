@@ -190,6 +190,31 @@ fn scan_side(
         .map_err(|source| EngineError::Replica { side, source })
 }
 
+/// Remove what a killed run may have left in the engine's own files: partial
+/// backups and a temp state file (replica temp files are removed by the scans).
+fn remove_leftovers(opts: &SyncOptions) {
+    if let Some(dir) = opts.state_file.parent() {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.contains(".tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let mut stack = vec![opts.work_dir.join("backup")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == backup::PARTIAL) {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
 /// Run one sync of `left` and `right`.
 pub fn sync(
     left: &dyn Replica,
@@ -205,6 +230,7 @@ pub fn sync(
         if let Some(pid) = taken {
             reporter.event(&Event::LockTakenOver { pid });
         }
+        remove_leftovers(opts);
         Some(lock)
     };
     let prior = State::load(&opts.state_file)?;
