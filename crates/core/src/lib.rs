@@ -12,6 +12,7 @@ pub mod reconcile;
 pub mod redact;
 pub mod relpath;
 pub mod report;
+pub mod schema;
 pub mod snapshot;
 
 pub use entry::Entry;

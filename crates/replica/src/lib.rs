@@ -139,4 +139,20 @@ pub trait Replica: Send + Sync {
 
     /// Remove `path`, provided it still matches `expect`.
     fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError>;
+
+    /// Start a batch: the writes and removes until [`Replica::commit_batch`]
+    /// become visible together (one database transaction). Backends without
+    /// transactions do nothing; each operation then stands alone.
+    fn begin_batch(&self) -> Result<(), ReplicaError> {
+        Ok(())
+    }
+
+    /// Make the batch's operations visible. On error none of them happened:
+    /// the caller must not record them as applied.
+    fn commit_batch(&self) -> Result<(), ReplicaError> {
+        Ok(())
+    }
+
+    /// Abandon the batch: none of its operations happened.
+    fn rollback_batch(&self) {}
 }
