@@ -57,4 +57,6 @@ pub enum Command {
     Check(crate::commands::check::CheckArgs),
     List(crate::commands::list::ListArgs),
     Config(crate::commands::config::ConfigArgs),
+    /// Sync two locations ad hoc, both ways or one way, with a committed base.
+    Sync(crate::commands::sync::SyncArgs),
 }

@@ -4,6 +4,7 @@ pub mod check;
 pub mod config;
 pub mod list;
 pub mod run;
+pub mod sync;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
@@ -16,5 +17,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Check(args) => check::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
         Command::Config(args) => config::run(&cli.global, args),
+        Command::Sync(args) => sync::run(&cli.global, args),
     }
 }
