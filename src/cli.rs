@@ -45,4 +45,6 @@ impl Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // One line per command: `Name(crate::commands::name::NameArgs),`
+    /// Framework bundles: versioned directories stored in a database.
+    Bundle(crate::commands::bundle::BundleArgs),
 }
