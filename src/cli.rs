@@ -47,4 +47,6 @@ pub enum Command {
     // One line per command: `Name(crate::commands::name::NameArgs),`
     /// Framework bundles: versioned directories stored in a database.
     Bundle(crate::commands::bundle::BundleArgs),
+    /// Export a document space (database table) to a folder and import it back.
+    Space(crate::commands::space::SpaceArgs),
 }

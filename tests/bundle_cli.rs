@@ -92,7 +92,11 @@ fn bundle_cli_unreachable_database_is_exit_2_and_redacted() {
         "postgres://app:Sup3rS3cret@127.0.0.1:{}/frameworks",
         driftsync_testkit::free_port()
     );
-    for cmd in [&["bundle", "status"][..], &["bundle", "import", "x"][..]] {
+    for cmd in [
+        &["bundle", "status"][..],
+        &["bundle", "import", "x"][..],
+        &["space", "export", "out"][..],
+    ] {
         let mut args = cmd.to_vec();
         args.extend(["--database", &url]);
         let o = driftsync(repo.path(), &args);

@@ -1,6 +1,7 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
 pub mod bundle;
+pub mod space;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
@@ -11,5 +12,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         // One arm per command: `Command::Name(args) => name::run(&cli.global, args),`
         Command::Bundle(args) => bundle::run(&cli.global, args),
+        Command::Space(args) => space::run(&cli.global, args),
     }
 }

@@ -53,10 +53,25 @@ fn migrations(dialect: Dialect, table: &str) -> Vec<String> {
     )]
 }
 
+/// What was being done when the driver failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {source}")]
+struct Step {
+    what: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
 /// A database failure as a replica error.
 pub fn replica_error(e: DbError) -> ReplicaError {
     let location = e.location.clone();
-    match e.kind {
+    let kind = e.kind;
+    // The replica error names the location; its source says what failed and why.
+    let e = Step {
+        what: e.what,
+        source: e.source,
+    };
+    match kind {
         DbErrorKind::Unavailable => ReplicaError::Unavailable {
             location,
             source: Box::new(e),
