@@ -5,6 +5,8 @@ pub mod config;
 pub mod list;
 pub mod run;
 pub mod sync;
+pub mod bundle;
+pub mod space;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
@@ -18,5 +20,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::List(args) => list::run(&cli.global, args),
         Command::Config(args) => config::run(&cli.global, args),
         Command::Sync(args) => sync::run(&cli.global, args),
+        Command::Bundle(args) => bundle::run(&cli.global, args),
+        Command::Space(args) => space::run(&cli.global, args),
     }
 }

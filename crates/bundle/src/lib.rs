@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod ops;
 mod readme;
 pub mod schema;
+pub mod space;
 pub mod state;
 pub mod store;
 pub mod yaml;

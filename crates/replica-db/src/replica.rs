@@ -6,10 +6,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use driftsync_core::redact::RedactedUrl;
 use driftsync_core::{Entry, Hash, RelPath, Snapshot};
+use driftsync_replica::filter::PathFilter;
 use driftsync_replica::{
     Capabilities, Expect, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
 };
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::db::{Db, DbError, DbErrorKind, Dialect, Value};
 use crate::url::DbUrl;
@@ -53,10 +53,25 @@ fn migrations(dialect: Dialect, table: &str) -> Vec<String> {
     )]
 }
 
+/// What was being done when the driver failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {source}")]
+struct Step {
+    what: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
 /// A database failure as a replica error.
 pub fn replica_error(e: DbError) -> ReplicaError {
     let location = e.location.clone();
-    match e.kind {
+    let kind = e.kind;
+    // The replica error names the location; its source says what failed and why.
+    let e = Step {
+        what: e.what,
+        source: e.source,
+    };
+    match kind {
         DbErrorKind::Unavailable => ReplicaError::Unavailable {
             location,
             source: Box::new(e),
@@ -74,23 +89,6 @@ pub fn replica_error(e: DbError) -> ReplicaError {
             source: Box::new(e),
         },
     }
-}
-
-fn globs(patterns: &[String]) -> Result<Option<GlobSet>, ReplicaError> {
-    if patterns.is_empty() {
-        return Ok(None);
-    }
-    let mut b = GlobSetBuilder::new();
-    for p in patterns {
-        let g = GlobBuilder::new(p)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| ReplicaError::other(format!("glob {p:?}"), e))?;
-        b.add(g);
-    }
-    b.build()
-        .map(Some)
-        .map_err(|e| ReplicaError::other("globs", e))
 }
 
 impl DbReplica {
@@ -167,8 +165,7 @@ impl Replica for DbReplica {
     }
 
     fn scan(&self, request: &ScanRequest<'_>) -> Result<Scan, ReplicaError> {
-        let include = globs(request.include)?;
-        let exclude = globs(request.exclude)?;
+        let filter = PathFilter::new(request.include, request.exclude)?;
         let rows = self
             .db()
             .query(
@@ -193,9 +190,7 @@ impl Replica for DbReplica {
                     continue;
                 }
             };
-            if include.as_ref().is_some_and(|g| !g.is_match(path.as_str()))
-                || exclude.as_ref().is_some_and(|g| g.is_match(path.as_str()))
-            {
+            if !filter.matches(path.as_str()) {
                 continue;
             }
             let hash: Hash = match row[1].text().parse() {
@@ -352,9 +347,12 @@ impl Replica for DbReplica {
             return Ok(());
         }
         match (self.current_version(&mut db, path)?, wanted) {
-            (None, _) => Err(ReplicaError::NotFound {
-                path: path.as_str().into(),
-            }),
+            // Removing what is not there, with no expectation, is done already.
+            (None, None) => Ok(()),
+            (None, Some(want)) => Err(Self::changed(
+                path,
+                format!("expected version {want}, the row is gone"),
+            )),
             (Some(now), Some(want)) => Err(Self::changed(
                 path,
                 format!("expected version {want}, found version {now}"),
