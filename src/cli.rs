@@ -57,4 +57,10 @@ pub enum Command {
     Check(crate::commands::check::CheckArgs),
     List(crate::commands::list::ListArgs),
     Config(crate::commands::config::ConfigArgs),
+    /// Sync two locations ad hoc, both ways or one way, with a committed base.
+    Sync(crate::commands::sync::SyncArgs),
+    /// Framework bundles: versioned directories stored in a database.
+    Bundle(crate::commands::bundle::BundleArgs),
+    /// Export a document space (database table) to a folder and import it back.
+    Space(crate::commands::space::SpaceArgs),
 }

@@ -7,6 +7,7 @@ mod executors;
 mod exit;
 mod render;
 mod workspace;
+mod replicas;
 
 use clap::Parser;
 

@@ -4,6 +4,9 @@ pub mod check;
 pub mod config;
 pub mod list;
 pub mod run;
+pub mod sync;
+pub mod bundle;
+pub mod space;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
@@ -16,5 +19,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Check(args) => check::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
         Command::Config(args) => config::run(&cli.global, args),
+        Command::Sync(args) => sync::run(&cli.global, args),
+        Command::Bundle(args) => bundle::run(&cli.global, args),
+        Command::Space(args) => space::run(&cli.global, args),
     }
 }
