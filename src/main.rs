@@ -2,7 +2,11 @@
 
 mod cli;
 mod commands;
+mod env;
+mod executors;
 mod exit;
+mod render;
+mod workspace;
 mod replicas;
 
 use clap::Parser;
