@@ -2,16 +2,25 @@
 
 pub mod bundle;
 pub mod space;
+pub mod check;
+pub mod config;
+pub mod list;
+pub mod run;
+pub mod sync;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
 /// Run the chosen command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
-    let _global = &cli.global;
     match cli.command {
         // One arm per command: `Command::Name(args) => name::run(&cli.global, args),`
         Command::Bundle(args) => bundle::run(&cli.global, args),
         Command::Space(args) => space::run(&cli.global, args),
+        Command::Run(args) => run::run(&cli.global, args),
+        Command::Check(args) => check::run(&cli.global, args),
+        Command::List(args) => list::run(&cli.global, args),
+        Command::Config(args) => config::run(&cli.global, args),
+        Command::Sync(args) => sync::run(&cli.global, args),
     }
 }

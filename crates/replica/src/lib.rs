@@ -8,6 +8,7 @@
 
 pub mod conformance;
 mod error;
+pub mod fault;
 pub mod filter;
 pub mod local;
 

@@ -2,8 +2,8 @@
 //!
 //! - Walks with the `ignore` crate: `.gitignore` is NOT applied unless asked
 //!   ([`LocalReplica::respect_gitignore`]); a `.driftsyncignore` (gitignore
-//!   syntax) always is. The engine's own `.driftsync/` directory at the root
-//!   is never listed.
+//!   syntax) always is. A directory named `.driftsync` (the engine's own
+//!   state, lock and backups) is never listed, at any depth.
 //! - Only regular files are synced. Directories are implied by paths; one left
 //!   empty by a remove is pruned. Symlinks are never followed (each is
 //!   reported as a [`ScanNote`]); names that are not UTF-8, or that
@@ -36,7 +36,7 @@ use crate::{
 /// The marker in the names of in-flight temp files.
 pub const TEMP_MARKER: &str = ".driftsync-tmp-";
 
-/// The engine's directory at a replica root, never listed.
+/// The engine's directory name, never listed.
 pub const STATE_DIR: &str = ".driftsync";
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -189,6 +189,7 @@ impl LocalReplica {
                 meta.mtime_ns.rem_euclid(1_000_000_000) as u32,
             );
             filetime::set_file_handle_times(&f, None, Some(mtime))?;
+            crate::fault::crash_point();
             Ok(h.finish())
         })();
         match result {
@@ -257,11 +258,10 @@ impl Replica for LocalReplica {
                     return true;
                 }
                 let rel = d.path().strip_prefix(&root).unwrap_or(d.path());
-                match rel.to_str() {
-                    Some(STATE_DIR) => false,
-                    Some(r) => !dir_filter.excludes_dir(r),
-                    None => true,
+                if d.file_name() == STATE_DIR {
+                    return false;
                 }
+                rel.to_str().is_none_or(|r| !dir_filter.excludes_dir(r))
             })
             .build();
         let mut found = Vec::new();
