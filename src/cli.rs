@@ -53,6 +53,10 @@ impl Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // One line per command: `Name(crate::commands::name::NameArgs),`
+    /// Framework bundles: versioned directories stored in a database.
+    Bundle(crate::commands::bundle::BundleArgs),
+    /// Export a document space (database table) to a folder and import it back.
+    Space(crate::commands::space::SpaceArgs),
     Run(crate::commands::run::RunArgs),
     Check(crate::commands::check::CheckArgs),
     List(crate::commands::list::ListArgs),

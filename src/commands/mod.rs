@@ -1,5 +1,7 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod bundle;
+pub mod space;
 pub mod check;
 pub mod config;
 pub mod list;
@@ -15,6 +17,8 @@ use crate::exit::Exit;
 pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         // One arm per command: `Command::Name(args) => name::run(&cli.global, args),`
+        Command::Bundle(args) => bundle::run(&cli.global, args),
+        Command::Space(args) => space::run(&cli.global, args),
         Command::Run(args) => run::run(&cli.global, args),
         Command::Check(args) => check::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
