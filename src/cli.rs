@@ -45,4 +45,8 @@ impl Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // One line per command: `Name(crate::commands::name::NameArgs),`
+    /// Schema drift: a live database against typed Python modules.
+    Schema(crate::commands::schema::SchemaArgs),
+    /// Git hooks: `hook install` writes a pre-commit hook.
+    Hook(crate::commands::hook::HookArgs),
 }

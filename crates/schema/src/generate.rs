@@ -216,7 +216,13 @@ fn tables_module(
             body.push_str("    },\n)\n");
         }
     }
-    body.push_str("\n\nRELATIONS: Final[dict[str, list[str]]] = {");
+    // Two blank lines after a class, one after the imports (as black does).
+    body.push_str(if schema.relations.is_empty() {
+        "\n"
+    } else {
+        "\n\n"
+    });
+    body.push_str("RELATIONS: Final[dict[str, list[str]]] = {");
     if schema.relations.is_empty() {
         body.push_str("}\n");
     } else {
