@@ -31,7 +31,10 @@ fn hook_pre_commit_refuses_drift_and_no_verify_bypasses() {
     let exe = env!("CARGO_BIN_EXE_driftsync");
     let pg = PgCluster::start();
     let url = pg.create_database("app");
-    pg.psql("app", "CREATE TABLE organizations (id int PRIMARY KEY, name text NOT NULL)");
+    pg.psql(
+        "app",
+        "CREATE TABLE organizations (id int PRIMARY KEY, name text NOT NULL)",
+    );
     let repo = temp_repo();
     let dir = repo.path();
 
@@ -59,7 +62,12 @@ fn hook_pre_commit_refuses_drift_and_no_verify_bypasses() {
     assert!(!head.contains("notes"), "{head}");
 
     // --no-verify bypasses the hook, as git does.
-    let o = run(dir, "git", &["commit", "-q", "--no-verify", "-m", "notes"], &url);
+    let o = run(
+        dir,
+        "git",
+        &["commit", "-q", "--no-verify", "-m", "notes"],
+        &url,
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(git(dir, &["log", "--oneline"]).contains("notes"));
 
@@ -82,11 +90,31 @@ fn hook_install_keeps_a_foreign_hook_unless_forced() {
     let o = run(dir, exe, &["hook", "install"], "");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--force"), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(&hook).unwrap(), "#!/bin/sh\necho mine\n");
-    let o = run(dir, exe, &["hook", "install", "--force", "--", "schema", "check", "--fail-on", "high"], "");
+    assert_eq!(
+        std::fs::read_to_string(&hook).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
+    let o = run(
+        dir,
+        exe,
+        &[
+            "hook",
+            "install",
+            "--force",
+            "--",
+            "schema",
+            "check",
+            "--fail-on",
+            "high",
+        ],
+        "",
+    );
     assert!(o.status.success(), "{}", text(&o));
     let script = std::fs::read_to_string(&hook).unwrap();
-    assert!(script.contains("'schema' 'check' '--fail-on' 'high'"), "{script}");
+    assert!(
+        script.contains("'schema' 'check' '--fail-on' 'high'"),
+        "{script}"
+    );
     // Reinstalling over our own hook needs no --force.
     let o = run(dir, exe, &["hook", "install"], "");
     assert!(o.status.success(), "{}", text(&o));

@@ -306,7 +306,7 @@ pub fn markdown(c: &Comparison, local: &str) -> String {
     }
     out.push_str("| Severity | Code | Object | Location | Message |\n|---|---|---|---|---|\n");
     let mut sorted: Vec<(&Finding, &Change)> = c.findings.iter().zip(&c.changes).collect();
-    sorted.sort_by(|a, b| b.0.severity.cmp(&a.0.severity));
+    sorted.sort_by_key(|(f, _)| std::cmp::Reverse(f.severity));
     for (f, ch) in sorted {
         let loc = match (&f.file, f.line) {
             (Some(file), Some(line)) => format!("`{file}:{line}`"),

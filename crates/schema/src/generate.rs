@@ -188,7 +188,11 @@ fn tables_module(
             .collect();
         let class_syntax = fields.iter().all(|(n, _, _)| is_identifier(n));
         // Black: two blank lines around classes, one after the imports otherwise.
-        body.push_str(if body.is_empty() && !class_syntax { "\n" } else { "\n\n" });
+        body.push_str(if body.is_empty() && !class_syntax {
+            "\n"
+        } else {
+            "\n\n"
+        });
         if class_syntax {
             let _ = writeln!(body, "class {class}(TypedDict):");
             let _ = writeln!(

@@ -84,9 +84,16 @@ fn schema_sqlite_findings_per_change() {
     let base = sqlite(tmp.path(), "base", BLOG);
     assert_eq!(base.relations.len(), 5);
     let users = &base.relations["main.users"];
-    assert!(!users.column("id").unwrap().nullable, "INTEGER PRIMARY KEY is never NULL");
+    assert!(
+        !users.column("id").unwrap().nullable,
+        "INTEGER PRIMARY KEY is never NULL"
+    );
     assert_eq!(
-        users.constraints.values().map(|c| c.definition.as_str()).collect::<Vec<_>>(),
+        users
+            .constraints
+            .values()
+            .map(|c| c.definition.as_str())
+            .collect::<Vec<_>>(),
         ["UNIQUE (email)", "PRIMARY KEY (id)"]
     );
     assert_eq!(
@@ -98,9 +105,15 @@ fn schema_sqlite_findings_per_change() {
     let generated = Generated::update_with(&package, &base, Dialect::Sqlite, &Options::default());
     let tables = std::fs::read_to_string(package.join("tables.py")).unwrap();
     assert!(tables.contains("class UserRow(TypedDict):"), "{tables}");
-    assert!(tables.contains("    score: int | float | None  # sql: NUMERIC\n"), "{tables}");
+    assert!(
+        tables.contains("    score: int | float | None  # sql: NUMERIC\n"),
+        "{tables}"
+    );
     assert!(tables.contains("OddTableRow = TypedDict(\n"), "{tables}");
-    assert!(tables.contains("        \"first name\": str | None,  # sql: TEXT\n"), "{tables}");
+    assert!(
+        tables.contains("        \"first name\": str | None,  # sql: TEXT\n"),
+        "{tables}"
+    );
     for (name, change, expected) in CASES {
         let db = sqlite(tmp.path(), name, &format!("{BLOG}{change}"));
         assert_eq!(generated.finding_lines(&db), *expected, "case {name}");
