@@ -67,4 +67,8 @@ pub enum Command {
     Bundle(crate::commands::bundle::BundleArgs),
     /// Export a document space (database table) to a folder and import it back.
     Space(crate::commands::space::SpaceArgs),
+    /// Schema drift: a live database against typed Python modules.
+    Schema(crate::commands::schema::SchemaArgs),
+    /// Git hooks: `hook install` writes a pre-commit hook.
+    Hook(crate::commands::hook::HookArgs),
 }

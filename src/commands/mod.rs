@@ -9,6 +9,8 @@ pub mod run;
 pub mod sync;
 pub mod bundle;
 pub mod space;
+pub mod hook;
+pub mod schema;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
@@ -26,5 +28,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sync(args) => sync::run(&cli.global, args),
         Command::Bundle(args) => bundle::run(&cli.global, args),
         Command::Space(args) => space::run(&cli.global, args),
+        Command::Schema(args) => schema::run(&cli.global, args),
+        Command::Hook(args) => hook::run(&cli.global, args),
     }
 }
