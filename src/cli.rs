@@ -45,4 +45,8 @@ impl Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // One line per command: `Name(crate::commands::name::NameArgs),`
+    /// Publish a report folder to GitHub Actions (outputs, summary, annotations, PR comment)
+    Publish(crate::commands::publish::PublishArgs),
+    /// Work with reports (merge the reports of a job matrix)
+    Report(crate::commands::report::ReportArgs),
 }

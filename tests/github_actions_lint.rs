@@ -32,7 +32,10 @@ fn workflows() -> Vec<PathBuf> {
         }
     }
     files.sort();
-    assert!(files.len() >= 4, "expected ci, release and two examples: {files:?}");
+    assert!(
+        files.len() >= 4,
+        "expected ci, release and two examples: {files:?}"
+    );
     files
 }
 
@@ -85,15 +88,30 @@ fn github_action_never_expands_expressions_in_shell_lines() {
             if let Some(rest) = t.strip_prefix("run:") {
                 in_run = true;
                 run_indent = indent;
-                assert!(!rest.contains("${{"), "{}:{}: expression in run", file.display(), i + 1);
+                assert!(
+                    !rest.contains("${{"),
+                    "{}:{}: expression in run",
+                    file.display(),
+                    i + 1
+                );
             } else if in_run {
-                assert!(!line.contains("${{"), "{}:{}: expression in run", file.display(), i + 1);
+                assert!(
+                    !line.contains("${{"),
+                    "{}:{}: expression in run",
+                    file.display(),
+                    i + 1
+                );
             }
         }
     }
     let scripts = Path::new(".github/scripts");
     for e in std::fs::read_dir(root().join(scripts)).unwrap() {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
-        assert!(!text.contains("${{"));
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            !text.contains("${{"),
+            "{}: workflow expression in a script",
+            p.display()
+        );
     }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Map the action's inputs (environment variables, never ${{ }} in a shell
-# line) to driftsync flags and run it in CI mode.
+# Map the action's inputs (environment variables only, never a workflow
+# expression in a shell line) to driftsync flags and run it in CI mode.
 set -euo pipefail
 
 read -r -a cmd <<< "${INPUT_COMMAND:-check}"
