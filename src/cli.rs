@@ -13,7 +13,12 @@ use clap::{Args, Parser, Subcommand};
 /// Exit codes: 0 in sync, 1 drift / conflicts / failed target or gate,
 /// 2 usage, configuration or environment error.
 #[derive(Debug, Parser)]
-#[command(name = "driftsync", version, propagate_version = true)]
+#[command(
+    name = "driftsync",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  driftsync list\n  driftsync run --target 'oca_*' --direction pull\n  driftsync check --ci\n  driftsync -C path/to/repo config validate\n\nConfiguration: .driftsync/sync.yaml in the repository root (see README.md)."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -24,9 +29,13 @@ pub struct Cli {
 /// Options every command accepts.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Configuration file [default: .driftsync/sync.yaml in the repository root]
+    /// Configuration file [default: .driftsync/sync.yaml, searched from the
+    /// current directory upwards]
     #[arg(short = 'c', long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Run as if started in DIR (like `git -C`)
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
     /// Run as in CI: no prompts, no colour, no progress bars, GitHub log groups
     /// and annotations. Also on when CI=true.
     #[arg(long, global = true)]
@@ -35,9 +44,8 @@ pub struct Global {
 
 impl Global {
     /// True under `--ci` or `CI=true`.
-    #[allow(dead_code)]
     pub fn in_ci(&self) -> bool {
-        self.ci || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+        self.ci || std::env::var(crate::env::CI).is_ok_and(|v| v == "true" || v == "1")
     }
 }
 
@@ -49,4 +57,14 @@ pub enum Command {
     Publish(crate::commands::publish::PublishArgs),
     /// Work with reports (merge the reports of a job matrix)
     Report(crate::commands::report::ReportArgs),
+    /// Print the selected targets as a GitHub Actions job matrix
+    Matrix(crate::commands::matrix::MatrixArgs),
+    /// Check or generate the scheduled workflow from sync.yaml
+    Workflow(crate::commands::workflow::WorkflowArgs),
+    Run(crate::commands::run::RunArgs),
+    Check(crate::commands::check::CheckArgs),
+    List(crate::commands::list::ListArgs),
+    Config(crate::commands::config::ConfigArgs),
+    /// Sync two locations ad hoc, both ways or one way, with a committed base.
+    Sync(crate::commands::sync::SyncArgs),
 }

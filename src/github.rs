@@ -17,7 +17,6 @@ pub fn in_actions() -> bool {
 
 /// Print `::add-mask::` for every secret value the run read. Call before
 /// anything that might echo them.
-#[allow(dead_code)] // used by run/check once the runner lands
 pub fn mask(values: &[String]) {
     for v in values {
         for line in workflow_commands::add_mask(v) {
@@ -55,4 +54,22 @@ pub fn publish_report(
         println!("check run: {c:?}");
     }
     Ok(())
+}
+
+/// Publish the report files `run`/`check` just wrote (already masked). A
+/// failure to publish is a warning: the run's own result stands.
+pub fn publish_written(json: &Path, md: &Path, dir: &Path) {
+    let result = (|| -> anyhow::Result<()> {
+        let report: Report = serde_json::from_str(
+            &std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?,
+        )?;
+        let markdown = std::fs::read_to_string(md).with_context(|| format!("reading {}", md.display()))?;
+        publish_report(&report, &markdown, dir, Some("driftsync-report".to_string()))
+    })();
+    if let Err(e) = result {
+        println!(
+            "{}",
+            workflow_commands::message(workflow_commands::Level::Warning, &format!("{e:#}"))
+        );
+    }
 }

@@ -2,8 +2,13 @@
 
 mod cli;
 mod commands;
+mod env;
+mod executors;
 mod exit;
 mod github;
+mod render;
+mod workspace;
+mod replicas;
 
 use clap::Parser;
 

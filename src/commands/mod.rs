@@ -1,17 +1,30 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod matrix;
 pub mod publish;
 pub mod report;
+pub mod workflow;
+pub mod check;
+pub mod config;
+pub mod list;
+pub mod run;
+pub mod sync;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
 /// Run the chosen command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
-    let _global = &cli.global;
     match cli.command {
         // One arm per command: `Command::Name(args) => name::run(&cli.global, args),`
         Command::Publish(args) => publish::run(&cli.global, args),
         Command::Report(args) => report::run(&cli.global, args),
+        Command::Matrix(args) => matrix::run(&cli.global, args),
+        Command::Workflow(args) => workflow::run(&cli.global, args),
+        Command::Run(args) => run::run(&cli.global, args),
+        Command::Check(args) => check::run(&cli.global, args),
+        Command::List(args) => list::run(&cli.global, args),
+        Command::Config(args) => config::run(&cli.global, args),
+        Command::Sync(args) => sync::run(&cli.global, args),
     }
 }

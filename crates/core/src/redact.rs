@@ -65,7 +65,15 @@ impl fmt::Debug for Secret {
 }
 
 const SECRET_PARAMS: &[&str] = &[
-    "password", "passwd", "pwd", "token", "secret", "key", "sig", "signature", "credential",
+    "password",
+    "passwd",
+    "pwd",
+    "token",
+    "secret",
+    "key",
+    "sig",
+    "signature",
+    "credential",
 ];
 
 /// Replace the password of `scheme://user:password@host` and the values of
@@ -91,7 +99,11 @@ pub fn redact_url(url: &str) -> String {
         let query: Vec<String> = query
             .split('&')
             .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if SECRET_PARAMS.iter().any(|s| k.to_ascii_lowercase().contains(s)) => {
+                Some((k, _))
+                    if SECRET_PARAMS
+                        .iter()
+                        .any(|s| k.to_ascii_lowercase().contains(s)) =>
+                {
                     format!("{k}=***")
                 }
                 _ => pair.to_string(),
@@ -116,7 +128,10 @@ mod tests {
             redact_url("https://x.test/a?X-Amz-Signature=abc&part=1"),
             "https://x.test/a?X-Amz-Signature=***&part=1"
         );
-        assert_eq!(redact_url("postgres://app@db/prod"), "postgres://app@db/prod");
+        assert_eq!(
+            redact_url("postgres://app@db/prod"),
+            "postgres://app@db/prod"
+        );
         assert_eq!(redact_url("templates/"), "templates/");
         let u = RedactedUrl::new("postgres://u:p4ss@h/d");
         assert!(!format!("{u} {u:?}").contains("p4ss"));

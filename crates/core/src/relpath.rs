@@ -45,7 +45,9 @@ impl RelPath {
         if s.contains('\0') || s.contains('\\') {
             return Err(RelPathError::BadChar(s));
         }
-        if s.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+        if s.split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        {
             return Err(RelPathError::BadSegment(s));
         }
         Ok(RelPath(s))
@@ -130,7 +132,16 @@ mod tests {
     #[test]
     fn refuses_escapes_and_junk() {
         for bad in [
-            "", "/etc/passwd", "../x", "a/../b", "a//b", "a/", "./a", "a/.", "a\0b", "..\\x",
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "a/",
+            "./a",
+            "a/.",
+            "a\0b",
+            "..\\x",
         ] {
             assert!(RelPath::new(bad).is_err(), "{bad:?} should be refused");
         }

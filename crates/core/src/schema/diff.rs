@@ -1,0 +1,591 @@
+//! Diff two schema models into changes with stable codes and severities.
+//!
+//! `diff(expected, actual)`: `expected` is what the repository says (the
+//! Python modules), `actual` is what the database holds. "Removed" means in
+//! the repository but gone from the database.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::model::{Column, DbSchema, EnumType, Relation};
+use crate::report::{Finding, Severity};
+
+/// A stable finding code. The string forms are what users match on: never rename one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeCode {
+    /// A database enum the repository does not have.
+    EnumAdded,
+    /// A repository enum the database no longer has.
+    EnumRemoved,
+    /// Enum labels added or removed.
+    EnumLabelsChanged,
+    /// The same enum labels in another order.
+    EnumLabelsReordered,
+    /// A database table the repository does not have.
+    TableAdded,
+    /// A repository table the database no longer has.
+    TableRemoved,
+    /// A database view the repository does not have.
+    ViewAdded,
+    /// A repository view the database no longer has.
+    ViewRemoved,
+    /// A relation changed kind (table ↔ view, view ↔ materialised view, partitioned).
+    RelationKindChanged,
+    /// A view's defining query changed.
+    ViewDefinitionChanged,
+    /// Table options changed (unlogged, inheritance, partitioning).
+    TableOptionsChanged,
+    /// A database column the repository does not have.
+    ColumnAdded,
+    /// A repository column the database no longer has.
+    ColumnRemoved,
+    /// A column's type changed.
+    ColumnTypeChanged,
+    /// A column became nullable or NOT NULL.
+    ColumnNullabilityChanged,
+    /// A column's default, identity or generation expression changed.
+    ColumnDefaultChanged,
+    /// A column's collation changed.
+    ColumnCollationChanged,
+    /// A constraint (key, check, exclusion) appeared.
+    ConstraintAdded,
+    /// A constraint disappeared.
+    ConstraintRemoved,
+    /// A constraint's definition changed.
+    ConstraintChanged,
+    /// An index appeared.
+    IndexAdded,
+    /// An index disappeared.
+    IndexRemoved,
+    /// An index's definition changed.
+    IndexChanged,
+    /// A hand-edited Python annotation no longer matches the column's type.
+    PythonAnnotationChanged,
+}
+
+impl ChangeCode {
+    /// Every code, in documentation order.
+    pub const ALL: [ChangeCode; 24] = [
+        ChangeCode::EnumAdded,
+        ChangeCode::EnumRemoved,
+        ChangeCode::EnumLabelsChanged,
+        ChangeCode::EnumLabelsReordered,
+        ChangeCode::TableAdded,
+        ChangeCode::TableRemoved,
+        ChangeCode::ViewAdded,
+        ChangeCode::ViewRemoved,
+        ChangeCode::RelationKindChanged,
+        ChangeCode::ViewDefinitionChanged,
+        ChangeCode::TableOptionsChanged,
+        ChangeCode::ColumnAdded,
+        ChangeCode::ColumnRemoved,
+        ChangeCode::ColumnTypeChanged,
+        ChangeCode::ColumnNullabilityChanged,
+        ChangeCode::ColumnDefaultChanged,
+        ChangeCode::ColumnCollationChanged,
+        ChangeCode::ConstraintAdded,
+        ChangeCode::ConstraintRemoved,
+        ChangeCode::ConstraintChanged,
+        ChangeCode::IndexAdded,
+        ChangeCode::IndexRemoved,
+        ChangeCode::IndexChanged,
+        ChangeCode::PythonAnnotationChanged,
+    ];
+
+    /// The stable string, e.g. `column-removed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeCode::EnumAdded => "enum-added",
+            ChangeCode::EnumRemoved => "enum-removed",
+            ChangeCode::EnumLabelsChanged => "enum-labels-changed",
+            ChangeCode::EnumLabelsReordered => "enum-labels-reordered",
+            ChangeCode::TableAdded => "table-added",
+            ChangeCode::TableRemoved => "table-removed",
+            ChangeCode::ViewAdded => "view-added",
+            ChangeCode::ViewRemoved => "view-removed",
+            ChangeCode::RelationKindChanged => "relation-kind-changed",
+            ChangeCode::ViewDefinitionChanged => "view-definition-changed",
+            ChangeCode::TableOptionsChanged => "table-options-changed",
+            ChangeCode::ColumnAdded => "column-added",
+            ChangeCode::ColumnRemoved => "column-removed",
+            ChangeCode::ColumnTypeChanged => "column-type-changed",
+            ChangeCode::ColumnNullabilityChanged => "column-nullability-changed",
+            ChangeCode::ColumnDefaultChanged => "column-default-changed",
+            ChangeCode::ColumnCollationChanged => "column-collation-changed",
+            ChangeCode::ConstraintAdded => "constraint-added",
+            ChangeCode::ConstraintRemoved => "constraint-removed",
+            ChangeCode::ConstraintChanged => "constraint-changed",
+            ChangeCode::IndexAdded => "index-added",
+            ChangeCode::IndexRemoved => "index-removed",
+            ChangeCode::IndexChanged => "index-changed",
+            ChangeCode::PythonAnnotationChanged => "python-annotation-changed",
+        }
+    }
+
+    /// How serious: removals critical; incompatible changes high; compatible
+    /// shape changes medium; new objects and indexes low.
+    pub fn severity(self) -> Severity {
+        use ChangeCode::*;
+        match self {
+            EnumRemoved | TableRemoved | ViewRemoved | ColumnRemoved => Severity::Critical,
+            EnumLabelsChanged
+            | EnumLabelsReordered
+            | ColumnTypeChanged
+            | RelationKindChanged
+            | PythonAnnotationChanged => Severity::High,
+            ColumnAdded
+            | ColumnNullabilityChanged
+            | ColumnDefaultChanged
+            | ColumnCollationChanged
+            | ViewDefinitionChanged
+            | TableOptionsChanged
+            | ConstraintAdded
+            | ConstraintRemoved
+            | ConstraintChanged => Severity::Medium,
+            EnumAdded | TableAdded | ViewAdded | IndexAdded | IndexRemoved | IndexChanged => {
+                Severity::Low
+            }
+        }
+    }
+}
+
+/// What a change is about, for finding its place in the repository.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Subject {
+    /// An enum, by qualified name.
+    Enum {
+        /// Qualified name.
+        name: String,
+    },
+    /// A relation, by qualified name.
+    Relation {
+        /// Qualified name.
+        name: String,
+    },
+    /// A column of a relation.
+    Column {
+        /// The relation's qualified name.
+        relation: String,
+        /// The column.
+        column: String,
+    },
+}
+
+impl Subject {
+    /// The key used in [`Locations`]: `enum:s.n`, `relation:s.n`, `column:s.n.c`.
+    pub fn key(&self) -> String {
+        match self {
+            Subject::Enum { name } => format!("enum:{name}"),
+            Subject::Relation { name } => format!("relation:{name}"),
+            Subject::Column { relation, column } => format!("column:{relation}.{column}"),
+        }
+    }
+
+    /// The qualified object name: `s.n` or `s.n.c`.
+    pub fn object(&self) -> String {
+        match self {
+            Subject::Enum { name } | Subject::Relation { name } => name.clone(),
+            Subject::Column { relation, column } => format!("{relation}.{column}"),
+        }
+    }
+}
+
+/// One difference between the repository and the database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Stable code.
+    pub code: ChangeCode,
+    /// What it concerns.
+    pub subject: Subject,
+    /// One line for people.
+    pub message: String,
+}
+
+impl Change {
+    /// Its severity (from the code).
+    pub fn severity(&self) -> Severity {
+        self.code.severity()
+    }
+
+    /// As a report finding, placed at the repository location of its subject.
+    pub fn to_finding(&self, locations: &Locations) -> Finding {
+        let (file, line) = locations.locate(&self.subject);
+        Finding {
+            code: self.code.as_str().to_string(),
+            severity: self.severity(),
+            message: self.message.clone(),
+            file: Some(file),
+            line,
+            column: None,
+        }
+    }
+}
+
+/// Where each object lives in the repository: file and 1-based line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Locations {
+    /// The file enums go in (for new enums and as a fallback).
+    pub enums_file: String,
+    /// The file relations go in.
+    pub relations_file: String,
+    /// `Subject::key()` → line.
+    pub lines: BTreeMap<String, u32>,
+}
+
+impl Locations {
+    /// The file and line of `subject`: its own line, else its relation's, else
+    /// the file it would be written to.
+    pub fn locate(&self, subject: &Subject) -> (String, Option<u32>) {
+        let file = match subject {
+            Subject::Enum { .. } => &self.enums_file,
+            _ => &self.relations_file,
+        };
+        let line = self
+            .lines
+            .get(&subject.key())
+            .copied()
+            .or_else(|| match subject {
+                Subject::Column { relation, .. } => self
+                    .lines
+                    .get(
+                        &Subject::Relation {
+                            name: relation.clone(),
+                        }
+                        .key(),
+                    )
+                    .copied(),
+                _ => None,
+            });
+        (file.clone(), line)
+    }
+}
+
+/// Every difference between `expected` (repository) and `actual` (database),
+/// ordered by code then object.
+pub fn diff(expected: &DbSchema, actual: &DbSchema) -> Vec<Change> {
+    let mut out = Vec::new();
+    diff_enums(expected, actual, &mut out);
+    for (name, exp) in &expected.relations {
+        match actual.relations.get(name) {
+            None => {
+                let code = if exp.kind.is_view() {
+                    ChangeCode::ViewRemoved
+                } else {
+                    ChangeCode::TableRemoved
+                };
+                push(
+                    &mut out,
+                    code,
+                    rel_subject(name),
+                    format!(
+                        "{} {name} no longer exists in the database",
+                        exp.kind.as_str()
+                    ),
+                );
+            }
+            Some(act) => diff_relation(name, exp, act, &mut out),
+        }
+    }
+    for (name, act) in &actual.relations {
+        if !expected.relations.contains_key(name) {
+            let code = if act.kind.is_view() {
+                ChangeCode::ViewAdded
+            } else {
+                ChangeCode::TableAdded
+            };
+            push(
+                &mut out,
+                code,
+                rel_subject(name),
+                format!("new {} {name} in the database", act.kind.as_str()),
+            );
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.subject.object(), a.code, &a.message).cmp(&(b.subject.object(), b.code, &b.message))
+    });
+    out
+}
+
+fn push(out: &mut Vec<Change>, code: ChangeCode, subject: Subject, message: String) {
+    out.push(Change {
+        code,
+        subject,
+        message,
+    });
+}
+
+fn rel_subject(name: &str) -> Subject {
+    Subject::Relation {
+        name: name.to_string(),
+    }
+}
+
+fn diff_enums(expected: &DbSchema, actual: &DbSchema, out: &mut Vec<Change>) {
+    for (name, exp) in &expected.enums {
+        let subject = Subject::Enum { name: name.clone() };
+        match actual.enums.get(name) {
+            None => push(
+                out,
+                ChangeCode::EnumRemoved,
+                subject,
+                format!("enum {name} no longer exists in the database"),
+            ),
+            Some(act) => diff_labels(name, exp, act, subject, out),
+        }
+    }
+    for name in actual.enums.keys() {
+        if !expected.enums.contains_key(name) {
+            push(
+                out,
+                ChangeCode::EnumAdded,
+                Subject::Enum { name: name.clone() },
+                format!("new enum {name} in the database"),
+            );
+        }
+    }
+}
+
+fn diff_labels(
+    name: &str,
+    exp: &EnumType,
+    act: &EnumType,
+    subject: Subject,
+    out: &mut Vec<Change>,
+) {
+    if exp.labels == act.labels {
+        return;
+    }
+    let added: Vec<&str> = act
+        .labels
+        .iter()
+        .filter(|l| !exp.labels.contains(l))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = exp
+        .labels
+        .iter()
+        .filter(|l| !act.labels.contains(l))
+        .map(String::as_str)
+        .collect();
+    if added.is_empty() && removed.is_empty() {
+        push(
+            out,
+            ChangeCode::EnumLabelsReordered,
+            subject,
+            format!(
+                "enum {name} labels reordered: [{}] → [{}]",
+                exp.labels.join(", "),
+                act.labels.join(", ")
+            ),
+        );
+        return;
+    }
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!("added {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("removed {}", removed.join(", ")));
+    }
+    push(
+        out,
+        ChangeCode::EnumLabelsChanged,
+        subject,
+        format!("enum {name} labels changed: {}", parts.join("; ")),
+    );
+}
+
+fn diff_relation(name: &str, exp: &Relation, act: &Relation, out: &mut Vec<Change>) {
+    if exp.kind != act.kind {
+        push(
+            out,
+            ChangeCode::RelationKindChanged,
+            rel_subject(name),
+            format!(
+                "{name} changed from {} to {}",
+                exp.kind.as_str(),
+                act.kind.as_str()
+            ),
+        );
+    }
+    if exp.definition != act.definition && exp.kind.is_view() && act.kind.is_view() {
+        push(
+            out,
+            ChangeCode::ViewDefinitionChanged,
+            rel_subject(name),
+            format!("the query of {} {name} changed", act.kind.as_str()),
+        );
+    }
+    if exp.options != act.options {
+        push(
+            out,
+            ChangeCode::TableOptionsChanged,
+            rel_subject(name),
+            format!(
+                "options of {name} changed: [{}] → [{}]",
+                exp.options.join(", "),
+                act.options.join(", ")
+            ),
+        );
+    }
+    for col in &exp.columns {
+        match act.column(&col.name) {
+            None => push(
+                out,
+                ChangeCode::ColumnRemoved,
+                col_subject(name, &col.name),
+                format!(
+                    "column {name}.{} no longer exists in the database",
+                    col.name
+                ),
+            ),
+            Some(a) => diff_column(name, col, a, out),
+        }
+    }
+    for col in &act.columns {
+        if exp.column(&col.name).is_none() {
+            let null = if col.nullable { "" } else { " NOT NULL" };
+            push(
+                out,
+                ChangeCode::ColumnAdded,
+                col_subject(name, &col.name),
+                format!(
+                    "new column {name}.{} ({}{null}) in the database",
+                    col.name, col.data_type
+                ),
+            );
+        }
+    }
+    diff_named(
+        name,
+        "constraint",
+        &exp.constraints
+            .iter()
+            .map(|(k, c)| (k, &c.definition))
+            .collect(),
+        &act.constraints
+            .iter()
+            .map(|(k, c)| (k, &c.definition))
+            .collect(),
+        [
+            ChangeCode::ConstraintAdded,
+            ChangeCode::ConstraintRemoved,
+            ChangeCode::ConstraintChanged,
+        ],
+        out,
+    );
+    diff_named(
+        name,
+        "index",
+        &exp.indexes.iter().collect(),
+        &act.indexes.iter().collect(),
+        [
+            ChangeCode::IndexAdded,
+            ChangeCode::IndexRemoved,
+            ChangeCode::IndexChanged,
+        ],
+        out,
+    );
+}
+
+fn col_subject(relation: &str, column: &str) -> Subject {
+    Subject::Column {
+        relation: relation.to_string(),
+        column: column.to_string(),
+    }
+}
+
+fn diff_column(rel: &str, exp: &Column, act: &Column, out: &mut Vec<Change>) {
+    let subject = || col_subject(rel, &exp.name);
+    let what = format!("{rel}.{}", exp.name);
+    if exp.data_type != act.data_type {
+        push(
+            out,
+            ChangeCode::ColumnTypeChanged,
+            subject(),
+            format!(
+                "type of {what} changed: {} → {}",
+                exp.data_type, act.data_type
+            ),
+        );
+    }
+    if exp.nullable != act.nullable {
+        let now = if act.nullable { "nullable" } else { "NOT NULL" };
+        push(
+            out,
+            ChangeCode::ColumnNullabilityChanged,
+            subject(),
+            format!("{what} is now {now}"),
+        );
+    }
+    if exp.value != act.value {
+        let show = |v: &Option<_>| {
+            v.as_ref()
+                .map_or_else(|| "none".to_string(), super::model::ColumnValue::describe)
+        };
+        push(
+            out,
+            ChangeCode::ColumnDefaultChanged,
+            subject(),
+            format!(
+                "default of {what} changed: {} → {}",
+                show(&exp.value),
+                show(&act.value)
+            ),
+        );
+    }
+    if exp.collation != act.collation {
+        let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "default".to_string());
+        push(
+            out,
+            ChangeCode::ColumnCollationChanged,
+            subject(),
+            format!(
+                "collation of {what} changed: {} → {}",
+                show(&exp.collation),
+                show(&act.collation)
+            ),
+        );
+    }
+}
+
+fn diff_named(
+    rel: &str,
+    what: &str,
+    exp: &BTreeMap<&String, &String>,
+    act: &BTreeMap<&String, &String>,
+    [added, removed, changed]: [ChangeCode; 3],
+    out: &mut Vec<Change>,
+) {
+    for (name, def) in exp {
+        match act.get(name) {
+            None => push(
+                out,
+                removed,
+                rel_subject(rel),
+                format!("{what} {name} on {rel} no longer exists: {def}"),
+            ),
+            Some(a) if a != def => push(
+                out,
+                changed,
+                rel_subject(rel),
+                format!("{what} {name} on {rel} changed: {def} → {a}"),
+            ),
+            Some(_) => {}
+        }
+    }
+    for (name, def) in act {
+        if !exp.contains_key(name) {
+            push(
+                out,
+                added,
+                rel_subject(rel),
+                format!("new {what} {name} on {rel}: {def}"),
+            );
+        }
+    }
+}

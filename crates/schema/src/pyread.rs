@@ -1,0 +1,427 @@
+//! Read the generated Python modules back into the schema model with a real
+//! Python parser, so hand edits are seen, and remember where each object is.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use driftsync_core::schema::{
+    Column, ColumnValue, Constraint, DbSchema, EnumType, Locations, Relation, RelationKind,
+    Subject, TypeRef,
+};
+use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
+use rustpython_parser::lexer::lex;
+use rustpython_parser::{Mode, Parse, Tok};
+
+use crate::generate::{ENUMS_FILE, TABLES_FILE, VERSION_FILE};
+use crate::SchemaError;
+
+/// What the repository's modules say.
+#[derive(Clone, Debug, Default)]
+pub struct RepoSchema {
+    /// The model they describe.
+    pub model: DbSchema,
+    /// Where each object is (files relative to the repository root).
+    pub locations: Locations,
+    /// The annotation text of each field, keyed `relation.column`.
+    pub annotations: BTreeMap<String, String>,
+    /// The version module's values, when it exists.
+    pub version: Option<VersionInfo>,
+}
+
+/// The values of `schema_version.py`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// `SCHEMA_VERSION`.
+    pub schema_version: u64,
+    /// `LAST_SYNC`.
+    pub last_sync: String,
+    /// `DB_HASH`.
+    pub db_hash: String,
+}
+
+/// A parsed module: statements, source, and comments by line.
+struct Module {
+    file: String,
+    source: String,
+    suite: Vec<Stmt>,
+    /// 1-based line → (comment text without `#`, alone on its line?).
+    comments: BTreeMap<u32, (String, bool)>,
+    line_starts: Vec<usize>,
+}
+
+impl Module {
+    fn parse(path: &Path, file: &str) -> Result<Module, SchemaError> {
+        let source = std::fs::read_to_string(path).map_err(|e| SchemaError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let position = |offset: usize| {
+            let line = line_starts.partition_point(|&s| s <= offset);
+            let col = offset - line_starts[line - 1] + 1;
+            (line as u32, col as u32)
+        };
+        let suite = ast::Suite::parse(&source, file).map_err(|e| {
+            let (line, column) = position(usize::from(e.offset));
+            SchemaError::Python {
+                file: file.to_string(),
+                line,
+                column,
+                message: e.error.to_string(),
+            }
+        })?;
+        let mut comments = BTreeMap::new();
+        for (tok, range) in lex(&source, Mode::Module).flatten() {
+            if let Tok::Comment(text) = tok {
+                let start = usize::from(range.start());
+                let (line, col) = position(start);
+                let before = &source[line_starts[line as usize - 1]..start];
+                let _ = col;
+                comments.insert(
+                    line,
+                    (
+                        text.trim_start_matches('#').trim().to_string(),
+                        before.trim().is_empty(),
+                    ),
+                );
+            }
+        }
+        Ok(Module {
+            file: file.to_string(),
+            source,
+            suite,
+            comments,
+            line_starts,
+        })
+    }
+
+    fn line(&self, node: &impl Ranged) -> u32 {
+        let offset = usize::from(node.start());
+        self.line_starts.partition_point(|&s| s <= offset) as u32
+    }
+
+    fn text(&self, node: &impl Ranged) -> String {
+        let r = node.range();
+        self.source[usize::from(r.start())..usize::from(r.end())]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The `# sql:` comment of a field at `line`: on the same line, or the
+    /// comment lines directly above it.
+    fn field_comment(&self, line: u32) -> Option<&str> {
+        if let Some((c, false)) = self.comments.get(&line) {
+            return Some(c);
+        }
+        let mut l = line.checked_sub(1)?;
+        while let Some((c, true)) = self.comments.get(&l) {
+            if c.starts_with("sql: ") {
+                return Some(c);
+            }
+            l = l.checked_sub(1)?;
+        }
+        None
+    }
+
+    /// The value assigned to the top-level name `name`, with its statement.
+    fn assigned(&self, name: &str) -> Option<&Expr> {
+        self.suite.iter().find_map(|s| match s {
+            Stmt::Assign(a) if a.targets.iter().any(|t| is_name(t, name)) => Some(&*a.value),
+            Stmt::AnnAssign(a) if is_name(&a.target, name) => a.value.as_deref(),
+            _ => None,
+        })
+    }
+
+    fn class(&self, name: &str) -> Option<&ast::StmtClassDef> {
+        self.suite.iter().find_map(|s| match s {
+            Stmt::ClassDef(c) if c.name.as_str() == name => Some(c),
+            _ => None,
+        })
+    }
+
+    fn error(&self, node: &impl Ranged, message: impl Into<String>) -> SchemaError {
+        let offset = usize::from(node.start());
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        SchemaError::Python {
+            file: self.file.clone(),
+            line: line as u32,
+            column: (offset - self.line_starts[line - 1] + 1) as u32,
+            message: message.into(),
+        }
+    }
+}
+
+fn is_name(e: &Expr, name: &str) -> bool {
+    matches!(e, Expr::Name(n) if n.id.as_str() == name)
+}
+
+fn string(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Constant(ast::ExprConstant {
+            value: Constant::Str(s),
+            ..
+        }) => Some(s),
+        _ => None,
+    }
+}
+
+fn split_qualified(q: &str) -> (String, String) {
+    match q.split_once('.') {
+        Some((s, n)) => (s.to_string(), n.to_string()),
+        None => (String::new(), q.to_string()),
+    }
+}
+
+/// Read the modules in `dir`; `rel_dir` is how findings name that directory
+/// (relative to the repository root). Missing modules read as empty.
+pub fn read_dir(dir: &Path, rel_dir: &str) -> Result<RepoSchema, SchemaError> {
+    let join = |f: &str| {
+        if rel_dir.is_empty() || rel_dir == "." {
+            f.to_string()
+        } else {
+            format!("{}/{f}", rel_dir.trim_end_matches('/'))
+        }
+    };
+    let mut repo = RepoSchema {
+        locations: Locations {
+            enums_file: join(ENUMS_FILE),
+            relations_file: join(TABLES_FILE),
+            lines: BTreeMap::new(),
+        },
+        ..RepoSchema::default()
+    };
+    let enums_path = dir.join(ENUMS_FILE);
+    if enums_path.exists() {
+        let m = Module::parse(&enums_path, &join(ENUMS_FILE))?;
+        read_enums(&m, &mut repo)?;
+    }
+    let tables_path = dir.join(TABLES_FILE);
+    if tables_path.exists() {
+        let m = Module::parse(&tables_path, &join(TABLES_FILE))?;
+        read_tables(&m, &mut repo)?;
+    }
+    let version_path = dir.join(VERSION_FILE);
+    if version_path.exists() {
+        let m = Module::parse(&version_path, &join(VERSION_FILE))?;
+        let get = |n: &str| m.assigned(n);
+        let int = |n: &str| match get(n) {
+            Some(Expr::Constant(ast::ExprConstant {
+                value: Constant::Int(i),
+                ..
+            })) => i.to_string().parse().ok(),
+            _ => None,
+        };
+        repo.version = Some(VersionInfo {
+            schema_version: int("SCHEMA_VERSION").unwrap_or(0),
+            last_sync: get("LAST_SYNC")
+                .and_then(string)
+                .unwrap_or_default()
+                .to_string(),
+            db_hash: get("DB_HASH")
+                .and_then(string)
+                .unwrap_or_default()
+                .to_string(),
+        });
+    }
+    repo.model.canonicalize();
+    Ok(repo)
+}
+
+fn dict_entries(e: &Expr) -> Vec<(&Expr, &Expr)> {
+    match e {
+        Expr::Dict(d) => d
+            .keys
+            .iter()
+            .zip(&d.values)
+            .filter_map(|(k, v)| k.as_ref().map(|k| (k, v)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn read_enums(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
+    let Some(registry) = m.assigned("ENUMS") else {
+        return Ok(());
+    };
+    for (k, v) in dict_entries(registry) {
+        let q = string(k).ok_or_else(|| m.error(k, "ENUMS keys must be strings `schema.name`"))?;
+        let Expr::Name(class) = v else {
+            return Err(m.error(v, "ENUMS values must be enum class names"));
+        };
+        let Some(def) = m.class(class.id.as_str()) else {
+            return Err(m.error(
+                v,
+                format!("class {} is not defined in this module", class.id),
+            ));
+        };
+        let mut labels = Vec::new();
+        for stmt in &def.body {
+            if let Stmt::Assign(a) = stmt {
+                if let Some(s) = string(&a.value) {
+                    labels.push(s.to_string());
+                }
+            }
+        }
+        let (schema, name) = split_qualified(q);
+        repo.locations.lines.insert(
+            Subject::Enum {
+                name: q.to_string(),
+            }
+            .key(),
+            m.line(def),
+        );
+        repo.model.enums.insert(
+            q.to_string(),
+            EnumType {
+                schema,
+                name,
+                labels,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The fields of a row class: (name, annotation node, line).
+fn fields<'a>(m: &'a Module, class: &str) -> Option<(u32, Vec<(String, &'a Expr, u32)>)> {
+    if let Some(def) = m.class(class) {
+        let fields = def
+            .body
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::AnnAssign(a) => match &*a.target {
+                    Expr::Name(n) => Some((n.id.to_string(), &*a.annotation, m.line(a))),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        return Some((m.line(def), fields));
+    }
+    // Functional form: `X = TypedDict("X", {"a b": int, ...})`.
+    let stmt = m.suite.iter().find_map(|s| match s {
+        Stmt::Assign(a) if a.targets.iter().any(|t| is_name(t, class)) => Some(a),
+        _ => None,
+    })?;
+    let Expr::Call(call) = &*stmt.value else {
+        return None;
+    };
+    let dict = call.args.get(1)?;
+    let fields = dict_entries(dict)
+        .into_iter()
+        .filter_map(|(k, v)| Some((string(k)?.to_string(), v, m.line(k))))
+        .collect();
+    Some((m.line(stmt), fields))
+}
+
+fn parse_comment(comment: Option<&str>) -> (String, Option<String>, Option<ColumnValue>) {
+    let Some(c) = comment.and_then(|c| c.strip_prefix("sql: ")) else {
+        return ("unknown (no `# sql:` comment)".to_string(), None, None);
+    };
+    let (head, value) = match ["; default: ", "; identity: ", "; generated: "]
+        .iter()
+        .filter_map(|m| c.find(m))
+        .min()
+    {
+        Some(i) => (&c[..i], ColumnValue::parse(&c[i + 2..])),
+        None => (c, None),
+    };
+    let mut parts = head.split("; ");
+    let data_type = parts.next().unwrap_or_default().to_string();
+    let collation = parts
+        .find_map(|p| p.strip_prefix("collate: "))
+        .map(str::to_string);
+    (data_type, collation, value)
+}
+
+fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
+    let Some(registry) = m.assigned("RELATIONS") else {
+        return Ok(());
+    };
+    for (k, v) in dict_entries(registry) {
+        let q =
+            string(k).ok_or_else(|| m.error(k, "RELATIONS keys must be strings `schema.name`"))?;
+        let Expr::List(list) = v else {
+            return Err(m.error(v, "RELATIONS values must be lists of strings"));
+        };
+        let items: Vec<&str> = list.elts.iter().filter_map(string).collect();
+        let head = items
+            .first()
+            .ok_or_else(|| m.error(v, "the first entry must be `<kind> <ClassName>`"))?;
+        let (kind, class) = head
+            .rsplit_once(' ')
+            .and_then(|(k, c)| Some((RelationKind::parse(k)?, c)))
+            .ok_or_else(|| m.error(v, format!("`{head}` is not `<kind> <ClassName>`")))?;
+        let (schema, name) = split_qualified(q);
+        let mut rel = Relation::new(&schema, &name, kind);
+        for item in &items[1..] {
+            if let Some(o) = item.strip_prefix("option: ") {
+                rel.options.push(o.to_string());
+            } else if let Some(d) = item.strip_prefix("definition: ") {
+                rel.definition = Some(d.to_string());
+            } else if let Some((n, d)) = item
+                .strip_prefix("constraint ")
+                .and_then(|r| r.split_once(": "))
+            {
+                let c = Constraint::from_definition(d)
+                    .ok_or_else(|| m.error(v, format!("unknown constraint kind in `{item}`")))?;
+                rel.constraints.insert(n.to_string(), c);
+            } else if let Some((n, d)) =
+                item.strip_prefix("index ").and_then(|r| r.split_once(": "))
+            {
+                rel.indexes.insert(n.to_string(), d.to_string());
+            } else {
+                return Err(m.error(v, format!("unknown RELATIONS entry `{item}`")));
+            }
+        }
+        let rel_line = match fields(m, class) {
+            Some((line, fs)) => {
+                for (fname, ann, fline) in fs {
+                    let annotation = m.text(ann);
+                    let nullable = annotation.ends_with("| None")
+                        || annotation.starts_with("Optional[")
+                        || annotation.starts_with("None |");
+                    let (data_type, collation, value) = parse_comment(m.field_comment(fline));
+                    repo.locations.lines.insert(
+                        Subject::Column {
+                            relation: q.to_string(),
+                            column: fname.clone(),
+                        }
+                        .key(),
+                        fline,
+                    );
+                    repo.annotations.insert(format!("{q}.{fname}"), annotation);
+                    rel.columns.push(Column {
+                        name: fname,
+                        type_ref: TypeRef::Other {
+                            name: data_type.clone(),
+                        },
+                        data_type,
+                        nullable,
+                        value,
+                        collation,
+                    });
+                }
+                line
+            }
+            None => {
+                return Err(m.error(
+                    v,
+                    format!("row class {class} is not defined in this module"),
+                ))
+            }
+        };
+        repo.locations.lines.insert(
+            Subject::Relation {
+                name: q.to_string(),
+            }
+            .key(),
+            rel_line,
+        );
+        repo.model.relations.insert(q.to_string(), rel);
+    }
+    Ok(())
+}

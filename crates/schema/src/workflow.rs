@@ -1,0 +1,144 @@
+//! `check`, `diff` and `update` as functions: compare a database model with the
+//! repository's modules, and plan the files an update writes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use driftsync_core::report::Finding;
+use driftsync_core::schema::{diff, Change, ChangeCode, DbSchema, Subject};
+
+use crate::generate::{annotations, generate, VERSION_FILE};
+use crate::pyread::RepoSchema;
+use crate::version::VersionModule;
+use crate::{Dialect, Options, SchemaError};
+
+/// Every difference between the repository (`repo`) and the database (`db`):
+/// the model diff, plus hand-edited annotations that no longer match a column.
+pub fn compare(
+    db: &DbSchema,
+    repo: &RepoSchema,
+    options: &Options,
+    dialect: Dialect,
+) -> Vec<Change> {
+    let mut changes = diff(&repo.model, db);
+    let expected = annotations(db, options, dialect);
+    for (q, rel) in &db.relations {
+        let Some(repo_rel) = repo.model.relations.get(q) else {
+            continue;
+        };
+        for col in &rel.columns {
+            let Some(rc) = repo_rel.column(&col.name) else {
+                continue;
+            };
+            let key = format!("{q}.{}", col.name);
+            let (Some(want), Some(have)) = (expected.get(&key), repo.annotations.get(&key)) else {
+                continue;
+            };
+            // A changed type or nullability is already reported by the model diff.
+            if want != have && rc.data_type == col.data_type && rc.nullable == col.nullable {
+                changes.push(Change {
+                    code: ChangeCode::PythonAnnotationChanged,
+                    subject: Subject::Column {
+                        relation: q.clone(),
+                        column: col.name.clone(),
+                    },
+                    message: format!(
+                        "annotation of {key} is `{have}` but the column ({}) maps to `{want}`",
+                        col.data_type
+                    ),
+                });
+            }
+        }
+    }
+    changes
+}
+
+/// The changes as report findings placed in the repository files.
+pub fn findings(changes: &[Change], repo: &RepoSchema) -> Vec<Finding> {
+    changes
+        .iter()
+        .map(|c| c.to_finding(&repo.locations))
+        .collect()
+}
+
+/// What `update` writes: file name → content, and which of them differ from disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdatePlan {
+    /// Every file the directory should hold after the update.
+    pub files: BTreeMap<String, String>,
+    /// The files whose bytes change (or that are new).
+    pub changed: Vec<String>,
+    /// The changes the update resolves.
+    pub resolved: Vec<Change>,
+}
+
+/// Plan an update of `dir` to match `db`. `now` is the RFC 3339 time recorded
+/// as LAST_SYNC when the schema changed; an unchanged schema keeps the version
+/// file as it is, so a second update changes no byte.
+pub fn plan_update(
+    dir: &Path,
+    db: &DbSchema,
+    repo: &RepoSchema,
+    options: &Options,
+    dialect: Dialect,
+    now: &str,
+) -> Result<UpdatePlan, SchemaError> {
+    let resolved = compare(db, repo, options, dialect);
+    let mut files = generate(db, options, dialect);
+    let hash = db.hash().to_hex();
+    let version_path = dir.join(VERSION_FILE);
+    let keep = repo.version.as_ref().is_some_and(|v| v.db_hash == hash) && version_path.exists();
+    let version = if keep {
+        read(&version_path)?
+    } else {
+        VersionModule {
+            schema_version: repo.version.as_ref().map_or(0, |v| v.schema_version) + 1,
+            last_sync: now.to_string(),
+            db_hash: hash,
+            tables_count: db.tables_count(),
+            enums_count: db.enums.len(),
+            differences: resolved
+                .iter()
+                .map(|c| format!("{} {}", c.code.as_str(), c.subject.object()))
+                .collect(),
+        }
+        .render()
+    };
+    files.insert(VERSION_FILE.to_string(), version);
+    let mut changed = Vec::new();
+    for (name, content) in &files {
+        let path = dir.join(name);
+        let same = path.exists() && read(&path)? == *content;
+        if !same {
+            changed.push(name.clone());
+        }
+    }
+    Ok(UpdatePlan {
+        files,
+        changed,
+        resolved,
+    })
+}
+
+fn read(path: &Path) -> Result<String, SchemaError> {
+    std::fs::read_to_string(path).map_err(|e| SchemaError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })
+}
+
+/// Write the plan's changed files into `dir` (each through a temporary file and a rename).
+pub fn apply_update(dir: &Path, plan: &UpdatePlan) -> Result<(), SchemaError> {
+    let io = |p: &Path, e| SchemaError::Io {
+        path: p.display().to_string(),
+        source: e,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    for name in &plan.changed {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.driftsync-tmp"));
+        std::fs::write(&tmp, &plan.files[name]).map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+    }
+    Ok(())
+}
