@@ -57,6 +57,14 @@ pub enum Command {
     Bundle(crate::commands::bundle::BundleArgs),
     /// Export a document space (database table) to a folder and import it back.
     Space(crate::commands::space::SpaceArgs),
+    /// Publish a report folder to GitHub Actions (outputs, summary, annotations, PR comment)
+    Publish(crate::commands::publish::PublishArgs),
+    /// Work with reports (merge the reports of a job matrix)
+    Report(crate::commands::report::ReportArgs),
+    /// Print the selected targets as a GitHub Actions job matrix
+    Matrix(crate::commands::matrix::MatrixArgs),
+    /// Check or generate the scheduled workflow from sync.yaml
+    Workflow(crate::commands::workflow::WorkflowArgs),
     Run(crate::commands::run::RunArgs),
     Check(crate::commands::check::CheckArgs),
     List(crate::commands::list::ListArgs),

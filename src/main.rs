@@ -5,6 +5,7 @@ mod commands;
 mod env;
 mod executors;
 mod exit;
+mod github;
 mod render;
 mod workspace;
 mod replicas;

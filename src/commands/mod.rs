@@ -2,6 +2,10 @@
 
 pub mod bundle;
 pub mod space;
+pub mod matrix;
+pub mod publish;
+pub mod report;
+pub mod workflow;
 pub mod check;
 pub mod config;
 pub mod list;
@@ -21,6 +25,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         // One arm per command: `Command::Name(args) => name::run(&cli.global, args),`
         Command::Bundle(args) => bundle::run(&cli.global, args),
         Command::Space(args) => space::run(&cli.global, args),
+        Command::Publish(args) => publish::run(&cli.global, args),
+        Command::Report(args) => report::run(&cli.global, args),
+        Command::Matrix(args) => matrix::run(&cli.global, args),
+        Command::Workflow(args) => workflow::run(&cli.global, args),
         Command::Run(args) => run::run(&cli.global, args),
         Command::Check(args) => check::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
