@@ -7,8 +7,8 @@ mod executors;
 mod exit;
 mod github;
 mod render;
-mod workspace;
 mod replicas;
+mod workspace;
 
 use clap::Parser;
 
