@@ -6,8 +6,9 @@ mod env;
 mod executors;
 mod exit;
 mod render;
-mod workspace;
 mod replicas;
+mod sync_target;
+mod workspace;
 
 use clap::Parser;
 
