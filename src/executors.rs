@@ -7,7 +7,7 @@ use driftsync_runner::Executors;
 
 /// The registry used by `run` and `check`.
 pub fn all() -> Executors {
-    #[allow(unused_mut)] // the next capability registers here
     let mut executors = Executors::new();
+    executors.register("sync", Box::new(crate::sync_target::SyncExecutor));
     executors
 }

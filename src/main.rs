@@ -8,6 +8,7 @@ mod exit;
 mod github;
 mod render;
 mod replicas;
+mod sync_target;
 mod workspace;
 
 use clap::Parser;

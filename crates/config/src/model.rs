@@ -189,6 +189,8 @@ impl Target {
 pub enum TargetKind {
     /// An entrypoint that pulls or pushes by itself.
     Command(CommandTarget),
+    /// A built-in replica pair synced by the engine.
+    Sync(SyncTarget),
 }
 
 impl TargetKind {
@@ -196,8 +198,34 @@ impl TargetKind {
     pub fn type_name(&self) -> &'static str {
         match self {
             TargetKind::Command(_) => "command",
+            TargetKind::Sync(_) => "sync",
         }
     }
+}
+
+/// `type: sync` settings.
+#[derive(Debug)]
+pub struct SyncTarget {
+    /// The repository directory (left side).
+    pub local: RelPath,
+    /// The other location (right side), interpolated; may hold a secret (masked).
+    pub remote: String,
+    /// Include globs as written.
+    pub include: Vec<String>,
+    /// Exclude globs as written.
+    pub exclude: Vec<String>,
+    /// Conflict policy (`None`: `defaults.on_conflict`).
+    pub on_conflict: Option<OnConflict>,
+    /// One-way: delete destination-only files.
+    pub delete_orphans: bool,
+    /// Deletes allowed on one side.
+    pub max_delete: driftsync_core::guard::MaxDelete,
+    /// Actions applied in parallel.
+    pub concurrency: usize,
+    /// Retries of a transient failure.
+    pub retries: u32,
+    /// Honour `.gitignore` in the local directory.
+    pub gitignore: bool,
 }
 
 /// `type: command` settings.

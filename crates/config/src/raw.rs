@@ -80,7 +80,39 @@ pub struct RawTarget {
     pub env: Option<BTreeMap<String, String>>,
     /// (command) Free-form settings passed as JSON in `DRIFTSYNC_CONFIG`.
     pub config: Option<serde_json::Value>,
+
+    // ---- type: sync ----
+    /// (sync) The repository directory kept in step, relative to the repository root.
+    pub local: Option<String>,
+    /// (sync) The other copy: a directory, `s3://…`, `gs://…`, `az://…`, `file:…`, `sqlite://…`, `postgres://…`; may use `${VAR}`.
+    pub remote: Option<String>,
+    /// (sync) Only paths matching these globs are synced.
+    pub include: Option<Vec<String>>,
+    /// (sync) Paths matching these globs are left out.
+    pub exclude: Option<Vec<String>>,
+    /// (sync) Conflict policy (overrides `defaults.on_conflict`): newer, local, remote, keep-both, skip, fail.
+    pub on_conflict: Option<String>,
+    /// (sync) One-way targets also delete destination files the source does not have.
+    pub delete_orphans: Option<bool>,
+    /// (sync) Refuse plans deleting more than this of one side: `25%` or a file count (default 50%).
+    pub max_delete: Option<RawCount>,
+    /// (sync) Actions applied in parallel (default 8).
+    pub concurrency: Option<usize>,
+    /// (sync) Retries of a transient failure (default 3).
+    pub retries: Option<u32>,
+    /// (sync) Also honour `.gitignore` files in the local directory.
+    pub gitignore: Option<bool>,
     // New target types add their fields here, in a block like the one above.
+}
+
+/// A percentage (`25%`) or a plain number.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawCount {
+    /// A number of files.
+    Number(u64),
+    /// Text such as `25%`.
+    Text(String),
 }
 
 /// A verification command.

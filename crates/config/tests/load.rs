@@ -144,3 +144,64 @@ fn errors_point_at_line_and_column() {
         assert!(m.contains(want), "{text}: {m}");
     }
 }
+
+#[test]
+fn a_sync_target_loads_and_its_mistakes_point_at_the_value() {
+    let cfg = load(
+        "defaults:\n  on_conflict: keep-both\ntargets:\n  docs:\n    type: sync\n    local: docs/\n    remote: s3://bucket/docs/?token=${TOKEN}\n    include: [\"**/*.md\"]\n    max_delete: 25%\n    concurrency: 4\n",
+    )
+    .unwrap();
+    let TargetKind::Sync(s) = &cfg.targets[0].kind else {
+        panic!("not a sync target");
+    };
+    assert_eq!(s.local.as_str(), "docs");
+    assert_eq!(s.remote, "s3://bucket/docs/?token=s3cr3t-value");
+    assert_eq!(s.on_conflict, None, "unset: the defaults apply");
+    assert_eq!(
+        s.max_delete,
+        driftsync_core::guard::MaxDelete::Percent(25.0)
+    );
+    assert_eq!(s.concurrency, 4);
+    let counted =
+        load("targets:\n  t:\n    type: sync\n    local: a\n    remote: b\n    max_delete: 10\n")
+            .unwrap();
+    let TargetKind::Sync(s) = &counted.targets[0].kind else {
+        panic!()
+    };
+    assert_eq!(s.max_delete, driftsync_core::guard::MaxDelete::Count(10));
+    for (text, line, col, want) in [
+        (
+            "targets:\n  t:\n    type: sync\n    local: a\n    remote: b\n    on_conflict: coin\n",
+            6,
+            18,
+            "newer, local",
+        ),
+        (
+            "targets:\n  t:\n    type: sync\n    local: a\n    remote: b\n    max_delete: lots\n",
+            6,
+            17,
+            "25%",
+        ),
+        (
+            "targets:\n  t:\n    type: sync\n    local: ../a\n    remote: b\n",
+            4,
+            12,
+            "",
+        ),
+        (
+            "targets:\n  t:\n    type: sync\n    local: a\n    remote: b\n    entrypoint: x.sh\n",
+            6,
+            5,
+            "command",
+        ),
+    ] {
+        let (l, c, msg) = first_error(text);
+        assert_eq!((l, c), (line, col), "{text}: {msg}");
+        assert!(msg.contains(want), "{text}: {msg}");
+    }
+    assert!(
+        first_error("targets:\n  t:\n    type: sync\n    local: a\n")
+            .2
+            .contains("no `remote`")
+    );
+}

@@ -5,6 +5,7 @@
 //! one line in [`KINDS`].
 
 mod command;
+mod sync;
 
 use crate::model::TargetKind;
 use crate::raw::RawTarget;
@@ -36,4 +37,4 @@ pub struct KindSpec {
 }
 
 /// Every target type, in the order help texts list them.
-pub const KINDS: &[KindSpec] = &[command::SPEC];
+pub const KINDS: &[KindSpec] = &[command::SPEC, sync::SPEC];

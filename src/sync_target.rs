@@ -1,0 +1,146 @@
+//! `type: sync` targets: the runner hands a target here; the engine syncs
+//! `local` (left) with `remote` (right), base in `.driftsync/state/<target>.json`.
+
+use driftsync_config::{Direction as CfgDirection, Target, TargetKind};
+use driftsync_core::report::{Finding, Severity, TargetStatus};
+use driftsync_core::{Direction, Policy};
+use driftsync_engine::{sync, Silent, SyncOptions};
+use driftsync_replica::local::LocalReplica;
+use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
+
+use crate::replicas::{open_replica, OpenOptions};
+
+/// Runs `type: sync` targets on the engine.
+pub struct SyncExecutor;
+
+impl TargetExecutor for SyncExecutor {
+    fn execute(
+        &self,
+        target: &Target,
+        ctx: &RunContext<'_>,
+    ) -> Result<driftsync_core::report::TargetReport, ExecError> {
+        let TargetKind::Sync(t) = &target.kind else {
+            return Err(ExecError::Environment(format!(
+                "`{}` is not a sync target",
+                target.name
+            )));
+        };
+        let mask = |s: String| ctx.masker.mask(&s);
+        let left =
+            LocalReplica::new(ctx.repo_root.join(t.local.as_str())).respect_gitignore(t.gitignore);
+        // A relative remote directory is relative to the repository root, like every path in the file.
+        let remote = if !t.remote.contains(':') && !t.remote.starts_with('/') {
+            ctx.repo_root.join(&t.remote).display().to_string()
+        } else {
+            t.remote.clone()
+        };
+        let right = open_replica(
+            &remote,
+            &OpenOptions {
+                gitignore: t.gitignore,
+            },
+        )
+        .map_err(|e| ExecError::Environment(mask(format!("{}: {e:#}", target.name))))?;
+        let work = ctx.repo_root.join(".driftsync");
+        let mut opts = SyncOptions::new(
+            work.join("state").join(format!("{}.json", target.name)),
+            work,
+        );
+        opts.plan.direction = match target.direction {
+            CfgDirection::Pull => Direction::Pull,
+            CfgDirection::Push => Direction::Push,
+            CfgDirection::Bidirectional => Direction::Bidirectional,
+        };
+        let policy = t.on_conflict.unwrap_or(ctx.config.defaults.on_conflict);
+        opts.plan.policy = policy
+            .as_str()
+            .parse::<Policy>()
+            .map_err(ExecError::Environment)?;
+        opts.plan.delete_orphans = t.delete_orphans;
+        opts.limits.max_delete = t.max_delete;
+        opts.force = ctx.force;
+        opts.dry_run = ctx.dry_run || ctx.check;
+        opts.concurrency = t.concurrency;
+        opts.retries = t.retries;
+        opts.include = t.include.clone();
+        opts.exclude = t.exclude.clone();
+        let out = sync(&left, &*right, &opts, &Silent).map_err(|e| {
+            let msg = mask(format!("{}: {e}", target.name));
+            if e.is_environment() {
+                ExecError::Environment(msg)
+            } else {
+                ExecError::Failed(msg)
+            }
+        })?;
+        let mut report = new_report(target);
+        report.actions = out.records.clone();
+        report.conflicts = out.plan.conflicts.iter().map(|c| c.record()).collect();
+        report.findings = out
+            .notes
+            .iter()
+            .map(|(side, n)| Finding {
+                code: "sync-path-skipped".into(),
+                severity: Severity::Info,
+                message: mask(format!("{side}: {}: {}", n.path, n.reason)),
+                file: None,
+                line: None,
+                column: None,
+            })
+            .collect();
+        let pending = out
+            .plan
+            .actions
+            .iter()
+            .filter(|a| a.changes_files())
+            .count();
+        if ctx.check {
+            report.drifted = out
+                .plan
+                .actions
+                .iter()
+                .filter(|a| a.changes_files())
+                .map(|a| a.path.to_string())
+                .chain(out.plan.conflicts.iter().map(|c| c.path.to_string()))
+                .collect();
+            if !report.drifted.is_empty() {
+                report.status = TargetStatus::Drift;
+                report.success = false;
+            }
+            report.message = format!(
+                "{pending} action(s), {} conflict(s) pending",
+                out.plan.conflicts.len()
+            );
+            return Ok(report);
+        }
+        if let Some(why) = &out.blocked {
+            report.status = TargetStatus::Failed;
+            report.success = false;
+            report.message = why.clone();
+        } else if out.not_done() > 0 {
+            report.status = TargetStatus::Failed;
+            report.success = false;
+            report.message = format!("{} action(s) failed or skipped", out.not_done());
+        } else if out.conflicts_left() > 0 {
+            report.status = TargetStatus::Drift;
+            report.success = false;
+            report.message = format!("{} conflict(s) left unresolved", out.conflicts_left());
+        } else {
+            report.message = if out.dry_run {
+                format!("dry run: {pending} action(s) planned")
+            } else {
+                format!("{pending} action(s) applied")
+            };
+        }
+        if out.forced {
+            report.message.push_str(&format!(
+                " (forced despite: {})",
+                out.violations
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+        Ok(report)
+    }
+}

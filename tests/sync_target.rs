@@ -1,0 +1,74 @@
+//! `type: sync` targets in `.driftsync/sync.yaml`, run by `driftsync run` and `check`.
+
+mod cli_support;
+
+use cli_support::Repo;
+
+fn repo_with_sync_target(remote: &std::path::Path) -> Repo {
+    let r = Repo::new();
+    r.write(
+        ".driftsync/sync.yaml",
+        &format!(
+            "version: \"1.0\"\ntargets:\n  docs:\n    type: sync\n    local: docs/\n    remote: {}\n    outputs: [\"docs/**\"]\n",
+            remote.display()
+        ),
+    );
+    r.write("docs/a.md", "from the repo\n");
+    r.commit_all("docs and config");
+    std::fs::create_dir_all(remote).unwrap();
+    std::fs::write(remote.join("b.md"), "from the remote\n").unwrap();
+    r
+}
+
+#[test]
+fn a_sync_target_syncs_both_ways_and_commits_files_and_state() {
+    let remote = tempfile::tempdir().unwrap();
+    let r = repo_with_sync_target(&remote.path().join("share"));
+    let out = r.run(&["run"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        std::fs::read_to_string(remote.path().join("share/a.md")).unwrap(),
+        "from the repo\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(r.p("docs/b.md")).unwrap(),
+        "from the remote\n"
+    );
+    assert!(r.exists(".driftsync/state/docs.json"), "base not written");
+    let rep = r.report();
+    let actions = rep["targets"][0]["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 2, "{rep}");
+    // In check mode nothing is pending now.
+    let check = r.run(&["check"]);
+    assert_eq!(check.code, 0, "{}", check.all());
+    // A change on the remote is drift for `check`, and `check` changes nothing.
+    std::fs::write(remote.path().join("share/b.md"), "edited remotely\n").unwrap();
+    let check = r.run(&["check"]);
+    assert_eq!(check.code, 1, "{}", check.all());
+    assert_eq!(
+        std::fs::read_to_string(r.p("docs/b.md")).unwrap(),
+        "from the remote\n"
+    );
+}
+
+#[test]
+fn a_conflict_left_by_skip_fails_the_run() {
+    let remote = tempfile::tempdir().unwrap();
+    let share = remote.path().join("share");
+    let r = repo_with_sync_target(&share);
+    std::fs::write(share.join("a.md"), "a different a\n").unwrap();
+    let yaml = std::fs::read_to_string(r.p(".driftsync/sync.yaml")).unwrap();
+    r.write(
+        ".driftsync/sync.yaml",
+        &format!("{yaml}    on_conflict: skip\n"),
+    );
+    r.commit_all("skip conflicts");
+    let out = r.run(&["run"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rep = r.report();
+    assert_eq!(rep["targets"][0]["conflicts"][0]["path"], "a.md", "{rep}");
+    assert_eq!(
+        rep["targets"][0]["conflicts"][0]["resolution"],
+        "unresolved"
+    );
+}
