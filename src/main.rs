@@ -6,8 +6,8 @@ mod env;
 mod executors;
 mod exit;
 mod render;
-mod workspace;
 mod replicas;
+mod workspace;
 
 use clap::Parser;
 
