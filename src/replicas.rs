@@ -2,7 +2,8 @@
 //!
 //! - a plain path (`docs/`, `/srv/site`) — a local directory;
 //! - `memory:NAME` — an empty in-memory tree (for trying things out; it lives
-//!   only as long as the process).
+//!   only as long as the process);
+//! - `s3://`, `gs://`, `az://`, `file:` — object storage (`driftsync-replica-object`).
 
 use anyhow::bail;
 use driftsync_replica::local::LocalReplica;
@@ -14,6 +15,8 @@ use driftsync_replica::Replica;
 pub struct OpenOptions {
     /// Local directories also apply `.gitignore` files.
     pub gitignore: bool,
+    /// Object storage: retries of one request on a transient fault (None = default).
+    pub retries: Option<usize>,
 }
 
 /// The scheme of a location (`s3` in `s3://b/p`, `memory` in `memory:x`), if it has one.
@@ -43,8 +46,13 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
             ))
         }
         Some("memory") => Ok(Box::new(MemoryReplica::new(&spec["memory:".len()..]))),
+        Some("s3" | "gs" | "az" | "file") => {
+            let mut o = driftsync_replica_object::ObjectOptions::default();
+            o.retries = opts.retries.unwrap_or(o.retries);
+            Ok(Box::new(driftsync_replica_object::ObjectReplica::open(spec, o)?))
+        }
         Some(other) => bail!(
-            "unsupported location {}: scheme {other:?} is not known; use a directory path or memory:NAME",
+            "unsupported location {}: scheme {other:?} is not known; use a directory path, memory:NAME, s3://, gs://, az:// or file:",
             driftsync_core::redact::redact_url(spec)
         ),
     }

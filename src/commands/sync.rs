@@ -181,6 +181,7 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
 pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
     let open = OpenOptions {
         gitignore: args.gitignore,
+        retries: Some(args.retries as usize),
     };
     let left = open_replica(&args.left, &open)?;
     let right = open_replica(&args.right, &open)?;

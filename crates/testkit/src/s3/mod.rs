@@ -162,12 +162,13 @@ impl S3Server {
 
     /// Put an object with raw bytes and no driftsync metadata (a foreign writer).
     pub fn put_raw(&self, bucket: &str, key: &str, body: &[u8]) {
-        let hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
-        python(
+        put_object(
             &self.endpoint(),
             &self.key_id,
             &self.secret,
-            &format!("s3.put_object(Bucket={bucket:?}, Key={key:?}, Body=bytes.fromhex({hex:?}))"),
+            bucket,
+            key,
+            body,
         );
     }
 
@@ -205,6 +206,25 @@ impl S3Server {
             let _ = child.wait();
         }
     }
+}
+
+/// Put an object with raw bytes and no driftsync metadata, as another S3
+/// client would (usable from a proxy hook, where the server is not at hand).
+pub fn put_object(
+    endpoint: &str,
+    key_id: &str,
+    secret: &str,
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+) {
+    let hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
+    python(
+        endpoint,
+        key_id,
+        secret,
+        &format!("s3.put_object(Bucket={bucket:?}, Key={key:?}, Body=bytes.fromhex({hex:?}))"),
+    );
 }
 
 /// The client environment for an S3 endpoint.

@@ -36,6 +36,9 @@ impl RequestCounts {
     }
 }
 
+/// A callback run with (method, request target) before a request is forwarded.
+pub type Hook = Box<dyn FnMut(&str, &str) + Send>;
+
 struct Shared {
     upstream: u16,
     /// Share of requests to fail, in per mille.
@@ -44,6 +47,12 @@ struct Shared {
     delay_ms: AtomicU64,
     rng: AtomicU64,
     stop: AtomicBool,
+    /// Behave like a dead server: drop every connection unanswered.
+    down: AtomicBool,
+    /// Called with (method, target) before a request is forwarded.
+    hook: Mutex<Option<Hook>>,
+    /// `PUT` targets the server answered with 2xx.
+    put_ok: Mutex<Vec<String>>,
     counts: Mutex<RequestCounts>,
 }
 
@@ -64,6 +73,9 @@ impl FaultProxy {
             delay_ms: AtomicU64::new(0),
             rng: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
             stop: AtomicBool::new(false),
+            down: AtomicBool::new(false),
+            hook: Mutex::new(None),
+            put_ok: Mutex::new(Vec::new()),
             counts: Mutex::new(RequestCounts::default()),
         });
         let s = Arc::clone(&shared);
@@ -98,6 +110,23 @@ impl FaultProxy {
     /// (a stand-in for the round trip to a distant endpoint).
     pub fn delay_ms(&self, ms: u64) {
         self.shared.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Drop every following connection unanswered (`true`), as a killed
+    /// server would, or serve again (`false`).
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Run `hook(method, target)` before each request is forwarded (e.g. to
+    /// play a concurrent writer, or take the server down after N requests).
+    pub fn on_request(&self, hook: impl FnMut(&str, &str) + Send + 'static) {
+        *self.shared.hook.lock().unwrap() = Some(Box::new(hook));
+    }
+
+    /// Request targets of `PUT`s the server answered with 2xx, in order.
+    pub fn successful_puts(&self) -> Vec<String> {
+        self.shared.put_ok.lock().unwrap().clone()
     }
 
     /// Requests seen so far.
@@ -209,6 +238,13 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         }
     }
     let mut client = client;
+    if let Some(hook) = s.hook.lock().unwrap().as_mut() {
+        hook(method, target);
+    }
+    if s.down.load(Ordering::SeqCst) {
+        let _ = client.shutdown(Shutdown::Both);
+        return Ok(());
+    }
     if fail {
         let body =
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ServiceUnavailable</Code>\
@@ -238,6 +274,9 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
     upstream.write_all(&body)?;
     let mut response = Vec::new();
     upstream.read_to_end(&mut response)?;
+    if method == "PUT" && response.starts_with(b"HTTP/1.1 2") {
+        s.put_ok.lock().unwrap().push(target.to_string());
+    }
     client.write_all(&response)?;
     let _ = client.shutdown(Shutdown::Both);
     Ok(())
