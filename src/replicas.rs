@@ -2,7 +2,9 @@
 //!
 //! - a plain path (`docs/`, `/srv/site`) — a local directory;
 //! - `memory:NAME` — an empty in-memory tree (for trying things out; it lives
-//!   only as long as the process).
+//!   only as long as the process);
+//! - `sqlite://FILE?table=T`, `postgres://…?table=T` — a document table
+//!   (`driftsync-replica-db`; a relative SQLite path is under the current directory).
 
 use anyhow::bail;
 use driftsync_replica::local::LocalReplica;
@@ -43,6 +45,9 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
             ))
         }
         Some("memory") => Ok(Box::new(MemoryReplica::new(&spec["memory:".len()..]))),
+        Some("sqlite" | "postgres" | "postgresql") => Ok(Box::new(
+            driftsync_replica_db::DbReplica::open(spec, &std::env::current_dir()?)?,
+        )),
         Some(other) => bail!(
             "unsupported location {}: scheme {other:?} is not known; use a directory path or memory:NAME",
             driftsync_core::redact::redact_url(spec)
@@ -67,5 +72,13 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("nope") && !err.contains("secret"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/d.db?table=docs", dir.path().display());
+        assert!(open_replica(&url, &OpenOptions::default()).is_ok());
+        let err = open_replica("postgres://u:pw-x@127.0.0.1:1/d", &OpenOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("u:***@") && !err.contains("pw-x"), "{err}");
     }
 }
