@@ -9,5 +9,6 @@ use driftsync_runner::Executors;
 pub fn all() -> Executors {
     #[allow(unused_mut)] // the next capability registers here
     let mut executors = Executors::new();
+    executors.register("bundle", Box::new(crate::commands::bundle::BundleExecutor));
     executors
 }

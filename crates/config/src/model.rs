@@ -189,6 +189,8 @@ impl Target {
 pub enum TargetKind {
     /// An entrypoint that pulls or pushes by itself.
     Command(CommandTarget),
+    /// Versioned directory bundles in a database (frameworks).
+    Bundle(BundleTarget),
 }
 
 impl TargetKind {
@@ -196,8 +198,18 @@ impl TargetKind {
     pub fn type_name(&self) -> &'static str {
         match self {
             TargetKind::Command(_) => "command",
+            TargetKind::Bundle(_) => "bundle",
         }
     }
+}
+
+/// `type: bundle` settings.
+#[derive(Debug)]
+pub struct BundleTarget {
+    /// Folder holding one directory per bundle.
+    pub local: RelPath,
+    /// Database URL (interpolated; its `Display` hides the password).
+    pub database: driftsync_core::redact::RedactedUrl,
 }
 
 /// `type: command` settings.

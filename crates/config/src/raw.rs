@@ -80,6 +80,12 @@ pub struct RawTarget {
     pub env: Option<BTreeMap<String, String>>,
     /// (command) Free-form settings passed as JSON in `DRIFTSYNC_CONFIG`.
     pub config: Option<serde_json::Value>,
+
+    // ---- type: bundle ----
+    /// (bundle) Folder holding one directory per bundle, relative to the repository root (default `frameworks/`).
+    pub local: Option<String>,
+    /// (bundle) Database URL holding the bundle versions; `${VAR}` allowed (default `sqlite://.driftsync/frameworks.db`).
+    pub database: Option<String>,
     // New target types add their fields here, in a block like the one above.
 }
 
