@@ -1,11 +1,11 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
 pub mod bundle;
-pub mod space;
 pub mod check;
 pub mod config;
 pub mod list;
 pub mod run;
+pub mod space;
 pub mod sync;
 
 use crate::cli::{Cli, Command};
