@@ -9,5 +9,6 @@ use driftsync_runner::Executors;
 pub fn all() -> Executors {
     let mut executors = Executors::new();
     executors.register("sync", Box::new(crate::sync_target::SyncExecutor));
+    executors.register("bundle", Box::new(crate::commands::bundle::BundleExecutor));
     executors
 }

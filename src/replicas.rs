@@ -4,6 +4,8 @@
 //! - `memory:NAME` — an empty in-memory tree (for trying things out; it lives
 //!   only as long as the process);
 //! - `s3://`, `gs://`, `az://`, `file:` — object storage (`driftsync-replica-object`).
+//! - `sqlite://FILE?table=T`, `postgres://…?table=T` — a document table
+//!   (`driftsync-replica-db`; a relative SQLite path is under the current directory).
 
 use anyhow::bail;
 use driftsync_replica::local::LocalReplica;
@@ -51,8 +53,11 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
             o.retries = opts.retries.unwrap_or(o.retries);
             Ok(Box::new(driftsync_replica_object::ObjectReplica::open(spec, o)?))
         }
+        Some("sqlite" | "postgres" | "postgresql") => Ok(Box::new(
+            driftsync_replica_db::DbReplica::open(spec, &std::env::current_dir()?)?,
+        )),
         Some(other) => bail!(
-            "unsupported location {}: scheme {other:?} is not known; use a directory path, memory:NAME, s3://, gs://, az:// or file:",
+            "unsupported location {}: scheme {other:?} is not known; use a directory path, memory:NAME, s3://, gs://, az://, file:, sqlite:// or postgres://",
             driftsync_core::redact::redact_url(spec)
         ),
     }
@@ -75,5 +80,13 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("nope") && !err.contains("secret"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/d.db?table=docs", dir.path().display());
+        assert!(open_replica(&url, &OpenOptions::default()).is_ok());
+        let err = open_replica("postgres://u:pw-x@127.0.0.1:1/d", &OpenOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("u:***@") && !err.contains("pw-x"), "{err}");
     }
 }

@@ -168,3 +168,37 @@ fn bundle_cli_two_processes_import_at_once_on_postgres() {
     );
     assert_eq!(orphans.trim(), "0");
 }
+
+#[test]
+fn bundle_target_status_is_the_drift_check() {
+    let repo = driftsync_testkit::temp_repo();
+    let repo = repo.path();
+    std::fs::create_dir_all(repo.join(".driftsync")).unwrap();
+    std::fs::write(
+        repo.join(".driftsync/sync.yaml"),
+        "version: \"1.0\"\ntargets:\n  frameworks:\n    type: bundle\n    direction: push\n    local: frameworks/\n    database: sqlite://.driftsync/frameworks.db\n",
+    )
+    .unwrap();
+    make_bundle(repo, "nist", "rules: [x]\n");
+    let o = driftsync(repo, &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("nist: only-local"), "{}", text(&o));
+    let o = driftsync(repo, &["bundle", "import", "nist"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = driftsync(repo, &["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A push run stores local edits as the next patch version.
+    std::fs::write(repo.join("frameworks/nist/rules.yaml"), "rules: [x, y]\n").unwrap();
+    let o = driftsync(repo, &["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    driftsync(repo, &["run", "--target", "frameworks"]);
+    let o = driftsync(repo, &["bundle", "status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        doc["bundles"][0]["database_version"],
+        "1.0.1",
+        "{}",
+        text(&o)
+    );
+    assert_eq!(doc["bundles"][0]["state"], "in-sync");
+}

@@ -191,6 +191,8 @@ pub enum TargetKind {
     Command(CommandTarget),
     /// A built-in replica pair synced by the engine.
     Sync(SyncTarget),
+    /// Versioned directory bundles in a database (frameworks).
+    Bundle(BundleTarget),
 }
 
 impl TargetKind {
@@ -199,6 +201,7 @@ impl TargetKind {
         match self {
             TargetKind::Command(_) => "command",
             TargetKind::Sync(_) => "sync",
+            TargetKind::Bundle(_) => "bundle",
         }
     }
 }
@@ -226,6 +229,15 @@ pub struct SyncTarget {
     pub retries: u32,
     /// Honour `.gitignore` in the local directory.
     pub gitignore: bool,
+}
+
+/// `type: bundle` settings.
+#[derive(Debug)]
+pub struct BundleTarget {
+    /// Folder holding one directory per bundle.
+    pub local: RelPath,
+    /// Database URL (interpolated; its `Display` hides the password).
+    pub database: driftsync_core::redact::RedactedUrl,
 }
 
 /// `type: command` settings.

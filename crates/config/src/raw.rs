@@ -82,7 +82,8 @@ pub struct RawTarget {
     pub config: Option<serde_json::Value>,
 
     // ---- type: sync ----
-    /// (sync) The repository directory kept in step, relative to the repository root.
+    /// (sync, bundle) The repository directory kept in step, relative to the repository root
+    /// (bundle: the folder holding one directory per bundle, default `frameworks/`).
     pub local: Option<String>,
     /// (sync) The other copy: a directory, `s3://…`, `gs://…`, `az://…`, `file:…`, `sqlite://…`, `postgres://…`; may use `${VAR}`.
     pub remote: Option<String>,
@@ -102,6 +103,9 @@ pub struct RawTarget {
     pub retries: Option<u32>,
     /// (sync) Also honour `.gitignore` files in the local directory.
     pub gitignore: Option<bool>,
+    // ---- type: bundle ----
+    /// (bundle) Database URL holding the bundle versions; `${VAR}` allowed (default `sqlite://.driftsync/frameworks.db`).
+    pub database: Option<String>,
     // New target types add their fields here, in a block like the one above.
 }
 

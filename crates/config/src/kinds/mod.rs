@@ -4,6 +4,7 @@
 //! `model.rs`, its fields in `RawTarget`, a module here with a `SPEC`, and
 //! one line in [`KINDS`].
 
+mod bundle;
 mod command;
 mod sync;
 
@@ -37,4 +38,4 @@ pub struct KindSpec {
 }
 
 /// Every target type, in the order help texts list them.
-pub const KINDS: &[KindSpec] = &[command::SPEC, sync::SPEC];
+pub const KINDS: &[KindSpec] = &[command::SPEC, sync::SPEC, bundle::SPEC];
