@@ -13,7 +13,12 @@ use clap::{Args, Parser, Subcommand};
 /// Exit codes: 0 in sync, 1 drift / conflicts / failed target or gate,
 /// 2 usage, configuration or environment error.
 #[derive(Debug, Parser)]
-#[command(name = "driftsync", version, propagate_version = true)]
+#[command(
+    name = "driftsync",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  driftsync list\n  driftsync run --target 'oca_*' --direction pull\n  driftsync check --ci\n  driftsync -C path/to/repo config validate\n\nConfiguration: .driftsync/sync.yaml in the repository root (see README.md)."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -24,9 +29,13 @@ pub struct Cli {
 /// Options every command accepts.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Configuration file [default: .driftsync/sync.yaml in the repository root]
+    /// Configuration file [default: .driftsync/sync.yaml, searched from the
+    /// current directory upwards]
     #[arg(short = 'c', long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Run as if started in DIR (like `git -C`)
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
     /// Run as in CI: no prompts, no colour, no progress bars, GitHub log groups
     /// and annotations. Also on when CI=true.
     #[arg(long, global = true)]
@@ -35,9 +44,8 @@ pub struct Global {
 
 impl Global {
     /// True under `--ci` or `CI=true`.
-    #[allow(dead_code)]
     pub fn in_ci(&self) -> bool {
-        self.ci || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+        self.ci || std::env::var(crate::env::CI).is_ok_and(|v| v == "true" || v == "1")
     }
 }
 
@@ -45,6 +53,16 @@ impl Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // One line per command: `Name(crate::commands::name::NameArgs),`
+    Run(crate::commands::run::RunArgs),
+    Check(crate::commands::check::CheckArgs),
+    List(crate::commands::list::ListArgs),
+    Config(crate::commands::config::ConfigArgs),
+    /// Sync two locations ad hoc, both ways or one way, with a committed base.
+    Sync(crate::commands::sync::SyncArgs),
+    /// Framework bundles: versioned directories stored in a database.
+    Bundle(crate::commands::bundle::BundleArgs),
+    /// Export a document space (database table) to a folder and import it back.
+    Space(crate::commands::space::SpaceArgs),
     /// Schema drift: a live database against typed Python modules.
     Schema(crate::commands::schema::SchemaArgs),
     /// Git hooks: `hook install` writes a pre-commit hook.

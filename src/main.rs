@@ -2,7 +2,12 @@
 
 mod cli;
 mod commands;
+mod env;
+mod executors;
 mod exit;
+mod render;
+mod workspace;
+mod replicas;
 
 use clap::Parser;
 

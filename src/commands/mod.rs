@@ -1,5 +1,12 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod check;
+pub mod config;
+pub mod list;
+pub mod run;
+pub mod sync;
+pub mod bundle;
+pub mod space;
 pub mod hook;
 pub mod schema;
 
@@ -8,9 +15,15 @@ use crate::exit::Exit;
 
 /// Run the chosen command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
-    let _global = &cli.global;
     match cli.command {
         // One arm per command: `Command::Name(args) => name::run(&cli.global, args),`
+        Command::Run(args) => run::run(&cli.global, args),
+        Command::Check(args) => check::run(&cli.global, args),
+        Command::List(args) => list::run(&cli.global, args),
+        Command::Config(args) => config::run(&cli.global, args),
+        Command::Sync(args) => sync::run(&cli.global, args),
+        Command::Bundle(args) => bundle::run(&cli.global, args),
+        Command::Space(args) => space::run(&cli.global, args),
         Command::Schema(args) => schema::run(&cli.global, args),
         Command::Hook(args) => hook::run(&cli.global, args),
     }

@@ -5,7 +5,10 @@
 #![deny(missing_docs)]
 
 pub mod entry;
+pub mod guard;
 pub mod hash;
+pub mod plan;
+pub mod reconcile;
 pub mod redact;
 pub mod relpath;
 pub mod report;
@@ -14,5 +17,7 @@ pub mod snapshot;
 
 pub use entry::Entry;
 pub use hash::Hash;
+pub use plan::{Action, Base, Conflict, Op, Plan, Side};
+pub use reconcile::{reconcile, Direction, Options, Policy};
 pub use relpath::{RelPath, RelPathError};
 pub use snapshot::Snapshot;

@@ -6,13 +6,20 @@
 //! internally, and the engine gets parallelism from a bounded pool of threads.
 #![deny(missing_docs)]
 
+pub mod conformance;
 mod error;
+pub mod fault;
+pub mod filter;
+pub mod local;
+
+pub mod memory;
 
 use std::io::Read;
 
 use driftsync_core::{Entry, Hash, RelPath, Snapshot};
 
 pub use error::{BoxError, ReplicaError};
+pub use filter::PathFilter;
 
 /// What a write or delete expects to find at the destination, checked just
 /// before it commits. A mismatch is [`ReplicaError::Changed`].
@@ -90,6 +97,22 @@ pub struct Scan {
 }
 
 /// A tree of files addressed by [`RelPath`].
+///
+/// The contract, checked by [`conformance::run_all`]:
+/// - paths are compared byte-wise (a NFC and a NFD spelling are two files);
+/// - only files exist: directories are implied by paths, never listed, and a
+///   directory left empty by `remove` is pruned where the backend has them;
+/// - `scan` honours `include`/`exclude` (see [`PathFilter`]) and returns, for
+///   every file, the size, hash and version that `write` returned for it;
+/// - `write` with [`Expect::Absent`] on an existing path, or with a
+///   [`Expect::Version`] that is not the current one (or on a missing path),
+///   fails with [`ReplicaError::Changed`] and leaves the content untouched;
+///   the version changes whenever the content changes;
+/// - `remove` with a stale [`Expect::Version`] fails with `Changed`; removing a
+///   missing path with [`Expect::Any`] or [`Expect::Absent`] succeeds;
+/// - `read` of a missing path fails with [`ReplicaError::NotFound`];
+/// - a `prior` snapshot never changes the result of a scan, only its cost;
+/// - every method may be called from several threads at once.
 pub trait Replica: Send + Sync {
     /// Where this replica lives, for messages; never contains a secret.
     fn location(&self) -> String;
@@ -116,4 +139,20 @@ pub trait Replica: Send + Sync {
 
     /// Remove `path`, provided it still matches `expect`.
     fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError>;
+
+    /// Start a batch: the writes and removes until [`Replica::commit_batch`]
+    /// become visible together (one database transaction). Backends without
+    /// transactions do nothing; each operation then stands alone.
+    fn begin_batch(&self) -> Result<(), ReplicaError> {
+        Ok(())
+    }
+
+    /// Make the batch's operations visible. On error none of them happened:
+    /// the caller must not record them as applied.
+    fn commit_batch(&self) -> Result<(), ReplicaError> {
+        Ok(())
+    }
+
+    /// Abandon the batch: none of its operations happened.
+    fn rollback_batch(&self) {}
 }

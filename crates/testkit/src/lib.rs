@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 mod pg;
+pub mod s3;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -137,7 +137,8 @@ impl PgCluster {
         if let (Some((uid, gid)), "initdb" | "pg_ctl") = (self.run_as, tool) {
             cmd.uid(uid).gid(gid);
         }
-        cmd.env("PGPASSWORD", "postgres").current_dir(self.dir.path());
+        cmd.env("PGPASSWORD", "postgres")
+            .current_dir(self.dir.path());
         cmd
     }
 
@@ -164,7 +165,10 @@ impl PgCluster {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("PostgreSQL did not accept connections on port {}", self.port);
+        panic!(
+            "PostgreSQL did not accept connections on port {}",
+            self.port
+        );
     }
 
     /// The port it listens on (127.0.0.1).
@@ -230,7 +234,14 @@ impl Drop for PgCluster {
         let data = self.data_dir();
         let _ = self
             .command("pg_ctl")
-            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"])
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ])
             .output();
     }
 }

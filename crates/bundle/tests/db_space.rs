@@ -1,0 +1,132 @@
+//! A document space in SQLite exported in each layout and imported back.
+
+use std::io::Read;
+use std::path::Path;
+
+use driftsync_bundle::space::{export, import, load_manifest, Layout};
+use driftsync_core::{Hash, RelPath};
+use driftsync_replica::{Expect, Replica, ScanRequest, WriteMeta};
+use driftsync_replica_db::DbReplica;
+
+fn put(r: &dyn Replica, path: &str, text: &str) {
+    let b = text.as_bytes();
+    let meta = WriteMeta {
+        size: b.len() as u64,
+        hash: Hash::of(b),
+        mtime_ns: 0,
+        executable: false,
+    };
+    r.write(
+        &RelPath::new(path).unwrap(),
+        &mut &b[..],
+        &meta,
+        &Expect::Any,
+    )
+    .unwrap();
+}
+
+fn docs(r: &dyn Replica) -> Vec<(String, String)> {
+    let scan = r.scan(&ScanRequest::default()).unwrap();
+    scan.snapshot
+        .iter()
+        .map(|(p, _)| {
+            let mut s = String::new();
+            r.read(p).unwrap().read_to_string(&mut s).unwrap();
+            (p.to_string(), s)
+        })
+        .collect()
+}
+
+fn space(dir: &Path) -> DbReplica {
+    let r = DbReplica::open(
+        &format!("sqlite://{}/space.db?table=docs", dir.display()),
+        Path::new("/"),
+    )
+    .unwrap();
+    put(
+        &r,
+        "guides/install.md",
+        "---\nstatus: published\n---\n# Install\n",
+    );
+    put(&r, "guides/draft.md", "---\nstatus: draft\n---\n# Draft\n");
+    put(&r, "index.md", "# Home\n");
+    r
+}
+
+#[test]
+fn db_space_layouts_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = space(tmp.path());
+    let before = docs(&r);
+    for (layout, group, expect) in [
+        (Layout::Hierarchical, None, "guides/install.md"),
+        (Layout::Flat, None, "guides%2Finstall.md"),
+        (
+            Layout::ByPath,
+            Some("status"),
+            "published/guides/install.md",
+        ),
+    ] {
+        let out = tmp.path().join(format!("{layout:?}"));
+        let rep = export(&r, &out, layout, group).unwrap();
+        assert_eq!(rep.written.len(), 3, "{rep:?}");
+        assert!(out.join(expect).is_file(), "{layout:?}: {expect} missing");
+        let m = load_manifest(&out).unwrap().unwrap();
+        assert_eq!(m.entries.len(), 3);
+        // Unchanged files are not rewritten.
+        let again = export(&r, &out, layout, group).unwrap();
+        assert!(
+            again.written.is_empty() && again.unchanged == 3,
+            "{again:?}"
+        );
+        // Importing an untouched export changes nothing.
+        let rep = import(&r, &out).unwrap();
+        assert!(
+            rep.written.is_empty() && rep.removed.is_empty() && rep.renamed.is_empty(),
+            "{rep:?}"
+        );
+        assert_eq!(docs(&r), before);
+    }
+    assert!(tmp.path().join("ByPath/_ungrouped/index.md").is_file());
+}
+
+#[test]
+fn db_space_import_edits_renames_creates_and_deletes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = space(tmp.path());
+    let out = tmp.path().join("flat");
+    export(&r, &out, Layout::Flat, None).unwrap();
+    std::fs::write(out.join("index.md"), "# Home, edited\n").unwrap();
+    std::fs::rename(
+        out.join("guides%2Fdraft.md"),
+        out.join("archive%2Fold-draft.md"),
+    )
+    .unwrap();
+    std::fs::write(out.join("new%2Fpage.md"), "# New\n").unwrap();
+    std::fs::remove_file(out.join("guides%2Finstall.md")).unwrap();
+    let rep = import(&r, &out).unwrap();
+    assert_eq!(
+        rep.renamed,
+        ["guides/draft.md -> archive/old-draft.md"],
+        "{rep:?}"
+    );
+    assert_eq!(rep.removed, ["guides/install.md"], "{rep:?}");
+    let paths: Vec<String> = docs(&r).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["archive/old-draft.md", "index.md", "new/page.md"]);
+    assert_eq!(docs(&r)[1].1, "# Home, edited\n");
+    // The manifest follows.
+    let m = load_manifest(&out).unwrap().unwrap();
+    let files: Vec<&str> = m.entries.iter().map(|e| e.file.as_str()).collect();
+    assert_eq!(
+        files,
+        ["archive%2Fold-draft.md", "index.md", "new%2Fpage.md"]
+    );
+
+    // Edited in the space since the export and in the folder: the folder's edit is skipped, nothing lost.
+    put(&r, "index.md", "# Home, edited in the database\n");
+    std::fs::write(out.join("index.md"), "# Home, edited in the folder\n").unwrap();
+    let rep = import(&r, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rep.skipped.len(), 1, "{rep:?}");
+    assert!(rep.skipped[0].contains("changed in the space"), "{rep:?}");
+    assert_eq!(docs(&r)[1].1, "# Home, edited in the database\n");
+}

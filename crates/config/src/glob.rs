@@ -1,0 +1,86 @@
+//! Validated path globs (`*` stays inside a directory, `**` crosses them).
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+
+/// Build one glob with driftsync's rules.
+pub fn compile(pattern: &str) -> Result<Glob, String> {
+    if pattern.starts_with('/') || pattern.split('/').any(|s| s == "..") {
+        return Err(format!(
+            "`{pattern}` leaves the repository; globs are relative to the repository root, without `..`"
+        ));
+    }
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| format!("`{pattern}` is not a valid glob: {}", e.kind()))
+}
+
+/// A list of globs, kept as written and compiled into one matcher.
+#[derive(Clone, Debug, Default)]
+pub struct GlobList {
+    patterns: Vec<String>,
+    set: GlobSet,
+}
+
+impl GlobList {
+    /// Compile `patterns`; the error names the first bad one.
+    pub fn new(patterns: Vec<String>) -> Result<GlobList, String> {
+        let mut b = GlobSetBuilder::new();
+        for p in &patterns {
+            b.add(compile(p)?);
+        }
+        let set = b.build().map_err(|e| e.to_string())?;
+        Ok(GlobList { patterns, set })
+    }
+
+    /// The patterns as written.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// No patterns.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Does any pattern match this `/`-separated relative path? A pattern
+    /// naming a directory (`docs/` or `docs`) also matches everything in it.
+    pub fn is_match(&self, path: &str) -> bool {
+        if self.set.is_match(path) {
+            return true;
+        }
+        // `dir` or `dir/` selects the whole directory.
+        self.patterns.iter().any(|p| {
+            let p = p.trim_end_matches('/');
+            !p.contains(['*', '?', '[', '{'])
+                && path.starts_with(p)
+                && path[p.len()..].starts_with('/')
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn star_stays_in_a_directory_and_dirs_match_their_contents() {
+        let g = GlobList::new(vec!["docs/*.md".into(), "addons/**".into(), "out/".into()]).unwrap();
+        assert!(g.is_match("docs/a.md"));
+        assert!(!g.is_match("docs/x/a.md"));
+        assert!(g.is_match("addons/oca/x/y.py"));
+        assert!(g.is_match("out/a/b"));
+        assert!(!g.is_match("outside"));
+    }
+
+    #[test]
+    fn rejects_bad_and_escaping_globs() {
+        assert!(GlobList::new(vec!["a/[b".into()])
+            .unwrap_err()
+            .contains("not a valid glob"));
+        assert!(GlobList::new(vec!["../x".into()])
+            .unwrap_err()
+            .contains("leaves the repository"));
+    }
+}

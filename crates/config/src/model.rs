@@ -1,0 +1,333 @@
+//! The validated configuration: types that cannot hold a bad value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use driftsync_core::redact::Secret;
+use driftsync_core::RelPath;
+
+use crate::cron::Cron;
+use crate::glob::GlobList;
+use crate::locate::Pos;
+
+/// A loaded, validated `.driftsync/sync.yaml`.
+#[derive(Debug)]
+pub struct Config {
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// The repository root every path in the file is relative to.
+    pub root: PathBuf,
+    /// Format version (`1.0`).
+    pub version: String,
+    /// Defaults, already applied to every target.
+    pub defaults: Defaults,
+    /// Targets in file order.
+    pub targets: Vec<Target>,
+    /// Gates around a run.
+    pub safety: Safety,
+    /// Values read from the environment by `${VAR}`: mask them in every log.
+    pub interpolated: Vec<EnvRead>,
+}
+
+impl Config {
+    /// The target called `name`.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+}
+
+/// One environment variable read while loading the file.
+#[derive(Clone, Debug)]
+pub struct EnvRead {
+    /// Variable name.
+    pub name: String,
+    /// Its value (prints as `***`).
+    pub value: Secret,
+}
+
+/// Which way a target moves data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Remote → repository.
+    Pull,
+    /// Repository → remote.
+    Push,
+    /// Both ways.
+    Bidirectional,
+}
+
+impl Direction {
+    /// Every direction, for help texts.
+    pub const ALL: [Direction; 3] = [Direction::Pull, Direction::Push, Direction::Bidirectional];
+
+    /// The name used in config, CLI and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Pull => "pull",
+            Direction::Push => "push",
+            Direction::Bidirectional => "bidirectional",
+        }
+    }
+
+    /// Parse a config/CLI name.
+    pub fn parse(s: &str) -> Option<Direction> {
+        Direction::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Conflict policy of two-way targets (DESIGN §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnConflict {
+    /// The newer modification time wins; a tie keeps both.
+    Newer,
+    /// The local side wins.
+    Local,
+    /// The remote side wins.
+    Remote,
+    /// Both are kept, the loser renamed.
+    KeepBoth,
+    /// Both are left alone and reported; exit 1.
+    Skip,
+    /// Nothing is applied if any conflict exists.
+    Fail,
+}
+
+impl OnConflict {
+    /// Every policy.
+    pub const ALL: [OnConflict; 6] = [
+        OnConflict::Newer,
+        OnConflict::Local,
+        OnConflict::Remote,
+        OnConflict::KeepBoth,
+        OnConflict::Skip,
+        OnConflict::Fail,
+    ];
+
+    /// The config name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnConflict::Newer => "newer",
+            OnConflict::Local => "local",
+            OnConflict::Remote => "remote",
+            OnConflict::KeepBoth => "keep-both",
+            OnConflict::Skip => "skip",
+            OnConflict::Fail => "fail",
+        }
+    }
+
+    /// Parse a config name.
+    pub fn parse(s: &str) -> Option<OnConflict> {
+        OnConflict::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// `defaults:` after validation.
+#[derive(Clone, Debug)]
+pub struct Defaults {
+    /// Default direction.
+    pub direction: Direction,
+    /// Every run is a dry run.
+    pub dry_run: bool,
+    /// Changed outputs exit 1 instead of committing.
+    pub fail_on_diff: bool,
+    /// Commit pull outputs after a good run.
+    pub git_commit: bool,
+    /// Default conflict policy.
+    pub on_conflict: OnConflict,
+    /// Default timeout.
+    pub timeout: Option<Duration>,
+}
+
+/// One validated target.
+#[derive(Debug)]
+pub struct Target {
+    /// Its name (the key under `targets:`), safe for a file name.
+    pub name: String,
+    /// Type and type-specific settings.
+    pub kind: TargetKind,
+    /// Which way it moves data.
+    pub direction: Direction,
+    /// One line for people.
+    pub description: Option<String>,
+    /// When the scheduled workflow runs it.
+    pub schedule: Option<Cron>,
+    /// Longest it may run.
+    pub timeout: Option<Duration>,
+    /// What a pull writes (committed).
+    pub outputs: GlobList,
+    /// What a push reads (hashed for idempotence).
+    pub inputs: GlobList,
+    /// Verification run with `--verify`.
+    pub verification: Option<Verification>,
+    /// Commit its outputs.
+    pub git_commit: bool,
+    /// Changed outputs exit 1.
+    pub fail_on_diff: bool,
+    /// Where the target is defined in the file.
+    pub pos: Pos,
+}
+
+impl Target {
+    /// The type name as written in the file (`command`, …).
+    pub fn type_name(&self) -> &'static str {
+        self.kind.type_name()
+    }
+}
+
+/// The type of a target and its type-specific settings. One variant per
+/// capability; see `docs/extending.md` to add one.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TargetKind {
+    /// An entrypoint that pulls or pushes by itself.
+    Command(CommandTarget),
+    /// A database schema against typed Python modules in the repository.
+    Schema(SchemaTarget),
+}
+
+impl TargetKind {
+    /// The type name as written in the file.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            TargetKind::Command(_) => "command",
+            TargetKind::Schema(_) => "schema",
+        }
+    }
+}
+
+/// `type: schema` settings.
+#[derive(Debug)]
+pub struct SchemaTarget {
+    /// The database URL (interpolated; may hold a password: never print it).
+    pub database: String,
+    /// Directory of the generated modules.
+    pub local: RelPath,
+    /// Lowest severity that is drift.
+    pub fail_on: driftsync_core::report::Severity,
+    /// Only these database schemas (empty: all).
+    pub schemas: Vec<String>,
+    /// Never these.
+    pub exclude_schemas: Vec<String>,
+    /// Class-name overrides.
+    pub class_names: BTreeMap<String, String>,
+    /// Python type overrides.
+    pub type_overrides: BTreeMap<String, String>,
+}
+
+/// `type: command` settings.
+#[derive(Debug)]
+pub struct CommandTarget {
+    /// What to run.
+    pub entrypoint: Entrypoint,
+    /// Extra environment (values interpolated).
+    pub env: BTreeMap<String, String>,
+    /// `config:` passed as JSON in `DRIFTSYNC_CONFIG` (`null` when absent).
+    pub config: serde_json::Value,
+}
+
+/// What a command target runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entrypoint {
+    /// An executable file relative to the repository root.
+    Script(RelPath),
+    /// A shell line run by `sh -c`.
+    Shell(String),
+}
+
+impl fmt::Display for Entrypoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entrypoint::Script(p) => write!(f, "{p}"),
+            Entrypoint::Shell(s) => write!(f, "sh -c {s:?}"),
+        }
+    }
+}
+
+/// A verification command.
+#[derive(Clone, Debug)]
+pub struct Verification {
+    /// Shell line.
+    pub command: String,
+    /// Minimum for the number it prints.
+    pub expected_min: Option<f64>,
+    /// Exit code that passes.
+    pub expected_exit_code: Option<i32>,
+    /// Longest it may run.
+    pub timeout: Duration,
+}
+
+/// Gates around a run.
+#[derive(Debug, Default)]
+pub struct Safety {
+    /// Extra secret patterns (case-insensitive regular expressions).
+    pub secret_patterns: Vec<regex::Regex>,
+    /// The allow-list file of the `secrets` gate.
+    pub secrets_allowlist: Option<RelPath>,
+    /// Checks before any target.
+    pub pre_sync_checks: Vec<Check>,
+    /// Checks after the targets.
+    pub post_sync_checks: Vec<Check>,
+    /// Number-bound gates.
+    pub drift_gates: Vec<DriftGate>,
+}
+
+/// A pre- or post-sync check.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// Name in the report.
+    pub name: String,
+    /// What it checks.
+    pub kind: CheckKind,
+    /// Not run when only pull targets run.
+    pub skip_on_pull: bool,
+    /// Not run when only push targets run.
+    pub skip_on_push: bool,
+}
+
+/// What a check does.
+#[derive(Clone, Debug)]
+pub enum CheckKind {
+    /// Runs a shell line; passes on the expected exit code.
+    Command {
+        /// Shell line.
+        command: String,
+        /// Passing exit code.
+        expected_exit_code: i32,
+        /// Longest it may run.
+        timeout: Duration,
+    },
+    /// No staged, unstaged or untracked (not ignored) changes.
+    GitClean,
+    /// No secrets in tracked files.
+    Secrets,
+    /// Every JSON/YAML/TOML file under the globs parses.
+    Validate {
+        /// Which files.
+        paths: GlobList,
+    },
+}
+
+/// A drift gate.
+#[derive(Clone, Debug)]
+pub struct DriftGate {
+    /// Name in the report.
+    pub name: String,
+    /// Shell line printing a number.
+    pub command: String,
+    /// Lower bound.
+    pub min_value: Option<f64>,
+    /// Upper bound.
+    pub max_value: Option<f64>,
+    /// Upper bound of the drift score.
+    pub max_drift_score: Option<f64>,
+    /// Longest it may run.
+    pub timeout: Duration,
+}

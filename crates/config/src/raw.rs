@@ -1,0 +1,170 @@
+//! The file as written: plain serde structs that reject unknown keys.
+//!
+//! These types are also the source of `driftsync config schema`. Semantic
+//! validation happens in `resolve`, which turns them into the types of `model`.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// `.driftsync/sync.yaml`: targets to keep in step, and the safety rails around them.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Format version; write "1.0".
+    pub version: Option<String>,
+    /// Values every target inherits unless it sets its own.
+    #[serde(default)]
+    pub defaults: RawDefaults,
+    /// The named targets, run in file order.
+    #[serde(default)]
+    pub targets: IndexMap<String, RawTarget>,
+    /// Gates around a run: secret scanning, clean tree, validity, drift limits.
+    #[serde(default)]
+    pub safety: RawSafety,
+}
+
+/// Defaults inherited by every target.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// `pull`, `push` or `bidirectional`.
+    pub direction: Option<String>,
+    /// Run everything as a dry run unless `--dry-run` is given anyway.
+    pub dry_run: Option<bool>,
+    /// A run whose outputs changed exits 1 (a drift check) instead of committing.
+    pub fail_on_diff: Option<bool>,
+    /// Commit pull outputs (and state) after a good run.
+    pub git_commit: Option<bool>,
+    /// Conflict policy of two-way targets: newer, local, remote, keep-both, skip, fail.
+    pub on_conflict: Option<String>,
+    /// Default timeout of every target, e.g. `20m`.
+    pub timeout: Option<String>,
+}
+
+/// One target. Fields are shared by all types unless marked with a type;
+/// a field of another type is an error that names the type it belongs to.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    /// The target's type: `command` or `schema`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// `pull` (remote → repository), `push` (repository → remote) or `bidirectional`.
+    pub direction: Option<String>,
+    /// One line for people.
+    pub description: Option<String>,
+    /// Five-field cron expression; `run --schedule` selects on it.
+    pub schedule: Option<String>,
+    /// Longest the target may run, e.g. `20m`; the whole process group is killed after.
+    pub timeout: Option<String>,
+    /// Globs of repository paths a pull writes; committed after a good run.
+    pub outputs: Option<Vec<String>>,
+    /// Globs of repository paths a push reads; unchanged inputs skip the push.
+    pub inputs: Option<Vec<String>>,
+    /// A command run after the target (with `--verify`) to check its result.
+    pub verification: Option<RawVerification>,
+    /// Commit this target's outputs (overrides `defaults.git_commit`).
+    pub git_commit: Option<bool>,
+    /// Changed outputs exit 1 instead of being committed (overrides `defaults.fail_on_diff`).
+    pub fail_on_diff: Option<bool>,
+
+    // ---- type: command ----
+    /// (command) Executable path relative to the repository root.
+    pub entrypoint: Option<String>,
+    /// (command) A shell line run with `sh -c`, instead of `entrypoint`.
+    pub run: Option<String>,
+    /// (command) Extra environment variables; values may use `${VAR}`.
+    pub env: Option<BTreeMap<String, String>>,
+    /// (command) Free-form settings passed as JSON in `DRIFTSYNC_CONFIG`.
+    pub config: Option<serde_json::Value>,
+    // ---- type: schema ----
+    /// (schema) Database URL (`postgres://…`, `sqlite://PATH`); use `${DATABASE_URL}`.
+    pub database: Option<String>,
+    /// (schema) Directory of the generated Python modules, relative to the repository root.
+    pub local: Option<String>,
+    /// (schema) Lowest finding severity that is drift: info, low, medium, high, critical (default low).
+    pub fail_on: Option<String>,
+    /// (schema) Only these database schemas (default: every non-system schema).
+    pub schemas: Option<Vec<String>>,
+    /// (schema) Never these database schemas.
+    pub exclude_schemas: Option<Vec<String>>,
+    /// (schema) Class names for tables or enums (`properties: Property`).
+    pub class_names: Option<BTreeMap<String, String>>,
+    /// (schema) Python types for database types (`citext: str`, `jsonb: mylib.Json`).
+    pub type_overrides: Option<BTreeMap<String, String>>,
+    // New target types add their fields here, in a block like the one above.
+}
+
+/// A verification command.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawVerification {
+    /// Shell line to run in the repository root.
+    pub command: String,
+    /// Its output, parsed as a number, must be at least this.
+    pub expected_min: Option<f64>,
+    /// Its exit code must be this (default 0 when `expected_min` is absent).
+    pub expected_exit_code: Option<i32>,
+    /// Longest it may run (default 5m).
+    pub timeout: Option<String>,
+}
+
+/// Gates around a run.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSafety {
+    /// Extra regular expressions the `secrets` gate looks for (case-insensitive),
+    /// besides the built-in token formats.
+    pub secret_patterns: Option<Vec<String>>,
+    /// File of accepted findings for the `secrets` gate (default `.driftsync/secrets-allowlist`).
+    pub secrets_allowlist: Option<String>,
+    /// Checks before any target runs; a failure stops the run (exit 1).
+    pub pre_sync_checks: Option<Vec<RawCheck>>,
+    /// Checks after the targets ran.
+    pub post_sync_checks: Option<Vec<RawCheck>>,
+    /// Commands printing a number that must stay within bounds.
+    pub drift_gates: Option<Vec<RawDriftGate>>,
+}
+
+/// A pre- or post-sync check: a built-in or a command.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    /// Name shown in the report.
+    pub name: String,
+    /// `git_clean`, `secrets` or `validate`.
+    pub builtin: Option<String>,
+    /// Shell line to run in the repository root.
+    pub command: Option<String>,
+    /// Exit code that passes (default 0).
+    pub expected_exit_code: Option<i32>,
+    /// (validate) Globs of files that must parse as JSON/YAML/TOML.
+    pub paths: Option<Vec<String>>,
+    /// Skip this check when only pull targets run.
+    pub skip_on_pull: Option<bool>,
+    /// Skip this check when only push targets run.
+    pub skip_on_push: Option<bool>,
+    /// Longest the command may run (default 5m).
+    pub timeout: Option<String>,
+}
+
+/// A drift gate: a command that prints a number, checked against bounds.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDriftGate {
+    /// Name shown in the report.
+    pub name: String,
+    /// Shell line printing a number (the last number in its output counts).
+    pub command: String,
+    /// The number must be at least this.
+    pub min_value: Option<f64>,
+    /// The number must be at most this.
+    pub max_value: Option<f64>,
+    /// The number is a drift score and must be at most this.
+    pub max_drift_score: Option<f64>,
+    /// Longest the command may run (default 5m).
+    pub timeout: Option<String>,
+}

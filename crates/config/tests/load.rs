@@ -1,0 +1,146 @@
+//! Loading real configuration texts: what is accepted, and where errors point.
+
+use std::path::Path;
+
+use driftsync_config::{parse, Config, ConfigError, Direction, Entrypoint, TargetKind};
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "TOKEN" => Some("s3cr3t-value".into()),
+        _ => None,
+    }
+}
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("scripts")).unwrap();
+    let script = root.path().join("scripts/pull.sh");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(root.path().join("scripts/noexec.sh"), "#!/bin/sh\n").unwrap();
+    parse(text, Path::new(".driftsync/sync.yaml"), root.path(), &env)
+}
+
+fn first_error(text: &str) -> (usize, usize, String) {
+    let e = load(text).expect_err("config should be rejected");
+    let d = &e.diagnostics()[0];
+    (
+        d.line,
+        d.column,
+        format!("{} / {}", d.message, d.help.clone().unwrap_or_default()),
+    )
+}
+
+#[test]
+fn a_full_command_config_loads() {
+    let c = load(
+        r#"version: "1.0"
+defaults:
+  direction: pull
+targets:
+  oca_repos:
+    type: command
+    description: Clone community repos
+    entrypoint: scripts/pull.sh
+    schedule: "0  2 * * *"
+    timeout: 20m
+    env: { TOKEN_COPY: "${TOKEN}" }
+    outputs: ["addons/oca/**"]
+    config: { depth: 1 }
+    verification: { command: "ls | wc -l", expected_min: 1 }
+  publish:
+    type: command
+    direction: push
+    run: echo hi
+    inputs: ["docs/**"]
+safety:
+  secret_patterns: ["SUPABASE_.*KEY"]
+  pre_sync_checks: [{ name: Clean, builtin: git_clean }]
+  post_sync_checks: [{ name: Valid, builtin: validate, paths: ["docs/**"] }]
+  drift_gates: [{ name: Count, command: "echo 5", min_value: 1 }]
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.targets.len(), 2);
+    let t = &c.targets[0];
+    assert_eq!(t.direction, Direction::Pull);
+    assert_eq!(t.schedule.as_ref().unwrap().as_str(), "0 2 * * *");
+    let TargetKind::Command(cmd) = &t.kind else {
+        panic!("command")
+    };
+    assert_eq!(
+        cmd.entrypoint,
+        Entrypoint::Script("scripts/pull.sh".parse().unwrap())
+    );
+    assert_eq!(cmd.env["TOKEN_COPY"], "s3cr3t-value");
+    assert_eq!(c.interpolated.len(), 1);
+    assert_eq!(format!("{:?}", c.interpolated[0].value), "Secret(***)");
+    assert_eq!(c.targets[1].direction, Direction::Push);
+    assert_eq!(c.targets[0].pos.line, 5);
+}
+
+#[test]
+fn errors_point_at_line_and_column() {
+    let cases: &[(&str, usize, usize, &str)] = &[
+        (
+            "targets:\n  a:\n    type: command\n    run: x\n    entrypiont: y\n",
+            5,
+            5,
+            "did you mean `entrypoint`",
+        ),
+        (
+            "targets:\n  a:\n    type: command\n    run: x\n    schedule: \"0 25 * * *\"\n",
+            5,
+            15,
+            "hour",
+        ),
+        (
+            "targets:\n  a:\n    type: command\n    run: x\n    timeout: ten\n",
+            5,
+            14,
+            "duration",
+        ),
+        (
+            "targets:\n  a:\n    type: command\n    run: x\n    outputs: [\"a/[b\"]\n",
+            5,
+            15,
+            "glob",
+        ),
+        (
+            "targets:\n  a:\n    type: command\n    entrypoint: scripts/missing.sh\n",
+            4,
+            17,
+            "does not exist",
+        ),
+        (
+            "targets:\n  a:\n    type: command\n    entrypoint: scripts/noexec.sh\n",
+            4,
+            17,
+            "chmod +x",
+        ),
+        (
+            "targets:\n  a:\n    type: comand\n",
+            3,
+            11,
+            "did you mean `command`",
+        ),
+        (
+            "targets:\n  a:\n    type: command\n    run: x\n    env: { A: \"${NOPE}\" }\n",
+            5,
+            15,
+            "NOPE",
+        ),
+        (
+            "targets:\n  a:\n    type: command\n    run: x\n    direction: pul\n",
+            5,
+            16,
+            "did you mean `pull`",
+        ),
+    ];
+    for (text, line, col, want) in cases {
+        let (l, c, m) = first_error(text);
+        assert_eq!((l, c), (*line, *col), "{text}\n{m}");
+        assert!(m.contains(want), "{text}: {m}");
+    }
+}

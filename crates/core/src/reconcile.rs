@@ -1,0 +1,538 @@
+//! Three-way reconciliation: base × left × right → [`Plan`] (DESIGN §3).
+//!
+//! Pure and deterministic: paths are visited in order; the only "clock" is
+//! the conflict stamp the caller passes in [`Options::stamp`].
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{Action, Base, Conflict, Note, Op, Plan, Side};
+use crate::{Entry, RelPath, Snapshot};
+
+/// How a conflict (changed on both sides, contents differ) is resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// The newer mtime wins; a tie keeps both.
+    Newer,
+    /// Left (the repository side) wins.
+    Local,
+    /// Right (the remote side) wins.
+    Remote,
+    /// Both are kept: the loser (older; left on a tie) is renamed `name.conflict-<side>-<stamp>.ext`.
+    KeepBoth,
+    /// Leave both as they are, report, exit 1.
+    Skip,
+    /// Apply nothing at all if any conflict exists.
+    Fail,
+}
+
+impl Policy {
+    /// The policy's name as written in config and flags.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Newer => "newer",
+            Policy::Local => "local",
+            Policy::Remote => "remote",
+            Policy::KeepBoth => "keep-both",
+            Policy::Skip => "skip",
+            Policy::Fail => "fail",
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Policy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "newer" => Policy::Newer,
+            "local" | "left" => Policy::Local,
+            "remote" | "right" => Policy::Remote,
+            "keep-both" => Policy::KeepBoth,
+            "skip" => Policy::Skip,
+            "fail" => Policy::Fail,
+            other => {
+                return Err(format!(
+                    "unknown conflict policy {other:?}; use newer, local, remote, keep-both, skip or fail"
+                ))
+            }
+        })
+    }
+}
+
+/// Which way changes flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Both ways, three-way merge against the base.
+    Bidirectional,
+    /// Left → right: right is made to match left.
+    Push,
+    /// Right → left: left is made to match right.
+    Pull,
+}
+
+impl Direction {
+    /// `bidirectional`, `push` or `pull`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Bidirectional => "bidirectional",
+            Direction::Push => "push",
+            Direction::Pull => "pull",
+        }
+    }
+}
+
+impl FromStr for Direction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "bidirectional" | "both" => Direction::Bidirectional,
+            "push" => Direction::Push,
+            "pull" => Direction::Pull,
+            other => {
+                return Err(format!(
+                    "unknown direction {other:?}; use pull, push or bidirectional"
+                ))
+            }
+        })
+    }
+}
+
+/// Everything besides the three snapshots that shapes a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Which way changes flow.
+    pub direction: Direction,
+    /// Conflict policy (bidirectional only).
+    pub policy: Policy,
+    /// One-way: delete destination files the source does not have.
+    pub delete_orphans: bool,
+    /// UTC stamp for keep-both names, e.g. `20261123T120000Z` (the caller's clock).
+    pub stamp: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            direction: Direction::Bidirectional,
+            policy: Policy::Newer,
+            delete_orphans: false,
+            stamp: "19700101T000000Z".to_string(),
+        }
+    }
+}
+
+fn same(a: Option<&Entry>, b: Option<&Entry>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.hash == b.hash,
+        _ => false,
+    }
+}
+
+fn what(side: Side, now: Option<&Entry>, base: Option<&Entry>) -> String {
+    match (now, base) {
+        (Some(_), None) => format!("new on {side}"),
+        (Some(_), Some(_)) => format!("changed on {side}"),
+        (None, _) => format!("deleted on {side}"),
+    }
+}
+
+/// `dir/name.conflict-right-STAMP.ext`, made unique against `taken`.
+fn conflict_name(path: &RelPath, loser: Side, stamp: &str, taken: &BTreeSet<&RelPath>) -> RelPath {
+    let name = path.file_name();
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    let dir = path.parent();
+    for n in 1.. {
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
+        let file = format!("{stem}.conflict-{loser}-{stamp}{suffix}{ext}");
+        let candidate = match &dir {
+            Some(d) => d.join(&file),
+            None => RelPath::new(file),
+        }
+        .expect("a conflict name built from a valid path is valid");
+        if !taken.contains(&candidate) {
+            return candidate;
+        }
+    }
+    unreachable!("an unused conflict name always exists")
+}
+
+struct Ctx<'a> {
+    base: &'a Base,
+    left: &'a Snapshot,
+    right: &'a Snapshot,
+    opts: &'a Options,
+    taken: BTreeSet<&'a RelPath>,
+    plan: Plan,
+}
+
+impl Ctx<'_> {
+    fn push(&mut self, path: &RelPath, op: Op, reason: String) {
+        self.plan.actions.push(Action {
+            path: path.clone(),
+            op,
+            reason,
+            left: self.left.get(path).cloned(),
+            right: self.right.get(path).cloned(),
+        });
+    }
+
+    /// Make the other side match `from` at `path`.
+    fn propagate(&mut self, path: &RelPath, from: Side, reason: String) {
+        let src = match from {
+            Side::Left => self.left.get(path),
+            Side::Right => self.right.get(path),
+        };
+        let dst = match from {
+            Side::Left => self.right.get(path),
+            Side::Right => self.left.get(path),
+        };
+        match (src, dst) {
+            (Some(_), _) => self.push(path, Op::Copy { from }, reason),
+            (None, Some(_)) => self.push(path, Op::Delete { on: from.other() }, reason),
+            (None, None) => self.push(path, Op::Adopt, reason),
+        }
+    }
+
+    fn conflict(&mut self, path: &RelPath, reason: &str) {
+        let (l, r) = (
+            self.left.get(path).expect("conflicts have both sides"),
+            self.right.get(path).expect("conflicts have both sides"),
+        );
+        let newer = match l.mtime_ns.cmp(&r.mtime_ns) {
+            std::cmp::Ordering::Greater => Some(Side::Left),
+            std::cmp::Ordering::Less => Some(Side::Right),
+            std::cmp::Ordering::Equal => None,
+        };
+        let winner = match self.opts.policy {
+            Policy::Newer => newer.map(|s| (s, format!("{s} is newer"))),
+            Policy::Local => Some((Side::Left, "left wins (policy local)".to_string())),
+            Policy::Remote => Some((Side::Right, "right wins (policy remote)".to_string())),
+            Policy::KeepBoth | Policy::Skip | Policy::Fail => None,
+        };
+        let resolution = if let Some((side, why)) = winner {
+            self.push(path, Op::Copy { from: side }, format!("{reason}: {why}"));
+            format!("{why}; {}'s version backed up", side.other())
+        } else if matches!(self.opts.policy, Policy::Newer | Policy::KeepBoth) {
+            let winner = newer.unwrap_or(Side::Left);
+            let loser_path = conflict_name(path, winner.other(), &self.opts.stamp, &self.taken);
+            let why = format!(
+                "keep both: {}'s version kept as {loser_path}",
+                winner.other()
+            );
+            self.push(
+                path,
+                Op::KeepBoth {
+                    winner,
+                    loser_path: loser_path.clone(),
+                },
+                format!("{reason}: {why}"),
+            );
+            why
+        } else {
+            "unresolved".to_string()
+        };
+        self.plan.conflicts.push(Conflict {
+            path: path.clone(),
+            reason: reason.to_string(),
+            resolution,
+        });
+    }
+
+    fn two_way(&mut self, path: &RelPath) {
+        let (l, r) = (self.left.get(path), self.right.get(path));
+        let (bl, br) = (self.base.left.get(path), self.base.right.get(path));
+        let in_base = bl.is_some() || br.is_some();
+        if !in_base {
+            match (l, r) {
+                (Some(_), None) => self.propagate(path, Side::Left, "new on left".into()),
+                (None, Some(_)) => self.propagate(path, Side::Right, "new on right".into()),
+                (Some(_), Some(_)) if same(l, r) => {
+                    self.push(path, Op::Adopt, "new on both sides, same content".into())
+                }
+                (Some(_), Some(_)) => self.conflict(path, "new on both sides, contents differ"),
+                (None, None) => {}
+            }
+            return;
+        }
+        let lc = !same(l, bl);
+        let rc = !same(r, br);
+        match (lc, rc) {
+            (false, false) => {}
+            (true, false) => self.propagate(path, Side::Left, what(Side::Left, l, bl)),
+            (false, true) => self.propagate(path, Side::Right, what(Side::Right, r, br)),
+            (true, true) if same(l, r) => {
+                let reason = if l.is_none() {
+                    "deleted on both sides"
+                } else {
+                    "changed on both sides, same content"
+                };
+                self.push(path, Op::Adopt, reason.into());
+            }
+            (true, true) => match (l, r) {
+                (Some(_), None) => self.propagate(
+                    path,
+                    Side::Left,
+                    "changed on left, deleted on right: the edit wins".into(),
+                ),
+                (None, Some(_)) => self.propagate(
+                    path,
+                    Side::Right,
+                    "changed on right, deleted on left: the edit wins".into(),
+                ),
+                _ => self.conflict(path, "changed on both sides, contents differ"),
+            },
+        }
+    }
+
+    fn one_way(&mut self, path: &RelPath, src: Side) {
+        let dst = src.other();
+        let (s, d) = match src {
+            Side::Left => (self.left.get(path), self.right.get(path)),
+            Side::Right => (self.right.get(path), self.left.get(path)),
+        };
+        let (bs, bd) = (self.base.side(src).get(path), self.base.side(dst).get(path));
+        let in_base = bs.is_some() || bd.is_some();
+        let dst_changed = in_base && !same(d, bd);
+        let mode = match src {
+            Side::Left => "push",
+            Side::Right => "pull",
+        };
+        match (s, d) {
+            (None, None) if in_base => self.push(path, Op::Adopt, "deleted on both sides".into()),
+            (None, None) => {}
+            (Some(_), Some(_)) if same(s, d) => {
+                if !(in_base && same(s, bs) && same(d, bd)) {
+                    self.push(path, Op::Adopt, "same content on both sides".into());
+                }
+            }
+            (Some(_), _) => {
+                let reason = if dst_changed {
+                    format!(
+                        "{mode}: {} on {dst} since the last sync, replaced from {src} (backed up)",
+                        if d.is_some() { "changed" } else { "deleted" }
+                    )
+                } else {
+                    what(src, s, bs)
+                };
+                self.propagate(path, src, reason);
+            }
+            (None, Some(_)) if in_base && !dst_changed => {
+                self.propagate(path, src, what(src, s, bs))
+            }
+            (None, Some(_)) if self.opts.delete_orphans => {
+                let reason = if in_base {
+                    format!(
+                        "deleted on {src}; {dst}'s later edit removed (delete_orphans, backed up)"
+                    )
+                } else {
+                    format!("only on {dst} (delete_orphans)")
+                };
+                self.push(path, Op::Delete { on: dst }, reason);
+            }
+            (None, Some(_)) => self.plan.notes.push(Note {
+                path: path.clone(),
+                reason: format!("only on {dst}; kept (delete_orphans is off)"),
+            }),
+        }
+    }
+}
+
+/// Decide what a run does. See DESIGN §3 for the rules; every action carries
+/// its reason and the entries the scans saw (the conditions it applies under).
+pub fn reconcile(base: &Base, left: &Snapshot, right: &Snapshot, opts: &Options) -> Plan {
+    let paths: BTreeSet<&RelPath> = base
+        .left
+        .entries
+        .keys()
+        .chain(base.right.entries.keys())
+        .chain(left.entries.keys())
+        .chain(right.entries.keys())
+        .collect();
+    let mut ctx = Ctx {
+        base,
+        left,
+        right,
+        opts,
+        taken: paths.clone(),
+        plan: Plan::default(),
+    };
+    for path in paths {
+        match opts.direction {
+            Direction::Bidirectional => ctx.two_way(path),
+            Direction::Push => ctx.one_way(path, Side::Left),
+            Direction::Pull => ctx.one_way(path, Side::Right),
+        }
+    }
+    ctx.plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Hash;
+
+    fn e(content: &str, mtime: i64) -> Entry {
+        Entry {
+            size: content.len() as u64,
+            mtime_ns: mtime,
+            hash: Hash::of(content.as_bytes()),
+            version: String::new(),
+            executable: false,
+        }
+    }
+
+    fn snap(files: &[(&str, &str)]) -> Snapshot {
+        files
+            .iter()
+            .map(|(p, c)| (RelPath::new(*p).unwrap(), e(c, 1)))
+            .collect()
+    }
+
+    fn base(files: &[(&str, &str)]) -> Base {
+        Base {
+            left: snap(files),
+            right: snap(files),
+        }
+    }
+
+    fn plan(b: &Base, l: &Snapshot, r: &Snapshot, policy: Policy) -> String {
+        let opts = Options {
+            policy,
+            ..Options::default()
+        };
+        reconcile(b, l, r, &opts).render()
+    }
+
+    #[test]
+    fn the_table_of_design_section_3() {
+        let b = base(&[
+            ("same", "s"),
+            ("l", "1"),
+            ("r", "1"),
+            ("both", "1"),
+            ("bd", "1"),
+            ("x", "1"),
+        ]);
+        let l = snap(&[
+            ("same", "s"),
+            ("l", "2"),
+            ("r", "1"),
+            ("both", "2"),
+            ("x", "L"),
+        ]);
+        let r = snap(&[
+            ("same", "s"),
+            ("l", "1"),
+            ("r", "2"),
+            ("both", "2"),
+            ("x", "R"),
+        ]);
+        assert_eq!(
+            plan(&b, &l, &r, Policy::Skip),
+            "= both        bd  deleted on both sides\n\
+             = both        both  changed on both sides, same content\n\
+             ~ left→right  l  changed on left\n\
+             ~ right→left  r  changed on right\n\
+             ! conflict    x  changed on both sides, contents differ (unresolved)\n"
+        );
+    }
+
+    #[test]
+    fn edit_beats_delete_both_ways() {
+        let b = base(&[("a", "1"), ("b", "1")]);
+        let l = snap(&[("a", "2")]);
+        let r = snap(&[("b", "2")]);
+        assert_eq!(
+            plan(&b, &l, &r, Policy::Fail),
+            "+ left→right  a  changed on left, deleted on right: the edit wins\n\
+             + right→left  b  changed on right, deleted on left: the edit wins\n"
+        );
+    }
+
+    #[test]
+    fn first_run_never_deletes() {
+        let l = snap(&[("a", "1"), ("eq", "x"), ("ne", "L")]);
+        let r = snap(&[("b", "1"), ("eq", "x"), ("ne", "R")]);
+        let p = reconcile(&Base::new(), &l, &r, &Options::default());
+        assert_eq!(p.deletes_on(Side::Left) + p.deletes_on(Side::Right), 0);
+        assert_eq!(p.conflicts.len(), 1);
+    }
+
+    #[test]
+    fn policies_pick_winners() {
+        let b = base(&[("f.txt", "0")]);
+        let mut l = snap(&[("f.txt", "L")]);
+        let r = snap(&[("f.txt", "R")]);
+        l.entries.values_mut().for_each(|e| e.mtime_ns = 5);
+        let render = |p| plan(&b, &l, &r, p);
+        assert!(render(Policy::Newer).starts_with(
+            "~ left→right  f.txt  changed on both sides, contents differ: left is newer"
+        ));
+        assert!(render(Policy::Remote).starts_with("~ right→left"));
+        assert!(render(Policy::Local).starts_with("~ left→right"));
+        assert!(render(Policy::KeepBoth).contains("f.conflict-right-19700101T000000Z.txt"));
+        // A tie under `newer` keeps both.
+        let tie = plan(&b, &snap(&[("f.txt", "L")]), &r, Policy::Newer);
+        assert!(tie.starts_with("! both"), "{tie}");
+    }
+
+    #[test]
+    fn one_way_push_keeps_orphans_unless_asked() {
+        let b = base(&[("gone", "1"), ("edited", "1")]);
+        let l = snap(&[("edited", "1"), ("new", "n")]);
+        let r = snap(&[("gone", "1"), ("edited", "X"), ("orphan", "o")]);
+        let mut opts = Options {
+            direction: Direction::Push,
+            ..Options::default()
+        };
+        let p = reconcile(&b, &l, &r, &opts).render();
+        assert_eq!(
+            p,
+            "~ left→right  edited  push: changed on right since the last sync, replaced from left (backed up)\n\
+             - left→right  gone  deleted on left\n\
+             + left→right  new  new on left\n  \
+             kept        orphan  only on right; kept (delete_orphans is off)\n"
+        );
+        opts.delete_orphans = true;
+        let p = reconcile(&b, &l, &r, &opts).render();
+        assert!(
+            p.contains("- left→right  orphan  only on right (delete_orphans)"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn conflict_names_are_unique() {
+        let path = RelPath::new("d/a.b.md").unwrap();
+        let taken_path = RelPath::new("d/a.b.conflict-left-S.md").unwrap();
+        let taken: BTreeSet<&RelPath> = [&taken_path].into_iter().collect();
+        assert_eq!(
+            conflict_name(&path, Side::Left, "S", &taken).as_str(),
+            "d/a.b.conflict-left-S-2.md"
+        );
+        let dot = RelPath::new(".env").unwrap();
+        assert_eq!(
+            conflict_name(&dot, Side::Right, "S", &BTreeSet::new()).as_str(),
+            ".env.conflict-right-S"
+        );
+    }
+}

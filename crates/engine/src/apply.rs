@@ -1,0 +1,306 @@
+//! Executing a plan: bounded parallelism, retries with backoff, backups,
+//! conditional writes; and advancing the base for what succeeded.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use driftsync_core::report::{ActionOutcome, ActionRecord};
+use driftsync_core::{Action, Base, Entry, Op, Plan, RelPath, Side, Snapshot};
+use driftsync_replica::fault::crash_point;
+use driftsync_replica::{Expect, Replica, ReplicaError, WriteMeta};
+
+use crate::backup::Backups;
+use crate::{EngineError, Event, Reporter, SyncOptions};
+
+/// What an applied action left on each side (None = absent).
+#[derive(Debug)]
+pub(crate) struct Done {
+    left: Option<Entry>,
+    right: Option<Entry>,
+    /// Keep-both: the loser's copy, on (left, right).
+    kept: Option<(RelPath, Entry, Entry)>,
+    backup: Option<String>,
+}
+
+/// Why an action was not done.
+#[derive(Debug)]
+pub(crate) enum NotDone {
+    /// Changed under our feet: skipped, the next run picks it up.
+    Skipped(String),
+    /// Failed.
+    Failed(String),
+}
+
+impl From<ReplicaError> for NotDone {
+    fn from(e: ReplicaError) -> NotDone {
+        match e {
+            ReplicaError::Changed { .. } | ReplicaError::NotFound { .. } => {
+                NotDone::Skipped(format!("{e}; the next run picks it up"))
+            }
+            e => NotDone::Failed(e.to_string()),
+        }
+    }
+}
+
+impl From<EngineError> for NotDone {
+    fn from(e: EngineError) -> NotDone {
+        match e {
+            EngineError::Replica { source, .. } => source.into(),
+            e => NotDone::Failed(e.to_string()),
+        }
+    }
+}
+
+fn set(snap: &mut Snapshot, path: &RelPath, e: Option<Entry>) {
+    match e {
+        Some(e) => snap.insert(path.clone(), e),
+        None => {
+            snap.entries.remove(path);
+        }
+    }
+}
+
+impl Done {
+    /// Record what this action left in the base.
+    pub(crate) fn advance(&self, base: &mut Base, action: &Action) {
+        set(&mut base.left, &action.path, self.left.clone());
+        set(&mut base.right, &action.path, self.right.clone());
+        if let Some((p, l, r)) = &self.kept {
+            base.left.insert(p.clone(), l.clone());
+            base.right.insert(p.clone(), r.clone());
+        }
+    }
+}
+
+/// Refresh the quick-check data of paths the plan leaves alone and that agree on both sides.
+pub(crate) fn refresh_unchanged(base: &mut Base, plan: &Plan, left: &Snapshot, right: &Snapshot) {
+    let touched: BTreeSet<&RelPath> = plan
+        .actions
+        .iter()
+        .map(|a| &a.path)
+        .chain(plan.conflicts.iter().map(|c| &c.path))
+        .collect();
+    for (path, l) in left.iter() {
+        if touched.contains(path) || base.left.get(path).is_none() {
+            continue;
+        }
+        if let Some(r) = right.get(path).filter(|r| r.hash == l.hash) {
+            base.left.insert(path.clone(), l.clone());
+            base.right.insert(path.clone(), r.clone());
+        }
+    }
+}
+
+/// The report record of an action's result.
+pub(crate) fn record(action: &Action, result: &Result<Done, NotDone>) -> ActionRecord {
+    match result {
+        Ok(done) => action.record(
+            ActionOutcome::Applied,
+            done.backup.as_ref().map(|b| format!("backed up to {b}")),
+        ),
+        Err(NotDone::Skipped(why)) => action.record(ActionOutcome::Skipped, Some(why.clone())),
+        Err(NotDone::Failed(why)) => action.record(ActionOutcome::Failed, Some(why.clone())),
+    }
+}
+
+pub(crate) struct Applier<'a> {
+    pub replicas: [&'a dyn Replica; 2],
+    pub backups: &'a Backups,
+    pub opts: &'a SyncOptions,
+    pub reporter: &'a dyn Reporter,
+}
+
+fn idx(side: Side) -> usize {
+    match side {
+        Side::Left => 0,
+        Side::Right => 1,
+    }
+}
+
+fn meta(e: &Entry) -> WriteMeta {
+    WriteMeta {
+        size: e.size,
+        hash: e.hash,
+        mtime_ns: e.mtime_ns,
+        executable: e.executable,
+    }
+}
+
+fn expect(seen: Option<&Entry>) -> Expect {
+    seen.map_or(Expect::Absent, |e| Expect::Version(e.version.clone()))
+}
+
+fn pair(side: Side, this: Option<Entry>, other: Option<Entry>) -> (Option<Entry>, Option<Entry>) {
+    match side {
+        Side::Left => (this, other),
+        Side::Right => (other, this),
+    }
+}
+
+impl Applier<'_> {
+    fn rep(&self, side: Side) -> &dyn Replica {
+        self.replicas[idx(side)]
+    }
+
+    /// Apply every action; results in plan order.
+    pub(crate) fn run(&self, plan: &Plan) -> Vec<Result<Done, NotDone>> {
+        let n = plan.actions.len();
+        let results: Vec<Mutex<Option<Result<Done, NotDone>>>> =
+            (0..n).map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let workers = self.opts.concurrency.clamp(1, 256).min(n.max(1));
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(action) = plan.actions.get(i) else {
+                        break;
+                    };
+                    let r = self.apply(action);
+                    if action.changes_files() {
+                        self.reporter.event(&Event::ActionDone {
+                            path: action.path.to_string(),
+                        });
+                    }
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .expect("every action ran")
+            })
+            .collect()
+    }
+
+    fn retry<T>(
+        &self,
+        path: &RelPath,
+        mut f: impl FnMut() -> Result<T, ReplicaError>,
+    ) -> Result<T, ReplicaError> {
+        let mut attempt = 1u32;
+        loop {
+            match f() {
+                Err(e) if e.is_transient() && attempt <= self.opts.retries => {
+                    attempt += 1;
+                    self.reporter.event(&Event::Retrying {
+                        path: path.to_string(),
+                        attempt,
+                        error: e.to_string(),
+                    });
+                    std::thread::sleep(backoff(self.opts.retry_delay_ms, attempt, path));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Copy `src_path` on `from` to `dst_path` on `to`; checks the content is what the scan saw.
+    fn copy(
+        &self,
+        from: Side,
+        src_path: &RelPath,
+        seen: &Entry,
+        to: Side,
+        dst_path: &RelPath,
+        expect: &Expect,
+    ) -> Result<Entry, NotDone> {
+        let written = self.retry(dst_path, || {
+            let mut reader = self.rep(from).read(src_path)?;
+            let reader: &mut dyn Read = &mut reader;
+            self.rep(to).write(dst_path, reader, &meta(seen), expect)
+        })?;
+        crash_point();
+        if written.hash != seen.hash {
+            return Err(NotDone::Skipped(format!(
+                "{src_path} changed on {from} while it was copied; the next run picks it up"
+            )));
+        }
+        Ok(written)
+    }
+
+    fn backup(&self, side: Side, path: &RelPath) -> Result<String, NotDone> {
+        let saved = self.backups.save(self.rep(side), side, path)?;
+        crash_point();
+        Ok(saved.display().to_string())
+    }
+
+    fn apply(&self, a: &Action) -> Result<Done, NotDone> {
+        match &a.op {
+            Op::Adopt => Ok(Done {
+                left: a.left.clone(),
+                right: a.right.clone(),
+                kept: None,
+                backup: None,
+            }),
+            Op::Copy { from } => {
+                let to = from.other();
+                let src = a.seen(*from).expect("a copy has a source");
+                let backup = match a.seen(to) {
+                    Some(_) => Some(self.backup(to, &a.path)?),
+                    None => None,
+                };
+                let written = self.copy(*from, &a.path, src, to, &a.path, &expect(a.seen(to)))?;
+                let (left, right) = pair(*from, Some(src.clone()), Some(written));
+                Ok(Done {
+                    left,
+                    right,
+                    kept: None,
+                    backup,
+                })
+            }
+            Op::Delete { on } => {
+                let seen = a.seen(*on).expect("a delete has a target");
+                let backup = self.backup(*on, &a.path)?;
+                self.retry(&a.path, || {
+                    self.rep(*on).remove(&a.path, &expect(Some(seen)))
+                })?;
+                crash_point();
+                Ok(Done {
+                    left: None,
+                    right: None,
+                    kept: None,
+                    backup: Some(backup),
+                })
+            }
+            Op::KeepBoth { winner, loser_path } => {
+                let loser = winner.other();
+                let (w, l) = (
+                    a.seen(*winner).expect("keep-both has both sides"),
+                    a.seen(loser).expect("keep-both has both sides"),
+                );
+                let kept_here = self.copy(loser, &a.path, l, loser, loser_path, &Expect::Absent)?;
+                let kept_there =
+                    self.copy(loser, &a.path, l, *winner, loser_path, &Expect::Absent)?;
+                let replaced = self.copy(*winner, &a.path, w, loser, &a.path, &expect(Some(l)))?;
+                let (left, right) = pair(*winner, Some(w.clone()), Some(replaced));
+                let (kl, kr) = pair(loser, Some(kept_here), Some(kept_there));
+                Ok(Done {
+                    left,
+                    right,
+                    kept: Some((loser_path.clone(), kl.expect("set"), kr.expect("set"))),
+                    backup: None,
+                })
+            }
+        }
+    }
+}
+
+/// Exponential backoff with ±50 % jitter (deterministic per path and attempt).
+fn backoff(base_ms: u64, attempt: u32, path: &RelPath) -> Duration {
+    let exp = base_ms
+        .saturating_mul(1u64 << (attempt - 2).min(10))
+        .min(10_000);
+    let seed = driftsync_core::Hash::of(
+        format!("{path}\n{attempt}\n{}", crate::clock::now_ns()).as_bytes(),
+    )
+    .0;
+    let jitter = u64::from(seed[0]) * 100 / 255; // 0..=100
+    Duration::from_millis(exp / 2 + exp * jitter / 100)
+}

@@ -1,0 +1,55 @@
+//! Progress events: the engine tells a [`Reporter`]; the binary draws.
+
+use driftsync_core::Side;
+
+/// Something worth telling the user while a sync runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A stale lock (dead pid or expired) was taken over.
+    LockTakenOver {
+        /// The pid recorded in the stale lock.
+        pid: u32,
+    },
+    /// A side's scan finished.
+    Scanned {
+        /// Which side.
+        side: Side,
+        /// Files listed.
+        files: usize,
+        /// Files read to hash (the rest passed the quick check).
+        hashed: usize,
+    },
+    /// The plan is ready; `actions` file operations will run.
+    Planned {
+        /// Actions that change files.
+        actions: usize,
+    },
+    /// One action finished (applied, skipped or failed).
+    ActionDone {
+        /// Its path.
+        path: String,
+    },
+    /// A transient failure is being retried.
+    Retrying {
+        /// The path.
+        path: String,
+        /// The attempt about to run (2 = first retry).
+        attempt: u32,
+        /// The error.
+        error: String,
+    },
+}
+
+/// Receives events; must be cheap and thread-safe (actions run in parallel).
+pub trait Reporter: Send + Sync {
+    /// Handle one event.
+    fn event(&self, event: &Event);
+}
+
+/// A reporter that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn event(&self, _: &Event) {}
+}

@@ -1,0 +1,345 @@
+//! The sync engine: scan both sides → reconcile → guard → apply → base.
+//!
+//! One entry point, [`sync`]. It takes the lock (`<work>/lock`), reads the
+//! base (`--state` file), scans both replicas concurrently (quick check
+//! against the base), plans with [`driftsync_core::reconcile`], refuses
+//! unsafe plans ([`driftsync_core::guard`]) unless forced, applies with
+//! bounded parallelism and retries, backs up everything it overwrites or
+//! deletes (`<work>/backup/<run>/<side>/<path>`), and writes the base
+//! atomically last, advanced only for what succeeded. It never prints:
+//! progress goes to a [`Reporter`].
+#![deny(missing_docs)]
+
+mod apply;
+pub mod backup;
+pub mod clock;
+pub mod events;
+pub mod lock;
+#[cfg(feature = "scenarios")]
+pub mod scenarios;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+
+use driftsync_core::guard::{self, Limits, Violation};
+use driftsync_core::report::{ActionOutcome, ActionRecord};
+use driftsync_core::{reconcile, Base, Options, Plan, Policy, Side};
+use driftsync_replica::{Replica, ReplicaError, ScanNote, ScanRequest};
+
+pub use events::{Event, Reporter, Silent};
+pub use state::State;
+
+/// Why a sync could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Another run holds the lock.
+    #[error("locked by pid {pid} ({path}); wait for it to finish, or remove the file if that process is gone")]
+    Locked {
+        /// The holder's pid.
+        pid: u32,
+        /// The lock file.
+        path: String,
+    },
+    /// A replica failed as a whole (scan).
+    #[error("{side}: {source}")]
+    Replica {
+        /// Which side.
+        side: Side,
+        /// The replica's error.
+        #[source]
+        source: ReplicaError,
+    },
+    /// The state file is unreadable or invalid.
+    #[error("state file {path}: {detail}")]
+    State {
+        /// The file (with line:column when it does not parse).
+        path: String,
+        /// What is wrong and what to do.
+        detail: String,
+    },
+    /// Local I/O for the engine's own files (lock, backups).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl EngineError {
+    /// True when the problem is the environment or setup (exit 2), not the data.
+    pub fn is_environment(&self) -> bool {
+        match self {
+            EngineError::Replica { source, .. } => source.is_environment(),
+            _ => true,
+        }
+    }
+}
+
+/// Everything a sync needs besides the two replicas.
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    /// Direction, conflict policy, delete_orphans (the stamp is filled from the clock when empty).
+    pub plan: Options,
+    /// Safety limits.
+    pub limits: Limits,
+    /// Apply even when a guard objects (reported as forced).
+    pub force: bool,
+    /// Plan only: change no file and no state.
+    pub dry_run: bool,
+    /// Actions applied in parallel.
+    pub concurrency: usize,
+    /// Retries of a transient failure, per operation.
+    pub retries: u32,
+    /// First retry delay in milliseconds (doubles each time, with jitter).
+    pub retry_delay_ms: u64,
+    /// Include globs (empty = everything).
+    pub include: Vec<String>,
+    /// Exclude globs.
+    pub exclude: Vec<String>,
+    /// The base: `.driftsync/state/<target>.json`.
+    pub state_file: PathBuf,
+    /// The engine's directory for the lock and backups: `.driftsync`.
+    pub work_dir: PathBuf,
+    /// fsync the state file before renaming it into place (survives power loss, not only a kill).
+    pub durable: bool,
+}
+
+impl SyncOptions {
+    /// Defaults for a state file and a work directory.
+    pub fn new(state_file: impl Into<PathBuf>, work_dir: impl Into<PathBuf>) -> SyncOptions {
+        SyncOptions {
+            plan: Options {
+                stamp: String::new(),
+                ..Options::default()
+            },
+            limits: Limits::default(),
+            force: false,
+            dry_run: false,
+            concurrency: 8,
+            retries: 3,
+            retry_delay_ms: 200,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            state_file: state_file.into(),
+            work_dir: work_dir.into(),
+            durable: true,
+        }
+    }
+}
+
+/// What a sync did (or would do).
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The plan.
+    pub plan: Plan,
+    /// Guard objections (applied anyway when `forced`).
+    pub violations: Vec<Violation>,
+    /// True when `--force` overrode violations.
+    pub forced: bool,
+    /// Why nothing was applied (guards, policy `fail`), if so.
+    pub blocked: Option<String>,
+    /// One record per action, with its outcome.
+    pub records: Vec<ActionRecord>,
+    /// What the scans passed over.
+    pub notes: Vec<(Side, ScanNote)>,
+    /// Where this run's backups are (when anything was backed up).
+    pub backup_dir: Option<PathBuf>,
+    /// True for a dry run.
+    pub dry_run: bool,
+    /// True when the state file was (re)written.
+    pub state_written: bool,
+}
+
+impl Outcome {
+    /// Conflicts no action resolved.
+    pub fn conflicts_left(&self) -> usize {
+        self.plan.unresolved().count()
+    }
+
+    /// Actions that failed or were skipped.
+    pub fn not_done(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| matches!(r.outcome, ActionOutcome::Failed | ActionOutcome::Skipped))
+            .count()
+    }
+
+    /// True when both sides are in step (nothing blocked, failed, skipped or left in conflict).
+    pub fn clean(&self) -> bool {
+        self.blocked.is_none() && self.conflicts_left() == 0 && self.not_done() == 0
+    }
+}
+
+fn scan_side(
+    replica: &dyn Replica,
+    side: Side,
+    base: &Base,
+    written_ns: Option<i64>,
+    opts: &SyncOptions,
+) -> Result<driftsync_replica::Scan, EngineError> {
+    replica
+        .scan(&ScanRequest {
+            include: &opts.include,
+            exclude: &opts.exclude,
+            prior: Some(base.side(side)),
+            prior_written_ns: written_ns,
+        })
+        .map_err(|source| EngineError::Replica { side, source })
+}
+
+/// Remove what a killed run may have left in the engine's own files: partial
+/// backups and a temp state file (replica temp files are removed by the scans).
+fn remove_leftovers(opts: &SyncOptions) {
+    if let Some(dir) = opts.state_file.parent() {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.contains(".tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let mut stack = vec![opts.work_dir.join("backup")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == backup::PARTIAL) {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+/// Run one sync of `left` and `right`.
+pub fn sync(
+    left: &dyn Replica,
+    right: &dyn Replica,
+    opts: &SyncOptions,
+    reporter: &dyn Reporter,
+) -> Result<Outcome, EngineError> {
+    let now = clock::now_ns();
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        let (lock, taken) = lock::Lock::acquire(&opts.work_dir.join("lock"), now)?;
+        if let Some(pid) = taken {
+            reporter.event(&Event::LockTakenOver { pid });
+        }
+        remove_leftovers(opts);
+        Some(lock)
+    };
+    let prior = State::load(&opts.state_file)?;
+    let base = prior.as_ref().map(|s| s.base.clone()).unwrap_or_default();
+    let written = prior.as_ref().map(|s| s.written_ns);
+    let (l, r) = std::thread::scope(|s| {
+        let l = s.spawn(|| scan_side(left, Side::Left, &base, written, opts));
+        let r = scan_side(right, Side::Right, &base, written, opts);
+        (l.join().expect("scan thread panicked"), r)
+    });
+    let (l, r) = (l?, r?);
+    for (side, scan) in [(Side::Left, &l), (Side::Right, &r)] {
+        reporter.event(&Event::Scanned {
+            side,
+            files: scan.snapshot.len(),
+            hashed: scan.hashed,
+        });
+    }
+    let mut plan_opts = opts.plan.clone();
+    if plan_opts.stamp.is_empty() {
+        plan_opts.stamp = clock::stamp(now);
+    }
+    let plan = reconcile(&base, &l.snapshot, &r.snapshot, &plan_opts);
+    let violations = guard::check(&plan, &base, &l.snapshot, &r.snapshot, &opts.limits);
+    let mut notes: Vec<(Side, ScanNote)> =
+        l.notes.iter().map(|n| (Side::Left, n.clone())).collect();
+    notes.extend(r.notes.iter().map(|n| (Side::Right, n.clone())));
+    let blocked = if !violations.is_empty() && !opts.force {
+        Some(format!(
+            "refused to apply (use --force to override): {}",
+            violations
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    } else if opts.plan.policy == Policy::Fail && !plan.conflicts.is_empty() {
+        Some(format!(
+            "{} conflict(s) and on_conflict is fail: nothing applied",
+            plan.conflicts.len()
+        ))
+    } else {
+        None
+    };
+    let mut outcome = Outcome {
+        records: plan
+            .actions
+            .iter()
+            .map(|a| a.record(ActionOutcome::Planned, None))
+            .collect(),
+        forced: opts.force && !violations.is_empty(),
+        plan,
+        violations,
+        blocked,
+        notes,
+        backup_dir: None,
+        dry_run: opts.dry_run,
+        state_written: false,
+    };
+    if opts.dry_run || outcome.blocked.is_some() {
+        return Ok(outcome);
+    }
+    reporter.event(&Event::Planned {
+        actions: outcome
+            .plan
+            .actions
+            .iter()
+            .filter(|a| a.changes_files())
+            .count(),
+    });
+    let run_id = format!("{}-{}", clock::stamp(now), std::process::id());
+    let backups = backup::Backups::new(&opts.work_dir, &run_id);
+    let applier = apply::Applier {
+        replicas: [left, right],
+        backups: &backups,
+        opts,
+        reporter,
+    };
+    let results = applier.run(&outcome.plan);
+    let mut new_base = base.clone();
+    apply::refresh_unchanged(&mut new_base, &outcome.plan, &l.snapshot, &r.snapshot);
+    for (i, (action, result)) in outcome.plan.actions.iter().zip(&results).enumerate() {
+        outcome.records[i] = apply::record(action, result);
+        if let Ok(done) = result {
+            done.advance(&mut new_base, action);
+        }
+    }
+    if backups.dir().exists() {
+        outcome.backup_dir = Some(backups.dir().to_path_buf());
+    }
+    if prior.is_none() || new_base != base {
+        State {
+            version: state::STATE_VERSION,
+            written_ns: clock::now_ns(),
+            left: left.location(),
+            right: right.location(),
+            base: new_base,
+        }
+        .save(&opts.state_file, opts.durable)?;
+        outcome.state_written = true;
+    }
+    Ok(outcome)
+}
+
+/// The default state file for an ad hoc sync of two locations:
+/// `<work>/state/adhoc-<first 16 hex digits of SHA-256("left\nright")>.json`.
+pub fn adhoc_state_file(work_dir: &Path, left: &str, right: &str) -> PathBuf {
+    let h = driftsync_core::Hash::of(format!("{left}\n{right}").as_bytes());
+    work_dir
+        .join("state")
+        .join(format!("adhoc-{}.json", &h.to_hex()[..16]))
+}

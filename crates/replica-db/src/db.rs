@@ -1,0 +1,546 @@
+//! One small connection type over SQLite and PostgreSQL, so the replica and
+//! the bundle store write their SQL once.
+//!
+//! SQL is written with PostgreSQL's `$1` placeholders; for SQLite they are
+//! rewritten to `?1`. Values travel as [`Value`].
+
+use std::path::Path;
+use std::time::Duration;
+
+use driftsync_core::redact::RedactedUrl;
+
+use crate::url::{DbTarget, DbUrl};
+
+/// Which database engine a connection talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (embedded).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A value bound to a parameter or read from a column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A 64-bit integer (BIGINT).
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// Bytes (bytea / blob).
+    Bytes(Vec<u8>),
+    /// A boolean (an integer 0/1 in SQLite).
+    Bool(bool),
+}
+
+impl Value {
+    /// The integer, or 0 for anything else.
+    pub fn int(&self) -> i64 {
+        match self {
+            Value::Int(i) => *i,
+            Value::Bool(b) => i64::from(*b),
+            _ => 0,
+        }
+    }
+    /// The text, or "" for anything else.
+    pub fn text(&self) -> &str {
+        match self {
+            Value::Text(s) => s,
+            _ => "",
+        }
+    }
+    /// Take the bytes (text as UTF-8), or empty for anything else.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Value::Bytes(b) => b,
+            Value::Text(s) => s.into_bytes(),
+            _ => Vec::new(),
+        }
+    }
+    /// The boolean (non-zero integers are true).
+    pub fn bool(&self) -> bool {
+        match self {
+            Value::Bool(b) => *b,
+            Value::Int(i) => *i != 0,
+            _ => false,
+        }
+    }
+}
+
+/// What kind of failure a database operation met: what the caller can do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbErrorKind {
+    /// Cannot connect, or the database does not exist.
+    Unavailable,
+    /// Credentials refused.
+    PermissionDenied,
+    /// Worth retrying: serialization failure, deadlock, lost connection.
+    Transient,
+    /// A unique constraint refused the row.
+    UniqueViolation,
+    /// Anything else.
+    Other,
+}
+
+/// A database failure, with the location redacted.
+#[derive(Debug, thiserror::Error)]
+#[error("{location}: {what}: {source}")]
+pub struct DbError {
+    /// What the caller can do about it.
+    pub kind: DbErrorKind,
+    /// The database URL, password hidden.
+    pub location: String,
+    /// What was being done.
+    pub what: String,
+    /// The driver's error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+enum Inner {
+    Sqlite(rusqlite::Connection),
+    Postgres {
+        rt: tokio::runtime::Runtime,
+        client: tokio_postgres::Client,
+    },
+}
+
+/// An open connection to SQLite or PostgreSQL.
+pub struct Db {
+    inner: Inner,
+    location: RedactedUrl,
+}
+
+/// How long to wait for a server or a lock before giving up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const SQLITE_BUSY: Duration = Duration::from_secs(30);
+
+impl Db {
+    /// Connect to the database a URL names (creating an SQLite file and its folder on first use).
+    pub fn connect(url: &DbUrl) -> Result<Db, DbError> {
+        let location = url.url.clone();
+        let fail = |kind, what: &str, e: Box<dyn std::error::Error + Send + Sync>| DbError {
+            kind,
+            location: location.redacted(),
+            what: what.to_string(),
+            source: e,
+        };
+        match &url.target {
+            DbTarget::Sqlite { path } => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        fail(
+                            DbErrorKind::Unavailable,
+                            "create the database folder",
+                            e.into(),
+                        )
+                    })?;
+                }
+                let conn = open_sqlite(path)
+                    .map_err(|e| fail(DbErrorKind::Unavailable, "open", e.into()))?;
+                Ok(Db {
+                    inner: Inner::Sqlite(conn),
+                    location,
+                })
+            }
+            DbTarget::Postgres { conn } => {
+                let mut config: tokio_postgres::Config =
+                    conn.expose().parse().map_err(|e: tokio_postgres::Error| {
+                        fail(
+                            DbErrorKind::Unavailable,
+                            "parse the connection URL",
+                            e.into(),
+                        )
+                    })?;
+                if config.get_connect_timeout().is_none() {
+                    config.connect_timeout(CONNECT_TIMEOUT);
+                }
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| fail(DbErrorKind::Other, "start a runtime", e.into()))?;
+                let (client, connection) = rt
+                    .block_on(config.connect(tokio_postgres::NoTls))
+                    .map_err(|e| {
+                        let kind = classify_pg(&e, DbErrorKind::Unavailable);
+                        fail(kind, "connect", e.into())
+                    })?;
+                rt.spawn(async move {
+                    // Errors surface on the client's next call.
+                    let _ = connection.await;
+                });
+                Ok(Db {
+                    inner: Inner::Postgres { rt, client },
+                    location,
+                })
+            }
+        }
+    }
+
+    /// The engine behind this connection.
+    pub fn dialect(&self) -> Dialect {
+        match self.inner {
+            Inner::Sqlite(_) => Dialect::Sqlite,
+            Inner::Postgres { .. } => Dialect::Postgres,
+        }
+    }
+
+    /// The URL, password hidden.
+    pub fn location(&self) -> &RedactedUrl {
+        &self.location
+    }
+
+    /// The server-side id of this session (PostgreSQL backend pid; 0 for SQLite).
+    pub fn session_id(&mut self) -> Result<i64, DbError> {
+        match self.dialect() {
+            Dialect::Sqlite => Ok(0),
+            Dialect::Postgres => Ok(self
+                .query("SELECT pg_backend_pid()::bigint", &[])?
+                .first()
+                .map_or(0, |r| r[0].int())),
+        }
+    }
+
+    fn err(
+        &self,
+        what: &str,
+        kind: DbErrorKind,
+        e: Box<dyn std::error::Error + Send + Sync>,
+    ) -> DbError {
+        DbError {
+            kind,
+            location: self.location.redacted(),
+            what: what.to_string(),
+            source: e,
+        }
+    }
+
+    /// Run statements without parameters (DDL, BEGIN, COMMIT).
+    pub fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        let r = match &mut self.inner {
+            Inner::Sqlite(c) => c.execute_batch(sql).map_err(sqlite_err),
+            Inner::Postgres { rt, client } => {
+                rt.block_on(client.batch_execute(sql)).map_err(pg_err)
+            }
+        };
+        r.map_err(|(k, e)| self.err(first_words(sql), k, e))
+    }
+
+    /// Run one statement; returns the number of rows it changed.
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let r = match &mut self.inner {
+            Inner::Sqlite(c) => {
+                let sql = sqlite_sql(sql);
+                c.execute(
+                    &sql,
+                    rusqlite::params_from_iter(params.iter().map(SqliteValue)),
+                )
+                .map(|n| n as u64)
+                .map_err(sqlite_err)
+            }
+            Inner::Postgres { rt, client } => {
+                let p = pg_params(params);
+                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    p.iter().map(|b| b.as_ref()).collect();
+                rt.block_on(client.execute(sql, &refs)).map_err(pg_err)
+            }
+        };
+        r.map_err(|(k, e)| self.err(first_words(sql), k, e))
+    }
+
+    /// Run a query; returns every row as a vector of values.
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, DbError> {
+        let r = match &mut self.inner {
+            Inner::Sqlite(c) => sqlite_query(c, sql, params),
+            Inner::Postgres { rt, client } => {
+                let p = pg_params(params);
+                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    p.iter().map(|b| b.as_ref()).collect();
+                rt.block_on(client.query(sql, &refs))
+                    .map_err(pg_err)
+                    .and_then(|rows| rows.iter().map(pg_row).collect())
+            }
+        };
+        r.map_err(|(k, e)| self.err(first_words(sql), k, e))
+    }
+
+    /// Start a transaction that takes the write lock at once (SQLite `BEGIN IMMEDIATE`).
+    pub fn begin(&mut self) -> Result<(), DbError> {
+        match self.dialect() {
+            Dialect::Sqlite => self.batch("BEGIN IMMEDIATE"),
+            Dialect::Postgres => self.batch("BEGIN"),
+        }
+    }
+
+    /// Commit the open transaction.
+    pub fn commit(&mut self) -> Result<(), DbError> {
+        self.batch("COMMIT")
+    }
+
+    /// Roll back the open transaction (errors ignored: the connection may be gone).
+    pub fn rollback(&mut self) {
+        let _ = self.batch("ROLLBACK");
+    }
+
+    /// The SQL type for binary content.
+    pub fn bytes_type(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Sqlite => "BLOB",
+            Dialect::Postgres => "BYTEA",
+        }
+    }
+}
+
+type Failure = (DbErrorKind, Box<dyn std::error::Error + Send + Sync>);
+
+fn first_words(sql: &str) -> &str {
+    let sql = sql.trim_start();
+    let end = sql
+        .char_indices()
+        .filter(|(_, c)| c.is_whitespace())
+        .nth(2)
+        .map_or(sql.len(), |(i, _)| i);
+    &sql[..end]
+}
+
+fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(SQLITE_BUSY)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// `$1` → `?1` (SQLite's explicit-index parameters).
+fn sqlite_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+struct SqliteValue<'a>(&'a Value);
+
+impl rusqlite::ToSql for SqliteValue<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn sqlite_query(
+    c: &rusqlite::Connection,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<Vec<Value>>, Failure> {
+    let sql = sqlite_sql(sql);
+    let mut stmt = c.prepare_cached(&sql).map_err(sqlite_err)?;
+    let n = stmt.column_count();
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params.iter().map(SqliteValue)))
+        .map_err(sqlite_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite_err)? {
+        let mut vals = Vec::with_capacity(n);
+        for i in 0..n {
+            use rusqlite::types::ValueRef;
+            vals.push(match row.get_ref(i).map_err(sqlite_err)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(i) => Value::Int(i),
+                ValueRef::Real(f) => Value::Int(f as i64),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+            });
+        }
+        out.push(vals);
+    }
+    Ok(out)
+}
+
+fn sqlite_err(e: rusqlite::Error) -> Failure {
+    use rusqlite::ErrorCode;
+    let kind = match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => {
+            if matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+            {
+                DbErrorKind::UniqueViolation
+            } else {
+                DbErrorKind::Other
+            }
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => DbErrorKind::Transient,
+        Some(ErrorCode::CannotOpen | ErrorCode::NotADatabase) => DbErrorKind::Unavailable,
+        Some(ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => DbErrorKind::PermissionDenied,
+        _ => DbErrorKind::Other,
+    };
+    (kind, e.into())
+}
+
+fn pg_params(params: &[Value]) -> Vec<Box<dyn tokio_postgres::types::ToSql + Sync>> {
+    params
+        .iter()
+        .map(|v| -> Box<dyn tokio_postgres::types::ToSql + Sync> {
+            match v {
+                Value::Null => Box::new(Option::<String>::None),
+                Value::Int(i) => Box::new(*i),
+                Value::Bool(b) => Box::new(*b),
+                Value::Text(s) => Box::new(s.clone()),
+                Value::Bytes(b) => Box::new(b.clone()),
+            }
+        })
+        .collect()
+}
+
+fn pg_row(row: &tokio_postgres::Row) -> Result<Vec<Value>, Failure> {
+    use tokio_postgres::types::Type;
+    let mut out = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let t = col.type_();
+        let e = |e: tokio_postgres::Error| pg_err(e);
+        let v = if *t == Type::INT8 {
+            row.try_get::<_, Option<i64>>(i).map_err(e)?.map(Value::Int)
+        } else if *t == Type::INT4 {
+            row.try_get::<_, Option<i32>>(i)
+                .map_err(e)?
+                .map(|v| Value::Int(v.into()))
+        } else if *t == Type::INT2 {
+            row.try_get::<_, Option<i16>>(i)
+                .map_err(e)?
+                .map(|v| Value::Int(v.into()))
+        } else if *t == Type::BOOL {
+            row.try_get::<_, Option<bool>>(i)
+                .map_err(e)?
+                .map(Value::Bool)
+        } else if *t == Type::BYTEA {
+            row.try_get::<_, Option<Vec<u8>>>(i)
+                .map_err(e)?
+                .map(Value::Bytes)
+        } else {
+            row.try_get::<_, Option<String>>(i)
+                .map_err(e)?
+                .map(Value::Text)
+        };
+        out.push(v.unwrap_or(Value::Null));
+    }
+    Ok(out)
+}
+
+fn classify_pg(e: &tokio_postgres::Error, fallback: DbErrorKind) -> DbErrorKind {
+    use tokio_postgres::error::SqlState;
+    match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => DbErrorKind::UniqueViolation,
+        Some(c)
+            if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::T_R_DEADLOCK_DETECTED
+                || *c == SqlState::ADMIN_SHUTDOWN =>
+        {
+            DbErrorKind::Transient
+        }
+        Some(c)
+            if *c == SqlState::INVALID_PASSWORD
+                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+                || *c == SqlState::INSUFFICIENT_PRIVILEGE =>
+        {
+            DbErrorKind::PermissionDenied
+        }
+        Some(c) if *c == SqlState::INVALID_CATALOG_NAME => DbErrorKind::Unavailable,
+        Some(_) => DbErrorKind::Other,
+        None if e.is_closed() => DbErrorKind::Transient,
+        None => fallback,
+    }
+}
+
+fn pg_err(e: tokio_postgres::Error) -> Failure {
+    (classify_pg(&e, DbErrorKind::Other), e.into())
+}
+
+/// Forward-only schema migrations, recorded per component in `driftsync_schema_version`.
+impl Db {
+    /// Bring `component` up to `steps.len()`, applying each missing step in
+    /// order inside one transaction (serialised across processes). Returns the
+    /// version the database was at before.
+    pub fn migrate(&mut self, component: &str, steps: &[String]) -> Result<i64, DbError> {
+        self.begin()?;
+        let r = self.migrate_in_tx(component, steps);
+        match r {
+            Ok(v) => {
+                self.commit()?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    fn migrate_in_tx(&mut self, component: &str, steps: &[String]) -> Result<i64, DbError> {
+        if self.dialect() == Dialect::Postgres {
+            // Two processes creating the same tables at once would race on the catalog.
+            self.query("SELECT pg_advisory_xact_lock(7406590137)::text", &[])?;
+        }
+        self.batch(
+            "CREATE TABLE IF NOT EXISTS driftsync_schema_version (\
+             component TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+        )?;
+        let rows = self.query(
+            "SELECT version FROM driftsync_schema_version WHERE component = $1",
+            &[Value::Text(component.into())],
+        )?;
+        let before = rows.first().map_or(0, |r| r[0].int());
+        if before > steps.len() as i64 {
+            return Err(self.err(
+                "check the schema version",
+                DbErrorKind::Other,
+                format!(
+                    "{component} is at schema version {before}, newer than this driftsync knows ({}); upgrade driftsync",
+                    steps.len()
+                )
+                .into(),
+            ));
+        }
+        for step in &steps[before as usize..] {
+            self.batch(step)?;
+        }
+        if before < steps.len() as i64 {
+            self.execute(
+                "INSERT INTO driftsync_schema_version (component, version) VALUES ($1, $2) \
+                 ON CONFLICT (component) DO UPDATE SET version = excluded.version",
+                &[
+                    Value::Text(component.into()),
+                    Value::Int(steps.len() as i64),
+                ],
+            )?;
+        }
+        Ok(before)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_placeholders_for_sqlite() {
+        assert_eq!(
+            sqlite_sql("UPDATE t SET a=$1 WHERE b=$12"),
+            "UPDATE t SET a=?1 WHERE b=?12"
+        );
+        assert_eq!(first_words("  SELECT a FROM t WHERE x"), "SELECT a FROM");
+    }
+}

@@ -1,0 +1,464 @@
+//! A directory on the local file system.
+//!
+//! - Walks with the `ignore` crate: `.gitignore` is NOT applied unless asked
+//!   ([`LocalReplica::respect_gitignore`]); a `.driftsyncignore` (gitignore
+//!   syntax) always is. A directory named `.driftsync` (the engine's own
+//!   state, lock and backups) is never listed, at any depth.
+//! - Only regular files are synced. Directories are implied by paths; one left
+//!   empty by a remove is pruned. Symlinks are never followed (each is
+//!   reported as a [`ScanNote`]); names that are not UTF-8, or that
+//!   [`RelPath`] refuses (a backslash), are reported and skipped.
+//! - Names are compared byte-wise: NFC and NFD spellings are two files, and
+//!   `README.md` / `readme.md` are two files (a case-only rename is a delete
+//!   plus a new file).
+//! - Quick check: a file whose inode, size and mtime match the prior entry
+//!   keeps its hash without being read, unless it was modified in or after
+//!   the second the prior snapshot was written (git's "racy" rule).
+//! - Writes go to a temp file in the destination directory, which is renamed
+//!   over the destination after checking it still matches the expectation
+//!   (inode/size/mtime); `Expect::Absent` uses a hard link, which refuses an
+//!   existing destination atomically. Leftover temp files of a killed run are
+//!   removed by the next scan. The mtime and executable bit are preserved.
+
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use driftsync_core::{Entry, Hash, RelPath, Snapshot};
+
+use crate::{
+    Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
+};
+
+/// The marker in the names of in-flight temp files.
+pub const TEMP_MARKER: &str = ".driftsync-tmp-";
+
+/// The engine's directory name, never listed.
+pub const STATE_DIR: &str = ".driftsync";
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A tree of files under a local directory.
+#[derive(Clone, Debug)]
+pub struct LocalReplica {
+    root: PathBuf,
+    gitignore: bool,
+    threads: usize,
+}
+
+fn io_err(path: &RelPath, what: &str, e: io::Error) -> ReplicaError {
+    match e.kind() {
+        io::ErrorKind::NotFound => ReplicaError::NotFound {
+            path: path.to_string(),
+        },
+        io::ErrorKind::PermissionDenied => ReplicaError::PermissionDenied {
+            location: path.to_string(),
+            source: Box::new(e),
+        },
+        _ => ReplicaError::other(format!("{path}: {what}"), e),
+    }
+}
+
+fn mtime_ns(m: &Metadata) -> i64 {
+    m.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(m.mtime_nsec())
+}
+
+fn version_of(m: &Metadata) -> String {
+    format!("{}-{}-{}", m.ino(), m.size(), mtime_ns(m))
+}
+
+fn entry_from(m: &Metadata, hash: Hash) -> Entry {
+    Entry {
+        size: m.size(),
+        mtime_ns: mtime_ns(m),
+        hash,
+        version: version_of(m),
+        executable: m.permissions().mode() & 0o111 != 0,
+    }
+}
+
+fn hash_file(path: &Path) -> io::Result<Hash> {
+    let mut f = File::open(path)?;
+    let mut h = Hash::hasher();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(h.finish());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+impl LocalReplica {
+    /// A replica rooted at `root` (need not exist yet: it lists empty and is created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> LocalReplica {
+        LocalReplica {
+            root: root.into(),
+            gitignore: false,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+
+    /// Also apply `.gitignore` files (and git's global excludes) when scanning.
+    pub fn respect_gitignore(mut self, yes: bool) -> LocalReplica {
+        self.gitignore = yes;
+        self
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn abs(&self, path: &RelPath) -> PathBuf {
+        self.root.join(path.as_str())
+    }
+
+    fn check(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError> {
+        let changed = |detail: String| ReplicaError::Changed {
+            path: path.to_string(),
+            detail,
+        };
+        let current = match fs::symlink_metadata(self.abs(path)) {
+            Ok(m) if m.is_file() => Some(version_of(&m)),
+            Ok(_) => return Err(changed("no longer a regular file".into())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(path, "checking the destination", e)),
+        };
+        match (expect, current) {
+            (Expect::Any, _) | (Expect::Absent, None) => Ok(()),
+            (Expect::Absent, Some(v)) => Err(changed(format!("exists (version {v})"))),
+            (Expect::Version(want), Some(v)) if &v == want => Ok(()),
+            (Expect::Version(want), Some(v)) => {
+                Err(changed(format!("version {v} instead of {want}")))
+            }
+            (Expect::Version(want), None) => {
+                Err(changed(format!("missing, expected version {want}")))
+            }
+        }
+    }
+
+    /// Remove now-empty directories from `dir` up to (not including) the root.
+    fn prune(&self, mut dir: Option<RelPath>) {
+        while let Some(d) = dir {
+            if fs::remove_dir(self.abs(&d)).is_err() {
+                return;
+            }
+            dir = d.parent();
+        }
+    }
+
+    fn write_temp(
+        &self,
+        path: &RelPath,
+        content: &mut dyn Read,
+        meta: &WriteMeta,
+    ) -> Result<(PathBuf, Hash), ReplicaError> {
+        let dest = self.abs(path);
+        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| io_err(path, "creating its directory", e))?;
+        let tmp = dir.join(format!(
+            ".{}{}{}-{}",
+            path.file_name(),
+            TEMP_MARKER,
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = (|| -> io::Result<Hash> {
+            let mut f = File::create(&tmp)?;
+            let mut h = Hash::hasher();
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = content.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+                f.write_all(&buf[..n])?;
+            }
+            let mode = if meta.executable { 0o755 } else { 0o644 };
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
+            let mtime = filetime::FileTime::from_unix_time(
+                meta.mtime_ns.div_euclid(1_000_000_000),
+                meta.mtime_ns.rem_euclid(1_000_000_000) as u32,
+            );
+            filetime::set_file_handle_times(&f, None, Some(mtime))?;
+            crate::fault::crash_point();
+            Ok(h.finish())
+        })();
+        match result {
+            Ok(hash) => Ok((tmp, hash)),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(io_err(path, "writing a temp file", e))
+            }
+        }
+    }
+}
+
+/// A walked file waiting for its entry.
+struct Found {
+    rel: RelPath,
+    meta: Metadata,
+    prior_hash: Option<Hash>,
+}
+
+impl Replica for LocalReplica {
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            conditional_write: true,
+            conditional_delete: true,
+            preserves_mtime: true,
+            preserves_executable: true,
+        }
+    }
+
+    fn scan(&self, request: &ScanRequest<'_>) -> Result<Scan, ReplicaError> {
+        let filter = PathFilter::new(request.include, request.exclude)?;
+        let mut scan = Scan::default();
+        match fs::metadata(&self.root) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(ReplicaError::Unavailable {
+                    location: self.location(),
+                    source: "not a directory".into(),
+                })
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(scan),
+            Err(e) => {
+                return Err(ReplicaError::Unavailable {
+                    location: self.location(),
+                    source: Box::new(e),
+                })
+            }
+        }
+        let root = self.root.clone();
+        let dir_filter = filter.clone();
+        let walker = ignore::WalkBuilder::new(&self.root)
+            .standard_filters(false)
+            .hidden(false)
+            .follow_links(false)
+            .git_ignore(self.gitignore)
+            .git_global(self.gitignore)
+            .git_exclude(self.gitignore)
+            .require_git(false)
+            .add_custom_ignore_filename(".driftsyncignore")
+            .filter_entry(move |d| {
+                if d.depth() == 0 || !d.file_type().is_some_and(|t| t.is_dir()) {
+                    return true;
+                }
+                let rel = d.path().strip_prefix(&root).unwrap_or(d.path());
+                if d.file_name() == STATE_DIR {
+                    return false;
+                }
+                rel.to_str().is_none_or(|r| !dir_filter.excludes_dir(r))
+            })
+            .build();
+        let mut found = Vec::new();
+        for item in walker {
+            let d = match item {
+                Ok(d) => d,
+                Err(e) => {
+                    scan.notes.push(ScanNote {
+                        path: self.location(),
+                        reason: format!("not read: {e}"),
+                    });
+                    continue;
+                }
+            };
+            if d.depth() == 0 {
+                continue;
+            }
+            let rel_os = d.path().strip_prefix(&self.root).unwrap_or(d.path());
+            let Some(rel_str) = rel_os.to_str() else {
+                scan.notes.push(ScanNote {
+                    path: rel_os.to_string_lossy().into_owned(),
+                    reason: "name is not valid UTF-8; skipped".into(),
+                });
+                continue;
+            };
+            let Some(ft) = d.file_type() else { continue };
+            if ft.is_dir() {
+                continue;
+            }
+            if ft.is_symlink() {
+                scan.notes.push(ScanNote {
+                    path: rel_str.to_string(),
+                    reason: "symbolic link; not followed, not synced".into(),
+                });
+                continue;
+            }
+            if !ft.is_file() {
+                scan.notes.push(ScanNote {
+                    path: rel_str.to_string(),
+                    reason: "not a regular file; skipped".into(),
+                });
+                continue;
+            }
+            if d.file_name()
+                .to_str()
+                .is_some_and(|n| n.contains(TEMP_MARKER))
+            {
+                // A temp file left by a killed run: never listed, cleaned up.
+                let _ = fs::remove_file(d.path());
+                continue;
+            }
+            if !filter.matches(rel_str) {
+                continue;
+            }
+            let rel = match RelPath::new(rel_str) {
+                Ok(r) => r,
+                Err(e) => {
+                    scan.notes.push(ScanNote {
+                        path: rel_str.to_string(),
+                        reason: format!("{e}; skipped"),
+                    });
+                    continue;
+                }
+            };
+            let meta = match d.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    scan.notes.push(ScanNote {
+                        path: rel_str.to_string(),
+                        reason: format!("not read: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let racy_from = request
+                .prior_written_ns
+                .map(|w| w.div_euclid(1_000_000_000) * 1_000_000_000);
+            let prior_hash = request
+                .prior
+                .and_then(|p| p.get(&rel))
+                .filter(|p| {
+                    p.version == version_of(&meta) && racy_from.is_some_and(|r| mtime_ns(&meta) < r)
+                })
+                .map(|p| p.hash);
+            found.push(Found {
+                rel,
+                meta,
+                prior_hash,
+            });
+        }
+        let to_hash: Vec<usize> = (0..found.len())
+            .filter(|&i| found[i].prior_hash.is_none())
+            .collect();
+        scan.hashed = to_hash.len();
+        let hashes: Mutex<Vec<(usize, io::Result<Hash>)>> = Mutex::new(Vec::new());
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..self.threads.min(to_hash.len()).max(1) {
+                s.spawn(|| {
+                    let mut local = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = to_hash.get(k) else { break };
+                        local.push((i, hash_file(&self.abs(&found[i].rel))));
+                    }
+                    hashes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(local);
+                });
+            }
+        });
+        let mut hashed: Vec<Option<io::Result<Hash>>> = (0..found.len()).map(|_| None).collect();
+        for (i, h) in hashes.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            hashed[i] = Some(h);
+        }
+        let mut snapshot = Snapshot::new();
+        for (f, h) in found.into_iter().zip(hashed) {
+            let hash = match (f.prior_hash, h) {
+                (Some(h), _) => h,
+                (None, Some(Ok(h))) => h,
+                (None, Some(Err(e))) if e.kind() == io::ErrorKind::NotFound => continue,
+                (None, Some(Err(e))) => return Err(io_err(&f.rel, "reading to hash", e)),
+                (None, None) => unreachable!("every file without a prior hash was hashed"),
+            };
+            snapshot.insert(f.rel, entry_from(&f.meta, hash));
+        }
+        scan.snapshot = snapshot;
+        scan.notes.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(scan)
+    }
+
+    fn read(&self, path: &RelPath) -> Result<Box<dyn Read + Send + '_>, ReplicaError> {
+        let abs = self.abs(path);
+        match fs::symlink_metadata(&abs) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                return Err(ReplicaError::NotFound {
+                    path: path.to_string(),
+                })
+            }
+            Err(e) if e.raw_os_error() == Some(20) => {
+                // ENOTDIR: a parent is a file.
+                return Err(ReplicaError::NotFound {
+                    path: path.to_string(),
+                });
+            }
+            Err(e) => return Err(io_err(path, "reading", e)),
+        }
+        let f = File::open(&abs).map_err(|e| io_err(path, "opening", e))?;
+        Ok(Box::new(io::BufReader::with_capacity(256 * 1024, f)))
+    }
+
+    fn write(
+        &self,
+        path: &RelPath,
+        content: &mut dyn Read,
+        meta: &WriteMeta,
+        expect: &Expect,
+    ) -> Result<Entry, ReplicaError> {
+        let (tmp, hash) = self.write_temp(path, content, meta)?;
+        let dest = self.abs(path);
+        let committed = match expect {
+            Expect::Absent => match fs::hard_link(&tmp, &dest) {
+                Ok(()) => {
+                    let _ = fs::remove_file(&tmp);
+                    Ok(())
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(ReplicaError::Changed {
+                    path: path.to_string(),
+                    detail: "exists".into(),
+                }),
+                Err(e) => Err(io_err(path, "linking into place", e)),
+            },
+            other => self.check(path, other).and_then(|()| {
+                fs::rename(&tmp, &dest).map_err(|e| io_err(path, "renaming into place", e))
+            }),
+        };
+        if let Err(e) = committed {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let m = fs::symlink_metadata(&dest).map_err(|e| io_err(path, "checking the result", e))?;
+        Ok(entry_from(&m, hash))
+    }
+
+    fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError> {
+        self.check(path, expect)?;
+        match fs::remove_file(self.abs(path)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(path, "removing", e)),
+        }
+        self.prune(path.parent());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

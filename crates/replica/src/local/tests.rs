@@ -1,0 +1,198 @@
+//! Local-directory specifics beyond the conformance suite.
+
+use std::os::unix::ffi::OsStrExt;
+
+use super::*;
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn listing(r: &LocalReplica) -> Vec<String> {
+    r.scan(&ScanRequest::default())
+        .unwrap()
+        .snapshot
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .collect()
+}
+
+#[test]
+fn passes_the_conformance_suite() {
+    let dirs = Mutex::new(Vec::new());
+    crate::conformance::run_all(&|| {
+        let d = tmp();
+        let r = LocalReplica::new(d.path().join("root"));
+        dirs.lock().unwrap().push(d);
+        Box::new(r)
+    });
+}
+
+#[test]
+fn skips_state_dir_symlinks_and_temp_leftovers() {
+    let d = tmp();
+    let root = d.path();
+    fs::create_dir_all(root.join(".driftsync/state")).unwrap();
+    fs::write(root.join(".driftsync/state/x.json"), "{}").unwrap();
+    fs::write(root.join("a.txt"), "a").unwrap();
+    fs::write(root.join(".a.txt.driftsync-tmp-1-2"), "torn").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", root.join("escape")).unwrap();
+    std::os::unix::fs::symlink("a.txt", root.join("inside")).unwrap();
+    let r = LocalReplica::new(root);
+    let scan = r.scan(&ScanRequest::default()).unwrap();
+    let paths: Vec<_> = scan.snapshot.iter().map(|(p, _)| p.to_string()).collect();
+    assert_eq!(paths, ["a.txt"]);
+    let noted: Vec<_> = scan.notes.iter().map(|n| n.path.as_str()).collect();
+    assert_eq!(noted, ["escape", "inside"], "{:?}", scan.notes);
+    assert!(scan.notes[0].reason.contains("symbolic link"));
+    assert!(
+        !root.join(".a.txt.driftsync-tmp-1-2").exists(),
+        "temp leftover not cleaned"
+    );
+}
+
+#[test]
+fn non_utf8_names_are_reported_and_skipped() {
+    let d = tmp();
+    let name = std::ffi::OsStr::from_bytes(b"bad\xff\xfename");
+    fs::write(d.path().join(name), "x").unwrap();
+    fs::write(d.path().join("good"), "y").unwrap();
+    let scan = LocalReplica::new(d.path())
+        .scan(&ScanRequest::default())
+        .unwrap();
+    assert_eq!(scan.snapshot.len(), 1);
+    assert_eq!(scan.notes.len(), 1);
+    assert!(
+        scan.notes[0].reason.contains("not valid UTF-8"),
+        "{:?}",
+        scan.notes
+    );
+    assert!(scan.notes[0].path.starts_with("bad"));
+}
+
+#[test]
+fn backslash_names_are_reported_and_skipped() {
+    let d = tmp();
+    fs::write(d.path().join("a\\b"), "x").unwrap();
+    let scan = LocalReplica::new(d.path())
+        .scan(&ScanRequest::default())
+        .unwrap();
+    assert!(scan.snapshot.is_empty());
+    assert!(
+        scan.notes[0].reason.contains("backslash"),
+        "{:?}",
+        scan.notes
+    );
+}
+
+#[test]
+fn driftsyncignore_always_gitignore_only_when_asked() {
+    let d = tmp();
+    let root = d.path();
+    fs::write(root.join(".driftsyncignore"), "*.log\n").unwrap();
+    fs::write(root.join(".gitignore"), "*.tmp\n").unwrap();
+    for f in ["a.log", "b.tmp", "c.txt"] {
+        fs::write(root.join(f), f).unwrap();
+    }
+    assert_eq!(
+        listing(&LocalReplica::new(root)),
+        [".driftsyncignore", ".gitignore", "b.tmp", "c.txt"]
+    );
+    assert_eq!(
+        listing(&LocalReplica::new(root).respect_gitignore(true)),
+        [".driftsyncignore", ".gitignore", "c.txt"]
+    );
+}
+
+#[test]
+fn racy_files_are_rehashed() {
+    let d = tmp();
+    let r = LocalReplica::new(d.path());
+    fs::write(d.path().join("f"), "one").unwrap();
+    let first = r.scan(&ScanRequest::default()).unwrap().snapshot;
+    let mut lying = first.clone();
+    for e in lying.entries.values_mut() {
+        e.hash = Hash::of(b"stale");
+    }
+    let mtime = first.iter().next().unwrap().1.mtime_ns;
+    // Base written long after the file: the quick check trusts the prior hash.
+    let trusted = r
+        .scan(&ScanRequest {
+            prior: Some(&lying),
+            prior_written_ns: Some(mtime + 10_000_000_000),
+            ..ScanRequest::default()
+        })
+        .unwrap();
+    assert_eq!(trusted.hashed, 0);
+    assert_eq!(
+        trusted.snapshot.iter().next().unwrap().1.hash,
+        Hash::of(b"stale")
+    );
+    // Base written in the same second as the file: racy, re-read.
+    let racy = r
+        .scan(&ScanRequest {
+            prior: Some(&lying),
+            prior_written_ns: Some(mtime),
+            ..ScanRequest::default()
+        })
+        .unwrap();
+    assert_eq!(racy.hashed, 1);
+    assert_eq!(
+        racy.snapshot.iter().next().unwrap().1.hash,
+        Hash::of(b"one")
+    );
+}
+
+#[test]
+fn remove_prunes_empty_directories() {
+    let d = tmp();
+    let r = LocalReplica::new(d.path());
+    let p = RelPath::new("a/b/c.txt").unwrap();
+    let m = WriteMeta {
+        size: 1,
+        hash: Hash::of(b"x"),
+        mtime_ns: 0,
+        executable: false,
+    };
+    r.write(&p, &mut &b"x"[..], &m, &Expect::Absent).unwrap();
+    r.remove(&p, &Expect::Any).unwrap();
+    assert!(
+        !d.path().join("a").exists(),
+        "empty directories left behind"
+    );
+    assert!(d.path().exists(), "the root itself was removed");
+}
+
+#[test]
+fn case_only_names_are_two_files() {
+    let d = tmp();
+    fs::write(d.path().join("README.md"), "upper").unwrap();
+    fs::write(d.path().join("readme.md"), "lower").unwrap();
+    assert_eq!(
+        listing(&LocalReplica::new(d.path())),
+        ["README.md", "readme.md"]
+    );
+}
+
+#[test]
+fn changed_under_our_feet_is_detected() {
+    let d = tmp();
+    let r = LocalReplica::new(d.path());
+    let p = RelPath::new("f").unwrap();
+    let m = WriteMeta {
+        size: 1,
+        hash: Hash::of(b"x"),
+        mtime_ns: 1_000_000_000,
+        executable: false,
+    };
+    let e = r.write(&p, &mut &b"x"[..], &m, &Expect::Absent).unwrap();
+    // Someone else rewrites the file (same size, new inode or mtime).
+    fs::write(d.path().join("f"), "y").unwrap();
+    let err = r
+        .write(&p, &mut &b"z"[..], &m, &Expect::Version(e.version.clone()))
+        .unwrap_err();
+    assert!(matches!(err, ReplicaError::Changed { .. }), "{err:?}");
+    assert_eq!(fs::read(d.path().join("f")).unwrap(), b"y");
+    let leftovers: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "temp file left after a refused write");
+}

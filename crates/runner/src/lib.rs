@@ -1,0 +1,27 @@
+//! driftsync's runner: select targets, run gates and targets, verify, commit, report.
+//!
+//! Target types other than `command` plug in through [`TargetExecutor`],
+//! registered by type name in [`Executors`]. The runner never prints: it
+//! emits [`Event`]s and returns a [`driftsync_core::report::Report`].
+#![deny(missing_docs)]
+
+pub mod command;
+pub mod events;
+pub mod executor;
+pub mod gates;
+pub mod mask;
+pub mod process;
+pub mod report_md;
+pub mod run;
+pub mod secrets;
+pub mod select;
+pub mod state;
+pub mod time;
+pub mod validate;
+pub mod verify;
+
+pub use events::{Event, Events, Silent};
+pub use executor::{new_report, ExecError, Executors, RunContext, TargetExecutor};
+pub use mask::Masker;
+pub use run::{run, RunOptions};
+pub use select::{select, Selection};

@@ -1,0 +1,247 @@
+//! `driftsync bundle status|export|import|validate|migrate`: framework
+//! bundles, with the database as the source of truth and `frameworks/<name>/`
+//! as the workspace.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use driftsync_bundle::migrate::{load_migrations, migrate};
+use driftsync_bundle::ops::validate;
+use driftsync_bundle::{Bump, BundleError, BundleStore, ImportOutcome, SyncState, Workspace};
+use driftsync_replica_db::DbUrl;
+
+use crate::cli::Global;
+use crate::exit::{Exit, Failed};
+
+/// The database used when neither `--database` nor the config names one.
+pub const DEFAULT_DATABASE: &str = "sqlite://.driftsync/frameworks.db";
+
+/// Framework bundles: versioned directories stored in a database.
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// Database holding the bundle versions (sqlite://FILE or postgres://…);
+    /// relative SQLite paths are under the repository root.
+    #[arg(long, global = true, env = "DRIFTSYNC_BUNDLE_DATABASE", value_name = "URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
+    pub database: String,
+    /// Folder holding one directory per bundle.
+    #[arg(long, global = true, value_name = "DIR", default_value = "frameworks")]
+    pub dir: PathBuf,
+    #[command(subcommand)]
+    pub command: BundleCommand,
+}
+
+/// What to do with bundles.
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Compare every bundle directory with its latest stored version (exit 1 unless all in sync).
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a stored version (default: the latest) into frameworks/NAME/, with a README.md.
+    Export {
+        /// Bundle name.
+        name: String,
+        /// Version to export.
+        #[arg(long, value_name = "X.Y.Z")]
+        version: Option<String>,
+        /// Overwrite local edits that are in no stored version.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Store frameworks/NAME/ as a new version (a no-op when unchanged).
+    Import {
+        /// Bundle name.
+        name: String,
+        /// Store as the next major/minor/patch version and write it into bundle.yaml.
+        #[arg(long, value_enum)]
+        bump: Option<BumpArg>,
+    },
+    /// Check bundle.yaml and the declared files of NAME (default: every bundle).
+    Validate {
+        /// Bundle names.
+        names: Vec<String>,
+    },
+    /// Move every stored bundle to spec version SPEC through the declared
+    /// migrations in .driftsync/bundle-migrations/ (dry run unless --apply).
+    Migrate {
+        /// Target spec version.
+        #[arg(long, value_name = "SPEC")]
+        to: String,
+        /// Store the migrated versions.
+        #[arg(long)]
+        apply: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which part of the version `--bump` increments.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BumpArg {
+    /// X+1.0.0
+    Major,
+    /// X.Y+1.0
+    Minor,
+    /// X.Y.Z+1
+    Patch,
+}
+
+fn repo_root(global: &Global) -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir().context("current directory")?;
+    Ok(match &global.config {
+        // .driftsync/sync.yaml → the repository root two levels up.
+        Some(cfg) => cwd
+            .join(cfg)
+            .parent()
+            .and_then(Path::parent)
+            .map_or(cwd.clone(), Path::to_path_buf),
+        None => cwd,
+    })
+}
+
+fn created_by() -> String {
+    ["DRIFTSYNC_USER", "GITHUB_ACTOR", "USER", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Map a bundle error to the exit code convention: environment and input → 2, refused work → 1.
+fn fail(e: BundleError) -> anyhow::Error {
+    match e {
+        BundleError::VersionExists { .. } | BundleError::LocalChanges { .. } => {
+            Failed(e.to_string()).into()
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Run `driftsync bundle …`.
+pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
+    let root = repo_root(global)?;
+    let frameworks = root.join(&args.dir);
+    if let BundleCommand::Validate { names } = &args.command {
+        let bad = validate(&frameworks, names).map_err(fail)?;
+        for (name, err) in &bad {
+            eprintln!("{name}: invalid\n{err}");
+        }
+        if bad.is_empty() {
+            println!("every bundle is valid");
+            return Ok(Exit::Ok);
+        }
+        return Err(Failed(format!("{} bundle(s) invalid", bad.len())).into());
+    }
+    let url = DbUrl::parse(&args.database, &root)?;
+    let store = BundleStore::open(&url).map_err(fail)?;
+    let mut ws = Workspace {
+        root: frameworks,
+        state_path: root.join(".driftsync/state/bundles.json"),
+        store,
+    };
+    match args.command {
+        BundleCommand::Validate { .. } => unreachable!("handled above"),
+        BundleCommand::Status { json } => {
+            let lines = ws.status().map_err(fail)?;
+            if json {
+                let doc = serde_json::json!({
+                    "database": url.url.redacted(),
+                    "bundles": lines,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                println!(
+                    "{:<24} {:<14} {:<14} {:<10} STATE",
+                    "NAME", "LOCAL", "DATABASE", "VERSION"
+                );
+                for l in &lines {
+                    let short =
+                        |h: Option<driftsync_core::Hash>| h.map_or("-".into(), |h| h.short());
+                    println!(
+                        "{:<24} {:<14} {:<14} {:<10} {}",
+                        l.name,
+                        short(l.local_hash),
+                        short(l.database_hash),
+                        l.database_version.as_deref().unwrap_or("-"),
+                        l.state.as_str()
+                    );
+                }
+            }
+            Ok(if lines.iter().all(|l| l.state == SyncState::InSync) {
+                Exit::Ok
+            } else {
+                Exit::Drift
+            })
+        }
+        BundleCommand::Export {
+            name,
+            version,
+            force,
+        } => {
+            let version = version
+                .map(|v| v.parse())
+                .transpose()
+                .map_err(|e: String| anyhow::anyhow!("--version: {e}"))?;
+            let out = ws.export(&name, version, force).map_err(fail)?;
+            println!(
+                "exported {name} {}: {} written, {} unchanged, {} removed",
+                out.version,
+                out.written.len(),
+                out.unchanged,
+                out.removed.len()
+            );
+            Ok(Exit::Ok)
+        }
+        BundleCommand::Import { name, bump } => {
+            let bump = bump.map(|b| match b {
+                BumpArg::Major => Bump::Major,
+                BumpArg::Minor => Bump::Minor,
+                BumpArg::Patch => Bump::Patch,
+            });
+            match ws.import(&name, bump, &created_by()).map_err(fail)? {
+                ImportOutcome::Stored(info) => println!(
+                    "stored {name} {} ({} files, tree {})",
+                    info.version,
+                    info.file_count,
+                    info.tree_hash.short()
+                ),
+                ImportOutcome::Unchanged(v) => {
+                    println!("{name} is unchanged since {v}; nothing stored")
+                }
+            }
+            Ok(Exit::Ok)
+        }
+        BundleCommand::Migrate { to, apply, json } => {
+            let migrations =
+                load_migrations(&root.join(".driftsync/bundle-migrations")).map_err(fail)?;
+            let plans =
+                migrate(&mut ws.store, &migrations, &to, apply, &created_by()).map_err(fail)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plans)?);
+            } else {
+                for p in &plans {
+                    println!(
+                        "{} {} -> {} (spec {}){}",
+                        p.name,
+                        p.from_version,
+                        p.to_version,
+                        p.specs.join(" -> "),
+                        if p.applied { "" } else { " [dry run]" }
+                    );
+                    for c in &p.changes {
+                        println!("  {c}");
+                    }
+                }
+                if plans.is_empty() {
+                    println!("every stored bundle is already at spec {to}");
+                } else if !apply {
+                    println!("dry run: nothing stored; pass --apply to store these versions");
+                }
+            }
+            Ok(Exit::Ok)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `driftsync check`: run in check mode, change nothing, exit 1 on drift.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use driftsync_runner::RunOptions;
+
+use super::run::SelectArgs;
+use crate::cli::Global;
+use crate::env;
+use crate::exit::Exit;
+
+/// Options of `check`.
+#[derive(Debug, Args)]
+#[command(
+    about = "Report drift without committing anything (exit 1 on drift)",
+    long_about = "Run the selected targets in check mode: pull targets run and their outputs are \
+compared with HEAD (changed files are drift); push targets with `inputs` report drift when their inputs \
+changed since the last push (their entrypoint does not run); entrypoints get DRIFTSYNC_CHECK=1. \
+Gates run as in `run`. Nothing is committed.\n\n\
+Exit codes: 0 in sync, 1 drift or a failed gate/target, 2 configuration or environment error.",
+    after_help = "Examples:\n  driftsync check\n  driftsync check --target docs --ci\n  driftsync check --json > drift.json"
+)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Run each target's verification command after it
+    #[arg(long)]
+    pub verify: bool,
+    /// Stop at the first failed target
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Where to write report.json and report.md [default: .driftsync/reports]
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Print report.json to stdout instead of the human summary
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
+    let opts = RunOptions {
+        command: "check".into(),
+        dry_run: false,
+        check: true,
+        verify: args.verify,
+        force: false,
+        fail_fast: args.fail_fast,
+        ci: global.in_ci(),
+        commit: false,
+        github_actions: env::is_true(env::GITHUB_ACTIONS),
+    };
+    super::run::execute(
+        global,
+        &args.select,
+        opts,
+        args.report_dir.as_ref(),
+        args.json,
+    )
+}

@@ -1,0 +1,158 @@
+//! `driftsync run`: sync the selected targets, with gates, verification, commit and report.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use driftsync_config::{Config, Direction, Target};
+use driftsync_runner::{Masker, RunOptions, Selection};
+
+use crate::cli::Global;
+use crate::env;
+use crate::exit::Exit;
+use crate::render::{human, report_files};
+
+/// Which targets: shared by `run`, `check` and `list`.
+#[derive(Debug, Args, Clone)]
+pub struct SelectArgs {
+    /// Only targets whose name matches GLOB (repeatable; e.g. 'oca_*')
+    #[arg(short = 't', long = "target", value_name = "GLOB")]
+    pub targets: Vec<String>,
+    /// Only targets of this direction
+    #[arg(long, value_name = "DIRECTION", value_parser = ["pull", "push", "bidirectional"])]
+    pub direction: Option<String>,
+    /// Only targets whose `schedule` is CRON (whitespace-insensitive). In GitHub
+    /// Actions a `schedule` event's cron is used when this is not given.
+    #[arg(long, value_name = "CRON")]
+    pub schedule: Option<String>,
+}
+
+impl SelectArgs {
+    /// Select from `config`; in a scheduled Actions run, the cron that fired.
+    pub fn select<'c>(&self, config: &'c Config) -> anyhow::Result<Vec<&'c Target>> {
+        let mut schedule = self.schedule.clone();
+        if schedule.is_none()
+            && std::env::var(env::GITHUB_EVENT_NAME).is_ok_and(|e| e == "schedule")
+        {
+            let path = std::env::var(env::GITHUB_EVENT_PATH)
+                .context("GITHUB_EVENT_NAME=schedule but GITHUB_EVENT_PATH is not set")?;
+            let payload = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the event payload {path}"))?;
+            schedule = Some(
+                driftsync_runner::select::schedule_from_event(&payload)
+                    .with_context(|| format!("the event payload {path} has no `schedule`"))?,
+            );
+        }
+        let sel = Selection {
+            targets: self.targets.clone(),
+            direction: self.direction.as_deref().and_then(Direction::parse),
+            schedule,
+        };
+        Ok(driftsync_runner::select(config, &sel)?)
+    }
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+#[command(
+    about = "Sync the targets of .driftsync/sync.yaml",
+    long_about = "Sync the selected targets: pre-sync gates, each target, verification (--verify), \
+post-sync and drift gates, then commit the outputs of pull targets (and changed .driftsync/state/ files) \
+with git, and write report.json and report.md.\n\n\
+A failed pre-sync gate stops the run before any target. A failed target does not stop the others \
+unless --fail-fast.\n\n\
+Exit codes: 0 all good, 1 a target or gate failed (or drifted with fail_on_diff), \
+2 configuration or environment error.",
+    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n\n\
+Entrypoints get DRIFTSYNC_TARGET, DRIFTSYNC_DIRECTION, DRIFTSYNC_DRY_RUN (1 under --dry-run), \
+DRIFTSYNC_CHECK, DRIFTSYNC_FORCE, DRIFTSYNC_CONFIG (the target's config: as JSON), DRIFTSYNC_ROOT and the target's env."
+)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Change nothing: entrypoints get DRIFTSYNC_DRY_RUN=1; no state, no commit
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run each target's verification command after it
+    #[arg(long)]
+    pub verify: bool,
+    /// Stop at the first failed target
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Run push targets even when their inputs are unchanged
+    #[arg(long)]
+    pub force: bool,
+    /// Do not commit (same as `git_commit: false`)
+    #[arg(long)]
+    pub no_commit: bool,
+    /// Where to write report.json and report.md [default: .driftsync/reports]
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Print report.json to stdout instead of the human summary
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<Exit> {
+    let opts = RunOptions {
+        command: "run".into(),
+        dry_run: args.dry_run,
+        check: false,
+        verify: args.verify,
+        force: args.force,
+        fail_fast: args.fail_fast,
+        ci: global.in_ci(),
+        commit: !args.no_commit,
+        github_actions: env::is_true(env::GITHUB_ACTIONS),
+    };
+    execute(
+        global,
+        &args.select,
+        opts,
+        args.report_dir.as_ref(),
+        args.json,
+    )
+}
+
+/// Shared by `run` and `check`: load, select, run, report, exit code.
+pub fn execute(
+    global: &Global,
+    select: &SelectArgs,
+    opts: RunOptions,
+    report_dir: Option<&PathBuf>,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let config = crate::workspace::load(global)?;
+    let targets = select.select(&config)?;
+    let masker = Masker::from_config(&config, std::env::vars());
+    let printer = human::Human::new(opts.ci);
+    let silent = driftsync_runner::Silent;
+    let events: &dyn driftsync_runner::Events = if json { &silent } else { &printer };
+    if targets.is_empty() && !json {
+        println!("no target selected");
+    }
+    let report = driftsync_runner::run(
+        &config,
+        &targets,
+        &crate::executors::all(),
+        &opts,
+        &masker,
+        events,
+    );
+    let dir = match report_dir {
+        Some(d) => crate::workspace::start_dir(global)?.join(d),
+        None => config.root.join(report_files::DEFAULT_DIR),
+    };
+    let (jp, _) = report_files::write(&report, &dir, &masker)?;
+    if json {
+        println!("{}", masker.mask(&serde_json::to_string_pretty(&report)?));
+    } else {
+        print!("{}", masker.mask(&human::summary(&report)));
+        println!("  report: {}", jp.display());
+    }
+    Ok(match report.exit_code {
+        0 => Exit::Ok,
+        1 => Exit::Drift,
+        _ => Exit::Usage,
+    })
+}

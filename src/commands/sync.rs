@@ -1,0 +1,233 @@
+//! `driftsync sync LEFT RIGHT`: an ad hoc two-way (or one-way) sync, no config needed.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use clap::Args;
+use driftsync_core::guard::MaxDelete;
+use driftsync_core::report::ActionOutcome;
+use driftsync_core::{Direction, Policy};
+use driftsync_engine::{adhoc_state_file, sync, Event, Outcome, Reporter, SyncOptions};
+
+use crate::cli::Global;
+use crate::exit::Exit;
+use crate::replicas::{open_replica, OpenOptions};
+
+/// Arguments of `driftsync sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The first location (a directory, or a URL such as memory:NAME).
+    pub left: String,
+    /// The second location.
+    pub right: String,
+    /// The base file [default: .driftsync/state/adhoc-<hash of both locations>.json]
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Conflict policy: newer, local (left wins), remote (right wins), keep-both, skip, fail.
+    #[arg(long, value_name = "P", default_value = "newer", value_parser = parse_policy)]
+    pub on_conflict: Policy,
+    /// bidirectional, push (left → right) or pull (right → left).
+    #[arg(long, value_name = "D", default_value = "bidirectional", value_parser = parse_direction)]
+    pub direction: Direction,
+    /// One-way: also delete destination files the source does not have.
+    #[arg(long)]
+    pub delete_orphans: bool,
+    /// Print the plan and change nothing (files and state stay byte-identical).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Refuse plans deleting more than this on one side: a percentage (50%) or a count.
+    #[arg(long, value_name = "N%", default_value = "50%", value_parser = parse_max_delete)]
+    pub max_delete: MaxDelete,
+    /// Apply even when a safety check objects (the output says so).
+    #[arg(long)]
+    pub force: bool,
+    /// Print the plan and outcome as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Only paths matching these globs (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Leave out paths matching these globs (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Also apply .gitignore files in local directories.
+    #[arg(long)]
+    pub gitignore: bool,
+    /// Actions applied in parallel.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Retries of a transient failure.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+}
+
+fn parse_policy(s: &str) -> Result<Policy, String> {
+    s.parse()
+}
+
+fn parse_direction(s: &str) -> Result<Direction, String> {
+    s.parse()
+}
+
+fn parse_max_delete(s: &str) -> Result<MaxDelete, String> {
+    s.parse()
+}
+
+/// A progress bar on a terminal; silence otherwise. Stale-lock messages always go to stderr.
+struct Progress {
+    draw: bool,
+    total: AtomicUsize,
+    done: AtomicUsize,
+    out: Mutex<()>,
+}
+
+impl Reporter for Progress {
+    fn event(&self, e: &Event) {
+        match e {
+            Event::LockTakenOver { pid } => {
+                eprintln!("driftsync: took over a stale lock left by pid {pid}");
+            }
+            Event::Planned { actions } => self.total.store(*actions, Ordering::SeqCst),
+            Event::ActionDone { .. } if self.draw => {
+                let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+                let total = self.total.load(Ordering::SeqCst).max(1);
+                let _g = self.out.lock();
+                let filled = done * 30 / total;
+                eprint!(
+                    "\r[{}{}] {done}/{total}",
+                    "#".repeat(filled),
+                    " ".repeat(30 - filled.min(30))
+                );
+                if done == total {
+                    eprintln!();
+                }
+                let _ = std::io::stderr().flush();
+            }
+            _ => {}
+        }
+    }
+}
+
+fn print_human(out: &Outcome, state: &std::path::Path) {
+    for (side, note) in &out.notes {
+        eprintln!("note: {side}: {}: {}", note.path, note.reason);
+    }
+    if out.dry_run {
+        print!("{}", out.plan.render());
+    } else {
+        for (action, rec) in out.plan.actions.iter().zip(&out.records) {
+            match rec.outcome {
+                ActionOutcome::Applied | ActionOutcome::Planned => println!("{}", action.line()),
+                ActionOutcome::Skipped | ActionOutcome::Failed => println!(
+                    "{}  [{}: {}]",
+                    action.line(),
+                    if rec.outcome == ActionOutcome::Skipped {
+                        "skipped"
+                    } else {
+                        "FAILED"
+                    },
+                    rec.detail.as_deref().unwrap_or("")
+                ),
+            }
+        }
+        for c in out.plan.unresolved() {
+            println!("{}", c.line());
+        }
+        for n in &out.plan.notes {
+            println!("  {:<10}  {}  {}", "kept", n.path, n.reason);
+        }
+    }
+    if out.forced {
+        eprintln!(
+            "forced: applied despite: {}",
+            out.violations
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    if let Some(why) = &out.blocked {
+        eprintln!("driftsync: {why}");
+    }
+    let applied = out
+        .records
+        .iter()
+        .filter(|r| r.outcome == ActionOutcome::Applied)
+        .count();
+    let summary = if out.dry_run {
+        format!(
+            "dry run: {} action(s) planned, nothing changed",
+            out.records.len()
+        )
+    } else {
+        format!(
+            "{applied} applied, {} not done, {} conflict(s) left; state: {}{}",
+            out.not_done(),
+            out.conflicts_left(),
+            state.display(),
+            out.backup_dir
+                .as_ref()
+                .map(|b| format!("; backups: {}", b.display()))
+                .unwrap_or_default()
+        )
+    };
+    eprintln!("{summary}");
+}
+
+/// Run `driftsync sync`.
+pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
+    let open = OpenOptions {
+        gitignore: args.gitignore,
+    };
+    let left = open_replica(&args.left, &open)?;
+    let right = open_replica(&args.right, &open)?;
+    let work = PathBuf::from(".driftsync");
+    let state = args
+        .state
+        .clone()
+        .unwrap_or_else(|| adhoc_state_file(&work, &left.location(), &right.location()));
+    let mut opts = SyncOptions::new(state.clone(), work);
+    opts.plan.direction = args.direction;
+    opts.plan.policy = args.on_conflict;
+    opts.plan.delete_orphans = args.delete_orphans;
+    opts.limits.max_delete = args.max_delete;
+    opts.force = args.force;
+    opts.dry_run = args.dry_run;
+    opts.concurrency = args.concurrency.max(1);
+    opts.retries = args.retries;
+    opts.include = args.include;
+    opts.exclude = args.exclude;
+    let progress = Progress {
+        draw: !args.json && !global.in_ci() && std::io::stderr().is_terminal(),
+        total: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        out: Mutex::new(()),
+    };
+    let out = sync(&*left, &*right, &opts, &progress)?;
+    if args.json {
+        let notes: Vec<serde_json::Value> = out
+            .notes
+            .iter()
+            .map(|(s, n)| serde_json::json!({"side": s, "path": n.path, "reason": n.reason}))
+            .collect();
+        let doc = serde_json::json!({
+            "left": left.location(),
+            "right": right.location(),
+            "state": state.display().to_string(),
+            "dry_run": out.dry_run,
+            "forced": out.forced,
+            "blocked": out.blocked,
+            "violations": out.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            "plan": out.plan,
+            "actions": out.records,
+            "notes": notes,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print_human(&out, &state);
+    }
+    Ok(if out.clean() { Exit::Ok } else { Exit::Drift })
+}

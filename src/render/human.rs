@@ -1,0 +1,122 @@
+//! Live progress and the end-of-run summary on stdout.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use driftsync_core::report::{Report, TargetStatus};
+use driftsync_runner::{Event, Events};
+
+/// Prints events as they come: output lines prefixed with their source, or
+/// inside `::group::` blocks in CI.
+pub struct Human {
+    ci: bool,
+    out: Mutex<std::io::Stdout>,
+}
+
+impl Human {
+    /// A printer for CI (`::group::`) or a terminal.
+    pub fn new(ci: bool) -> Human {
+        Human {
+            ci,
+            out: Mutex::new(std::io::stdout()),
+        }
+    }
+}
+
+fn status_word(s: TargetStatus) -> &'static str {
+    match s {
+        TargetStatus::Ok => "ok",
+        TargetStatus::Drift => "DRIFT",
+        TargetStatus::Failed => "FAILED",
+        TargetStatus::Skipped => "skipped",
+    }
+}
+
+impl Events for Human {
+    fn event(&self, event: Event<'_>) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = match event {
+            Event::GateStarted { .. } => Ok(()),
+            Event::GateFinished(g) => writeln!(
+                out,
+                "{} {} gate `{}`: {}",
+                if g.passed { "✓" } else { "✗" },
+                g.phase,
+                g.name,
+                g.message
+            )
+            .and_then(|_| {
+                for f in &g.findings {
+                    writeln!(out, "    {}", f.message)?;
+                }
+                Ok(())
+            }),
+            Event::TargetStarted {
+                name,
+                kind,
+                direction,
+            } => {
+                if self.ci {
+                    writeln!(out, "::group::{name} ({kind}, {direction})")
+                } else {
+                    writeln!(out, "→ {name} ({kind}, {direction})")
+                }
+            }
+            Event::Output { source, line } => {
+                if self.ci {
+                    writeln!(out, "{line}")
+                } else {
+                    writeln!(out, "  [{source}] {line}")
+                }
+            }
+            Event::TargetFinished(t) => {
+                let end = if self.ci { "::endgroup::\n" } else { "" };
+                writeln!(
+                    out,
+                    "{end}{} {} {}: {}",
+                    if t.success { "✓" } else { "✗" },
+                    t.target,
+                    status_word(t.status),
+                    t.message
+                )
+            }
+            Event::Note(n) => writeln!(out, "• {n}"),
+        };
+        let _ = out.flush();
+    }
+}
+
+/// The end-of-run summary.
+pub fn summary(report: &Report) -> String {
+    let mut s = format!(
+        "\ndriftsync {}: {} target(s), {} successful, {} failed in {:.1}s{}\n",
+        report.command,
+        report.total_targets,
+        report.successful,
+        report.failed,
+        report.total_duration,
+        if report.dry_run {
+            " (dry run: nothing changed)"
+        } else {
+            ""
+        }
+    );
+    for t in &report.targets {
+        s.push_str(&format!(
+            "  {:<8} {:<24} {:<13} {}\n",
+            status_word(t.status),
+            t.target,
+            t.direction,
+            t.message
+        ));
+        for d in &t.drifted {
+            s.push_str(&format!("           drifted: {d}\n"));
+        }
+    }
+    if let Some(c) = &report.commit {
+        s.push_str(&format!("  commit {}\n", &c[..c.len().min(12)]));
+    } else if !report.dry_run && report.command == "run" {
+        s.push_str("  nothing to commit\n");
+    }
+    s
+}

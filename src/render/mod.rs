@@ -1,0 +1,4 @@
+//! Rendering for people and files: live progress, the summary, report files.
+
+pub mod human;
+pub mod report_files;

@@ -1,0 +1,170 @@
+//! `driftsync bundle …` run as a process: exit codes, redaction, two importers at once.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use driftsync_testkit::PgCluster;
+
+fn driftsync(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_driftsync"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DRIFTSYNC_BUNDLE_DATABASE")
+        .env("DRIFTSYNC_USER", "cli-test")
+        .output()
+        .expect("run driftsync")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn make_bundle(repo: &Path, name: &str, body: &str) {
+    let dir = repo.join("frameworks").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("bundle.yaml"),
+        format!("name: {name}\nversion: 1.0.0\nspec_version: 1\nfiles: [rules.yaml]\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("rules.yaml"), body).unwrap();
+}
+
+#[test]
+fn bundle_cli_flow_on_default_sqlite() {
+    let repo = tempfile::tempdir().unwrap();
+    let repo = repo.path();
+    make_bundle(repo, "soc2", "rules: [a]\n");
+    let o = driftsync(repo, &["bundle", "status", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["bundles"][0]["state"], "only-local");
+    assert_eq!(doc["database"], "sqlite://.driftsync/frameworks.db");
+
+    let o = driftsync(repo, &["bundle", "import", "soc2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(repo.join(".driftsync/frameworks.db").is_file());
+    let o = driftsync(repo, &["bundle", "status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("in-sync"), "{}", text(&o));
+
+    // Same version, new content: refused (exit 1), nothing stored.
+    std::fs::write(repo.join("frameworks/soc2/rules.yaml"), "rules: [a, b]\n").unwrap();
+    let o = driftsync(repo, &["bundle", "import", "soc2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("already exists"), "{}", text(&o));
+    let o = driftsync(repo, &["bundle", "status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["bundles"][0]["state"], "modified-locally");
+    assert_eq!(doc["bundles"][0]["database_version"], "1.0.0");
+
+    let o = driftsync(repo, &["bundle", "import", "soc2", "--bump", "patch"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("stored soc2 1.0.1"), "{}", text(&o));
+
+    // Malformed bundle.yaml: validate names file:line:column, exit 1; import exits 2.
+    std::fs::write(
+        repo.join("frameworks/soc2/bundle.yaml"),
+        "name: soc2\nversion: 1.0.1\nspec_version: 1\nfiles: [rules.yaml\n",
+    )
+    .unwrap();
+    let o = driftsync(repo, &["bundle", "validate"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("frameworks/soc2/bundle.yaml:5:1: invalid YAML"),
+        "{}",
+        text(&o)
+    );
+    let o = driftsync(repo, &["bundle", "import", "soc2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("bundle.yaml:5:1"), "{}", text(&o));
+}
+
+#[test]
+fn bundle_cli_unreachable_database_is_exit_2_and_redacted() {
+    let repo = tempfile::tempdir().unwrap();
+    make_bundle(repo.path(), "x", "a: 1\n");
+    let url = format!(
+        "postgres://app:Sup3rS3cret@127.0.0.1:{}/frameworks",
+        driftsync_testkit::free_port()
+    );
+    for cmd in [
+        &["bundle", "status"][..],
+        &["bundle", "import", "x"][..],
+        &["space", "export", "out"][..],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend(["--database", &url]);
+        let o = driftsync(repo.path(), &args);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let t = text(&o);
+        assert!(!t.contains("Sup3rS3cret"), "{t}");
+        assert!(t.contains("postgres://app:***@127.0.0.1"), "{t}");
+    }
+}
+
+#[test]
+fn bundle_cli_two_processes_import_at_once_on_postgres() {
+    let pg = PgCluster::start();
+    let url2 = pg.create_database("race2");
+    let repos: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    for (i, r) in repos.iter().enumerate() {
+        make_bundle(r.path(), "race", &format!("writer: {i}\n"));
+    }
+    // Create the tables first so both processes race on the import itself.
+    let o = driftsync(repos[0].path(), &["bundle", "status", "--database", &url2]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // Both processes start before either is waited for.
+    let mut procs: Vec<_> = repos
+        .iter()
+        .map(|r| {
+            Command::new(env!("CARGO_BIN_EXE_driftsync"))
+                .args([
+                    "bundle",
+                    "import",
+                    "race",
+                    "--bump",
+                    "minor",
+                    "--database",
+                    &url2,
+                ])
+                .current_dir(r.path())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = procs
+        .drain(..)
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let codes: Vec<Option<i32>> = outs.iter().map(|o| o.status.code()).collect();
+    let versions = pg.psql(
+        "race2",
+        "SELECT version || ' ' || file_count FROM driftsync_bundle_versions ORDER BY id",
+    );
+    let versions: Vec<&str> = versions.lines().collect();
+    match codes.as_slice() {
+        // One won, the other was refused cleanly.
+        [Some(0), Some(1)] | [Some(1), Some(0)] => {
+            assert_eq!(versions, ["1.1.0 2"], "{outs:?}");
+            let loser = outs.iter().find(|o| o.status.code() == Some(1)).unwrap();
+            assert!(text(loser).contains("already exists"), "{}", text(loser));
+        }
+        // The second started after the first committed: two whole versions.
+        [Some(0), Some(0)] => assert_eq!(versions, ["1.1.0 2", "1.2.0 2"], "{outs:?}"),
+        other => panic!("unexpected exits {other:?}: {outs:?}"),
+    }
+    // Every stored file belongs to a whole version.
+    let orphans = pg.psql(
+        "race2",
+        "SELECT count(*) FROM driftsync_bundle_files f WHERE NOT EXISTS \
+         (SELECT 1 FROM driftsync_bundle_versions v WHERE v.id = f.version_id)",
+    );
+    assert_eq!(orphans.trim(), "0");
+}

@@ -1,0 +1,337 @@
+//! `driftsync run` end to end: each direction, idempotence, dry run, timeouts, commits.
+
+mod cli_support;
+
+use cli_support::Repo;
+
+/// A pull target copying from a folder "remote" into docs/, and a push target
+/// copying docs/ to a folder, with inputs for idempotence.
+fn pull_push_repo() -> (Repo, tempfile::TempDir) {
+    let remote = tempfile::tempdir().unwrap();
+    std::fs::write(remote.path().join("facts.json"), "{\"hosts\": 3}\n").unwrap();
+    let r = Repo::new();
+    r.script(
+        "scripts/pull.sh",
+        "[ \"$DRIFTSYNC_DRY_RUN\" = 1 ] && { echo would pull; exit 0; }\nmkdir -p docs/runtime\ncp \"$REMOTE\"/facts.json docs/runtime/facts.json\necho \"pulled for $DRIFTSYNC_TARGET ($DRIFTSYNC_DIRECTION) config=$DRIFTSYNC_CONFIG\"",
+    );
+    r.script(
+        "scripts/push.sh",
+        "[ \"$DRIFTSYNC_DRY_RUN\" = 1 ] && exit 0\nmkdir -p \"$REMOTE/published\"\ncp -R docs/. \"$REMOTE/published/\"\necho pushed >> \"$REMOTE/push.log\"",
+    );
+    let rp = remote.path().display().to_string();
+    r.config(&format!(
+        r#"version: "1.0"
+targets:
+  facts:
+    type: command
+    direction: pull
+    entrypoint: scripts/pull.sh
+    env: {{ REMOTE: "{rp}" }}
+    config: {{ depth: 1 }}
+    outputs: ["docs/runtime/**"]
+  publish:
+    type: command
+    direction: push
+    entrypoint: scripts/push.sh
+    env: {{ REMOTE: "{rp}" }}
+    inputs: ["docs/**"]
+"#
+    ));
+    r.write("docs/index.md", "# docs\n");
+    r.commit_all("setup");
+    (r, remote)
+}
+
+#[test]
+fn pull_commits_its_outputs_and_a_second_identical_pull_commits_nothing() {
+    let (r, _remote) = pull_push_repo();
+    let before = r.commits();
+    let out = r.run(&["run", "--target", "facts"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("pulled for facts (pull) config={\"depth\":1}"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(r.commits(), before + 1);
+    let files = r.git(&["show", "--name-only", "--format=%an <%ae>%n%s", "HEAD"]);
+    assert!(
+        files.starts_with("Test <test@example.com>\ndriftsync: sync facts"),
+        "{files}"
+    );
+    assert!(files.contains("docs/runtime/facts.json"), "{files}");
+    let rep = r.report();
+    assert_eq!(
+        rep["targets"][0]["outputs_created"][0],
+        "docs/runtime/facts.json"
+    );
+    assert_eq!(rep["successful"], 1);
+
+    let again = r.run(&["run", "--target", "facts"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert_eq!(
+        r.commits(),
+        before + 1,
+        "a second identical pull must not commit"
+    );
+    assert!(
+        again.stdout.contains("nothing to commit"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn push_runs_once_then_skips_until_its_inputs_change() {
+    let (r, remote) = pull_push_repo();
+    let log = remote.path().join("push.log");
+    let out = r.run(&["run", "--direction", "push"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+    assert!(remote.path().join("published/index.md").exists());
+    // The inputs hash is recorded and committed.
+    assert!(r.exists(".driftsync/state/publish.push.json"));
+    assert_eq!(r.git(&["status", "--porcelain"]).trim(), "");
+
+    let out = r.run(&["run", "--direction", "push"]);
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().lines().count(),
+        1,
+        "unchanged inputs: no push"
+    );
+    assert_eq!(r.report()["targets"][0]["status"], "skipped");
+
+    let out = r.run(&["run", "--direction", "push", "--force"]);
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().lines().count(),
+        2,
+        "--force pushes anyway"
+    );
+
+    r.write("docs/index.md", "# docs v2\n");
+    r.commit_all("edit docs");
+    assert_eq!(
+        r.run(&["check", "--direction", "push"]).code,
+        1,
+        "changed inputs are drift"
+    );
+    let out = r.run(&["run", "--direction", "push"]);
+    assert_eq!(out.code, 0);
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 3);
+    assert_eq!(r.run(&["check", "--direction", "push"]).code, 0);
+}
+
+#[test]
+fn bidirectional_target_runs_and_commits_its_outputs() {
+    let r = Repo::new();
+    r.script(
+        "scripts/both.sh",
+        "mkdir -p conf\n[ -f conf/app.json ] || echo '{\"v\": 1}' > conf/app.json\necho \"$DRIFTSYNC_DIRECTION\"",
+    );
+    r.config("targets:\n  app:\n    type: command\n    direction: bidirectional\n    entrypoint: scripts/both.sh\n    outputs: [conf/]\n");
+    r.commit_all("setup");
+    let out = r.run(&["run"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("bidirectional"));
+    assert!(r
+        .git(&["show", "--name-only", "--format=", "HEAD"])
+        .contains("conf/app.json"));
+}
+
+#[test]
+fn dry_run_leaves_files_index_and_head_identical() {
+    let (r, remote) = pull_push_repo();
+    r.write("untracked.txt", "keep me\n");
+    let snapshot = |r: &Repo| {
+        (
+            r.head(),
+            r.git(&["ls-files", "--stage"]),
+            r.git(&["status", "--porcelain", "--ignored=no"]),
+            r.git(&["ls-files", "--others", "--exclude-standard"]),
+        )
+    };
+    let before = snapshot(&r);
+    let out = r.run(&["run", "--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("would pull"), "{}", out.stdout);
+    assert_eq!(snapshot(&r), before);
+    assert!(!r.exists("docs/runtime"));
+    assert!(!r.exists(".driftsync/state"));
+    assert!(!remote.path().join("push.log").exists());
+    assert_eq!(r.report()["dry_run"], true);
+}
+
+#[test]
+fn unrelated_changes_are_never_committed() {
+    let (r, _remote) = pull_push_repo();
+    r.write("notes.txt", "work in progress\n");
+    r.write("docs/index.md", "# edited, staged\n");
+    r.git(&["add", "docs/index.md"]);
+    let out = r.run(&["run", "--target", "facts"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let committed = r.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(committed.trim(), "docs/runtime/facts.json");
+    let status = r.git(&["status", "--porcelain"]);
+    assert!(
+        status.contains("M  docs/index.md") && status.contains("?? notes.txt"),
+        "{status}"
+    );
+}
+
+#[test]
+fn no_commit_and_git_commit_false_commit_nothing() {
+    let (r, _remote) = pull_push_repo();
+    let before = r.commits();
+    assert_eq!(r.run(&["run", "--target", "facts", "--no-commit"]).code, 0);
+    assert_eq!(r.commits(), before);
+    assert!(r.exists("docs/runtime/facts.json"));
+}
+
+#[test]
+fn timeout_kills_the_whole_process_group_including_grandchildren() {
+    let r = Repo::new();
+    // The grandchild would write a marker after 3 s; the target times out after 500 ms.
+    r.script(
+        "scripts/slow.sh",
+        "(sleep 3; echo late > marker.txt) &\necho $! > grandchild.pid\nsleep 30",
+    );
+    r.config("targets:\n  slow:\n    type: command\n    direction: pull\n    entrypoint: scripts/slow.sh\n    timeout: 500ms\n");
+    r.commit_all("setup");
+    let started = std::time::Instant::now();
+    let out = r.run(&["run"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(out.stdout.contains("timed out"), "{}", out.stdout);
+    let pid: i32 = r.read("grandchild.pid").trim().parse().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(
+        !r.exists("marker.txt"),
+        "the grandchild survived the timeout"
+    );
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid),
+        "pid {pid} is still running"
+    );
+    assert_eq!(r.report()["targets"][0]["status"], "failed");
+}
+
+fn proc_is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+}
+
+#[test]
+fn a_failing_target_does_not_stop_the_others_unless_fail_fast() {
+    let r = Repo::new();
+    r.config(
+        "defaults: { direction: pull }\ntargets:\n  a:\n    type: command\n    run: exit 3\n  b:\n    type: command\n    run: touch b.ran\n",
+    );
+    r.commit_all("setup");
+    let out = r.run(&["run"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(r.exists("b.ran"));
+    let rep = r.report();
+    assert_eq!(
+        (rep["successful"].as_u64(), rep["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(rep["targets"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("exited with code 3"));
+    std::fs::remove_file(r.p("b.ran")).unwrap();
+    let out = r.run(&["run", "--fail-fast"]);
+    assert_eq!(out.code, 1);
+    assert!(!r.exists("b.ran"), "--fail-fast must stop before b");
+    assert_eq!(r.report()["targets"][1]["status"], "skipped");
+}
+
+#[test]
+fn verification_passes_and_fails_by_its_number() {
+    let r = Repo::new();
+    r.config(
+        "defaults: { direction: pull }\ntargets:\n  ok:\n    type: command\n    run: 'mkdir -p m; touch m/a m/b'\n    verification: { command: 'ls m | wc -l', expected_min: 2 }\n  short:\n    type: command\n    run: 'true'\n    verification: { command: 'echo 1', expected_min: 5 }\n",
+    );
+    r.commit_all("setup");
+    // Without --verify verification does not run.
+    assert_eq!(r.run(&["run", "--no-commit"]).code, 0);
+    assert!(r.report()["targets"][0]["verification_passed"].is_null());
+    let out = r.run(&["run", "--verify", "--no-commit"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let rep = r.report();
+    assert_eq!(rep["targets"][0]["verification_passed"], true);
+    assert_eq!(rep["targets"][0]["verification"]["value"], 2.0);
+    assert_eq!(rep["targets"][1]["verification_passed"], false);
+    assert!(rep["targets"][1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("below expected_min 5"));
+}
+
+#[test]
+fn check_reports_drifted_outputs_and_commits_nothing() {
+    let (r, remote) = pull_push_repo();
+    assert_eq!(r.run(&["run", "--target", "facts"]).code, 0);
+    let head = r.head();
+    assert_eq!(r.run(&["check", "--target", "facts"]).code, 0, "in sync");
+    std::fs::write(remote.path().join("facts.json"), "{\"hosts\": 4}\n").unwrap();
+    let out = r.run(&["check", "--target", "facts"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("drifted: docs/runtime/facts.json"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(r.head(), head);
+    assert_eq!(
+        r.report()["targets"][0]["drifted"][0],
+        "docs/runtime/facts.json"
+    );
+}
+
+#[test]
+fn fail_on_diff_turns_changed_outputs_into_exit_1() {
+    let r = Repo::new();
+    r.config("targets:\n  gen:\n    type: command\n    direction: pull\n    run: date +%s%N > gen.txt\n    outputs: [gen.txt]\n    fail_on_diff: true\n");
+    r.commit_all("setup");
+    let before = r.commits();
+    let out = r.run(&["run"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(r.commits(), before);
+}
+
+#[test]
+fn schedule_selects_targets_also_from_the_actions_event() {
+    let mut r = Repo::new();
+    r.config("defaults: { direction: pull }\ntargets:\n  nightly:\n    type: command\n    run: touch nightly.ran\n    schedule: '0 2 * * *'\n  hourly:\n    type: command\n    run: touch hourly.ran\n    schedule: '0 * * * *'\n");
+    r.commit_all("setup");
+    assert_eq!(
+        r.run(&["run", "--schedule", "0  2 * * *", "--no-commit"])
+            .code,
+        0
+    );
+    assert!(r.exists("nightly.ran") && !r.exists("hourly.ran"));
+    std::fs::remove_file(r.p("nightly.ran")).unwrap();
+    r.write("event.json", "{\"schedule\": \"0 * * * *\"}");
+    let ev = r.p("event.json").display().to_string();
+    r.env("GITHUB_EVENT_NAME", "schedule")
+        .env("GITHUB_EVENT_PATH", &ev);
+    assert_eq!(r.run(&["run", "--no-commit"]).code, 0);
+    assert!(r.exists("hourly.ran") && !r.exists("nightly.ran"));
+}
+
+#[test]
+fn github_actions_commits_as_the_bot() {
+    let mut r = Repo::new();
+    r.config("targets:\n  t:\n    type: command\n    direction: pull\n    run: echo x > out.txt\n    outputs: [out.txt]\n");
+    r.commit_all("setup");
+    r.env("GITHUB_ACTIONS", "true");
+    assert_eq!(r.run(&["run"]).code, 0);
+    let author = r.git(&["log", "-1", "--format=%an <%ae>"]);
+    assert_eq!(
+        author.trim(),
+        "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
+    );
+}

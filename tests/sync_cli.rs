@@ -1,0 +1,293 @@
+//! `driftsync sync` as a user runs it: crash recovery, the lock, names, exit codes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_driftsync"));
+    c.env_remove("DRIFTSYNC_TEST_CRASH_AT")
+        .env_remove("DRIFTSYNC_TEST_STALL_AT")
+        .env("CI", "true");
+    c
+}
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut c = bin();
+    c.current_dir(dir).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run driftsync")
+}
+
+/// Every file under `dir` (relative path → bytes), skipping `.driftsync`.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_name() == ".driftsync" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+fn write(path: PathBuf, content: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap();
+}
+
+/// Two trees synced once, then edited on both sides: every kind of action is pending.
+fn pending_sync(dir: &Path) {
+    for side in ["a", "b"] {
+        for f in [
+            "keep", "ledit", "redit", "ldel", "rdel", "conflict", "d/deep/x", "d/y",
+        ] {
+            write(dir.join(side).join(f), &format!("{f} v1\n"));
+        }
+    }
+    let out = run(dir, &["sync", "a", "b"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    write(dir.join("a/ledit"), "edited on a\n");
+    write(dir.join("b/redit"), "edited on b\n");
+    fs::remove_file(dir.join("a/ldel")).unwrap();
+    fs::remove_file(dir.join("b/rdel")).unwrap();
+    write(dir.join("a/conflict"), "conflict a\n");
+    write(dir.join("b/conflict"), "conflict b, a longer one\n");
+    write(dir.join("a/new/in/dir"), "new on a\n");
+    write(dir.join("b/newb"), "new on b\n");
+    fs::remove_file(dir.join("b/d/deep/x")).unwrap();
+}
+
+#[test]
+fn killed_at_every_point_then_rerun_converges_without_loss() {
+    let mut points = 0;
+    for k in 1.. {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        pending_sync(dir);
+        let before: BTreeSet<Vec<u8>> = tree(&dir.join("a"))
+            .into_values()
+            .chain(tree(&dir.join("b")).into_values())
+            .collect();
+        let args = [
+            "sync",
+            "a",
+            "b",
+            "--on-conflict",
+            "keep-both",
+            "--concurrency",
+            "2",
+        ];
+        let crashed = run(dir, &args, &[("DRIFTSYNC_TEST_CRASH_AT", k.to_string())]);
+        if crashed.status.success() {
+            break; // k is past the last crash point
+        }
+        assert_eq!(
+            crashed.status.signal(),
+            Some(9),
+            "run {k} ended otherwise: {crashed:?}"
+        );
+        points += 1;
+        let rerun = run(dir, &args, &[]);
+        let stderr = String::from_utf8_lossy(&rerun.stderr);
+        assert!(rerun.status.success(), "rerun after kill at {k}: {stderr}");
+        assert!(
+            stderr.contains("took over a stale lock"),
+            "after kill at {k}: {stderr}"
+        );
+        let (a, b) = (tree(&dir.join("a")), tree(&dir.join("b")));
+        assert_eq!(a, b, "sides differ after kill at {k} and rerun");
+        let mut after: BTreeSet<Vec<u8>> = a.into_values().collect();
+        for f in all_files(&dir.join(".driftsync/backup")) {
+            after.insert(fs::read(f).unwrap());
+        }
+        for c in &before {
+            assert!(
+                after.contains(c),
+                "kill at {k}: lost {:?}",
+                String::from_utf8_lossy(c)
+            );
+        }
+        for f in all_files(dir) {
+            let name = f.to_string_lossy();
+            assert!(
+                !name.contains("driftsync-tmp")
+                    && !name.contains(".tmp-")
+                    && !name.ends_with("driftsync-partial"),
+                "kill at {k}: temp file left: {name}"
+            );
+        }
+        let again = run(dir, &["sync", "a", "b", "--dry-run"], &[]);
+        assert!(
+            again.stdout.is_empty(),
+            "kill at {k}: a third run still plans:\n{}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+    }
+    assert!(points >= 15, "only {points} crash points were reached");
+}
+
+#[test]
+fn a_second_run_while_one_runs_exits_2_locked_by_pid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    pending_sync(dir);
+    let mut first = bin()
+        .current_dir(dir)
+        .args(["sync", "a", "b"])
+        .env("DRIFTSYNC_TEST_STALL_AT", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = dir.join(".driftsync/lock");
+    let start = Instant::now();
+    while !fs::read_to_string(&lock).is_ok_and(|s| s.contains("pid")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "first run never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = run(dir, &["sync", "a", "b"], &[]);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(second.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains(&format!("locked by pid {}", first.id())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn names_non_utf8_skipped_symlinks_reported_others_synced() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fs::create_dir_all(dir.join("a")).unwrap();
+    fs::create_dir_all(dir.join("b")).unwrap();
+    fs::write(
+        dir.join("a")
+            .join(std::ffi::OsStr::from_bytes(b"latin1-\xe9t\xe9")),
+        "x",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc", dir.join("a/outside")).unwrap();
+    write(dir.join("a/with space.txt"), "s");
+    write(dir.join("a/caf\u{e9}"), "nfc");
+    write(dir.join("a/cafe\u{301}"), "nfd");
+    write(dir.join("a/Readme.md"), "r");
+    let out = run(dir, &["sync", "a", "b"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("not valid UTF-8; skipped"), "{stderr}");
+    assert!(stderr.contains("outside: symbolic link"), "{stderr}");
+    let b = tree(&dir.join("b"));
+    let names: Vec<&str> = b.keys().map(|k| k.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Readme.md", "cafe\u{301}", "caf\u{e9}", "with space.txt"]
+    );
+    // A case-only rename is a delete plus a new file.
+    fs::rename(dir.join("a/Readme.md"), dir.join("a/README.md")).unwrap();
+    let out = run(dir, &["sync", "a", "b"], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("- left→right  Readme.md  deleted on left"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+ left→right  README.md  new on left"),
+        "{stdout}"
+    );
+    assert!(dir.join("b/README.md").exists() && !dir.join("b/Readme.md").exists());
+}
+
+#[test]
+fn conflicts_left_exit_1_and_json_prints_the_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(dir.join("a/f"), "left");
+    write(dir.join("b/f"), "right");
+    let out = run(
+        dir,
+        &["sync", "a", "b", "--on-conflict", "skip", "--json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["plan"]["conflicts"][0]["path"], "f");
+    assert_eq!(v["plan"]["conflicts"][0]["resolution"], "unresolved");
+    let dry = run(
+        dir,
+        &["sync", "a", "b", "--on-conflict", "skip", "--dry-run"],
+        &[],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&dry.stdout),
+        "! conflict    f  new on both sides, contents differ (unresolved)\n"
+    );
+    let bad = run(dir, &["sync", "a", "b", "--on-conflict", "coin-flip"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("keep-both"));
+}
+
+#[test]
+fn max_delete_refuses_with_exit_1_then_force_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for i in 0..4 {
+        write(dir.join(format!("a/f{i}")), "x");
+    }
+    assert!(run(dir, &["sync", "a", "b"], &[]).status.success());
+    for i in 0..3 {
+        fs::remove_file(dir.join(format!("a/f{i}"))).unwrap();
+    }
+    let out = run(dir, &["sync", "a", "b"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("above max-delete 50%"));
+    assert_eq!(tree(&dir.join("b")).len(), 4);
+    let out = run(dir, &["sync", "a", "b", "--force"], &[]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forced: applied despite"));
+    assert_eq!(tree(&dir.join("b")).len(), 1);
+    assert_eq!(
+        all_files(&dir.join(".driftsync/backup")).len(),
+        3,
+        "deleted files not backed up"
+    );
+}
