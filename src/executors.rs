@@ -9,6 +9,9 @@ use driftsync_runner::Executors;
 pub fn all() -> Executors {
     #[allow(unused_mut)] // the next capability registers here
     let mut executors = Executors::new();
-    executors.register("schema", Box::new(driftsync_schema::executor::SchemaExecutor));
+    executors.register(
+        "schema",
+        Box::new(driftsync_schema::executor::SchemaExecutor),
+    );
     executors
 }

@@ -1,14 +1,14 @@
 //! One module per command; `dispatch` routes a parsed command line to it.
 
+pub mod bundle;
 pub mod check;
 pub mod config;
+pub mod hook;
 pub mod list;
 pub mod run;
-pub mod sync;
-pub mod bundle;
-pub mod space;
-pub mod hook;
 pub mod schema;
+pub mod space;
+pub mod sync;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
