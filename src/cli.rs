@@ -52,6 +52,7 @@ impl Global {
 /// Every command.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    // One line per command: `Name(crate::commands::name::NameArgs),`
     Run(crate::commands::run::RunArgs),
     Check(crate::commands::check::CheckArgs),
     List(crate::commands::list::ListArgs),

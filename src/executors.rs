@@ -10,5 +10,9 @@ pub fn all() -> Executors {
     let mut executors = Executors::new();
     executors.register("sync", Box::new(crate::sync_target::SyncExecutor));
     executors.register("bundle", Box::new(crate::commands::bundle::BundleExecutor));
+    executors.register(
+        "schema",
+        Box::new(driftsync_schema::executor::SchemaExecutor),
+    );
     executors
 }

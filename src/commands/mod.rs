@@ -20,6 +20,7 @@ use crate::exit::Exit;
 /// Run the chosen command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
+        // One arm per command: `Command::Name(args) => name::run(&cli.global, args),`
         Command::Run(args) => run::run(&cli.global, args),
         Command::Check(args) => check::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),

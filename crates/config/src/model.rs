@@ -193,6 +193,8 @@ pub enum TargetKind {
     Sync(SyncTarget),
     /// Versioned directory bundles in a database (frameworks).
     Bundle(BundleTarget),
+    /// A database schema against typed Python modules in the repository.
+    Schema(SchemaTarget),
 }
 
 impl TargetKind {
@@ -202,6 +204,7 @@ impl TargetKind {
             TargetKind::Command(_) => "command",
             TargetKind::Sync(_) => "sync",
             TargetKind::Bundle(_) => "bundle",
+            TargetKind::Schema(_) => "schema",
         }
     }
 }
@@ -238,6 +241,25 @@ pub struct BundleTarget {
     pub local: RelPath,
     /// Database URL (interpolated; its `Display` hides the password).
     pub database: driftsync_core::redact::RedactedUrl,
+}
+
+/// `type: schema` settings.
+#[derive(Debug)]
+pub struct SchemaTarget {
+    /// The database URL (interpolated; may hold a password: never print it).
+    pub database: String,
+    /// Directory of the generated modules.
+    pub local: RelPath,
+    /// Lowest severity that is drift.
+    pub fail_on: driftsync_core::report::Severity,
+    /// Only these database schemas (empty: all).
+    pub schemas: Vec<String>,
+    /// Never these.
+    pub exclude_schemas: Vec<String>,
+    /// Class-name overrides.
+    pub class_names: BTreeMap<String, String>,
+    /// Python type overrides.
+    pub type_overrides: BTreeMap<String, String>,
 }
 
 /// `type: command` settings.

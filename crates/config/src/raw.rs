@@ -49,7 +49,7 @@ pub struct RawDefaults {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
-    /// The target's type: `command`.
+    /// The target's type: `command` or `schema`.
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// `pull` (remote → repository), `push` (repository → remote) or `bidirectional`.
@@ -82,8 +82,9 @@ pub struct RawTarget {
     pub config: Option<serde_json::Value>,
 
     // ---- type: sync ----
-    /// (sync, bundle) The repository directory kept in step, relative to the repository root
-    /// (bundle: the folder holding one directory per bundle, default `frameworks/`).
+    /// (sync, bundle, schema) The repository directory kept in step, relative to the
+    /// repository root (bundle: the folder holding one directory per bundle, default
+    /// `frameworks/`; schema: the directory of the generated Python modules).
     pub local: Option<String>,
     /// (sync) The other copy: a directory, `s3://…`, `gs://…`, `az://…`, `file:…`, `sqlite://…`, `postgres://…`; may use `${VAR}`.
     pub remote: Option<String>,
@@ -104,8 +105,20 @@ pub struct RawTarget {
     /// (sync) Also honour `.gitignore` files in the local directory.
     pub gitignore: Option<bool>,
     // ---- type: bundle ----
-    /// (bundle) Database URL holding the bundle versions; `${VAR}` allowed (default `sqlite://.driftsync/frameworks.db`).
+    /// (bundle, schema) Database URL; use `${DATABASE_URL}` for secrets (bundle default
+    /// `sqlite://.driftsync/frameworks.db`).
     pub database: Option<String>,
+    // ---- type: schema ----
+    /// (schema) Lowest finding severity that is drift: info, low, medium, high, critical (default low).
+    pub fail_on: Option<String>,
+    /// (schema) Only these database schemas (default: every non-system schema).
+    pub schemas: Option<Vec<String>>,
+    /// (schema) Never these database schemas.
+    pub exclude_schemas: Option<Vec<String>>,
+    /// (schema) Class names for tables or enums (`properties: Property`).
+    pub class_names: Option<BTreeMap<String, String>>,
+    /// (schema) Python types for database types (`citext: str`, `jsonb: mylib.Json`).
+    pub type_overrides: Option<BTreeMap<String, String>>,
     // New target types add their fields here, in a block like the one above.
 }
 

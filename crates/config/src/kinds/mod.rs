@@ -7,6 +7,7 @@
 mod bundle;
 mod command;
 mod sync;
+mod schema;
 
 use crate::model::TargetKind;
 use crate::raw::RawTarget;
@@ -38,4 +39,4 @@ pub struct KindSpec {
 }
 
 /// Every target type, in the order help texts list them.
-pub const KINDS: &[KindSpec] = &[command::SPEC, sync::SPEC, bundle::SPEC];
+pub const KINDS: &[KindSpec] = &[command::SPEC, sync::SPEC, bundle::SPEC, schema::SPEC];

@@ -1,0 +1,91 @@
+//! `type: schema`: a database schema against typed Python modules in the repository.
+
+use driftsync_core::report::Severity;
+
+use super::KindSpec;
+use crate::model::{SchemaTarget, TargetKind};
+use crate::raw::RawTarget;
+use crate::resolve::Ctx;
+
+/// The `schema` type.
+pub const SPEC: KindSpec = KindSpec {
+    name: "schema",
+    fields: &[
+        "database",
+        "local",
+        "fail_on",
+        "schemas",
+        "exclude_schemas",
+        "class_names",
+        "type_overrides",
+    ],
+    resolve,
+};
+
+const SEVERITIES: [Severity; 5] = [
+    Severity::Info,
+    Severity::Low,
+    Severity::Medium,
+    Severity::High,
+    Severity::Critical,
+];
+
+fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind> {
+    let errors_before = ctx.errors.len();
+    let database = match &raw.database {
+        None => {
+            ctx.error_key(
+                &["targets", name],
+                format!("schema target `{name}` has no `database`"),
+                Some("add `database: ${DATABASE_URL}` (postgres://… or sqlite://PATH)".into()),
+            );
+            None
+        }
+        Some(d) => {
+            let at = ["targets", name, "database"];
+            let url = ctx.interpolate(&at, d)?;
+            if !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+            {
+                ctx.error_value(
+                    &at,
+                    "`database` is not a postgres:// or sqlite:// URL",
+                    Some("write `database: ${DATABASE_URL}` or `database: sqlite://app.db`".into()),
+                );
+            }
+            Some(url)
+        }
+    };
+    let local_at = ["targets", name, "local"];
+    let local = match &raw.local {
+        Some(l) => ctx.rel_path(&local_at, l.trim_end_matches('/')),
+        None => ctx.rel_path(&local_at, "schemas"),
+    };
+    let fail_on = match &raw.fail_on {
+        None => Some(Severity::Low),
+        Some(s) => {
+            let found = SEVERITIES.into_iter().find(|v| v.as_str() == s.as_str());
+            if found.is_none() {
+                ctx.error_value(
+                    &["targets", name, "fail_on"],
+                    format!("`{s}` is not a severity"),
+                    Some("write one of info, low, medium, high, critical".into()),
+                );
+            }
+            found
+        }
+    };
+    if ctx.errors.len() > errors_before {
+        return None;
+    }
+    Some(TargetKind::Schema(SchemaTarget {
+        database: database?,
+        local: local?,
+        fail_on: fail_on?,
+        schemas: raw.schemas.clone().unwrap_or_default(),
+        exclude_schemas: raw.exclude_schemas.clone().unwrap_or_default(),
+        class_names: raw.class_names.clone().unwrap_or_default(),
+        type_overrides: raw.type_overrides.clone().unwrap_or_default(),
+    }))
+}

@@ -1,0 +1,93 @@
+//! `type: schema` targets for `driftsync run` and `driftsync check`.
+//!
+//! `check` (and a dry run) reports the findings and marks the target drifted
+//! when one is at or above `fail_on`; `run` regenerates the modules (the
+//! runner commits them when `outputs` covers the directory).
+
+use std::collections::BTreeSet;
+
+use driftsync_config::{Target, TargetKind};
+use driftsync_core::redact::RedactedUrl;
+use driftsync_core::report::{TargetReport, TargetStatus};
+use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
+
+use crate::pyread::read_dir;
+use crate::version::rfc3339_utc;
+use crate::workflow::{apply_update, compare, findings, plan_update};
+use crate::{dialect_of, introspect, Options, SchemaFilter};
+
+/// Runs `type: schema` targets.
+pub struct SchemaExecutor;
+
+impl TargetExecutor for SchemaExecutor {
+    fn execute(&self, target: &Target, ctx: &RunContext<'_>) -> Result<TargetReport, ExecError> {
+        let TargetKind::Schema(s) = &target.kind else {
+            return Err(ExecError::Environment(format!(
+                "`{}` is not a schema target",
+                target.name
+            )));
+        };
+        let url = RedactedUrl::new(s.database.as_str());
+        let dialect = dialect_of(url.expose())
+            .ok_or_else(|| ExecError::Environment(format!("unsupported database URL {url}")))?;
+        let filter = SchemaFilter {
+            include: s.schemas.clone(),
+            exclude: s.exclude_schemas.clone(),
+        };
+        let env = |e: crate::SchemaError| ExecError::Environment(ctx.masker.mask(&e.to_string()));
+        let db = introspect(&url, &filter).map_err(env)?;
+        let dir = ctx.repo_root.join(s.local.as_str());
+        let repo = read_dir(&dir, s.local.as_str()).map_err(env)?;
+        let options = Options {
+            class_names: s.class_names.clone(),
+            type_overrides: s.type_overrides.clone(),
+        };
+        let changes = compare(&db, &repo, &options, dialect);
+        let found = findings(&changes, &repo);
+        let failing: Vec<_> = found.iter().filter(|f| f.severity >= s.fail_on).collect();
+        let mut report = new_report(target);
+        report.findings = found.clone();
+        if ctx.check || ctx.dry_run {
+            if failing.is_empty() {
+                report.message = format!(
+                    "{} matches the database ({} finding(s) below {})",
+                    s.local,
+                    found.len(),
+                    s.fail_on.as_str()
+                );
+            } else {
+                report.status = TargetStatus::Drift;
+                report.success = false;
+                report.drifted = failing
+                    .iter()
+                    .filter_map(|f| f.file.clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                report.message = format!(
+                    "schema drift: {} finding(s) at or above {}; run `driftsync schema update`",
+                    failing.len(),
+                    s.fail_on.as_str()
+                );
+            }
+            return Ok(report);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let plan = plan_update(&dir, &db, &repo, &options, dialect, &rfc3339_utc(now))
+            .map_err(|e| ExecError::Failed(e.to_string()))?;
+        apply_update(&dir, &plan).map_err(|e| ExecError::Failed(e.to_string()))?;
+        report.message = if plan.changed.is_empty() {
+            format!("{} is up to date", s.local)
+        } else {
+            format!(
+                "regenerated {} file(s) in {} ({} difference(s) resolved)",
+                plan.changed.len(),
+                s.local,
+                plan.resolved.len()
+            )
+        };
+        Ok(report)
+    }
+}
