@@ -11,6 +11,7 @@ const CONFIG: &str = "defaults: { direction: pull }\ntargets:\n  nightly:\n    t
 fn github_matrix_lists_selected_targets() {
     let mut r = Repo::new();
     r.config(CONFIG);
+    r.env("API_TOKEN", "token-for-matrix");
     let out = r.run(&["matrix", "--direction", "pull"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let m: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
@@ -36,8 +37,9 @@ fn github_matrix_lists_selected_targets() {
 
 #[test]
 fn github_workflow_generate_then_check_agree_and_drift_is_reported() {
-    let r = Repo::new();
+    let mut r = Repo::new();
     r.config(CONFIG);
+    r.env("API_TOKEN", "token-for-workflow");
     let out = r.run(&["workflow", "generate"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let wf = r.read(".github/workflows/driftsync-sync.yml");
@@ -70,8 +72,9 @@ fn github_workflow_generate_then_check_agree_and_drift_is_reported() {
 
 #[test]
 fn github_generated_workflow_passes_the_workflow_schema() {
-    let r = Repo::new();
+    let mut r = Repo::new();
     r.config(CONFIG);
+    r.env("API_TOKEN", "token-for-workflow");
     let out = r.run(&["workflow", "generate", "-o", "gen.yml"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let probe = std::process::Command::new("check-jsonschema")
