@@ -6,8 +6,8 @@
 
 mod bundle;
 mod command;
-mod sync;
 mod schema;
+mod sync;
 
 use crate::model::TargetKind;
 use crate::raw::RawTarget;
