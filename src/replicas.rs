@@ -19,6 +19,8 @@ pub struct OpenOptions {
     pub gitignore: bool,
     /// Object storage: retries of one request on a transient fault (None = default).
     pub retries: Option<usize>,
+    /// Base for relative SQLite paths (None = the current directory).
+    pub root: Option<std::path::PathBuf>,
 }
 
 /// The scheme of a location (`s3` in `s3://b/p`, `memory` in `memory:x`), if it has one.
@@ -54,7 +56,13 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
             Ok(Box::new(driftsync_replica_object::ObjectReplica::open(spec, o)?))
         }
         Some("sqlite" | "postgres" | "postgresql") => Ok(Box::new(
-            driftsync_replica_db::DbReplica::open(spec, &std::env::current_dir()?)?,
+            driftsync_replica_db::DbReplica::open(
+                spec,
+                &match &opts.root {
+                    Some(root) => root.clone(),
+                    None => std::env::current_dir()?,
+                },
+            )?,
         )),
         Some(other) => bail!(
             "unsupported location {}: scheme {other:?} is not known; use a directory path, memory:NAME, s3://, gs://, az://, file:, sqlite:// or postgres://",

@@ -38,6 +38,8 @@ impl TargetExecutor for SyncExecutor {
             &remote,
             &OpenOptions {
                 gitignore: t.gitignore,
+                retries: Some(t.retries as usize),
+                root: Some(ctx.repo_root.to_path_buf()),
             },
         )
         .map_err(|e| ExecError::Environment(mask(format!("{}: {e:#}", target.name))))?;

@@ -182,6 +182,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
     let open = OpenOptions {
         gitignore: args.gitignore,
         retries: Some(args.retries as usize),
+        root: None,
     };
     let left = open_replica(&args.left, &open)?;
     let right = open_replica(&args.right, &open)?;
