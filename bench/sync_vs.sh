@@ -15,8 +15,13 @@ OUT=${BENCH_OUT:-$ROOT/bench/out}
 for tool in unison rclone /usr/bin/time python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install unison rclone time python3" >&2; exit 2; }
 done
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin driftsync
-DRIFTSYNC=$ROOT/target/release/driftsync
+# DRIFTSYNC_BIN=path uses an existing binary (say so when you publish its numbers).
+if [ -n "${DRIFTSYNC_BIN:-}" ]; then
+  DRIFTSYNC=$DRIFTSYNC_BIN
+else
+  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin driftsync
+  DRIFTSYNC=$ROOT/target/release/driftsync
+fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 # A long-tailed tree: most files a few KB, a few of several MB (Pareto sizes).

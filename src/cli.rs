@@ -52,15 +52,26 @@ impl Global {
 /// Every command.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    // One line per command: `Name(crate::commands::name::NameArgs),`
-    /// Framework bundles: versioned directories stored in a database.
-    Bundle(crate::commands::bundle::BundleArgs),
-    /// Export a document space (database table) to a folder and import it back.
-    Space(crate::commands::space::SpaceArgs),
     Run(crate::commands::run::RunArgs),
     Check(crate::commands::check::CheckArgs),
     List(crate::commands::list::ListArgs),
     Config(crate::commands::config::ConfigArgs),
     /// Sync two locations ad hoc, both ways or one way, with a committed base.
     Sync(crate::commands::sync::SyncArgs),
+    /// Framework bundles: versioned directories stored in a database.
+    Bundle(crate::commands::bundle::BundleArgs),
+    /// Export a document space (database table) to a folder and import it back.
+    Space(crate::commands::space::SpaceArgs),
+    /// Schema drift: a live database against typed Python modules.
+    Schema(crate::commands::schema::SchemaArgs),
+    /// Git hooks: `hook install` writes a pre-commit hook.
+    Hook(crate::commands::hook::HookArgs),
+    /// Print the selected targets as a GitHub Actions job matrix
+    Matrix(crate::commands::matrix::MatrixArgs),
+    /// Work with reports (merge the reports of a job matrix)
+    Report(crate::commands::report::ReportArgs),
+    /// Publish a report folder to GitHub Actions (outputs, summary, annotations, PR comment)
+    Publish(crate::commands::publish::PublishArgs),
+    /// Check or generate the scheduled workflow from sync.yaml
+    Workflow(crate::commands::workflow::WorkflowArgs),
 }

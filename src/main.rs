@@ -5,9 +5,10 @@ mod commands;
 mod env;
 mod executors;
 mod exit;
+mod github;
 mod render;
-mod workspace;
 mod replicas;
+mod workspace;
 
 use clap::Parser;
 

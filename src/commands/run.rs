@@ -125,6 +125,11 @@ pub fn execute(
     let config = crate::workspace::load(global)?;
     let targets = select.select(&config)?;
     let masker = Masker::from_config(&config, std::env::vars());
+    let in_actions = opts.github_actions;
+    if in_actions {
+        // Before anything else is printed: GitHub hides these from the log.
+        crate::github::mask(masker.values());
+    }
     let printer = human::Human::new(opts.ci);
     let silent = driftsync_runner::Silent;
     let events: &dyn driftsync_runner::Events = if json { &silent } else { &printer };
@@ -143,7 +148,10 @@ pub fn execute(
         Some(d) => crate::workspace::start_dir(global)?.join(d),
         None => config.root.join(report_files::DEFAULT_DIR),
     };
-    let (jp, _) = report_files::write(&report, &dir, &masker)?;
+    let (jp, mp) = report_files::write(&report, &dir, &masker)?;
+    if in_actions {
+        crate::github::publish_written(&jp, &mp, &dir);
+    }
     if json {
         println!("{}", masker.mask(&serde_json::to_string_pretty(&report)?));
     } else {

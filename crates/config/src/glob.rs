@@ -1,5 +1,7 @@
 //! Validated path globs (`*` stays inside a directory, `**` crosses them).
 
+use std::sync::OnceLock;
+
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 /// Build one glob with driftsync's rules.
@@ -16,22 +18,37 @@ pub fn compile(pattern: &str) -> Result<Glob, String> {
         .map_err(|e| format!("`{pattern}` is not a valid glob: {}", e.kind()))
 }
 
-/// A list of globs, kept as written and compiled into one matcher.
+/// A list of globs, kept as written; validated when built and compiled into
+/// one matcher on first use (so loading a large config stays fast).
 #[derive(Clone, Debug, Default)]
 pub struct GlobList {
     patterns: Vec<String>,
-    set: GlobSet,
+    globs: Vec<Glob>,
+    set: OnceLock<GlobSet>,
 }
 
 impl GlobList {
-    /// Compile `patterns`; the error names the first bad one.
+    /// Validate `patterns`; the error names the first bad one.
     pub fn new(patterns: Vec<String>) -> Result<GlobList, String> {
-        let mut b = GlobSetBuilder::new();
-        for p in &patterns {
-            b.add(compile(p)?);
-        }
-        let set = b.build().map_err(|e| e.to_string())?;
-        Ok(GlobList { patterns, set })
+        let globs = patterns
+            .iter()
+            .map(|p| compile(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(GlobList {
+            patterns,
+            globs,
+            set: OnceLock::new(),
+        })
+    }
+
+    fn set(&self) -> &GlobSet {
+        self.set.get_or_init(|| {
+            let mut b = GlobSetBuilder::new();
+            for g in &self.globs {
+                b.add(g.clone());
+            }
+            b.build().unwrap_or_else(|_| GlobSet::empty())
+        })
     }
 
     /// The patterns as written.
@@ -47,7 +64,7 @@ impl GlobList {
     /// Does any pattern match this `/`-separated relative path? A pattern
     /// naming a directory (`docs/` or `docs`) also matches everything in it.
     pub fn is_match(&self, path: &str) -> bool {
-        if self.set.is_match(path) {
+        if self.set().is_match(path) {
             return true;
         }
         // `dir` or `dir/` selects the whole directory.

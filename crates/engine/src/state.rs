@@ -71,15 +71,16 @@ impl State {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(err)?;
-        let mut text = serde_json::to_string_pretty(self).expect("state serialises");
-        text.push('\n');
         let tmp = dir.join(format!(
             ".{}.tmp-{}",
             path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
             std::process::id()
         ));
-        let mut f = fs::File::create(&tmp).map_err(err)?;
-        f.write_all(text.as_bytes()).map_err(err)?;
+        let f = fs::File::create(&tmp).map_err(err)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        serde_json::to_writer_pretty(&mut w, self).map_err(|e| err(e.into()))?;
+        w.write_all(b"\n").map_err(err)?;
+        let f = w.into_inner().map_err(|e| err(e.into_error()))?;
         if durable {
             f.sync_all().map_err(err)?;
         }

@@ -5,6 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+mod push;
+
+pub use push::{PushOutcome, TOKEN_USER};
+
 use git2::{Repository, Signature, Status, StatusOptions};
 
 /// The author of commits made in GitHub Actions.

@@ -12,7 +12,6 @@
 #![deny(missing_docs)]
 
 mod error;
-mod filter;
 pub mod meta;
 mod open;
 mod replica;

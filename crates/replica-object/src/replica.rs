@@ -7,7 +7,7 @@ use bytes::Bytes;
 use driftsync_core::redact::redact_url;
 use driftsync_core::{Entry, Hash, RelPath};
 use driftsync_replica::{
-    Capabilities, Expect, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
+    Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
 };
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -18,7 +18,6 @@ use object_store::{
 use tokio::runtime::Runtime;
 
 use crate::error::{kind_of, map, Kind};
-use crate::filter::Filter;
 use crate::meta::StoredMeta;
 use crate::open::{self, Flavor, ObjectOptions, OpenError};
 
@@ -117,8 +116,13 @@ impl ObjectReplica {
         &self.store
     }
 
-    fn key(&self, path: &str) -> Path {
-        Path::from(format!("{}{path}", self.prefix))
+    /// The object key of `path`, stored verbatim (no percent-encoding), so
+    /// other tools see the same names.
+    fn key(&self, path: &RelPath) -> Result<Path, ReplicaError> {
+        Path::parse(format!("{}{path}", self.prefix)).map_err(|e| ReplicaError::InvalidPath {
+            path: path.to_string(),
+            reason: format!("not usable as an object key: {e}"),
+        })
     }
 
     fn err(&self, e: object_store::Error, path: &str) -> ReplicaError {
@@ -127,10 +131,7 @@ impl ObjectReplica {
 
     /// The object's current ETag, or `None` when it does not exist.
     fn current_version(&self, path: &RelPath) -> Result<Option<String>, ReplicaError> {
-        match self
-            .runtime
-            .block_on(self.store.head(&self.key(path.as_str())))
-        {
+        match self.runtime.block_on(self.store.head(&self.key(path)?)) {
             Ok(m) => Ok(Some(m.e_tag.unwrap_or_default())),
             Err(e) if kind_of(&e) == Kind::NotFound => Ok(None),
             Err(e) => Err(self.err(e, path.as_str())),
@@ -202,7 +203,7 @@ impl ObjectReplica {
         meta: &WriteMeta,
         expect: &Expect,
     ) -> Result<Option<String>, ReplicaError> {
-        let key = self.key(path.as_str());
+        let key = self.key(path)?;
         let opts = PutMultipartOptions {
             attributes: self.attributes(meta),
             ..Default::default()
@@ -340,14 +341,22 @@ impl Replica for ObjectReplica {
     }
 
     fn scan(&self, request: &ScanRequest<'_>) -> Result<Scan, ReplicaError> {
-        let filter = Filter::new(request.include, request.exclude).map_err(|e| {
-            ReplicaError::other(format!("{}: include/exclude patterns", self.location), e)
-        })?;
+        let filter = PathFilter::new(request.include, request.exclude)?;
         let list_prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
         let listed: Vec<ObjectMeta> = self
             .runtime
             .block_on(self.store.list(list_prefix.as_ref()).try_collect())
-            .map_err(|e| self.err(e, ""))?;
+            .map_err(|e| match e {
+                // A key such as `../x` or `a//b`: refuse the whole listing
+                // rather than guess which file it was meant to be.
+                object_store::Error::InvalidPath { source } => ReplicaError::InvalidPath {
+                    path: self.location.clone(),
+                    reason: format!(
+                        "the bucket holds a key that is not a safe relative path: {source}"
+                    ),
+                },
+                e => self.err(e, ""),
+            })?;
 
         let mut scan = Scan::default();
         let mut to_describe = Vec::new();
@@ -413,7 +422,7 @@ impl Replica for ObjectReplica {
     fn read(&self, path: &RelPath) -> Result<Box<dyn Read + Send + '_>, ReplicaError> {
         let got = self
             .runtime
-            .block_on(self.store.get(&self.key(path.as_str())))
+            .block_on(self.store.get(&self.key(path)?))
             .map_err(|e| self.err(e, path.as_str()))?;
         Ok(Box::new(StreamReader {
             replica: self,
@@ -449,7 +458,7 @@ impl Replica for ObjectReplica {
             };
             let payload = PutPayload::from(first);
             self.runtime
-                .block_on(self.store.put_opts(&self.key(path.as_str()), payload, opts))
+                .block_on(self.store.put_opts(&self.key(path)?, payload, opts))
                 .map_err(|e| self.err(e, path.as_str()))?
                 .e_tag
         };
@@ -468,16 +477,9 @@ impl Replica for ObjectReplica {
 
     fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError> {
         self.recheck(path, expect)?;
-        match self
-            .runtime
-            .block_on(self.store.delete(&self.key(path.as_str())))
-        {
+        match self.runtime.block_on(self.store.delete(&self.key(path)?)) {
             Ok(()) => Ok(()),
-            Err(e) if kind_of(&e) == Kind::NotFound && *expect != Expect::Absent => {
-                Err(ReplicaError::NotFound {
-                    path: format!("{}{path}", self.location),
-                })
-            }
+            // Already gone; a version expectation was checked above.
             Err(e) if kind_of(&e) == Kind::NotFound => Ok(()),
             Err(e) => Err(self.err(e, path.as_str())),
         }

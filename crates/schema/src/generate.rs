@@ -186,8 +186,13 @@ fn tables_module(
                 )
             })
             .collect();
-        body.push_str("\n\n");
         let class_syntax = fields.iter().all(|(n, _, _)| is_identifier(n));
+        // Black: two blank lines around classes, one after the imports otherwise.
+        body.push_str(if body.is_empty() && !class_syntax {
+            "\n"
+        } else {
+            "\n\n"
+        });
         if class_syntax {
             let _ = writeln!(body, "class {class}(TypedDict):");
             let _ = writeln!(
@@ -216,7 +221,13 @@ fn tables_module(
             body.push_str("    },\n)\n");
         }
     }
-    body.push_str("\n\nRELATIONS: Final[dict[str, list[str]]] = {");
+    // Two blank lines after a class, one after the imports (as black does).
+    body.push_str(if schema.relations.is_empty() {
+        "\n"
+    } else {
+        "\n\n"
+    });
+    body.push_str("RELATIONS: Final[dict[str, list[str]]] = {");
     if schema.relations.is_empty() {
         body.push_str("}\n");
     } else {

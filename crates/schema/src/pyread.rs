@@ -286,7 +286,10 @@ fn read_enums(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
 }
 
 /// The fields of a row class: (name, annotation node, line).
-fn fields<'a>(m: &'a Module, class: &str) -> Option<(u32, Vec<(String, &'a Expr, u32)>)> {
+/// A row class's line and its fields: (name, annotation, line).
+type Fields<'a> = (u32, Vec<(String, &'a Expr, u32)>);
+
+fn fields<'a>(m: &'a Module, class: &str) -> Option<Fields<'a>> {
     if let Some(def) = m.class(class) {
         let fields = def
             .body

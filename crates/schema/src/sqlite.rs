@@ -132,6 +132,9 @@ fn quote(ident: &str) -> String {
     }
 }
 
+/// `pragma_foreign_key_list`: id, seq, table, from, to, on_update, on_delete.
+type ForeignKeyRow = (i64, i64, String, String, Option<String>, String, String);
+
 fn read_keys(conn: &Connection, table: &str, rel: &mut Relation) -> rusqlite::Result<()> {
     let mut pk: Vec<(i64, String)> = conn
         .prepare("SELECT pk, name FROM pragma_table_info(?1) WHERE pk > 0")?
@@ -175,7 +178,7 @@ fn read_keys(conn: &Connection, table: &str, rel: &mut Relation) -> rusqlite::Re
             _ => {} // the primary key's own index
         }
     }
-    let mut fks: Vec<(i64, i64, String, String, Option<String>, String, String)> = conn
+    let mut fks: Vec<ForeignKeyRow> = conn
         .prepare(
             "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1)",
         )?

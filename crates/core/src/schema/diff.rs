@@ -165,6 +165,13 @@ pub enum Subject {
         /// Qualified name.
         name: String,
     },
+    /// A constraint or index of a relation.
+    Part {
+        /// The relation's qualified name.
+        relation: String,
+        /// The constraint's or index's name.
+        name: String,
+    },
     /// A column of a relation.
     Column {
         /// The relation's qualified name.
@@ -181,6 +188,7 @@ impl Subject {
             Subject::Enum { name } => format!("enum:{name}"),
             Subject::Relation { name } => format!("relation:{name}"),
             Subject::Column { relation, column } => format!("column:{relation}.{column}"),
+            Subject::Part { relation, name } => format!("part:{relation}.{name}"),
         }
     }
 
@@ -189,6 +197,7 @@ impl Subject {
         match self {
             Subject::Enum { name } | Subject::Relation { name } => name.clone(),
             Subject::Column { relation, column } => format!("{relation}.{column}"),
+            Subject::Part { relation, name } => format!("{relation}.{name}"),
         }
     }
 }
@@ -248,7 +257,7 @@ impl Locations {
             .get(&subject.key())
             .copied()
             .or_else(|| match subject {
-                Subject::Column { relation, .. } => self
+                Subject::Column { relation, .. } | Subject::Part { relation, .. } => self
                     .lines
                     .get(
                         &Subject::Relation {
@@ -566,13 +575,13 @@ fn diff_named(
             None => push(
                 out,
                 removed,
-                rel_subject(rel),
+                part(rel, name),
                 format!("{what} {name} on {rel} no longer exists: {def}"),
             ),
             Some(a) if a != def => push(
                 out,
                 changed,
-                rel_subject(rel),
+                part(rel, name),
                 format!("{what} {name} on {rel} changed: {def} → {a}"),
             ),
             Some(_) => {}
@@ -583,9 +592,187 @@ fn diff_named(
             push(
                 out,
                 added,
-                rel_subject(rel),
+                part(rel, name),
                 format!("new {what} {name} on {rel}: {def}"),
             );
         }
+    }
+}
+
+fn part(relation: &str, name: &str) -> Subject {
+    Subject::Part {
+        relation: relation.to_string(),
+        name: name.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::model::{ColumnValue, Constraint, RelationKind, TypeRef};
+
+    fn col(name: &str, ty: &str, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            data_type: ty.into(),
+            type_ref: TypeRef::Base { name: ty.into() },
+            nullable,
+            value: None,
+            collation: None,
+        }
+    }
+
+    fn base() -> DbSchema {
+        let mut s = DbSchema::default();
+        s.enums.insert(
+            "public.kind".into(),
+            EnumType {
+                schema: "public".into(),
+                name: "kind".into(),
+                labels: vec!["a".into(), "b".into()],
+            },
+        );
+        let mut t = Relation::new("public", "orgs", RelationKind::Table);
+        t.columns = vec![col("id", "integer", false), col("name", "text", true)];
+        t.constraints.insert(
+            "orgs_pkey".into(),
+            Constraint::from_definition("PRIMARY KEY (id)").unwrap(),
+        );
+        s.relations.insert("public.orgs".into(), t);
+        s
+    }
+
+    fn codes(changes: &[Change]) -> Vec<(String, &'static str, Severity)> {
+        changes
+            .iter()
+            .map(|c| (c.subject.object(), c.code.as_str(), c.severity()))
+            .collect()
+    }
+
+    #[test]
+    fn identical_schemas_have_no_changes() {
+        assert!(diff(&base(), &base()).is_empty());
+    }
+
+    #[test]
+    fn each_kind_of_change_has_its_code_and_severity() {
+        let exp = base();
+        let mut act = base();
+        act.enums.get_mut("public.kind").unwrap().labels = vec!["b".into(), "a".into()];
+        let t = act.relations.get_mut("public.orgs").unwrap();
+        t.columns[0].data_type = "bigint".into();
+        t.columns[1].nullable = false;
+        t.columns[1].value = Some(ColumnValue::Default("''::text".into()));
+        t.columns.push(col("extra", "text", true));
+        t.constraints.clear();
+        t.indexes.insert(
+            "orgs_name".into(),
+            "CREATE INDEX orgs_name ON orgs (name)".into(),
+        );
+        act.relations.insert(
+            "public.v".into(),
+            Relation::new("public", "v", RelationKind::View),
+        );
+        act.enums.insert(
+            "public.new".into(),
+            EnumType {
+                schema: "public".into(),
+                name: "new".into(),
+                labels: vec![],
+            },
+        );
+        assert_eq!(
+            codes(&diff(&exp, &act)),
+            vec![
+                (
+                    "public.kind".into(),
+                    "enum-labels-reordered",
+                    Severity::High
+                ),
+                ("public.new".into(), "enum-added", Severity::Low),
+                ("public.orgs.extra".into(), "column-added", Severity::Medium),
+                (
+                    "public.orgs.id".into(),
+                    "column-type-changed",
+                    Severity::High
+                ),
+                (
+                    "public.orgs.name".into(),
+                    "column-nullability-changed",
+                    Severity::Medium
+                ),
+                (
+                    "public.orgs.name".into(),
+                    "column-default-changed",
+                    Severity::Medium
+                ),
+                ("public.orgs.orgs_name".into(), "index-added", Severity::Low),
+                (
+                    "public.orgs.orgs_pkey".into(),
+                    "constraint-removed",
+                    Severity::Medium
+                ),
+                ("public.v".into(), "view-added", Severity::Low),
+            ]
+        );
+        // The other way round: removals are critical.
+        let back = codes(&diff(&act, &exp));
+        assert!(back.contains(&(
+            "public.orgs.extra".into(),
+            "column-removed",
+            Severity::Critical
+        )));
+        assert!(back.contains(&("public.v".into(), "view-removed", Severity::Critical)));
+        assert!(back.contains(&("public.new".into(), "enum-removed", Severity::Critical)));
+    }
+
+    #[test]
+    fn label_changes_name_what_was_added_and_removed() {
+        let exp = base();
+        let mut act = base();
+        act.enums.get_mut("public.kind").unwrap().labels = vec!["a".into(), "c".into()];
+        act.relations.clear();
+        let changes = diff(&exp, &act);
+        assert_eq!(changes[0].code, ChangeCode::EnumLabelsChanged);
+        assert!(
+            changes[0].message.contains("added c"),
+            "{}",
+            changes[0].message
+        );
+        assert!(
+            changes[0].message.contains("removed b"),
+            "{}",
+            changes[0].message
+        );
+        assert_eq!(changes[1].code, ChangeCode::TableRemoved);
+        assert_eq!(changes[1].severity(), Severity::Critical);
+    }
+
+    #[test]
+    fn codes_are_unique_and_findings_carry_locations() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in ChangeCode::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate code {}", c.as_str());
+        }
+        let mut loc = Locations {
+            enums_file: "schemas/enums.py".into(),
+            relations_file: "schemas/tables.py".into(),
+            lines: BTreeMap::new(),
+        };
+        loc.lines.insert("relation:public.orgs".into(), 12);
+        let change = Change {
+            code: ChangeCode::ColumnAdded,
+            subject: Subject::Column {
+                relation: "public.orgs".into(),
+                column: "x".into(),
+            },
+            message: "m".into(),
+        };
+        let f = change.to_finding(&loc);
+        assert_eq!(
+            (f.file.as_deref(), f.line),
+            (Some("schemas/tables.py"), Some(12))
+        );
+        assert_eq!(f.code, "column-added");
     }
 }

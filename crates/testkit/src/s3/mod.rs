@@ -110,10 +110,17 @@ impl S3Server {
         let port = crate::free_port();
         let log = tempfile::NamedTempFile::new().expect("moto log file");
         let mut cmd = Command::new("python3");
-        cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.reopen().expect("log"))
-            .stderr(log.reopen().expect("log"));
+        cmd.args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(log.reopen().expect("log"))
+        .stderr(log.reopen().expect("log"));
         if let Some(n) = no_auth_actions {
             cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
         }
@@ -179,6 +186,11 @@ impl S3Server {
         let mut keys: Vec<String> = out.lines().map(str::to_string).collect();
         keys.sort();
         keys
+    }
+
+    /// Run a boto3 snippet (with `s3` bound to a client) and return what it printed.
+    pub fn python_eval(&self, code: &str) -> String {
+        python(&self.endpoint(), &self.key_id, &self.secret, code)
     }
 
     /// What the server logged so far (one line per request).

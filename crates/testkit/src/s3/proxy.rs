@@ -40,6 +40,8 @@ struct Shared {
     upstream: u16,
     /// Share of requests to fail, in per mille.
     fail_per_mille: AtomicU32,
+    /// Delay before forwarding each request, in ms.
+    delay_ms: AtomicU64,
     rng: AtomicU64,
     stop: AtomicBool,
     counts: Mutex<RequestCounts>,
@@ -59,6 +61,7 @@ impl FaultProxy {
         let shared = Arc::new(Shared {
             upstream,
             fail_per_mille: AtomicU32::new(0),
+            delay_ms: AtomicU64::new(0),
             rng: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
             stop: AtomicBool::new(false),
             counts: Mutex::new(RequestCounts::default()),
@@ -89,6 +92,12 @@ impl FaultProxy {
         self.shared
             .fail_per_mille
             .store(percent * 10, Ordering::SeqCst);
+    }
+
+    /// Hold every following request `ms` milliseconds before forwarding it
+    /// (a stand-in for the round trip to a distant endpoint).
+    pub fn delay_ms(&self, ms: u64) {
+        self.shared.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Requests seen so far.
@@ -201,7 +210,8 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
     }
     let mut client = client;
     if fail {
-        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ServiceUnavailable</Code>\
+        let body =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ServiceUnavailable</Code>\
                     <Message>injected by the test proxy</Message></Error>";
         write!(
             client,
@@ -211,6 +221,10 @@ fn handle(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         )?;
         let _ = client.shutdown(Shutdown::Both);
         return Ok(());
+    }
+    let delay = s.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        std::thread::sleep(Duration::from_millis(delay));
     }
     let mut upstream = match TcpStream::connect(("127.0.0.1", s.upstream)) {
         Ok(u) => u,

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Object storage push benchmark (docs/object-storage.md records the figures):
+#   10,000 small files pushed to a local S3-compatible server (moto) with
+#   concurrency 1 and 8, then a rescan of the unchanged objects with the
+#   requests counted by type through a loopback proxy (LIST only, no GET).
+# Usage: bench/object_push.sh [FILES] [LATENCY_MS]
+#   LATENCY_MS adds a delay to every request in the proxy, standing in for
+#   the round trip to a real cloud endpoint (0 = loopback only).
+# Needs moto: pip install 'moto[server]' (bash .ci/install/20-s3-server.sh).
+set -euo pipefail
+# The dev profile optimises dependencies (Cargo.toml), which is where the time goes.
+cd "$(dirname "$0")/.."
+cargo run --quiet -p driftsync-replica-object --example object_push -- "${1:-10000}" "${2:-0}"

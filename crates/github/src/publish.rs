@@ -1,0 +1,185 @@
+//! Publishing a finished run to GitHub: outputs, job summary, annotations,
+//! sticky PR comment, check run, artifact. Returns what happened and what to
+//! print; the caller prints.
+
+use std::path::{Path, PathBuf};
+
+use driftsync_core::report::Report;
+
+use crate::annotations::{annotations_for, AnnotationSet};
+use crate::artifact::{ArtifactClient, Retry, Uploaded};
+use crate::checks::{self, CheckOutcome};
+use crate::client::RestClient;
+use crate::comment::{self, CommentOutcome};
+use crate::env::ActionsEnv;
+use crate::files;
+use crate::workflow_commands::{message, Level};
+use crate::Result;
+
+/// What to publish besides outputs, summary and annotations.
+#[derive(Clone, Debug)]
+pub struct PublishOptions {
+    /// The folder holding `report.json` / `report.md`.
+    pub report_dir: PathBuf,
+    /// Write the sticky PR comment (pull-request events with a token).
+    pub comment: bool,
+    /// Create a check run with every annotation (needs a token).
+    pub check_run: bool,
+    /// Upload `report_dir` as this artifact when the runtime variables exist.
+    pub artifact_name: Option<String>,
+    /// Retry policy for the results service.
+    pub retry: Retry,
+}
+
+/// What publishing did, and the lines for the log (workflow commands).
+#[derive(Clone, Debug, Default)]
+pub struct Publication {
+    /// Lines to print on stdout, in order (annotations, warnings, notices).
+    pub lines: Vec<String>,
+    /// True when the summary had to be truncated.
+    pub summary_truncated: bool,
+    /// The PR comment's fate, if one was attempted.
+    pub comment: Option<CommentOutcome>,
+    /// The check run's fate, if one was attempted.
+    pub check: Option<CheckOutcome>,
+    /// The uploaded artifact, if the binary uploaded it.
+    pub artifact: Option<Uploaded>,
+}
+
+/// The step outputs: `report-path`, `drift`, `failed`, `changed`.
+pub fn outputs(report: &Report, report_dir: &Path) -> Vec<(&'static str, String)> {
+    let mut changed: Vec<&str> = report
+        .targets
+        .iter()
+        .flat_map(|t| t.outputs_created.iter().map(String::as_str))
+        .collect();
+    changed.sort_unstable();
+    changed.dedup();
+    vec![
+        ("report-path", report_dir.display().to_string()),
+        ("drift", report.has_drift().to_string()),
+        ("failed", report.failed.to_string()),
+        ("changed", changed.join("\n")),
+    ]
+}
+
+/// Conclusion of a check run for this report.
+pub fn conclusion(report: &Report) -> &'static str {
+    if report.exit_code == 0 && report.failed == 0 && !report.has_drift() {
+        "success"
+    } else {
+        "failure"
+    }
+}
+
+/// Publish `report` (with its Markdown rendering) to the Actions environment.
+/// Permission problems and network failures of the optional parts become
+/// warnings in [`Publication::lines`]; only local file errors are errors.
+pub async fn publish(
+    env: &ActionsEnv,
+    report: &Report,
+    markdown: &str,
+    options: &PublishOptions,
+) -> Result<Publication> {
+    let mut p = Publication::default();
+    if let Some(out) = &env.output_file {
+        files::write_outputs(out, &outputs(report, &options.report_dir))?;
+    }
+    if let Some(summary) = &env.summary_file {
+        let note = format!(
+            "The full report is `report.md` in the run's artifact: {}",
+            env.run_url()
+        );
+        p.summary_truncated = files::write_summary(summary, markdown, &note)?;
+    }
+    let all = annotations_for(report);
+    let set = AnnotationSet::limit(all.clone());
+    p.lines.extend(set.lines());
+
+    if let Some(token) = &env.token {
+        let (owner, repo) = env.owner_repo()?;
+        let client = RestClient::new(&env.api_url, token);
+        match client {
+            Err(e) => p.lines.push(message(Level::Warning, &e.to_string())),
+            Ok(client) => {
+                if options.comment {
+                    if let Some(number) = env.pull_request() {
+                        let m = comment::marker(&env.workflow, &env.job);
+                        let body = comment::body(&m, markdown, &env.run_url());
+                        match comment::upsert(&client, owner, repo, number, &m, &body).await {
+                            Ok(o) => {
+                                if let CommentOutcome::Forbidden { warning } = &o {
+                                    p.lines.push(message(Level::Warning, warning));
+                                }
+                                p.comment = Some(o);
+                            }
+                            Err(e) => p.lines.push(message(
+                                Level::Warning,
+                                &format!("PR comment not written: {e}"),
+                            )),
+                        }
+                    }
+                }
+                if options.check_run && !all.is_empty() && !env.head_sha().is_empty() {
+                    let title = format!(
+                        "{} of {} target(s) failed or drifted",
+                        report.failed, report.total_targets
+                    );
+                    match checks::create(
+                        &client,
+                        owner,
+                        repo,
+                        &format!("driftsync / {}", env.job),
+                        env.head_sha(),
+                        conclusion(report),
+                        &title,
+                        markdown,
+                        &all,
+                    )
+                    .await
+                    {
+                        Ok(o) => {
+                            if let CheckOutcome::Forbidden { warning } = &o {
+                                p.lines.push(message(Level::Warning, warning));
+                            }
+                            p.check = Some(o);
+                        }
+                        Err(e) => p.lines.push(message(
+                            Level::Warning,
+                            &format!("check run not created: {e}"),
+                        )),
+                    }
+                }
+            }
+        }
+    }
+
+    if let Some(name) = &options.artifact_name {
+        match (&env.runtime_token, &env.results_url) {
+            (Some(token), Some(url)) => {
+                let uploaded = match ArtifactClient::new(url, token.clone(), options.retry) {
+                    Ok(c) => c.upload_dir(name, &options.report_dir).await,
+                    Err(e) => Err(e),
+                };
+                match uploaded {
+                    Ok(u) => {
+                        p.lines.push(format!(
+                            "artifact {name}: uploaded ({} bytes, {}, id {})",
+                            u.size, u.hash, u.id
+                        ));
+                        p.artifact = Some(u);
+                    }
+                    Err(e) => p.lines.push(message(
+                        Level::Warning,
+                        &format!("artifact {name} not uploaded: {e}"),
+                    )),
+                }
+            }
+            _ => p.lines.push(format!(
+                "artifact {name}: ACTIONS_RUNTIME_TOKEN/ACTIONS_RESULTS_URL not set; the action's upload step uploads {}",
+                options.report_dir.display()
+            )),
+        }
+    }
+    Ok(p)
+}

@@ -1,0 +1,93 @@
+//! Benchmark: push 10,000 small files to a local S3-compatible server (moto)
+//! with 1 and with 8 concurrent transfers, then rescan them against the
+//! first scan and count the requests by type. Run through `bench/object_push.sh`.
+//!
+//! Optional arguments: FILES (default 10000), LATENCY_MS added per request by
+//! the proxy to stand in for a network round trip (default 0).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use driftsync_core::{Hash, RelPath};
+use driftsync_replica::{Expect, Replica, ScanRequest, WriteMeta};
+use driftsync_replica_object::{ObjectOptions, ObjectReplica};
+use driftsync_testkit::s3::{env_for, FaultProxy, S3Server, TEST_KEY_ID, TEST_SECRET};
+
+fn push(r: &ObjectReplica, files: usize, threads: usize, tag: &str) -> f64 {
+    let next = AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= files {
+                    break;
+                }
+                let body = format!("{tag} file {i}\n");
+                let meta = WriteMeta {
+                    size: body.len() as u64,
+                    hash: Hash::of(body.as_bytes()),
+                    mtime_ns: 0,
+                    executable: false,
+                };
+                let path = RelPath::new(format!("d{}/f{i}.txt", i % 100)).unwrap();
+                r.write(&path, &mut body.as_bytes(), &meta, &Expect::Absent)
+                    .unwrap_or_else(|e| panic!("write {path}: {e}"));
+            });
+        }
+    });
+    start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let files: usize = args.get(1).map_or(10_000, |s| s.parse().expect("FILES"));
+    let latency_ms: u64 = args.get(2).map_or(0, |s| s.parse().expect("LATENCY_MS"));
+    let server = S3Server::start();
+    server.create_bucket("bench");
+    let proxy = FaultProxy::start(server.port());
+    proxy.delay_ms(latency_ms);
+    let env = env_for(&proxy.endpoint(), TEST_KEY_ID, TEST_SECRET);
+    let open = |prefix: &str| {
+        ObjectReplica::open_with_env(
+            &format!("s3://bench/{prefix}/"),
+            ObjectOptions::default(),
+            &env,
+        )
+        .unwrap()
+    };
+
+    println!("files: {files}, added latency per request: {latency_ms} ms");
+    let r1 = open("c1");
+    let t1 = push(&r1, files, 1, "c1");
+    println!(
+        "push, concurrency 1: {t1:.1} s ({:.0} files/s)",
+        files as f64 / t1
+    );
+    let r8 = open("c8");
+    let t8 = push(&r8, files, 8, "c8");
+    println!(
+        "push, concurrency 8: {t8:.1} s ({:.0} files/s)",
+        files as f64 / t8
+    );
+    println!("speed-up: {:.1}x", t1 / t8);
+
+    let first = r8.scan(&ScanRequest::default()).expect("first scan");
+    assert_eq!(first.snapshot.len(), files);
+    proxy.reset_counts();
+    let start = Instant::now();
+    let again = r8
+        .scan(&ScanRequest {
+            prior: Some(&first.snapshot),
+            ..ScanRequest::default()
+        })
+        .expect("rescan");
+    let t = start.elapsed().as_secs_f64();
+    assert_eq!(again.snapshot, first.snapshot);
+    let c = proxy.counts();
+    println!(
+        "rescan of {files} unchanged objects: {t:.1} s; requests: LIST {} GET {} HEAD {} PUT {} POST {} DELETE {}",
+        c.list, c.get, c.head, c.put, c.post, c.delete
+    );
+    assert_eq!(c.total(), c.list, "rescan issued more than LIST requests");
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build driftsync and run the demo project: copies examples/demo/ into a fresh
+# git repository under target/demo/ (created once, reused after) next to a
+# local "remote" (a bare git repository and a folder), then runs
+# `driftsync run --verify` there. Running it again does nothing new.
+# It never touches this repository's own git history.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+cargo build --quiet --bin driftsync
+bin="$here/target/debug/driftsync"
+demo="$here/target/demo"
+remote="$demo/remote"
+repo="$demo/repo"
+export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME="driftsync demo" GIT_AUTHOR_EMAIL="demo@example.com" \
+  GIT_COMMITTER_NAME="driftsync demo" GIT_COMMITTER_EMAIL="demo@example.com"
+
+if [ ! -d "$remote/modules.git" ]; then
+  echo "== creating the demo remote in $remote"
+  rm -rf "$remote"
+  mkdir -p "$remote/facts" "$demo/seed"
+  git init -q -b main "$demo/seed"
+  for m in accounting inventory website; do
+    mkdir -p "$demo/seed/$m"
+    printf '{"name": "%s", "version": "1.0.0"}\n' "$m" > "$demo/seed/$m/manifest.json"
+  done
+  git -C "$demo/seed" add -A
+  git -C "$demo/seed" commit -q -m "community modules"
+  git clone -q --bare "$demo/seed" "$remote/modules.git"
+  rm -rf "$demo/seed"
+  printf '{"hosts": ["web-1", "web-2"], "region": "eu-west"}\n' > "$remote/facts/hosts.json"
+  printf '{"app": "2.4.1", "database": "16.3"}\n' > "$remote/facts/versions.json"
+fi
+
+if [ ! -d "$repo/.git" ]; then
+  echo "== creating the demo repository in $repo"
+  rm -rf "$repo"
+  mkdir -p "$repo"
+  cp -R examples/demo/. "$repo/"
+  git -C "$repo" init -q -b main
+  git -C "$repo" config user.name "driftsync demo"
+  git -C "$repo" config user.email "demo@example.com"
+  git -C "$repo" add -A
+  git -C "$repo" commit -q -m "demo project"
+fi
+
+echo "== driftsync run --verify (in $repo)"
+cd "$repo"
+status=0
+"$bin" run --verify "$@" || status=$?
+echo "== git log"
+git log --oneline -n 5
+exit "$status"

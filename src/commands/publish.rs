@@ -1,0 +1,69 @@
+//! `driftsync publish DIR`: publish a finished report to GitHub Actions.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use driftsync_core::report::Report;
+
+use crate::cli::Global;
+use crate::exit::Exit;
+
+/// Publish `report.json` / `report.md` from a folder to GitHub Actions: step
+/// outputs, job summary, annotations, sticky PR comment, check run, artifact.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Folder holding report.json (and report.md)
+    #[arg(value_name = "DIR", default_value = ".driftsync/report")]
+    pub dir: PathBuf,
+    /// Name of the artifact the binary uploads when the Actions runtime allows
+    #[arg(long, default_value = "driftsync-report")]
+    pub artifact_name: String,
+    /// Do not upload an artifact (the action's upload step does it)
+    #[arg(long)]
+    pub no_artifact: bool,
+}
+
+/// Read the report folder and publish it; the exit code follows the report.
+pub fn run(_global: &Global, args: PublishArgs) -> anyhow::Result<Exit> {
+    let (report, markdown) = read_report_dir(&args.dir)?;
+    if !crate::github::in_actions() {
+        anyhow::bail!(
+            "driftsync publish runs inside GitHub Actions (GITHUB_ACTIONS=true is not set)"
+        );
+    }
+    let artifact = (!args.no_artifact).then_some(args.artifact_name);
+    crate::github::publish_report(&report, &markdown, &args.dir, artifact)?;
+    Ok(exit_of(&report))
+}
+
+/// The exit code a report stands for.
+pub fn exit_of(report: &Report) -> Exit {
+    match report.exit_code {
+        0 if !report.has_drift() => Exit::Ok,
+        0 | 1 => Exit::Drift,
+        _ => Exit::Usage,
+    }
+}
+
+/// `DIR/report.json` parsed, and `DIR/report.md` (empty when absent).
+pub fn read_report_dir(dir: &std::path::Path) -> anyhow::Result<(Report, String)> {
+    let json_path = dir.join("report.json");
+    let text = std::fs::read_to_string(&json_path)
+        .with_context(|| format!("reading {}", json_path.display()))?;
+    let report: Report = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: not a driftsync report: {e}",
+            json_path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    let md_path = dir.join("report.md");
+    let markdown = match std::fs::read_to_string(&md_path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", md_path.display())),
+    };
+    Ok((report, markdown))
+}

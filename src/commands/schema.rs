@@ -1,0 +1,340 @@
+//! `driftsync schema check|diff|update|report`: a live database against the
+//! typed Python modules in the repository.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use driftsync_core::redact::RedactedUrl;
+use driftsync_core::report::{Finding, Severity};
+use driftsync_core::schema::{Change, DbSchema};
+use driftsync_schema::pyread::{read_dir, RepoSchema};
+use driftsync_schema::version::rfc3339_utc;
+use driftsync_schema::workflow::{apply_update, compare, findings, plan_update};
+use driftsync_schema::{dialect_of, introspect, Dialect, Options, SchemaFilter};
+
+use crate::cli::Global;
+use crate::exit::Exit;
+
+/// Schema drift between a live database and typed Python modules.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    #[command(subcommand)]
+    pub action: SchemaAction,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum SchemaAction {
+    /// Exit 1 when the database drifted from the modules at or above --fail-on.
+    Check {
+        #[command(flatten)]
+        source: Source,
+        /// Lowest severity that fails: info, low, medium, high, critical.
+        #[arg(long, default_value = "low", value_parser = parse_severity)]
+        fail_on: Severity,
+    },
+    /// Show every difference (exit 1 when there is any).
+    Diff {
+        #[command(flatten)]
+        source: Source,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Regenerate the modules and schema_version.py from the database.
+    Update {
+        #[command(flatten)]
+        source: Source,
+    },
+    /// Markdown report: findings table and totals by severity.
+    Report {
+        #[command(flatten)]
+        source: Source,
+        /// Write the report here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Where the two sides are.
+#[derive(Debug, Args, Clone)]
+pub struct Source {
+    /// Database URL: postgres://… or sqlite://PATH.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    pub database: Option<String>,
+    /// Directory of the generated Python modules.
+    #[arg(long, default_value = "schemas", value_name = "DIR")]
+    pub local: PathBuf,
+    /// Only this schema (repeatable; default: every non-system schema).
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+    /// Never this schema (repeatable).
+    #[arg(long = "exclude-schema", value_name = "NAME")]
+    pub exclude_schemas: Vec<String>,
+    /// Class name for a table or enum (`properties=Property`; repeatable).
+    #[arg(long = "class-name", value_name = "NAME=CLASS", value_parser = parse_pair)]
+    pub class_names: Vec<(String, String)>,
+    /// Python type for a database type (`citext=str`, `jsonb=mylib.Json`; repeatable).
+    #[arg(long = "type-override", value_name = "TYPE=PYTHON", value_parser = parse_pair)]
+    pub type_overrides: Vec<(String, String)>,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+/// Parse a severity name.
+pub fn parse_severity(s: &str) -> Result<Severity, String> {
+    [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ]
+    .into_iter()
+    .find(|v| v.as_str() == s.to_ascii_lowercase())
+    .ok_or_else(|| format!("`{s}` is not one of info, low, medium, high, critical"))
+}
+
+/// Both sides read, and their differences.
+pub struct Comparison {
+    /// The database URL (password hidden when shown).
+    pub url: RedactedUrl,
+    /// Its dialect.
+    pub dialect: Dialect,
+    /// The database's model.
+    pub db: DbSchema,
+    /// The repository's modules.
+    pub repo: RepoSchema,
+    /// Naming and typing options.
+    pub options: Options,
+    /// The differences.
+    pub changes: Vec<Change>,
+    /// The differences as findings placed in the repository.
+    pub findings: Vec<Finding>,
+}
+
+impl Source {
+    fn options(&self) -> Options {
+        Options {
+            class_names: self.class_names.iter().cloned().collect(),
+            type_overrides: self.type_overrides.iter().cloned().collect(),
+        }
+    }
+
+    /// How findings name the directory: as given, without a leading `./`.
+    fn rel_dir(&self) -> String {
+        let s = self.local.to_string_lossy().replace('\\', "/");
+        s.trim_start_matches("./").trim_end_matches('/').to_string()
+    }
+
+    /// Introspect the database, read the modules, compare.
+    pub fn compare(&self) -> anyhow::Result<Comparison> {
+        let Some(raw) = self.database.as_deref().filter(|s| !s.is_empty()) else {
+            bail!("no database given: pass --database URL or set DATABASE_URL");
+        };
+        let url = RedactedUrl::new(raw);
+        let Some(dialect) = dialect_of(raw) else {
+            bail!("unsupported database URL {url}: use postgres://… or sqlite://PATH");
+        };
+        let filter = SchemaFilter {
+            include: self.schemas.clone(),
+            exclude: self.exclude_schemas.clone(),
+        };
+        let db = introspect(&url, &filter)?;
+        let repo = read_dir(&self.local, &self.rel_dir())?;
+        let options = self.options();
+        let changes = compare(&db, &repo, &options, dialect);
+        let findings = findings(&changes, &repo);
+        Ok(Comparison {
+            url,
+            dialect,
+            db,
+            repo,
+            options,
+            changes,
+            findings,
+        })
+    }
+}
+
+/// Run a `schema` command.
+pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
+    match args.action {
+        SchemaAction::Check { source, fail_on } => {
+            let c = source.compare()?;
+            print_findings(&c.findings, global.in_ci());
+            let failing = c.findings.iter().filter(|f| f.severity >= fail_on).count();
+            if failing > 0 {
+                println!(
+                    "schema drift: {failing} finding(s) at or above {} ({} in all); run `driftsync schema update` to regenerate",
+                    fail_on.as_str(),
+                    c.findings.len()
+                );
+                Ok(Exit::Drift)
+            } else {
+                println!(
+                    "schema in sync: {} matches {} ({} finding(s) below {})",
+                    source.rel_dir(),
+                    c.url,
+                    c.findings.len(),
+                    fail_on.as_str()
+                );
+                Ok(Exit::Ok)
+            }
+        }
+        SchemaAction::Diff { source, json } => {
+            let c = source.compare()?;
+            if json {
+                let doc = serde_json::json!({
+                    "database": c.url.redacted(),
+                    "local": source.rel_dir(),
+                    "db_hash": c.db.hash().to_hex(),
+                    "findings": c.findings,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else if c.findings.is_empty() {
+                println!("no differences");
+            } else {
+                print_findings(&c.findings, false);
+            }
+            Ok(if c.findings.is_empty() {
+                Exit::Ok
+            } else {
+                Exit::Drift
+            })
+        }
+        SchemaAction::Update { source } => {
+            let c = source.compare()?;
+            let plan = plan_update(&source.local, &c.db, &c.repo, &c.options, c.dialect, &now())?;
+            apply_update(&source.local, &plan)?;
+            if plan.changed.is_empty() {
+                println!("{} is up to date with {}", source.rel_dir(), c.url);
+            }
+            for name in &plan.changed {
+                println!("wrote {}", display_join(&source.local, name));
+            }
+            if !plan.resolved.is_empty() {
+                println!("{} difference(s) resolved", plan.resolved.len());
+            }
+            Ok(Exit::Ok)
+        }
+        SchemaAction::Report { source, output } => {
+            let c = source.compare()?;
+            let md = markdown(&c, &source.rel_dir());
+            match output {
+                Some(path) => std::fs::write(&path, md)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{md}"),
+            }
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+fn display_join(dir: &Path, name: &str) -> String {
+    dir.join(name).display().to_string()
+}
+
+fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339_utc(secs)
+}
+
+/// `file:line: severity code: message`, plus GitHub annotations in CI.
+pub fn print_findings(findings: &[Finding], ci: bool) {
+    for f in findings {
+        let at = match (&f.file, f.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}: "),
+            (Some(file), None) => format!("{file}: "),
+            _ => String::new(),
+        };
+        println!("{at}{} {}: {}", f.severity.as_str(), f.code, f.message);
+        if ci {
+            let level = if f.severity >= Severity::High {
+                "error"
+            } else {
+                "warning"
+            };
+            let mut props = Vec::new();
+            if let Some(file) = &f.file {
+                props.push(format!("file={}", escape_property(file)));
+            }
+            if let Some(line) = f.line {
+                props.push(format!("line={line}"));
+            }
+            props.push(format!("title={}", escape_property(&f.code)));
+            println!("::{level} {}::{}", props.join(","), escape_data(&f.message));
+        }
+    }
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The Markdown report: a findings table and totals by severity.
+pub fn markdown(c: &Comparison, local: &str) -> String {
+    let mut out = format!(
+        "## Schema drift: `{local}` vs `{}`\n\nDB_HASH `{}` · {} table(s) · {} enum(s)\n\n",
+        c.url,
+        c.db.hash().short(),
+        c.db.tables_count(),
+        c.db.enums.len()
+    );
+    if c.findings.is_empty() {
+        out.push_str("No drift: the Python modules match the database.\n");
+        return out;
+    }
+    out.push_str("| Severity | Code | Object | Location | Message |\n|---|---|---|---|---|\n");
+    let mut sorted: Vec<(&Finding, &Change)> = c.findings.iter().zip(&c.changes).collect();
+    sorted.sort_by_key(|(f, _)| std::cmp::Reverse(f.severity));
+    for (f, ch) in sorted {
+        let loc = match (&f.file, f.line) {
+            (Some(file), Some(line)) => format!("`{file}:{line}`"),
+            (Some(file), None) => format!("`{file}`"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "| {} | `{}` | `{}` | {loc} | {} |\n",
+            f.severity.as_str(),
+            f.code,
+            cell(&ch.subject.object()),
+            cell(&f.message)
+        ));
+    }
+    out.push_str("\n**Totals:** ");
+    let totals: Vec<String> = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ]
+    .into_iter()
+    .map(|s| {
+        let n = c.findings.iter().filter(|f| f.severity == s).count();
+        format!("{} {n}", s.as_str())
+    })
+    .collect();
+    out.push_str(&totals.join(" · "));
+    out.push('\n');
+    out
+}

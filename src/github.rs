@@ -1,0 +1,82 @@
+//! Publishing a report to GitHub Actions from the binary: reads the Actions
+//! environment, calls driftsync-github, prints the workflow commands.
+
+use std::path::Path;
+
+use anyhow::Context;
+use driftsync_core::report::Report;
+use driftsync_github::artifact::Retry;
+use driftsync_github::env::{self, ActionsEnv};
+use driftsync_github::publish::{publish, PublishOptions};
+use driftsync_github::workflow_commands;
+
+/// True inside GitHub Actions (`GITHUB_ACTIONS=true`).
+pub fn in_actions() -> bool {
+    env::in_actions(|k| std::env::var(k).ok())
+}
+
+/// Print `::add-mask::` for every secret value the run read. Call before
+/// anything that might echo them.
+pub fn mask(values: &[String]) {
+    for v in values {
+        for line in workflow_commands::add_mask(v) {
+            println!("{line}");
+        }
+    }
+}
+
+/// Publish `report` (with `markdown`) from `report_dir`: outputs, summary,
+/// annotations, PR comment, check run and artifact as the environment allows.
+pub fn publish_report(
+    report: &Report,
+    markdown: &str,
+    report_dir: &Path,
+    artifact_name: Option<String>,
+) -> anyhow::Result<()> {
+    let actions = ActionsEnv::from_process().context("reading the GitHub Actions environment")?;
+    let options = PublishOptions {
+        report_dir: report_dir.to_path_buf(),
+        comment: std::env::var_os(env::DRIFTSYNC_NO_COMMENT).is_none(),
+        check_run: std::env::var(env::DRIFTSYNC_CHECK_RUN).is_ok_and(|v| v == "true"),
+        artifact_name,
+        retry: Retry::default(),
+    };
+    let publication =
+        driftsync_github::client::block_on(publish(&actions, report, markdown, &options))
+            .context("publishing the report to GitHub Actions")?;
+    for line in &publication.lines {
+        println!("{line}");
+    }
+    if let Some(c) = &publication.comment {
+        println!("PR comment: {c:?}");
+    }
+    if let Some(c) = &publication.check {
+        println!("check run: {c:?}");
+    }
+    Ok(())
+}
+
+/// Publish the report files `run`/`check` just wrote (already masked). A
+/// failure to publish is a warning: the run's own result stands.
+pub fn publish_written(json: &Path, md: &Path, dir: &Path) {
+    let result = (|| -> anyhow::Result<()> {
+        let report: Report = serde_json::from_str(
+            &std::fs::read_to_string(json)
+                .with_context(|| format!("reading {}", json.display()))?,
+        )?;
+        let markdown =
+            std::fs::read_to_string(md).with_context(|| format!("reading {}", md.display()))?;
+        publish_report(
+            &report,
+            &markdown,
+            dir,
+            Some("driftsync-report".to_string()),
+        )
+    })();
+    if let Err(e) = result {
+        println!(
+            "{}",
+            workflow_commands::message(workflow_commands::Level::Warning, &format!("{e:#}"))
+        );
+    }
+}

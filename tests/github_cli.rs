@@ -1,0 +1,129 @@
+//! `matrix`, `workflow check|generate`, and `run --ci` publishing inside a
+//! GitHub Actions environment (masks, groups, outputs, summary).
+
+mod cli_support;
+
+use cli_support::Repo;
+
+const CONFIG: &str = "defaults: { direction: pull }\ntargets:\n  nightly:\n    type: command\n    run: echo \"token is $API_TOKEN\"\n    schedule: '0 2 * * *'\n    env: { API_TOKEN: \"${API_TOKEN}\" }\n    outputs: [out.txt]\n  hourly:\n    type: command\n    direction: push\n    run: 'true'\n    schedule: '0 * * * *'\n  manual:\n    type: command\n    run: 'true'\n";
+
+#[test]
+fn github_matrix_lists_selected_targets() {
+    let mut r = Repo::new();
+    r.config(CONFIG);
+    let out = r.run(&["matrix", "--direction", "pull"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let m: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(
+        m,
+        serde_json::json!({"include": [
+            {"target": "nightly", "direction": "pull", "type": "command"},
+            {"target": "manual", "direction": "pull", "type": "command"},
+        ]})
+    );
+    let outputs = r.p("gh-output");
+    r.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", outputs.to_str().unwrap());
+    assert_eq!(r.run(&["matrix", "--target", "hourly"]).code, 0);
+    let text = std::fs::read_to_string(outputs).unwrap();
+    assert!(text.starts_with("matrix<<ghadelimiter_"), "{text}");
+    assert!(
+        text.contains(r#"{"include":[{"direction":"push","target":"hourly","type":"command"}]}"#)
+            || text.contains(r#""target":"hourly""#),
+        "{text}"
+    );
+}
+
+#[test]
+fn github_workflow_generate_then_check_agree_and_drift_is_reported() {
+    let r = Repo::new();
+    r.config(CONFIG);
+    let out = r.run(&["workflow", "generate"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let wf = r.read(".github/workflows/driftsync-sync.yml");
+    assert!(wf.contains("- cron: \"0 2 * * *\"  # nightly"), "{wf}");
+    assert!(wf.contains("- cron: \"0 * * * *\"  # hourly"), "{wf}");
+    let out = r.run(&["workflow", "check"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    // A cron nobody uses, and a target whose schedule is missing.
+    r.write(
+        ".github/workflows/driftsync-sync.yml",
+        &wf.replace("0 * * * *", "0 5 * * *"),
+    );
+    let out = r.run(&["workflow", "check"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("target `hourly` has schedule \"0 * * * *\""),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            ".github/workflows/driftsync-sync.yml:6: cron \"0 5 * * *\" selects no target"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn github_generated_workflow_passes_the_workflow_schema() {
+    let r = Repo::new();
+    r.config(CONFIG);
+    let out = r.run(&["workflow", "generate", "-o", "gen.yml"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let probe = std::process::Command::new("check-jsonschema")
+        .arg("--version")
+        .output();
+    assert!(
+        probe.is_ok_and(|o| o.status.success()),
+        "check-jsonschema is not installed: bash .ci/install/40-actions-lint.sh"
+    );
+    let o = std::process::Command::new("check-jsonschema")
+        .args(["--builtin-schema", "vendor.github-workflows"])
+        .arg(r.p("gen.yml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+fn github_run_in_actions_masks_groups_and_publishes() {
+    let mut r = Repo::new();
+    r.config(CONFIG);
+    r.commit_all("setup");
+    r.write("event.json", r#"{"inputs": {"direction": "pull"}}"#);
+    let (ev, out_f, sum_f) = (r.p("event.json"), r.p("gh-output"), r.p("gh-summary"));
+    r.env("GITHUB_ACTIONS", "true")
+        .env("API_TOKEN", "s3cr3t-value-xyz")
+        .env("GITHUB_EVENT_NAME", "workflow_dispatch")
+        .env("GITHUB_EVENT_PATH", ev.to_str().unwrap())
+        .env("GITHUB_REPOSITORY", "acme/site")
+        .env("GITHUB_RUN_ID", "1")
+        .env("GITHUB_OUTPUT", out_f.to_str().unwrap())
+        .env("GITHUB_STEP_SUMMARY", sum_f.to_str().unwrap());
+    let out = r.run(&["run", "--ci", "--target", "nightly", "--no-commit"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let first = out.stdout.lines().next().unwrap();
+    assert_eq!(
+        first, "::add-mask::s3cr3t-value-xyz",
+        "masks come first:\n{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout.matches("s3cr3t-value-xyz").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("::group::nightly"), "{}", out.stdout);
+    assert!(out.stdout.contains("::endgroup::"), "{}", out.stdout);
+    let outputs = std::fs::read_to_string(out_f).unwrap();
+    assert!(outputs.contains("drift<<ghadelimiter_"), "{outputs}");
+    assert!(outputs.contains("report-path<<ghadelimiter_"), "{outputs}");
+    let summary = std::fs::read_to_string(sum_f).unwrap();
+    assert!(summary.contains("nightly"), "{summary}");
+    assert!(!summary.contains("s3cr3t-value-xyz"));
+}

@@ -1,0 +1,310 @@
+//! The built binary inside a realistic GitHub Actions environment: the event
+//! payloads of `pull_request`, `workflow_dispatch` and `schedule`, the
+//! outputs and summary files, annotations on stdout, the PR comment against a
+//! REST double and the artifact against a results-service double.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine;
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "ghs_e2e_secret_token_value";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/github")
+}
+
+struct Step {
+    dir: tempfile::TempDir,
+    env: BTreeMap<String, String>,
+}
+
+impl Step {
+    /// A fresh step of a run of `event` on acme/site.
+    fn new(event: &str) -> Step {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = BTreeMap::new();
+        let mut set = |k: &str, v: String| {
+            env.insert(k.to_string(), v);
+        };
+        set("CI", "true".into());
+        set("GITHUB_ACTIONS", "true".into());
+        set("GITHUB_EVENT_NAME", event.into());
+        set(
+            "GITHUB_EVENT_PATH",
+            fixtures()
+                .join(format!("event-{event}.json"))
+                .display()
+                .to_string(),
+        );
+        set("GITHUB_REPOSITORY", "acme/site".into());
+        set("GITHUB_REPOSITORY_OWNER", "acme".into());
+        set(
+            "GITHUB_SHA",
+            "0a0b0c0d0e0f10111213141516171819202122ab".into(),
+        );
+        set("GITHUB_REF", "refs/heads/main".into());
+        set("GITHUB_WORKFLOW", "driftsync check".into());
+        set("GITHUB_JOB", "check".into());
+        set("GITHUB_RUN_ID", "4242".into());
+        set("GITHUB_RUN_ATTEMPT", "1".into());
+        set("GITHUB_SERVER_URL", "https://github.com".into());
+        set("GITHUB_API_URL", "http://127.0.0.1:9/unreachable".into());
+        set(
+            "GITHUB_OUTPUT",
+            dir.path().join("output").display().to_string(),
+        );
+        set(
+            "GITHUB_STEP_SUMMARY",
+            dir.path().join("summary").display().to_string(),
+        );
+        set("RUNNER_TEMP", dir.path().display().to_string());
+        Step { dir, env }
+    }
+
+    fn set(&mut self, k: &str, v: &str) -> &mut Step {
+        self.env.insert(k.into(), v.into());
+        self
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_driftsync"));
+        c.env_clear();
+        c.env("PATH", std::env::var("PATH").unwrap_or_default());
+        c.envs(&self.env);
+        c.args(args);
+        c.current_dir(self.dir.path());
+        c.output().unwrap()
+    }
+
+    /// `$GITHUB_OUTPUT` parsed (heredoc form).
+    fn outputs(&self) -> BTreeMap<String, String> {
+        let text = std::fs::read_to_string(self.dir.path().join("output")).unwrap();
+        let mut out = BTreeMap::new();
+        let mut lines = text.lines();
+        while let Some(l) = lines.next() {
+            let (name, delim) = l.split_once("<<").expect("heredoc form");
+            assert!(delim.starts_with("ghadelimiter_"), "{delim}");
+            let mut value = Vec::new();
+            for v in lines.by_ref() {
+                if v == delim {
+                    break;
+                }
+                value.push(v);
+            }
+            out.insert(name.to_string(), value.join("\n"));
+        }
+        out
+    }
+
+    fn summary(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("summary")).unwrap()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn report_dir(name: &str) -> String {
+    fixtures().join(name).display().to_string()
+}
+
+#[tokio::test]
+async fn github_pull_request_publishes_outputs_summary_annotations_and_comment() {
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 99})))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut step = Step::new("pull_request");
+    step.set("GITHUB_API_URL", &api.uri())
+        .set("GITHUB_TOKEN", TOKEN);
+    let out = step.run(&["publish", &report_dir("report-drift")]);
+    let so = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "drift exits 1\n{so}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let o = step.outputs();
+    assert_eq!(o["drift"], "true");
+    assert_eq!(o["failed"], "1");
+    assert_eq!(o["changed"], "templates/a.html\ntemplates/b.html");
+    assert_eq!(o["report-path"], report_dir("report-drift"));
+
+    assert!(step
+        .summary()
+        .contains("| db_schema | ⚠️ drift | 2 schema differences |"));
+
+    assert!(so.contains(
+        "::error file=schemas/tables.py,line=12,col=5,title=column-removed (critical)::column users.email was removed, in the code: still there\n"
+    ), "{so}");
+    assert!(so.contains(
+        "::error file=schemas/enums.py,line=3,title=enum-changed (high)::enum status: label 'archived' added, 50%25 of rows, a:b,c\n"
+    ), "{so}");
+    assert!(so.contains("the action's upload step uploads"), "{so}");
+    assert!(!so.contains(TOKEN) && !String::from_utf8_lossy(&out.stderr).contains(TOKEN));
+
+    let posts: Vec<_> = api
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1);
+    let body: Value = serde_json::from_slice(&posts[0].body).unwrap();
+    let body = body["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("<!-- driftsync:driftsync check/check -->\n## driftsync check"),
+        "{body}"
+    );
+    assert_eq!(
+        posts[0].headers.get("authorization").unwrap(),
+        &format!("Bearer {TOKEN}")
+    );
+}
+
+#[tokio::test]
+async fn github_workflow_dispatch_in_sync_writes_no_annotations_and_no_comment() {
+    let step = Step::new("workflow_dispatch");
+    let out = step.run(&["publish", &report_dir("report-ok"), "--no-artifact"]);
+    let so = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{so}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = step.outputs();
+    assert_eq!(o["drift"], "false");
+    assert_eq!(o["failed"], "0");
+    assert_eq!(o["changed"], "templates/a.html");
+    assert!(step.summary().starts_with("## driftsync run — ✅ in sync"));
+    assert!(!so.contains("::error") && !so.contains("::warning"), "{so}");
+    assert!(!so.contains("PR comment"), "not a pull request: {so}");
+}
+
+#[tokio::test]
+async fn github_schedule_uploads_the_artifact_through_the_results_service() {
+    let results = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(
+            "/twirp/github.actions.results.api.v1.ArtifactService/CreateArtifact",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "signed_upload_url": format!("{}/blob/a.zip?sig=s", results.uri())
+        })))
+        .expect(1)
+        .mount(&results)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/blob/a.zip"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&results)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(
+            "/twirp/github.actions.results.api.v1.ArtifactService/FinalizeArtifact",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ok": true, "artifact_id": "77"})),
+        )
+        .expect(1)
+        .mount(&results)
+        .await;
+    let enc = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let jwt = format!(
+        "{}.{}.sig",
+        enc(json!({"alg": "RS256"})),
+        enc(json!({"scp": "Actions.Results:r1:j1"}))
+    );
+    let mut step = Step::new("schedule");
+    step.set("ACTIONS_RUNTIME_TOKEN", &jwt)
+        .set("ACTIONS_RESULTS_URL", &format!("{}/", results.uri()));
+    let out = step.run(&[
+        "publish",
+        &report_dir("report-drift"),
+        "--artifact-name",
+        "nightly",
+    ]);
+    let so = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{so}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(so.contains("artifact nightly: uploaded ("), "{so}");
+    assert!(so.contains("id 77"), "{so}");
+    assert!(!so.contains(&jwt));
+    assert_eq!(step.outputs()["drift"], "true");
+    assert!(
+        so.contains("::error file=schemas/tables.py,line=12"),
+        "{so}"
+    );
+}
+
+#[test]
+fn github_publish_outside_actions_is_a_usage_error() {
+    let mut step = Step::new("push");
+    step.set("GITHUB_ACTIONS", "false");
+    let out = step.run(&["publish", &report_dir("report-ok")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GITHUB_ACTIONS=true"));
+}
+
+#[test]
+fn github_report_merge_joins_job_reports() {
+    let step = Step::new("workflow_dispatch");
+    let jobs = step.dir.path().join("artifacts");
+    for name in ["report-drift", "report-ok"] {
+        let d = jobs.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        for f in ["report.json", "report.md"] {
+            std::fs::copy(fixtures().join(name).join(f), d.join(f)).unwrap();
+        }
+    }
+    let out = step.run(&["report", "merge", jobs.to_str().unwrap(), "--out", "merged"]);
+    let so = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{so}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged: Value = serde_json::from_str(
+        &std::fs::read_to_string(step.dir.path().join("merged/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(merged["total_targets"], 3);
+    assert_eq!(merged["failed"], 1);
+    assert_eq!(merged["targets"].as_array().unwrap().len(), 3);
+    let summary = step.summary();
+    assert!(
+        summary.contains("3 target(s): 2 ok, 1 failed or drifted"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("<details><summary>report-ok</summary>"),
+        "{summary}"
+    );
+    assert_eq!(step.outputs()["failed"], "1");
+    assert!(so.contains("::error file=schemas/tables.py"), "{so}");
+}
