@@ -52,7 +52,7 @@ fn github_workflow_generate_then_check_agree_and_drift_is_reported() {
     let out = r.run(&["workflow", "check"]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.stderr.contains("target `hourly` has schedule \"0 * * * *\""), "{}", out.stderr);
-    assert!(out.stderr.contains(".github/workflows/driftsync-sync.yml:6: cron \"0 5 * * *\" selects no target"), "{}", out.stderr);
+    assert!(out.stderr.contains(".github/workflows/driftsync-sync.yml:7: cron \"0 5 * * *\" selects no target"), "{}", out.stderr);
 }
 
 #[test]
