@@ -61,10 +61,17 @@ pub fn publish_report(
 pub fn publish_written(json: &Path, md: &Path, dir: &Path) {
     let result = (|| -> anyhow::Result<()> {
         let report: Report = serde_json::from_str(
-            &std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?,
+            &std::fs::read_to_string(json)
+                .with_context(|| format!("reading {}", json.display()))?,
         )?;
-        let markdown = std::fs::read_to_string(md).with_context(|| format!("reading {}", md.display()))?;
-        publish_report(&report, &markdown, dir, Some("driftsync-report".to_string()))
+        let markdown =
+            std::fs::read_to_string(md).with_context(|| format!("reading {}", md.display()))?;
+        publish_report(
+            &report,
+            &markdown,
+            dir,
+            Some("driftsync-report".to_string()),
+        )
     })();
     if let Err(e) = result {
         println!(

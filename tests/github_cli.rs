@@ -28,7 +28,11 @@ fn github_matrix_lists_selected_targets() {
     assert_eq!(r.run(&["matrix", "--target", "hourly"]).code, 0);
     let text = std::fs::read_to_string(outputs).unwrap();
     assert!(text.starts_with("matrix<<ghadelimiter_"), "{text}");
-    assert!(text.contains(r#"{"include":[{"direction":"push","target":"hourly","type":"command"}]}"#) || text.contains(r#""target":"hourly""#), "{text}");
+    assert!(
+        text.contains(r#"{"include":[{"direction":"push","target":"hourly","type":"command"}]}"#)
+            || text.contains(r#""target":"hourly""#),
+        "{text}"
+    );
 }
 
 #[test]
@@ -51,8 +55,19 @@ fn github_workflow_generate_then_check_agree_and_drift_is_reported() {
     );
     let out = r.run(&["workflow", "check"]);
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(out.stderr.contains("target `hourly` has schedule \"0 * * * *\""), "{}", out.stderr);
-    assert!(out.stderr.contains(".github/workflows/driftsync-sync.yml:7: cron \"0 5 * * *\" selects no target"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("target `hourly` has schedule \"0 * * * *\""),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            ".github/workflows/driftsync-sync.yml:7: cron \"0 5 * * *\" selects no target"
+        ),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -62,7 +77,9 @@ fn github_generated_workflow_passes_the_workflow_schema() {
     r.env("API_TOKEN", "token-for-workflow");
     let out = r.run(&["workflow", "generate", "-o", "gen.yml"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    let probe = std::process::Command::new("check-jsonschema").arg("--version").output();
+    let probe = std::process::Command::new("check-jsonschema")
+        .arg("--version")
+        .output();
     assert!(
         probe.is_ok_and(|o| o.status.success()),
         "check-jsonschema is not installed: bash .ci/install/40-actions-lint.sh"
@@ -93,8 +110,17 @@ fn github_run_in_actions_masks_groups_and_publishes() {
     let out = r.run(&["run", "--ci", "--target", "nightly", "--no-commit"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let first = out.stdout.lines().next().unwrap();
-    assert_eq!(first, "::add-mask::s3cr3t-value-xyz", "masks come first:\n{}", out.stdout);
-    assert_eq!(out.stdout.matches("s3cr3t-value-xyz").count(), 1, "{}", out.stdout);
+    assert_eq!(
+        first, "::add-mask::s3cr3t-value-xyz",
+        "masks come first:\n{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout.matches("s3cr3t-value-xyz").count(),
+        1,
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("::group::nightly"), "{}", out.stdout);
     assert!(out.stdout.contains("::endgroup::"), "{}", out.stdout);
     let outputs = std::fs::read_to_string(out_f).unwrap();

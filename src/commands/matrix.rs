@@ -36,10 +36,15 @@ pub fn run(global: &Global, args: MatrixArgs) -> anyhow::Result<Exit> {
     println!("{matrix}");
     if crate::github::in_actions() {
         if include.is_empty() {
-            println!("::warning::no target selected: a job matrix with no entries fails the workflow");
+            println!(
+                "::warning::no target selected: a job matrix with no entries fails the workflow"
+            );
         }
         if let Some(out) = std::env::var_os(driftsync_github::env::GITHUB_OUTPUT) {
-            driftsync_github::files::write_outputs(std::path::Path::new(&out), &[("matrix", matrix)])?;
+            driftsync_github::files::write_outputs(
+                std::path::Path::new(&out),
+                &[("matrix", matrix)],
+            )?;
         }
     }
     Ok(Exit::Ok)

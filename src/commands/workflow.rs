@@ -62,7 +62,11 @@ fn scheduled(config: &Config) -> Vec<(String, String)> {
     config
         .targets
         .iter()
-        .filter_map(|t| t.schedule.as_ref().map(|c| (t.name.clone(), c.as_str().to_string())))
+        .filter_map(|t| {
+            t.schedule
+                .as_ref()
+                .map(|c| (t.name.clone(), c.as_str().to_string()))
+        })
         .collect()
 }
 
@@ -77,19 +81,31 @@ fn rel_config(config: &Config) -> String {
 
 fn check(config: &Config, args: CheckArgs) -> anyhow::Result<Exit> {
     let path = config.root.join(&args.workflow);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}; create it with `driftsync workflow generate`", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {}; create it with `driftsync workflow generate`",
+            path.display()
+        )
+    })?;
     let name = args.workflow.display().to_string();
     let crons = workflow::schedule_crons(&name, &text)?;
     let mismatches = workflow::check(&scheduled(config), &crons);
     if mismatches.is_empty() {
-        println!("{name}: {} cron(s), every scheduled target covered", crons.len());
+        println!(
+            "{name}: {} cron(s), every scheduled target covered",
+            crons.len()
+        );
         return Ok(Exit::Ok);
     }
     for m in &mismatches {
         eprintln!("{}", m.describe(&name, &rel_config(config)));
     }
-    Err(Failed(format!("{name} and {} disagree ({} problem(s))", rel_config(config), mismatches.len())).into())
+    Err(Failed(format!(
+        "{name} and {} disagree ({} problem(s))",
+        rel_config(config),
+        mismatches.len()
+    ))
+    .into())
 }
 
 fn generate(config: &Config, args: GenerateArgs) -> anyhow::Result<Exit> {
@@ -100,7 +116,8 @@ fn generate(config: &Config, args: GenerateArgs) -> anyhow::Result<Exit> {
     }
     let path = config.root.join(&args.output);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     println!("wrote {}", path.display());

@@ -46,7 +46,12 @@ fn is_non_fast_forward(e: &git2::Error) -> bool {
 impl Repo {
     /// Push the current branch's HEAD to `branch` on `remote`, authenticating
     /// with `token` (as `x-access-token`) when given.
-    pub fn push_head(&self, remote: &str, branch: &str, token: Option<&str>) -> Result<PushOutcome, GitError> {
+    pub fn push_head(
+        &self,
+        remote: &str,
+        branch: &str,
+        token: Option<&str>,
+    ) -> Result<PushOutcome, GitError> {
         let mut r = self.repo.find_remote(remote)?;
         let rejected = std::cell::RefCell::new(None::<String>);
         let mut cb = callbacks(token);
@@ -80,12 +85,21 @@ impl Repo {
     /// Fetch `branch` from `remote` and hard-reset the current branch onto it
     /// (our unpushed commit is dropped: the caller redoes the work). Returns
     /// the new HEAD.
-    pub fn fetch_and_reset(&self, remote: &str, branch: &str, token: Option<&str>) -> Result<String, GitError> {
+    pub fn fetch_and_reset(
+        &self,
+        remote: &str,
+        branch: &str,
+        token: Option<&str>,
+    ) -> Result<String, GitError> {
         let mut r = self.repo.find_remote(remote)?;
         let mut fo = FetchOptions::new();
         fo.remote_callbacks(callbacks(token));
         let tracking = format!("refs/remotes/{remote}/{branch}");
-        r.fetch(&[format!("+refs/heads/{branch}:{tracking}")], Some(&mut fo), None)?;
+        r.fetch(
+            &[format!("+refs/heads/{branch}:{tracking}")],
+            Some(&mut fo),
+            None,
+        )?;
         let tip = self.repo.refname_to_id(&tracking)?;
         let obj = self.repo.find_object(tip, None)?;
         self.repo.reset(&obj, ResetType::Hard, None)?;
@@ -102,7 +116,17 @@ mod tests {
     fn a_concurrent_push_is_detected_then_recovered_by_fetch_and_redo() {
         let root = tempfile::tempdir().unwrap();
         let origin = root.path().join("origin.git");
-        git(root.path(), &["init", "-q", "--bare", "-b", "main", origin.to_str().unwrap()]);
+        git(
+            root.path(),
+            &[
+                "init",
+                "-q",
+                "--bare",
+                "-b",
+                "main",
+                origin.to_str().unwrap(),
+            ],
+        );
         let url = format!("file://{}", origin.display());
         let clone = |name: &str| {
             let d = root.path().join(name);
@@ -132,9 +156,18 @@ mod tests {
         git(&ours, &["commit", "-q", "-m", "driftsync: pull"]);
 
         let repo = Repo::open(&ours).unwrap();
-        let outcome = repo.push_head("origin", "main", Some("unused-for-file-remotes")).unwrap();
-        assert!(matches!(outcome, PushOutcome::NonFastForward(_)), "{outcome:?}");
-        assert_eq!(git(&origin, &["rev-parse", "main"]).trim(), their_tip, "nothing overwritten");
+        let outcome = repo
+            .push_head("origin", "main", Some("unused-for-file-remotes"))
+            .unwrap();
+        assert!(
+            matches!(outcome, PushOutcome::NonFastForward(_)),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            git(&origin, &["rev-parse", "main"]).trim(),
+            their_tip,
+            "nothing overwritten"
+        );
 
         let head = repo.fetch_and_reset("origin", "main", None).unwrap();
         assert_eq!(head, their_tip);
@@ -143,8 +176,14 @@ mod tests {
         std::fs::write(ours.join("out.txt"), "pulled").unwrap();
         git(&ours, &["add", "."]);
         git(&ours, &["commit", "-q", "-m", "driftsync: pull"]);
-        assert_eq!(repo.push_head("origin", "main", None).unwrap(), PushOutcome::Pushed);
+        assert_eq!(
+            repo.push_head("origin", "main", None).unwrap(),
+            PushOutcome::Pushed
+        );
         let log = git(&origin, &["log", "--format=%s", "main"]);
-        assert_eq!(log.lines().collect::<Vec<_>>(), ["driftsync: pull", "concurrent", "seed"]);
+        assert_eq!(
+            log.lines().collect::<Vec<_>>(),
+            ["driftsync: pull", "concurrent", "seed"]
+        );
     }
 }

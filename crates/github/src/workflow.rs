@@ -33,7 +33,9 @@ pub fn schedule_crons(file: &str, text: &str) -> Result<Vec<WorkflowCron>> {
         return Ok(Vec::new());
     };
     let list = schedule.as_sequence().ok_or_else(|| {
-        GithubError::Environment(format!("{file}: `on.schedule` must be a list of `- cron: \"…\"`"))
+        GithubError::Environment(format!(
+            "{file}: `on.schedule` must be a list of `- cron: \"…\"`"
+        ))
     })?;
     let mut out = Vec::new();
     for item in list {
@@ -44,7 +46,10 @@ pub fn schedule_crons(file: &str, text: &str) -> Result<Vec<WorkflowCron>> {
             .lines()
             .position(|l| l.contains("cron") && l.contains(cron.trim()))
             .map_or(1, |i| i + 1);
-        out.push(WorkflowCron { cron: norm(cron), line });
+        out.push(WorkflowCron {
+            cron: norm(cron),
+            line,
+        });
     }
     Ok(out)
 }
@@ -87,12 +92,18 @@ pub fn check(targets: &[(String, String)], crons: &[WorkflowCron]) -> Vec<Mismat
     let mut out = Vec::new();
     for (target, cron) in targets {
         if !crons.iter().any(|c| c.cron == norm(cron)) {
-            out.push(Mismatch::TargetNotScheduled { target: target.clone(), cron: norm(cron) });
+            out.push(Mismatch::TargetNotScheduled {
+                target: target.clone(),
+                cron: norm(cron),
+            });
         }
     }
     for c in crons {
         if !targets.iter().any(|(_, t)| norm(t) == c.cron) {
-            out.push(Mismatch::CronWithoutTarget { cron: c.cron.clone(), line: c.line });
+            out.push(Mismatch::CronWithoutTarget {
+                cron: c.cron.clone(),
+                line: c.line,
+            });
         }
     }
     out
@@ -125,7 +136,11 @@ pub fn generate(targets: &[(String, String)], uses: &str, config_path: &str) -> 
                 .filter(|(_, t)| norm(t) == *c)
                 .map(|(n, _)| n.as_str())
                 .collect();
-            y.push_str(&format!("    - cron: {}  # {}\n", quote(c), names.join(", ")));
+            y.push_str(&format!(
+                "    - cron: {}  # {}\n",
+                quote(c),
+                names.join(", ")
+            ));
         }
     }
     y.push_str(
@@ -190,17 +205,28 @@ mod tests {
     use super::*;
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn crons_are_read_with_their_lines() {
         let text = "name: x\non:\n  schedule:\n    - cron: '0 2 * * *'\n    - cron: \"*/30  * * * *\"\n  push:\n";
         let c = schedule_crons("w.yml", text).unwrap();
-        assert_eq!(c, vec![
-            WorkflowCron { cron: "0 2 * * *".into(), line: 4 },
-            WorkflowCron { cron: "*/30 * * * *".into(), line: 5 },
-        ]);
+        assert_eq!(
+            c,
+            vec![
+                WorkflowCron {
+                    cron: "0 2 * * *".into(),
+                    line: 4
+                },
+                WorkflowCron {
+                    cron: "*/30 * * * *".into(),
+                    line: 5
+                },
+            ]
+        );
         assert!(schedule_crons("w.yml", "on: push\n").unwrap().is_empty());
         let e = schedule_crons("w.yml", "on: [\n").unwrap_err().to_string();
         assert!(e.starts_with("GitHub Actions environment: w.yml:"), "{e}");
@@ -209,20 +235,41 @@ mod tests {
     #[test]
     fn both_directions_of_mismatch_are_found() {
         let crons = vec![
-            WorkflowCron { cron: "0 2 * * *".into(), line: 4 },
-            WorkflowCron { cron: "0 5 * * *".into(), line: 5 },
+            WorkflowCron {
+                cron: "0 2 * * *".into(),
+                line: 4,
+            },
+            WorkflowCron {
+                cron: "0 5 * * *".into(),
+                line: 5,
+            },
         ];
         let m = check(&pairs(&[("a", "0  2 * * *"), ("b", "15 * * * *")]), &crons);
-        assert_eq!(m, vec![
-            Mismatch::TargetNotScheduled { target: "b".into(), cron: "15 * * * *".into() },
-            Mismatch::CronWithoutTarget { cron: "0 5 * * *".into(), line: 5 },
-        ]);
-        assert!(m[1].describe("w.yml", "sync.yaml").starts_with("w.yml:5: cron \"0 5 * * *\""));
+        assert_eq!(
+            m,
+            vec![
+                Mismatch::TargetNotScheduled {
+                    target: "b".into(),
+                    cron: "15 * * * *".into()
+                },
+                Mismatch::CronWithoutTarget {
+                    cron: "0 5 * * *".into(),
+                    line: 5
+                },
+            ]
+        );
+        assert!(m[1]
+            .describe("w.yml", "sync.yaml")
+            .starts_with("w.yml:5: cron \"0 5 * * *\""));
     }
 
     #[test]
     fn a_generated_workflow_checks_clean() {
-        let t = pairs(&[("a", "0 2 * * *"), ("b", "0 2 * * *"), ("c", "*/30 * * * *")]);
+        let t = pairs(&[
+            ("a", "0 2 * * *"),
+            ("b", "0 2 * * *"),
+            ("c", "*/30 * * * *"),
+        ]);
         let y = generate(&t, "driftsync/driftsync@v1", ".driftsync/sync.yaml");
         let crons = schedule_crons("g.yml", &y).unwrap();
         assert_eq!(crons.len(), 2);
