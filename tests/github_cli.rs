@@ -63,7 +63,7 @@ fn github_workflow_generate_then_check_agree_and_drift_is_reported() {
     );
     assert!(
         out.stderr.contains(
-            ".github/workflows/driftsync-sync.yml:6: cron \"0 5 * * *\" selects no target"
+            ".github/workflows/driftsync-sync.yml:7: cron \"0 5 * * *\" selects no target"
         ),
         "{}",
         out.stderr
