@@ -14,6 +14,7 @@ pub mod relpath;
 pub mod report;
 pub mod schema;
 pub mod snapshot;
+pub mod time;
 
 pub use entry::Entry;
 pub use hash::Hash;
