@@ -37,12 +37,12 @@ fn docs(r: &dyn Replica) -> Vec<(String, String)> {
         .collect()
 }
 
-fn space(dir: &Path) -> DbReplica {
-    let r = DbReplica::open(
-        &format!("sqlite://{}/space.db?table=docs", dir.display()),
-        Path::new("/"),
-    )
-    .unwrap();
+fn sqlite(dir: &Path) -> String {
+    format!("sqlite://{}/space.db?table=docs", dir.display())
+}
+
+fn space(url: &str) -> DbReplica {
+    let r = DbReplica::open(url, Path::new("/")).unwrap();
     put(
         &r,
         "guides/install.md",
@@ -56,7 +56,29 @@ fn space(dir: &Path) -> DbReplica {
 #[test]
 fn db_space_layouts_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = space(tmp.path());
+    layouts_round_trip(&sqlite(tmp.path()), tmp.path());
+}
+
+#[test]
+fn db_space_import_edits_renames_creates_and_deletes() {
+    let tmp = tempfile::tempdir().unwrap();
+    import_edits_renames_creates_and_deletes(&sqlite(tmp.path()), tmp.path());
+}
+
+/// The same two cases with the space in a real PostgreSQL cluster.
+#[test]
+fn db_space_on_postgres() {
+    let pg = driftsync_testkit::PgCluster::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let url = pg.create_database("layouts");
+    layouts_round_trip(&format!("{url}?table=docs"), &a);
+    let url = pg.create_database("edits");
+    import_edits_renames_creates_and_deletes(&format!("{url}?table=docs"), &b);
+}
+
+fn layouts_round_trip(url: &str, tmp: &Path) {
+    let r = space(url);
     let before = docs(&r);
     for (layout, group, expect) in [
         (Layout::Hierarchical, None, "guides/install.md"),
@@ -67,7 +89,7 @@ fn db_space_layouts_round_trip() {
             "published/guides/install.md",
         ),
     ] {
-        let out = tmp.path().join(format!("{layout:?}"));
+        let out = tmp.join(format!("{layout:?}"));
         let rep = export(&r, &out, layout, group).unwrap();
         assert_eq!(rep.written.len(), 3, "{rep:?}");
         assert!(out.join(expect).is_file(), "{layout:?}: {expect} missing");
@@ -87,14 +109,12 @@ fn db_space_layouts_round_trip() {
         );
         assert_eq!(docs(&r), before);
     }
-    assert!(tmp.path().join("ByPath/_ungrouped/index.md").is_file());
+    assert!(tmp.join("ByPath/_ungrouped/index.md").is_file());
 }
 
-#[test]
-fn db_space_import_edits_renames_creates_and_deletes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let r = space(tmp.path());
-    let out = tmp.path().join("flat");
+fn import_edits_renames_creates_and_deletes(url: &str, tmp: &Path) {
+    let r = space(url);
+    let out = tmp.join("flat");
     export(&r, &out, Layout::Flat, None).unwrap();
     std::fs::write(out.join("index.md"), "# Home, edited\n").unwrap();
     std::fs::rename(

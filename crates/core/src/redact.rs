@@ -114,6 +114,27 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// An error and its sources as one line (`outer: cause: root cause`), a
+/// cause left out when the text before already says it, and every URL in
+/// it redacted.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts
+        .join(": ")
+        .split(' ')
+        .map(redact_url)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

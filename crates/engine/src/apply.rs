@@ -113,6 +113,20 @@ pub(crate) struct Applier<'a> {
     pub reporter: &'a dyn Reporter,
 }
 
+/// Actions per replica transaction: large enough that a database side does
+/// not pay a commit per file, small enough that a long run keeps its progress.
+pub(crate) const BATCH: usize = 500;
+
+/// True when applying `a` changes files on `side`.
+fn writes_to(a: &Action, side: Side) -> bool {
+    match &a.op {
+        Op::Adopt => false,
+        Op::Copy { from } => from.other() == side,
+        Op::Delete { on } => *on == side,
+        Op::KeepBoth { .. } => true,
+    }
+}
+
 fn idx(side: Side) -> usize {
     match side {
         Side::Left => 0,
@@ -145,9 +159,65 @@ impl Applier<'_> {
         self.replicas[idx(side)]
     }
 
-    /// Apply every action; results in plan order.
+    /// Apply every action; results in plan order. Actions go in batches of
+    /// [`BATCH`]; each batch is one transaction on every side it writes to
+    /// (`begin_batch`/`commit_batch`), so a database side takes a batch whole
+    /// or not at all, and a batch a side did not commit counts as not applied
+    /// there.
     pub(crate) fn run(&self, plan: &Plan) -> Vec<Result<Done, NotDone>> {
-        let n = plan.actions.len();
+        let mut results = Vec::with_capacity(plan.actions.len());
+        for batch in plan.actions.chunks(BATCH) {
+            results.extend(self.run_batch(batch));
+        }
+        results
+    }
+
+    fn run_batch(&self, actions: &[Action]) -> Vec<Result<Done, NotDone>> {
+        let sides = [Side::Left, Side::Right];
+        // Why a side cannot be written in this batch (its transaction did not start).
+        let mut refused: [Option<String>; 2] = [None, None];
+        let mut open = [false; 2];
+        for side in sides {
+            if !actions.iter().any(|a| writes_to(a, side)) {
+                continue;
+            }
+            match self.rep(side).begin_batch() {
+                Ok(()) => open[idx(side)] = true,
+                Err(e) => {
+                    refused[idx(side)] = Some(format!("{side}: could not start a transaction: {e}"))
+                }
+            }
+        }
+        let mut results = self.run_parallel(actions, |a| {
+            sides
+                .into_iter()
+                .filter(|s| writes_to(a, *s))
+                .find_map(|s| refused[idx(s)].clone())
+        });
+        for side in sides.into_iter().filter(|s| open[idx(*s)]) {
+            let Err(e) = self.rep(side).commit_batch() else {
+                continue;
+            };
+            self.rep(side).rollback_batch();
+            for (a, r) in actions.iter().zip(results.iter_mut()) {
+                if r.is_ok() && writes_to(a, side) {
+                    *r = Err(NotDone::Failed(format!(
+                        "{side}: the transaction was not committed, so this did not happen there: {e}"
+                    )));
+                }
+            }
+        }
+        results
+    }
+
+    /// Apply `actions` with bounded parallelism; an action for which `refuse`
+    /// gives a reason fails with it without running.
+    fn run_parallel(
+        &self,
+        actions: &[Action],
+        refuse: impl Fn(&Action) -> Option<String> + Sync,
+    ) -> Vec<Result<Done, NotDone>> {
+        let n = actions.len();
         let results: Vec<Mutex<Option<Result<Done, NotDone>>>> =
             (0..n).map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
@@ -156,10 +226,13 @@ impl Applier<'_> {
             for _ in 0..workers {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(action) = plan.actions.get(i) else {
+                    let Some(action) = actions.get(i) else {
                         break;
                     };
-                    let r = self.apply(action);
+                    let r = match refuse(action) {
+                        Some(why) => Err(NotDone::Failed(why)),
+                        None => self.apply(action),
+                    };
                     if action.changes_files() {
                         self.reporter.event(&Event::ActionDone {
                             path: action.path.to_string(),

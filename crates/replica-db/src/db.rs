@@ -111,6 +111,9 @@ enum Inner {
 pub struct Db {
     inner: Inner,
     location: RedactedUrl,
+    /// Inside a transaction: `Some(None)`; after a statement in it failed,
+    /// `Some(Some(what failed))` (PostgreSQL then turns COMMIT into a silent ROLLBACK).
+    tx: Option<Option<String>>,
 }
 
 /// How long to wait for a server or a lock before giving up.
@@ -143,17 +146,19 @@ impl Db {
                 Ok(Db {
                     inner: Inner::Sqlite(conn),
                     location,
+                    tx: None,
                 })
             }
             DbTarget::Postgres { conn } => {
-                let mut config: tokio_postgres::Config =
-                    conn.expose().parse().map_err(|e: tokio_postgres::Error| {
-                        fail(
-                            DbErrorKind::Unavailable,
-                            "parse the connection URL",
-                            e.into(),
-                        )
-                    })?;
+                let crate::tls::PgConnect {
+                    mut config, tls, ..
+                } = crate::tls::pg_connect(conn.expose()).map_err(|e| {
+                    fail(
+                        DbErrorKind::Unavailable,
+                        "read the connection URL",
+                        e.into(),
+                    )
+                })?;
                 if config.get_connect_timeout().is_none() {
                     config.connect_timeout(CONNECT_TIMEOUT);
                 }
@@ -161,12 +166,12 @@ impl Db {
                     .enable_all()
                     .build()
                     .map_err(|e| fail(DbErrorKind::Other, "start a runtime", e.into()))?;
-                let (client, connection) = rt
-                    .block_on(config.connect(tokio_postgres::NoTls))
-                    .map_err(|e| {
-                        let kind = classify_pg(&e, DbErrorKind::Unavailable);
-                        fail(kind, "connect", e.into())
-                    })?;
+                let (client, connection) = rt.block_on(config.connect(tls)).map_err(|e| {
+                    let kind = classify_pg(&e, DbErrorKind::Unavailable);
+                    // The chain holds the reason (OpenSSL's `certificate verify failed`, …).
+                    let text = driftsync_core::redact::error_chain(&e);
+                    fail(kind, "connect", text.into())
+                })?;
                 rt.spawn(async move {
                     // Errors surface on the client's next call.
                     let _ = connection.await;
@@ -174,6 +179,7 @@ impl Db {
                 Ok(Db {
                     inner: Inner::Postgres { rt, client },
                     location,
+                    tx: None,
                 })
             }
         }
@@ -204,11 +210,14 @@ impl Db {
     }
 
     fn err(
-        &self,
+        &mut self,
         what: &str,
         kind: DbErrorKind,
         e: Box<dyn std::error::Error + Send + Sync>,
     ) -> DbError {
+        if let Some(failed @ None) = &mut self.tx {
+            *failed = Some(format!("{what}: {e}"));
+        }
         DbError {
             kind,
             location: self.location.redacted(),
@@ -269,18 +278,33 @@ impl Db {
     /// Start a transaction that takes the write lock at once (SQLite `BEGIN IMMEDIATE`).
     pub fn begin(&mut self) -> Result<(), DbError> {
         match self.dialect() {
-            Dialect::Sqlite => self.batch("BEGIN IMMEDIATE"),
-            Dialect::Postgres => self.batch("BEGIN"),
+            Dialect::Sqlite => self.batch("BEGIN IMMEDIATE")?,
+            Dialect::Postgres => self.batch("BEGIN")?,
         }
+        self.tx = Some(None);
+        Ok(())
     }
 
-    /// Commit the open transaction.
+    /// Commit the open transaction. Fails, having rolled back, when any
+    /// statement inside it failed: PostgreSQL answers COMMIT of an aborted
+    /// transaction with a silent ROLLBACK, which must not pass for success.
     pub fn commit(&mut self) -> Result<(), DbError> {
+        if let Some(Some(failed)) = self.tx.take() {
+            self.rollback();
+            return Err(DbError {
+                kind: DbErrorKind::Other,
+                location: self.location.redacted(),
+                what: "COMMIT".into(),
+                source: format!("rolled back: a statement in the transaction failed ({failed})")
+                    .into(),
+            });
+        }
         self.batch("COMMIT")
     }
 
     /// Roll back the open transaction (errors ignored: the connection may be gone).
     pub fn rollback(&mut self) {
+        self.tx = None;
         let _ = self.batch("ROLLBACK");
     }
 

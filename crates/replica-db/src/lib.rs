@@ -1,6 +1,7 @@
 //! The document-table replica: files stored as rows in SQLite (embedded,
 //! the default) or PostgreSQL, plus the small connection layer the bundle
-//! store shares.
+//! store shares. PostgreSQL connections speak TLS as libpq's `sslmode`
+//! says ([`tls`]).
 //!
 //! The trait is synchronous; the PostgreSQL connection drives its own
 //! single-threaded tokio runtime and blocks on it. Writes are conditional on
@@ -11,6 +12,7 @@
 
 pub mod db;
 mod replica;
+pub mod tls;
 pub mod url;
 
 pub use db::{Db, DbError, DbErrorKind, Dialect, Value};

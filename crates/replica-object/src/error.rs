@@ -5,7 +5,6 @@
 //! chain's text; transport failures are read from the public `HttpError`.
 //! Every message that leaves this module has passed through `redact_url`.
 
-use driftsync_core::redact::redact_url;
 use driftsync_replica::{BoxError, ReplicaError};
 use object_store::client::{HttpError, HttpErrorKind};
 
@@ -31,24 +30,7 @@ pub(crate) enum Kind {
 #[error("{0}")]
 pub(crate) struct Redacted(String);
 
-/// The error chain of `err` as one line, each URL in it redacted.
-pub(crate) fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let s = e.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = e.source();
-    }
-    parts
-        .join(": ")
-        .split(' ')
-        .map(redact_url)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub(crate) use driftsync_core::redact::error_chain as chain_text;
 
 /// The HTTP status a failed request reported, read from the message.
 fn status_in(text: &str) -> Option<u16> {

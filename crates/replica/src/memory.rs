@@ -3,7 +3,9 @@
 //! Clones share the same tree, so a test can hand one clone to the engine and
 //! inspect the other. Versions are a counter that grows on every write.
 //! [`MemoryReplica::fail_next`] makes the next operations fail with a
-//! transient error, to exercise retries.
+//! transient error, to exercise retries. Batches are real: `begin_batch`
+//! saves the tree, `rollback_batch` puts it back, and
+//! [`MemoryReplica::fail_commit`] makes the next commit fail.
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
@@ -23,6 +25,10 @@ struct Inner {
     files: Mutex<Files>,
     counter: AtomicU64,
     fail_next: AtomicUsize,
+    /// The tree as it was when the open batch began.
+    saved: Mutex<Option<Files>>,
+    fail_commit: AtomicUsize,
+    commits: AtomicUsize,
 }
 
 /// A tree of files held in memory.
@@ -44,6 +50,20 @@ impl MemoryReplica {
     /// Make the next `n` operations (scan, read, write, remove) fail with a transient error.
     pub fn fail_next(&self, n: usize) {
         self.inner.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Make the next `n` batch commits fail (the batch must then be rolled back).
+    pub fn fail_commit(&self, n: usize) {
+        self.inner.fail_commit.store(n, Ordering::SeqCst);
+    }
+
+    /// How many batches were committed.
+    pub fn commits(&self) -> usize {
+        self.inner.commits.load(Ordering::SeqCst)
+    }
+
+    fn saved(&self) -> MutexGuard<'_, Option<Files>> {
+        self.inner.saved.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Put a file in place directly (test setup), with the given mtime.
@@ -175,6 +195,34 @@ impl Replica for MemoryReplica {
         check(path, files.get(path).map(|(_, e)| e), expect)?;
         files.remove(path);
         Ok(())
+    }
+
+    fn begin_batch(&self) -> Result<(), ReplicaError> {
+        let tree = self.files().clone();
+        *self.saved() = Some(tree);
+        Ok(())
+    }
+
+    fn commit_batch(&self) -> Result<(), ReplicaError> {
+        let failed = self
+            .inner
+            .fail_commit
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failed.is_ok() {
+            return Err(ReplicaError::Unavailable {
+                location: self.location(),
+                source: "injected commit failure".into(),
+            });
+        }
+        *self.saved() = None;
+        self.inner.commits.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn rollback_batch(&self) {
+        if let Some(tree) = self.saved().take() {
+            *self.files() = tree;
+        }
     }
 }
 

@@ -142,13 +142,16 @@ async fn introspect_async(
         url: url.clone(),
         reason: e.to_string(),
     };
-    let config: tokio_postgres::Config = url.expose().parse().map_err(unreachable)?;
-    let mut config = config;
+    let driftsync_replica_db::tls::PgConnect {
+        mut config, tls, ..
+    } = driftsync_replica_db::tls::pg_connect(url.expose()).map_err(|reason| {
+        SchemaError::Unreachable {
+            url: url.clone(),
+            reason,
+        }
+    })?;
     config.connect_timeout(std::time::Duration::from_secs(10));
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(unreachable)?;
+    let (client, connection) = config.connect(tls).await.map_err(unreachable)?;
     let conn = tokio::spawn(connection);
     let query_err = |e: tokio_postgres::Error| SchemaError::Query {
         url: url.clone(),

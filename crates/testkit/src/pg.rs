@@ -61,6 +61,19 @@ fn is_root() -> bool {
 impl PgCluster {
     /// Create and start a cluster; panics with instructions if PostgreSQL is missing.
     pub fn start() -> PgCluster {
+        PgCluster::start_with(false)
+    }
+
+    /// A cluster that also speaks TLS, with a self-signed certificate for
+    /// `localhost` and `127.0.0.1` (made with the `openssl` command). Returns
+    /// the cluster and the certificate, to use as `sslrootcert`.
+    pub fn start_tls() -> (PgCluster, PathBuf) {
+        let cluster = PgCluster::start_with(true);
+        let cert = cluster.dir.path().join("server.crt");
+        (cluster, cert)
+    }
+
+    fn start_with(tls: bool) -> PgCluster {
         let bin = pg_bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("driftsync-pg-")
@@ -103,10 +116,13 @@ impl PgCluster {
                 "--no-sync",
             ],
         );
-        let opts = format!(
+        let mut opts = format!(
             "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200",
             cluster.dir.path().display()
         );
+        if tls {
+            opts.push_str(&cluster.make_certificate());
+        }
         let log = cluster.dir.path().join("server.log");
         cluster.run(
             "pg_ctl",
@@ -125,6 +141,45 @@ impl PgCluster {
         );
         cluster.wait_ready();
         cluster
+    }
+
+    /// Write `server.crt`/`server.key` into the cluster folder (the key owned
+    /// by the server's user, mode 0600, as PostgreSQL demands); returns the
+    /// server options that turn TLS on.
+    fn make_certificate(&self) -> String {
+        let (crt, key) = (
+            self.dir.path().join("server.crt"),
+            self.dir.path().join("server.key"),
+        );
+        let out = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&crt)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("run openssl to make a test certificate: {e} (apt-get install openssl)")
+            });
+        assert!(
+            out.status.success(),
+            "openssl req failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(&crt, std::fs::Permissions::from_mode(0o644)).unwrap();
+        if let Some((uid, gid)) = self.run_as {
+            std::os::unix::fs::chown(&key, Some(uid), Some(gid)).expect("chown the server key");
+        }
+        format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            crt.display(),
+            key.display()
+        )
     }
 
     fn data_dir(&self) -> PathBuf {
