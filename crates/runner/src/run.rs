@@ -310,12 +310,15 @@ impl PushStep<'_> {
         let url = redact_url(&dest.url);
         let at = format!("{}/{}", dest.remote, dest.branch);
         let failed_push = |e: driftsync_git::GitError| {
+            let text = e.to_string();
             let hint = if token.is_none() {
                 " (no token: set GITHUB_TOKEN or DRIFTSYNC_GIT_TOKEN)"
+            } else if text.contains("403") || text.contains("401") {
+                " (the token may not push: give the job `permissions: contents: write`, or run with --no-push)"
             } else {
                 ""
             };
-            PushFailure::env(format!("push to {at} ({url}) failed: {e}{hint}"))
+            PushFailure::env(format!("push to {at} ({url}) failed: {text}{hint}"))
         };
         let outcome = repo
             .push_head(&dest.remote, &dest.branch, token)
