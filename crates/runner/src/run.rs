@@ -540,3 +540,60 @@ fn commit(
         (id, note)
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(defaults: &str) -> Config {
+        let text = format!("version: \"1.0\"\n{defaults}targets: {{}}\n");
+        driftsync_config::parse(
+            &text,
+            Path::new("/r/.driftsync/sync.yaml"),
+            Path::new("/r"),
+            &|_| None,
+        )
+        .unwrap()
+    }
+
+    fn opts(push: Option<bool>, actions: bool, token: bool) -> RunOptions {
+        RunOptions {
+            command: "run".into(),
+            commit: true,
+            github_actions: actions,
+            push,
+            git_token: token.then(|| Secret::new("ghs_example")),
+            ..RunOptions::default()
+        }
+    }
+
+    #[test]
+    fn push_policy_flags_then_config_then_actions_with_a_token() {
+        use PushPolicy::*;
+        let unset = config("");
+        let on = config("defaults:\n  git_push: true\n");
+        let off = config("defaults:\n  git_push: false\n");
+        assert_eq!(opts(None, false, true).push_policy(&unset), Never);
+        assert_eq!(opts(None, true, false).push_policy(&unset), Never);
+        assert_eq!(opts(None, true, true).push_policy(&unset), IfPossible);
+        assert_eq!(opts(None, false, false).push_policy(&on), Always);
+        assert_eq!(opts(None, true, true).push_policy(&off), Never);
+        assert_eq!(opts(Some(true), false, false).push_policy(&off), Always);
+        assert_eq!(opts(Some(false), true, true).push_policy(&on), Never);
+        // Dry runs, checks and --no-commit never push, whatever was asked.
+        let mut o = opts(Some(true), true, true);
+        o.dry_run = true;
+        assert_eq!(o.push_policy(&on), Never);
+        let mut o = opts(Some(true), true, true);
+        o.check = true;
+        assert_eq!(o.push_policy(&on), Never);
+        let mut o = opts(Some(true), true, true);
+        o.commit = false;
+        assert_eq!(o.push_policy(&on), Never);
+        assert_eq!(
+            opts(Some(true), false, false).push_policy(&config("defaults:\n  dry_run: true\n")),
+            Never
+        );
+    }
+}
