@@ -7,7 +7,7 @@ use anyhow::Context;
 use driftsync_core::report::Report;
 use driftsync_github::artifact::Retry;
 use driftsync_github::env::{self, ActionsEnv};
-use driftsync_github::publish::{publish, PublishOptions};
+use driftsync_github::publish::{publish, CheckRunMode, PublishOptions};
 use driftsync_github::workflow_commands;
 
 /// True inside GitHub Actions (`GITHUB_ACTIONS=true`).
@@ -37,7 +37,9 @@ pub fn publish_report(
     let options = PublishOptions {
         report_dir: report_dir.to_path_buf(),
         comment: std::env::var_os(env::DRIFTSYNC_NO_COMMENT).is_none(),
-        check_run: std::env::var(env::DRIFTSYNC_CHECK_RUN).is_ok_and(|v| v == "true"),
+        check_run: CheckRunMode::from_env_value(
+            std::env::var(env::DRIFTSYNC_CHECK_RUN).ok().as_deref(),
+        ),
         artifact_name,
         retry: Retry::default(),
     };

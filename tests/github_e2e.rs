@@ -129,6 +129,12 @@ async fn github_pull_request_publishes_outputs_summary_annotations_and_comment()
         .expect(1)
         .mount(&api)
         .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/check-runs"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 5})))
+        .expect(1)
+        .mount(&api)
+        .await;
     let mut step = Step::new("pull_request");
     step.set("GITHUB_API_URL", &api.uri())
         .set("GITHUB_TOKEN", TOKEN);
@@ -167,7 +173,20 @@ async fn github_pull_request_publishes_outputs_summary_annotations_and_comment()
         .into_iter()
         .filter(|r| r.method.as_str() == "POST")
         .collect();
-    assert_eq!(posts.len(), 1);
+    assert_eq!(posts.len(), 2, "the comment and the check run");
+    // On a pull request with a token the check run is on by default, on the PR head.
+    let check: Value = serde_json::from_slice(&posts[1].body).unwrap();
+    assert_eq!(posts[1].url.path(), "/repos/acme/site/check-runs");
+    assert_eq!(
+        check["head_sha"],
+        "1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c"
+    );
+    assert_eq!(check["conclusion"], "failure");
+    assert_eq!(check["output"]["annotations"].as_array().unwrap().len(), 2);
+    assert!(
+        so.contains("check run: Created { id: 5, requests: 1 }"),
+        "{so}"
+    );
     let body: Value = serde_json::from_slice(&posts[0].body).unwrap();
     let body = body["body"].as_str().unwrap();
     assert!(
@@ -307,4 +326,66 @@ fn github_report_merge_joins_job_reports() {
     );
     assert_eq!(step.outputs()["failed"], "1");
     assert!(so.contains("::error file=schemas/tables.py"), "{so}");
+}
+
+#[tokio::test]
+async fn github_pull_request_check_run_refused_is_a_notice_and_changes_nothing() {
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 99})))
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/check-runs"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Resource not accessible by integration"})),
+        )
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut step = Step::new("pull_request");
+    step.set("GITHUB_API_URL", &api.uri())
+        .set("GITHUB_TOKEN", TOKEN);
+    let out = step.run(&["publish", &report_dir("report-drift")]);
+    let so = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "drift still exits 1\n{so}");
+    let notice = so
+        .lines()
+        .find(|l| l.starts_with("::notice::check run not created"))
+        .unwrap_or_else(|| panic!("no notice: {so}"));
+    assert!(notice.contains("checks: write"), "{notice}");
+    assert!(!so.contains("::warning::check run"), "{so}");
+    assert!(!so.contains(TOKEN));
+
+    // DRIFTSYNC_CHECK_RUN=false: no check run at all.
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 99})))
+        .mount(&api)
+        .await;
+    step.set("GITHUB_API_URL", &api.uri())
+        .set("DRIFTSYNC_CHECK_RUN", "false");
+    let out = step.run(&["publish", &report_dir("report-drift")]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let paths: Vec<String> = api
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert!(!paths.iter().any(|p| p.contains("check-runs")), "{paths:?}");
 }

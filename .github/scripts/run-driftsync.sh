@@ -14,6 +14,14 @@ case "${cmd[0]}" in
     [[ "${INPUT_VERIFY:-false}" == true ]] && args+=(--verify)
     ;;
 esac
+if [[ "${cmd[0]}" == run ]]; then
+  case "${INPUT_PUSH:-}" in
+    true) args+=(--push) ;;
+    false) args+=(--no-push) ;;
+    "") ;;
+    *) echo "::error::the input push must be true, false or empty" >&2; exit 2 ;;
+  esac
+fi
 if [[ "${INPUT_COMMENT:-true}" != true ]]; then
   export DRIFTSYNC_NO_COMMENT=1
 fi

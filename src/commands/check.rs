@@ -49,6 +49,8 @@ pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
         ci: global.in_ci(),
         commit: false,
         github_actions: env::is_true(env::GITHUB_ACTIONS),
+        push: Some(false),
+        git_token: None,
     };
     super::run::execute(
         global,

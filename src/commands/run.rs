@@ -1,4 +1,4 @@
-//! `driftsync run`: sync the selected targets, with gates, verification, commit and report.
+//! `driftsync run`: sync the selected targets, with gates, verification, commit, push and report.
 
 use std::path::PathBuf;
 
@@ -58,12 +58,18 @@ impl SelectArgs {
     about = "Sync the targets of .driftsync/sync.yaml",
     long_about = "Sync the selected targets: pre-sync gates, each target, verification (--verify), \
 post-sync and drift gates, then commit the outputs of pull targets (and changed .driftsync/state/ files) \
-with git, and write report.json and report.md.\n\n\
+with git, push that commit, and write report.json and report.md.\n\n\
+Pushing: --push, or `defaults.git_push: true`, pushes the commit to the branch's upstream (else `origin`); \
+--no-push or `git_push: false` never does. Unset, it pushes in GitHub Actions (GITHUB_ACTIONS=true) when a token \
+is present and HEAD is on a branch. The token is DRIFTSYNC_GIT_TOKEN, else GITHUB_TOKEN, sent as `x-access-token`. \
+When the push is rejected because someone else pushed first, driftsync fetches the new tip, moves the branch onto \
+it, re-runs the pull targets there, commits and pushes once more; rejected again, the run fails (exit 1). \
+--dry-run, --no-commit and `driftsync check` never push.\n\n\
 A failed pre-sync gate stops the run before any target. A failed target does not stop the others \
 unless --fail-fast.\n\n\
 Exit codes: 0 all good, 1 a target or gate failed (or drifted with fail_on_diff), \
 2 configuration or environment error.",
-    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n\n\
+    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n\n\
 Entrypoints get DRIFTSYNC_TARGET, DRIFTSYNC_DIRECTION, DRIFTSYNC_DRY_RUN (1 under --dry-run), \
 DRIFTSYNC_CHECK, DRIFTSYNC_FORCE, DRIFTSYNC_CONFIG (the target's config: as JSON), DRIFTSYNC_ROOT and the target's env."
 )]
@@ -82,9 +88,15 @@ pub struct RunArgs {
     /// Run push targets even when their inputs are unchanged
     #[arg(long)]
     pub force: bool,
-    /// Do not commit (same as `git_commit: false`)
+    /// Do not commit (same as `git_commit: false`); nothing is pushed either
     #[arg(long)]
     pub no_commit: bool,
+    /// Push the commit to the branch's upstream (same as `git_push: true`)
+    #[arg(long, conflicts_with = "no_push")]
+    pub push: bool,
+    /// Never push (same as `git_push: false`)
+    #[arg(long)]
+    pub no_push: bool,
     /// Where to write report.json and report.md [default: .driftsync/reports]
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
@@ -104,6 +116,12 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<Exit> {
         ci: global.in_ci(),
         commit: !args.no_commit,
         github_actions: env::is_true(env::GITHUB_ACTIONS),
+        push: match (args.push, args.no_push) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+        git_token: env::git_token(),
     };
     execute(
         global,

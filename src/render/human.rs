@@ -115,6 +115,18 @@ pub fn summary(report: &Report) -> String {
     }
     if let Some(c) = &report.commit {
         s.push_str(&format!("  commit {}\n", &c[..c.len().min(12)]));
+        if let Some(p) = &report.push {
+            s.push_str(&format!("  pushed to {}/{}", p.remote, p.branch));
+            if !p.rerun.is_empty() {
+                s.push_str(&format!(
+                    " (after a concurrent push; re-ran {})",
+                    p.rerun.join(", ")
+                ));
+            }
+            s.push('\n');
+        } else if report.gates.iter().any(|g| g.phase == "push" && !g.passed) {
+            s.push_str("  NOT pushed (see the `git push` gate above)\n");
+        }
     } else if !report.dry_run && report.command == "run" {
         s.push_str("  nothing to commit\n");
     }

@@ -140,6 +140,9 @@ pub struct Defaults {
     pub fail_on_diff: bool,
     /// Commit pull outputs after a good run.
     pub git_commit: bool,
+    /// Push the run's commit: `Some(true)` always, `Some(false)` never,
+    /// `None` in GitHub Actions with a token.
+    pub git_push: Option<bool>,
     /// Default conflict policy.
     pub on_conflict: OnConflict,
     /// Default timeout.

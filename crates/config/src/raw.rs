@@ -38,6 +38,9 @@ pub struct RawDefaults {
     pub fail_on_diff: Option<bool>,
     /// Commit pull outputs (and state) after a good run.
     pub git_commit: Option<bool>,
+    /// Push the run's commit to the branch's upstream (`origin`). Unset: push
+    /// in GitHub Actions when a token (`GITHUB_TOKEN`) is present.
+    pub git_push: Option<bool>,
     /// Conflict policy of two-way targets: newer, local, remote, keep-both, skip, fail.
     pub on_conflict: Option<String>,
     /// Default timeout of every target, e.g. `20m`.

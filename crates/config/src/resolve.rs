@@ -241,6 +241,7 @@ fn resolve_defaults(raw: &RawDefaults, ctx: &mut Ctx<'_>) -> Defaults {
         dry_run: raw.dry_run.unwrap_or(false),
         fail_on_diff: raw.fail_on_diff.unwrap_or(false),
         git_commit: raw.git_commit.unwrap_or(true),
+        git_push: raw.git_push,
         on_conflict,
         timeout: ctx.duration(&["defaults", "timeout"], raw.timeout.as_deref()),
     }

@@ -130,6 +130,23 @@ pub enum TargetStatus {
     Skipped,
 }
 
+/// Where the run's commit was pushed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRecord {
+    /// The remote's name (`origin`).
+    pub remote: String,
+    /// The remote's URL, password redacted.
+    pub url: String,
+    /// The branch pushed to.
+    pub branch: String,
+    /// The commit the remote branch now points at.
+    pub commit: String,
+    /// Targets re-run after a concurrent push was fetched (empty when the first
+    /// push went through).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rerun: Vec<String>,
+}
+
 /// One target's part of the report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetReport {
@@ -215,6 +232,9 @@ pub struct Report {
     /// The commit the run made, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// Where that commit was pushed, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushRecord>,
     /// The exit code the run ended with (0, 1 or 2).
     pub exit_code: i32,
 }

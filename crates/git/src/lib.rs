@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 mod push;
 
-pub use push::{PushOutcome, TOKEN_USER};
+pub use push::{https_supported, PushDestination, PushOutcome, TOKEN_USER};
 
 use git2::{Repository, Signature, Status, StatusOptions};
 
@@ -25,6 +25,9 @@ pub enum GitError {
     /// A path given is outside the working tree.
     #[error("{0} is outside the repository's working tree")]
     OutsideWorkTree(String),
+    /// The run's commit has nowhere to go (detached HEAD, no remote).
+    #[error("nowhere to push: {0}")]
+    NoPushDestination(String),
     /// Anything git2 reported.
     #[error("git: {0}")]
     Git(String),

@@ -189,6 +189,7 @@ mod tests {
                 output_tail: String::new(),
             }],
             commit: None,
+            push: None,
             exit_code: 1,
         }
     }

@@ -45,7 +45,8 @@ pub const ACTIONS_RESULTS_URL: &str = "ACTIONS_RESULTS_URL";
 
 /// Set (to anything) to skip the PR comment (the action's `comment: false`).
 pub const DRIFTSYNC_NO_COMMENT: &str = "DRIFTSYNC_NO_COMMENT";
-/// Set to `true` to create a check run with every annotation.
+/// Check run with every annotation: unset on pull-request events, `true` on
+/// every event, `false` never.
 pub const DRIFTSYNC_CHECK_RUN: &str = "DRIFTSYNC_CHECK_RUN";
 
 /// What triggered the workflow, with the parts driftsync uses.

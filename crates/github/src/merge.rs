@@ -31,6 +31,7 @@ pub fn merge_reports(jobs: &[JobReport]) -> Option<Report> {
         gates: Vec::new(),
         targets: Vec::new(),
         commit: None,
+        push: None,
         exit_code: 0,
     };
     for job in jobs {
@@ -51,6 +52,9 @@ pub fn merge_reports(jobs: &[JobReport]) -> Option<Report> {
         merged.targets.extend(r.targets.iter().cloned());
         if merged.commit.is_none() {
             merged.commit = r.commit.clone();
+        }
+        if merged.push.is_none() {
+            merged.push = r.push.clone();
         }
         merged.exit_code = worst(merged.exit_code, r.exit_code);
     }
@@ -166,6 +170,7 @@ mod tests {
                     output_tail: String::new(),
                 }],
                 commit: None,
+                push: None,
                 exit_code: exit,
             },
         }

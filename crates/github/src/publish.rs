@@ -23,12 +23,37 @@ pub struct PublishOptions {
     pub report_dir: PathBuf,
     /// Write the sticky PR comment (pull-request events with a token).
     pub comment: bool,
-    /// Create a check run with every annotation (needs a token).
-    pub check_run: bool,
+    /// When to create a check run with every annotation (needs a token).
+    pub check_run: CheckRunMode,
     /// Upload `report_dir` as this artifact when the runtime variables exist.
     pub artifact_name: Option<String>,
     /// Retry policy for the results service.
     pub retry: Retry,
+}
+
+/// When a check run is created (there must be annotations and a token).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CheckRunMode {
+    /// Never (`DRIFTSYNC_CHECK_RUN=false`).
+    Off,
+    /// On pull-request events (`DRIFTSYNC_CHECK_RUN` unset); a token that may
+    /// not write checks (a fork, no `checks: write`) is only a notice.
+    #[default]
+    PullRequests,
+    /// On every event, attached to the PR head or `GITHUB_SHA`
+    /// (`DRIFTSYNC_CHECK_RUN=true`); a refusal is a warning.
+    Always,
+}
+
+impl CheckRunMode {
+    /// From the value of `DRIFTSYNC_CHECK_RUN`.
+    pub fn from_env_value(v: Option<&str>) -> CheckRunMode {
+        match v.map(str::trim) {
+            Some("true" | "1") => CheckRunMode::Always,
+            Some("false" | "0") => CheckRunMode::Off,
+            _ => CheckRunMode::PullRequests,
+        }
+    }
 }
 
 /// What publishing did, and the lines for the log (workflow commands).
@@ -120,7 +145,12 @@ pub async fn publish(
                         }
                     }
                 }
-                if options.check_run && !all.is_empty() && !env.head_sha().is_empty() {
+                let check_run = match options.check_run {
+                    CheckRunMode::Off => false,
+                    CheckRunMode::PullRequests => env.pull_request().is_some(),
+                    CheckRunMode::Always => true,
+                };
+                if check_run && !all.is_empty() && !env.head_sha().is_empty() {
                     let title = format!(
                         "{} of {} target(s) failed or drifted",
                         report.failed, report.total_targets
@@ -140,7 +170,16 @@ pub async fn publish(
                     {
                         Ok(o) => {
                             if let CheckOutcome::Forbidden { warning } = &o {
-                                p.lines.push(message(Level::Warning, warning));
+                                if options.check_run == CheckRunMode::Always {
+                                    p.lines.push(message(Level::Warning, warning));
+                                } else {
+                                    p.lines.push(message(
+                                        Level::Notice,
+                                        &format!(
+                                            "{warning} (give the job `checks: write`, or set DRIFTSYNC_CHECK_RUN=false)"
+                                        ),
+                                    ));
+                                }
                             }
                             p.check = Some(o);
                         }

@@ -194,6 +194,7 @@ jobs:
           target: ${{ inputs.target }}
           dry-run: ${{ inputs.dry-run || 'false' }}
           verify: ${{ inputs.verify || 'true' }}
+          push: "true"
           token: ${{ github.token }}
 "#,
     );

@@ -147,5 +147,27 @@ pub fn render(report: &Report) -> String {
     if let Some(c) = &report.commit {
         let _ = writeln!(o, "Committed `{}`.", &c[..c.len().min(12)]);
     }
+    if let Some(p) = &report.push {
+        let _ = write!(
+            o,
+            "\nPushed `{}` to `{}` on `{}` ({}).",
+            &p.commit[..p.commit.len().min(12)],
+            p.branch,
+            p.remote,
+            p.url
+        );
+        if !p.rerun.is_empty() {
+            let _ = write!(
+                o,
+                " Someone else pushed first: driftsync fetched their commit and re-ran {} on it.",
+                p.rerun
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        let _ = writeln!(o);
+    }
     o
 }

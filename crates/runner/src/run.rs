@@ -1,9 +1,10 @@
-//! A whole run: gates → targets → verification → gates → commit → report.
+//! A whole run: gates → targets → verification → gates → commit → push → report.
 
 use std::time::{Instant, SystemTime};
 
 use driftsync_config::{Config, Direction, Target};
-use driftsync_core::report::{GateResult, Report, TargetReport, TargetStatus};
+use driftsync_core::redact::{redact_url, Secret};
+use driftsync_core::report::{GateResult, PushRecord, Report, TargetReport, TargetStatus};
 
 use crate::events::{Event, Events};
 use crate::executor::{new_report, ExecError, Executors, RunContext};
@@ -29,8 +30,41 @@ pub struct RunOptions {
     pub ci: bool,
     /// Commit pull outputs after a good run.
     pub commit: bool,
-    /// Running in GitHub Actions (commit author is the Actions bot).
+    /// Running in GitHub Actions (commit author is the Actions bot; the
+    /// commit is pushed by default when a token is given).
     pub github_actions: bool,
+    /// Push the commit: `Some(true)` (`--push`), `Some(false)` (`--no-push`),
+    /// `None` as `defaults.git_push` says (unset: in GitHub Actions with a token).
+    pub push: Option<bool>,
+    /// Token for pushing over HTTPS (sent as `x-access-token`).
+    pub git_token: Option<Secret>,
+}
+
+/// When the run's commit is pushed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushPolicy {
+    /// Never.
+    Never,
+    /// When the checkout is on a branch with a remote; otherwise a note says why not.
+    IfPossible,
+    /// Always; nowhere to push is an error.
+    Always,
+}
+
+impl RunOptions {
+    /// What `push`, `defaults.git_push` and the environment decide. Dry runs,
+    /// checks and `--no-commit` never push.
+    pub fn push_policy(&self, config: &Config) -> PushPolicy {
+        if self.dry_run || config.defaults.dry_run || self.check || !self.commit {
+            return PushPolicy::Never;
+        }
+        match self.push.or(config.defaults.git_push) {
+            Some(true) => PushPolicy::Always,
+            Some(false) => PushPolicy::Never,
+            None if self.github_actions && self.git_token.is_some() => PushPolicy::IfPossible,
+            None => PushPolicy::Never,
+        }
+    }
 }
 
 /// Run the selected `targets` of `config`.
@@ -66,6 +100,7 @@ pub fn run(
         gates: Vec::new(),
         targets: Vec::new(),
         commit: None,
+        push: None,
         exit_code: 0,
     };
     let only = |d: Direction| !targets.is_empty() && targets.iter().all(|t| t.direction == d);
@@ -99,35 +134,8 @@ pub fn run(
             report.targets.push(r);
             continue;
         }
-        events.event(Event::TargetStarted {
-            name: &t.name,
-            kind: t.type_name(),
-            direction: t.direction.as_str(),
-        });
-        let t0 = Instant::now();
-        let mut r = match executors.get(t.type_name()) {
-            None => {
-                environment_error = true;
-                failed(
-                    t,
-                    format!(
-                        "no executor for targets of type `{}` in this build",
-                        t.type_name()
-                    ),
-                )
-            }
-            Some(ex) => match ex.execute(t, &ctx) {
-                Ok(r) => r,
-                Err(ExecError::Environment(m)) => {
-                    environment_error = true;
-                    failed(t, masker.mask(&m))
-                }
-                Err(ExecError::Failed(m)) => failed(t, masker.mask(&m)),
-            },
-        };
-        finish_target(t, &mut r, &ctx, opts);
-        r.duration = t0.elapsed().as_secs_f64();
-        events.event(Event::TargetFinished(&r));
+        let (r, env_error) = run_target(t, executors, &ctx, opts);
+        environment_error |= env_error;
         if r.status == TargetStatus::Failed && opts.fail_fast {
             stop = true;
         }
@@ -135,12 +143,7 @@ pub fn run(
     }
 
     if pre_ok {
-        for c in config.safety.post_sync_checks.iter().filter(|c| wanted(c)) {
-            report.gates.push(gates::run_check(c, "post_sync", &ctx));
-        }
-        for g in &config.safety.drift_gates {
-            report.gates.push(gates::run_drift_gate(g, &ctx));
-        }
+        report.gates.extend(post_gates(config, &ctx, &wanted));
     }
     let gates_ok = report.gates.iter().all(|g| g.passed);
 
@@ -153,14 +156,40 @@ pub fn run(
             Ok(None) => {}
             Err(e) => {
                 environment_error = true;
-                report.gates.push(GateResult {
+                let gate = GateResult {
                     name: "git commit".into(),
                     phase: "commit".into(),
                     passed: false,
-                    message: e.to_string(),
+                    message: masker.mask(&e.to_string()),
                     findings: Vec::new(),
-                });
+                };
+                events.event(Event::GateFinished(&gate));
+                report.gates.push(gate);
             }
+        }
+    }
+
+    let policy = opts.push_policy(config);
+    if report.commit.is_some() && policy != PushPolicy::Never {
+        let step = PushStep {
+            config,
+            targets,
+            executors,
+            ctx: &ctx,
+            opts,
+            wanted: &wanted,
+        };
+        if let Err(failure) = step.push(policy, &mut report) {
+            environment_error |= failure.environment;
+            let gate = GateResult {
+                name: "git push".into(),
+                phase: "push".into(),
+                passed: false,
+                message: masker.mask(&failure.message),
+                findings: Vec::new(),
+            };
+            events.event(Event::GateFinished(&gate));
+            report.gates.push(gate);
         }
     }
 
@@ -175,6 +204,238 @@ pub fn run(
         0
     };
     report
+}
+
+/// Execute one target and compare its outputs; the flag is an environment error.
+fn run_target(
+    t: &Target,
+    executors: &Executors,
+    ctx: &RunContext<'_>,
+    opts: &RunOptions,
+) -> (TargetReport, bool) {
+    let (masker, events) = (ctx.masker, ctx.events);
+    events.event(Event::TargetStarted {
+        name: &t.name,
+        kind: t.type_name(),
+        direction: t.direction.as_str(),
+    });
+    let t0 = Instant::now();
+    let mut environment_error = false;
+    let mut r = match executors.get(t.type_name()) {
+        None => {
+            environment_error = true;
+            failed(
+                t,
+                format!(
+                    "no executor for targets of type `{}` in this build",
+                    t.type_name()
+                ),
+            )
+        }
+        Some(ex) => match ex.execute(t, ctx) {
+            Ok(r) => r,
+            Err(ExecError::Environment(m)) => {
+                environment_error = true;
+                failed(t, masker.mask(&m))
+            }
+            Err(ExecError::Failed(m)) => failed(t, masker.mask(&m)),
+        },
+    };
+    finish_target(t, &mut r, ctx, opts);
+    r.duration = t0.elapsed().as_secs_f64();
+    events.event(Event::TargetFinished(&r));
+    (r, environment_error)
+}
+
+/// Post-sync checks and drift gates.
+fn post_gates(
+    config: &Config,
+    ctx: &RunContext<'_>,
+    wanted: &dyn Fn(&driftsync_config::Check) -> bool,
+) -> Vec<GateResult> {
+    let mut out = Vec::new();
+    for c in config.safety.post_sync_checks.iter().filter(|c| wanted(c)) {
+        out.push(gates::run_check(c, "post_sync", ctx));
+    }
+    for g in &config.safety.drift_gates {
+        out.push(gates::run_drift_gate(g, ctx));
+    }
+    out
+}
+
+/// Why the push failed; `environment` for exit 2 (nowhere to push, refused
+/// credentials, network) rather than 1 (rejected again after the retry).
+struct PushFailure {
+    message: String,
+    environment: bool,
+}
+
+impl PushFailure {
+    fn env(message: String) -> PushFailure {
+        PushFailure {
+            message,
+            environment: true,
+        }
+    }
+}
+
+/// Everything the push step needs to redo the pull targets after a
+/// concurrent push.
+struct PushStep<'a> {
+    config: &'a Config,
+    targets: &'a [&'a Target],
+    executors: &'a Executors,
+    ctx: &'a RunContext<'a>,
+    opts: &'a RunOptions,
+    wanted: &'a dyn Fn(&driftsync_config::Check) -> bool,
+}
+
+impl PushStep<'_> {
+    /// Push the commit in `report.commit`. A non-fast-forward rejection
+    /// fetches the new tip, moves the branch onto it, re-runs the pull
+    /// targets that committed, commits and pushes once more.
+    fn push(&self, policy: PushPolicy, report: &mut Report) -> Result<(), PushFailure> {
+        let events = self.ctx.events;
+        let git_err = |e: driftsync_git::GitError| PushFailure::env(e.to_string());
+        let mut repo = driftsync_git::Repo::open(&self.config.root).map_err(git_err)?;
+        let dest = match repo.push_destination() {
+            Ok(d) => d,
+            Err(e) if policy == PushPolicy::IfPossible => {
+                events.event(Event::Note(&format!("not pushed: {e}")));
+                return Ok(());
+            }
+            Err(e) => return Err(PushFailure::env(format!("{e} (push was asked for)"))),
+        };
+        let token = self.opts.git_token.as_ref().map(Secret::expose);
+        let url = redact_url(&dest.url);
+        let at = format!("{}/{}", dest.remote, dest.branch);
+        let failed_push = |e: driftsync_git::GitError| {
+            let text = e.to_string();
+            let hint = if token.is_none() {
+                " (no token: set GITHUB_TOKEN or DRIFTSYNC_GIT_TOKEN)"
+            } else if text.contains("403") || text.contains("401") {
+                " (the token may not push: give the job `permissions: contents: write`, or run with --no-push)"
+            } else {
+                ""
+            };
+            PushFailure::env(format!("push to {at} ({url}) failed: {text}{hint}"))
+        };
+        let outcome = repo
+            .push_head(&dest.remote, &dest.branch, token)
+            .map_err(failed_push)?;
+        let mut record = PushRecord {
+            remote: dest.remote.clone(),
+            url: url.clone(),
+            branch: dest.branch.clone(),
+            commit: report.commit.clone().unwrap_or_default(),
+            rerun: Vec::new(),
+        };
+        if outcome == driftsync_git::PushOutcome::Pushed {
+            events.event(Event::Note(&format!(
+                "pushed {} to {at}",
+                short(&record.commit)
+            )));
+            report.push = Some(record);
+            return Ok(());
+        }
+
+        // Someone pushed first: redo our part on top of theirs, once.
+        let redo: Vec<usize> = self
+            .targets
+            .iter()
+            .zip(&report.targets)
+            .enumerate()
+            .filter(|(_, (t, r))| {
+                r.status == TargetStatus::Ok
+                    && t.git_commit
+                    && !t.fail_on_diff
+                    && t.direction != Direction::Push
+            })
+            .map(|(i, _)| i)
+            .collect();
+        events.event(Event::Note(&format!(
+            "{at} moved on (someone else pushed first): fetching it and re-running {} pull target(s) on the new tip",
+            redo.len()
+        )));
+        let tip = repo
+            .fetch_and_move(&dest.remote, &dest.branch, token)
+            .map_err(|e| {
+                PushFailure::env(format!(
+                    "push to {at} was rejected (someone else pushed first) and fetching the new tip failed: {e}"
+                ))
+            })?;
+        for &i in &redo {
+            let (r, env_error) = run_target(self.targets[i], self.executors, self.ctx, self.opts);
+            if env_error {
+                report.targets[i] = r;
+                return Err(PushFailure::env(format!(
+                    "target {} could not be re-run on {at}'s new tip {}",
+                    self.targets[i].name,
+                    short(&tip)
+                )));
+            }
+            record.rerun.push(self.targets[i].name.clone());
+            report.targets[i] = r;
+        }
+        report
+            .gates
+            .retain(|g| g.phase != "post_sync" && g.phase != "drift");
+        report
+            .gates
+            .extend(post_gates(self.config, self.ctx, self.wanted));
+        if !report.gates.iter().all(|g| g.passed) {
+            report.commit = None;
+            return Err(PushFailure {
+                message: format!(
+                    "push to {at} was rejected (someone else pushed first); after re-running on the new tip {} a gate failed, so nothing was committed or pushed",
+                    short(&tip)
+                ),
+                environment: false,
+            });
+        }
+        match commit(self.config, self.targets, &report.targets, self.opts).map_err(git_err)? {
+            None => {
+                report.commit = None;
+                events.event(Event::Note(&format!(
+                    "{at}'s new tip {} already holds these outputs: nothing to push",
+                    short(&tip)
+                )));
+                Ok(())
+            }
+            Some((id, msg)) => {
+                events.event(Event::Note(&msg));
+                report.commit = Some(id.clone());
+                record.commit = id;
+                match repo
+                    .push_head(&dest.remote, &dest.branch, token)
+                    .map_err(failed_push)?
+                {
+                    driftsync_git::PushOutcome::Pushed => {
+                        events.event(Event::Note(&format!(
+                            "pushed {} to {at} after re-running {}",
+                            short(&record.commit),
+                            record.rerun.join(", ")
+                        )));
+                        report.push = Some(record);
+                        Ok(())
+                    }
+                    driftsync_git::PushOutcome::NonFastForward(_) => Err(PushFailure {
+                        message: format!(
+                            "push to {at} ({url}) was rejected twice: someone else pushed again while the pull targets were re-run on the new tip. \
+                             Commit {} stays on the local branch, not pushed. Run driftsync again; in GitHub Actions give the syncing workflow a \
+                             `concurrency` group so runs on one branch do not overlap.",
+                            short(&record.commit)
+                        ),
+                        environment: false,
+                    }),
+                }
+            }
+        }
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
 }
 
 fn failed(t: &Target, message: String) -> TargetReport {
@@ -278,4 +539,61 @@ fn commit(
         );
         (id, note)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(defaults: &str) -> Config {
+        let text = format!("version: \"1.0\"\n{defaults}targets: {{}}\n");
+        driftsync_config::parse(
+            &text,
+            Path::new("/r/.driftsync/sync.yaml"),
+            Path::new("/r"),
+            &|_| None,
+        )
+        .unwrap()
+    }
+
+    fn opts(push: Option<bool>, actions: bool, token: bool) -> RunOptions {
+        RunOptions {
+            command: "run".into(),
+            commit: true,
+            github_actions: actions,
+            push,
+            git_token: token.then(|| Secret::new("ghs_example")),
+            ..RunOptions::default()
+        }
+    }
+
+    #[test]
+    fn push_policy_flags_then_config_then_actions_with_a_token() {
+        use PushPolicy::*;
+        let unset = config("");
+        let on = config("defaults:\n  git_push: true\n");
+        let off = config("defaults:\n  git_push: false\n");
+        assert_eq!(opts(None, false, true).push_policy(&unset), Never);
+        assert_eq!(opts(None, true, false).push_policy(&unset), Never);
+        assert_eq!(opts(None, true, true).push_policy(&unset), IfPossible);
+        assert_eq!(opts(None, false, false).push_policy(&on), Always);
+        assert_eq!(opts(None, true, true).push_policy(&off), Never);
+        assert_eq!(opts(Some(true), false, false).push_policy(&off), Always);
+        assert_eq!(opts(Some(false), true, true).push_policy(&on), Never);
+        // Dry runs, checks and --no-commit never push, whatever was asked.
+        let mut o = opts(Some(true), true, true);
+        o.dry_run = true;
+        assert_eq!(o.push_policy(&on), Never);
+        let mut o = opts(Some(true), true, true);
+        o.check = true;
+        assert_eq!(o.push_policy(&on), Never);
+        let mut o = opts(Some(true), true, true);
+        o.commit = false;
+        assert_eq!(o.push_policy(&on), Never);
+        assert_eq!(
+            opts(Some(true), false, false).push_policy(&config("defaults:\n  dry_run: true\n")),
+            Never
+        );
+    }
 }
