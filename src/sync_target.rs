@@ -14,9 +14,11 @@ use crate::replicas::{open_replica, OpenOptions};
 pub fn open_sides(
     t: &driftsync_config::SyncTarget,
     repo_root: &std::path::Path,
-) -> anyhow::Result<(Box<dyn driftsync_replica::Replica>, Box<dyn driftsync_replica::Replica>)> {
-    let left =
-        LocalReplica::new(repo_root.join(t.local.as_str())).respect_gitignore(t.gitignore);
+) -> anyhow::Result<(
+    Box<dyn driftsync_replica::Replica>,
+    Box<dyn driftsync_replica::Replica>,
+)> {
+    let left = LocalReplica::new(repo_root.join(t.local.as_str())).respect_gitignore(t.gitignore);
     // A relative remote directory is relative to the repository root, like every path in the file.
     let remote = if !t.remote.contains(':') && !t.remote.starts_with('/') {
         repo_root.join(&t.remote).display().to_string()
@@ -101,9 +103,11 @@ impl TargetExecutor for SyncExecutor {
                 column: None,
             })
             .collect();
-        report
-            .findings
-            .extend(out.held_back.iter().map(|h| held_back_finding(h, t, &*right)));
+        report.findings.extend(
+            out.held_back
+                .iter()
+                .map(|h| held_back_finding(h, t, &*right)),
+        );
         let pending = out
             .plan
             .actions

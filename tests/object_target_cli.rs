@@ -31,7 +31,10 @@ fn body(server: &S3Server, key: &str) -> String {
 fn run_id(r: &Repo) -> String {
     let rep = r.report();
     let msg = rep["targets"][0]["message"].as_str().unwrap().to_string();
-    let at = msg.find("; run ").unwrap_or_else(|| panic!("no run id in {msg:?}")) + 6;
+    let at = msg
+        .find("; run ")
+        .unwrap_or_else(|| panic!("no run id in {msg:?}"))
+        + 6;
     msg[at..].split(':').next().unwrap().to_string()
 }
 
@@ -96,7 +99,11 @@ fn adhoc_sync_backs_up_inside_the_bucket_and_restore_puts_it_back() {
         "{}",
         dry.all()
     );
-    assert_eq!(body(&server, "www/a.txt"), "third version\n", "dry run wrote");
+    assert_eq!(
+        body(&server, "www/a.txt"),
+        "third version\n",
+        "dry run wrote"
+    );
 
     let done = r.run(&["restore", &run]);
     ok(&done);
@@ -136,9 +143,19 @@ fn a_target_holds_back_files_that_do_not_parse_runs_after_commands_and_restores(
     r.commit_all("assets");
 
     let first = r.run(&["run"]);
-    assert_eq!(first.code, 1, "held-back files fail the target: {}", first.all());
+    assert_eq!(
+        first.code,
+        1,
+        "held-back files fail the target: {}",
+        first.all()
+    );
     let keys = server.keys("site");
-    assert_eq!(keys, ["assets/ok.yaml", "assets/page.html"], "{}", first.all());
+    assert_eq!(
+        keys,
+        ["assets/ok.yaml", "assets/page.html"],
+        "{}",
+        first.all()
+    );
     let rep = r.report();
     let findings = rep["targets"][0]["findings"].as_array().unwrap();
     let at: Vec<(String, u64)> = findings
@@ -166,7 +183,10 @@ fn a_target_holds_back_files_that_do_not_parse_runs_after_commands_and_restores(
         "{rep}"
     );
     let state = r.read(".driftsync/state/assets.json");
-    assert!(!state.contains("bad.yaml"), "base advanced for a held-back file");
+    assert!(
+        !state.contains("bad.yaml"),
+        "base advanced for a held-back file"
+    );
     // The after command ran once with the changed paths.
     let changed = fs::read_to_string(out_dir.path().join("changed.txt")).unwrap();
     assert_eq!(changed, "remote\tok.yaml\nremote\tpage.html\n");
@@ -231,7 +251,10 @@ fn a_failing_after_command_fails_the_target_with_its_exit_code_and_output() {
     let rep = r.report();
     let t = &rep["targets"][0];
     assert!(
-        t["message"].as_str().unwrap().contains("exited with code 3"),
+        t["message"]
+            .as_str()
+            .unwrap()
+            .contains("exited with code 3"),
         "{rep}"
     );
     assert!(
@@ -253,11 +276,16 @@ fn request_timeout_is_validated_and_bounds_each_request() {
     assert!(out.stderr.contains("sync.yaml:7:"), "{}", out.all());
     assert!(out.stderr.contains("bad duration"), "{}", out.all());
     assert!(
-        out.stderr.contains("`request_timeout` applies to object-store remotes only"),
+        out.stderr
+            .contains("`request_timeout` applies to object-store remotes only"),
         "{}",
         out.all()
     );
-    assert!(out.stderr.contains("`backup_prefix` applies"), "{}", out.all());
+    assert!(
+        out.stderr.contains("`backup_prefix` applies"),
+        "{}",
+        out.all()
+    );
 
     // Through a proxy that answers after 1.5 s, a 300 ms deadline fails the
     // target (after its retries); 20 s lets it through.

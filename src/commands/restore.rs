@@ -119,10 +119,7 @@ fn list(global: &Global, args: &RestoreArgs) -> anyhow::Result<Exit> {
         }
         None => (PathBuf::from(".driftsync"), None),
     };
-    let runs = restore::list_runs(
-        &work,
-        sides.as_ref().map(|s| [&*s.left, &*s.right]),
-    )?;
+    let runs = restore::list_runs(&work, sides.as_ref().map(|s| [&*s.left, &*s.right]))?;
     if args.json {
         let rows: Vec<serde_json::Value> = runs
             .iter()
@@ -132,9 +129,15 @@ fn list(global: &Global, args: &RestoreArgs) -> anyhow::Result<Exit> {
             .collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else if runs.is_empty() {
-        eprintln!("no runs with backups under {}", work.join("backup").display());
+        eprintln!(
+            "no runs with backups under {}",
+            work.join("backup").display()
+        );
     } else {
-        println!("{:<28} {:>6} {:>8} {:>9}", "RUN", "LOCAL", "IN-LEFT", "IN-RIGHT");
+        println!(
+            "{:<28} {:>6} {:>8} {:>9}",
+            "RUN", "LOCAL", "IN-LEFT", "IN-RIGHT"
+        );
         for r in &runs {
             println!(
                 "{:<28} {:>6} {:>8} {:>9}",

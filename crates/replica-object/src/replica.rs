@@ -7,7 +7,8 @@ use bytes::Bytes;
 use driftsync_core::redact::redact_url;
 use driftsync_core::{Entry, Hash, RelPath};
 use driftsync_replica::{
-    BackupCopy, Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
+    BackupCopy, Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanNote,
+    ScanRequest, WriteMeta,
 };
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -489,11 +490,12 @@ impl Replica for ObjectReplica {
     /// A server-side copy to `<backup_prefix><run>/<path>`: the content never
     /// leaves the store, and the metadata (hash, mtime, exec bit) goes with it.
     fn backup(&self, path: &RelPath, run_id: &str) -> Result<Option<BackupCopy>, ReplicaError> {
-        let copy = RelPath::new(format!("{}{run_id}/{path}", self.options.backup_prefix))
-            .map_err(|e| ReplicaError::InvalidPath {
+        let copy = RelPath::new(format!("{}{run_id}/{path}", self.options.backup_prefix)).map_err(
+            |e| ReplicaError::InvalidPath {
                 path: path.to_string(),
                 reason: format!("no backup key for run `{run_id}`: {e}"),
-            })?;
+            },
+        )?;
         self.runtime
             .block_on(self.store.copy(&self.key(path)?, &self.key(&copy)?))
             .map_err(|e| self.err(e, path.as_str()))?;

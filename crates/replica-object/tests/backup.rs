@@ -76,13 +76,22 @@ fn overwritten_and_deleted_objects_are_copied_in_the_bucket_and_restored_byte_fo
     assert_eq!(proxy.counts().get, 0, "{:?}", proxy.counts());
     let keys = server.keys("site");
     assert!(
-        keys.contains(&format!("www/_bak/{run}/a.bin")) && keys.contains(&format!("www/_bak/{run}/gone.txt")),
+        keys.contains(&format!("www/_bak/{run}/a.bin"))
+            && keys.contains(&format!("www/_bak/{run}/gone.txt")),
         "{keys:?}"
     );
     assert!(!keys.contains(&"www/gone.txt".to_string()), "{keys:?}");
-    assert_eq!(object_body(&server, &format!("www/_bak/{run}/a.bin")), ORIGINAL);
+    assert_eq!(
+        object_body(&server, &format!("www/_bak/{run}/a.bin")),
+        ORIGINAL
+    );
     // Nothing was copied locally for the bucket side; the manifest says where the copies are.
-    assert!(!work.path().join(".driftsync/backup").join(&run).join("right").exists());
+    assert!(!work
+        .path()
+        .join(".driftsync/backup")
+        .join(&run)
+        .join("right")
+        .exists());
     let manifest = Manifest::load(&work.path().join(".driftsync"), &run)
         .unwrap()
         .expect("manifest written");
@@ -92,10 +101,8 @@ fn overwritten_and_deleted_objects_are_copied_in_the_bucket_and_restored_byte_fo
         Some(format!("_bak/{run}/a.bin").as_str())
     );
     // The records say where each backup went.
-    assert!(second
-        .records
-        .iter()
-        .any(|r| r.detail.as_deref() == Some(&format!("backed up to s3://site/www/_bak/{run}/a.bin")[..])));
+    assert!(second.records.iter().any(|r| r.detail.as_deref()
+        == Some(&format!("backed up to s3://site/www/_bak/{run}/a.bin")[..])));
 
     // A scan never lists the backups.
     let scan = bucket.scan(&ScanRequest::default()).unwrap();
@@ -119,7 +126,9 @@ fn overwritten_and_deleted_objects_are_copied_in_the_bucket_and_restored_byte_fo
             (Side::Right, "gone.txt", Current::Absent)
         ]
     );
-    assert!(matches!(&items[0].source, Source::Copy(c) if c.as_str() == format!("_bak/{run}/a.bin")));
+    assert!(
+        matches!(&items[0].source, Source::Copy(c) if c.as_str() == format!("_bak/{run}/a.bin"))
+    );
 
     let done = restore::apply(&work.path().join(".driftsync"), &items, reps).unwrap();
     assert!(done.iter().all(|r| matches!(r, Ok(true))), "{done:?}");
@@ -135,7 +144,10 @@ fn overwritten_and_deleted_objects_are_copied_in_the_bucket_and_restored_byte_fo
     let third = sync(&local, &bucket, &both, &Silent).unwrap();
     assert!(third.clean(), "{:?}", third.records);
     assert_eq!(fs::read(dir.join("a.bin")).unwrap(), ORIGINAL);
-    assert_eq!(fs::read_to_string(dir.join("gone.txt")).unwrap(), "to be deleted\n");
+    assert_eq!(
+        fs::read_to_string(dir.join("gone.txt")).unwrap(),
+        "to be deleted\n"
+    );
 }
 
 #[test]
@@ -146,7 +158,10 @@ fn a_run_without_backups_is_an_error_naming_where_it_looked() {
     let err = restore::plan(work.path(), "20260101T000000Z-1", [&local, &bucket])
         .unwrap_err()
         .to_string();
-    assert!(err.contains("no backups") && err.contains("--list"), "{err}");
+    assert!(
+        err.contains("no backups") && err.contains("--list"),
+        "{err}"
+    );
     let err = restore::plan(work.path(), "../x", [&local, &bucket])
         .unwrap_err()
         .to_string();

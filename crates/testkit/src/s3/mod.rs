@@ -209,7 +209,12 @@ impl S3Server {
             .arg("CLK_TCK")
             .output()
             .ok()
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
             .unwrap_or(100.0);
         (ticks(11) + ticks(12)) / hz.max(1.0)
     }
