@@ -13,7 +13,7 @@ pub struct FormatCheck {
 
 impl FormatCheck {
     /// A check for `kinds`; `None` when the list is empty (nothing to check).
-    pub fn new(kinds: &[FileKind]) -> Option<std::sync::Arc<dyn ContentCheck>> {
+    pub fn for_kinds(kinds: &[FileKind]) -> Option<std::sync::Arc<dyn ContentCheck>> {
         (!kinds.is_empty()).then(|| {
             std::sync::Arc::new(FormatCheck {
                 kinds: kinds.to_vec(),
@@ -58,12 +58,12 @@ mod tests {
 
     #[test]
     fn checks_only_the_kinds_asked_for() {
-        let c = FormatCheck::new(&[FileKind::Yaml]).unwrap();
+        let c = FormatCheck::for_kinds(&[FileKind::Yaml]).unwrap();
         let p = |s: &str| RelPath::new(s).unwrap();
         assert!(c.applies(&p("a/b.yml")) && !c.applies(&p("a/b.json")));
         let bad = c.check(&p("x.yaml"), b"a: 1\nb: [\n").unwrap();
         assert_eq!(bad.line, Some(3), "{bad:?}");
         assert!(c.check(&p("x.yaml"), b"a: [1]\n").is_none());
-        assert!(FormatCheck::new(&[]).is_none());
+        assert!(FormatCheck::for_kinds(&[]).is_none());
     }
 }

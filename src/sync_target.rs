@@ -79,7 +79,7 @@ impl TargetExecutor for SyncExecutor {
         opts.retries = t.retries;
         opts.include = t.include.clone();
         opts.exclude = t.exclude.clone();
-        opts.check = crate::content_check::FormatCheck::new(&t.validate);
+        opts.check = crate::content_check::FormatCheck::for_kinds(&t.validate);
         let out = sync(&*left, &*right, &opts, &Silent).map_err(|e| {
             let msg = mask(format!("{}: {e}", target.name));
             if e.is_environment() {

@@ -242,7 +242,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
     opts.retries = args.retries;
     opts.include = args.include;
     opts.exclude = args.exclude;
-    opts.check = crate::content_check::FormatCheck::new(&args.validate);
+    opts.check = crate::content_check::FormatCheck::for_kinds(&args.validate);
     let progress = Progress {
         draw: !args.json && !global.in_ci() && std::io::stderr().is_terminal(),
         total: AtomicUsize::new(0),
