@@ -225,6 +225,15 @@ fn a_target_holds_back_files_that_do_not_parse_runs_after_commands_and_restores(
     ok(&r.run(&["run"]));
     assert!(!out_dir.path().join("changed.txt").exists());
 
+    // Without --target, the run's manifest names the copies under the custom prefix.
+    let dry = r.run(&["restore", &run, "--dry-run"]);
+    ok(&dry);
+    assert!(
+        dry.stdout.contains("would overwrite")
+            && dry.stdout.contains(&format!(".bak/{run}/ok.yaml")),
+        "{}",
+        dry.all()
+    );
     let list = r.run(&["restore", "--list", "--target", "assets"]);
     ok(&list);
     assert!(list.stdout.contains(&run), "{}", list.all());

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use driftsync_core::{Hash, RelPath, Side};
 use driftsync_replica::{Expect, Replica, ReplicaError, WriteMeta};
 
-use crate::backup::{MANIFEST, PARTIAL};
+use crate::backup::{Manifest, MANIFEST, PARTIAL};
 use crate::{clock, lock, EngineError};
 
 /// Where a backup copy is.
@@ -219,6 +219,16 @@ pub fn plan(
             .filter(|c| c.run == run)
         {
             found.insert((side, copy.path), Source::Copy(copy.copy));
+        }
+    }
+    // Copies the manifest names (a replica opened without the run's
+    // backup prefix does not list them, but reads them all the same).
+    for saved in Manifest::load(work_dir, run)?.map_or(Vec::new(), |m| m.saved) {
+        if let (Ok(path), Some(Ok(copy))) = (RelPath::new(saved.path), saved.copy.map(RelPath::new))
+        {
+            found
+                .entry((saved.side, path))
+                .or_insert(Source::Copy(copy));
         }
     }
     if found.is_empty() {
