@@ -8,6 +8,7 @@
 #   the round trip to a real cloud endpoint (0 = loopback only).
 # Needs moto: pip install 'moto[server]' (bash .ci/install/20-s3-server.sh).
 set -euo pipefail
-# The dev profile optimises dependencies (Cargo.toml), which is where the time goes.
+# Release build (PROFILE=dev for the quicker dev build, whose dependencies are optimised too).
 cd "$(dirname "$0")/.."
-cargo run --quiet -p driftsync-replica-object --example object_push -- "${1:-10000}" "${2:-0}"
+profile=${PROFILE:-release}
+cargo run --quiet --profile "$profile" -p driftsync-replica-object --example object_push -- "${1:-10000}" "${2:-0}"

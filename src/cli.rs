@@ -75,4 +75,5 @@ pub enum Command {
     Publish(crate::commands::publish::PublishArgs),
     /// Check or generate the scheduled workflow from sync.yaml
     Workflow(crate::commands::workflow::WorkflowArgs),
+    Restore(crate::commands::restore::RestoreArgs),
 }

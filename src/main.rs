@@ -1,7 +1,9 @@
 //! driftsync: keep a repository in step with the other places its truth lives.
 
+mod after;
 mod cli;
 mod commands;
+mod content_check;
 mod env;
 mod executors;
 mod exit;

@@ -21,6 +21,10 @@ pub struct OpenOptions {
     pub retries: Option<usize>,
     /// Base for relative SQLite paths (None = the current directory).
     pub root: Option<std::path::PathBuf>,
+    /// Object storage: backup folder relative to the prefix (None = `.driftsync-backup/`).
+    pub backup_prefix: Option<String>,
+    /// Object storage: deadline of one request (None = default).
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 /// The scheme of a location (`s3` in `s3://b/p`, `memory` in `memory:x`), if it has one.
@@ -53,6 +57,11 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
         Some("s3" | "gs" | "az" | "file") => {
             let mut o = driftsync_replica_object::ObjectOptions::default();
             o.retries = opts.retries.unwrap_or(o.retries);
+            o.timeout = opts.request_timeout.unwrap_or(o.timeout);
+            if let Some(p) = &opts.backup_prefix {
+                o.backup_prefix =
+                    driftsync_replica_object::backup_prefix(p).map_err(anyhow::Error::msg)?;
+            }
             Ok(Box::new(driftsync_replica_object::ObjectReplica::open(spec, o)?))
         }
         Some("sqlite" | "postgres" | "postgresql") => Ok(Box::new(

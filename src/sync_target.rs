@@ -10,6 +10,34 @@ use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
 
 use crate::replicas::{open_replica, OpenOptions};
 
+/// The two sides of a sync target: `local` (left) under `repo_root`, and `remote` (right).
+pub fn open_sides(
+    t: &driftsync_config::SyncTarget,
+    repo_root: &std::path::Path,
+) -> anyhow::Result<(
+    Box<dyn driftsync_replica::Replica>,
+    Box<dyn driftsync_replica::Replica>,
+)> {
+    let left = LocalReplica::new(repo_root.join(t.local.as_str())).respect_gitignore(t.gitignore);
+    // A relative remote directory is relative to the repository root, like every path in the file.
+    let remote = if !t.remote.contains(':') && !t.remote.starts_with('/') {
+        repo_root.join(&t.remote).display().to_string()
+    } else {
+        t.remote.clone()
+    };
+    let right = open_replica(
+        &remote,
+        &OpenOptions {
+            gitignore: t.gitignore,
+            retries: Some(t.retries as usize),
+            root: Some(repo_root.to_path_buf()),
+            backup_prefix: t.backup_prefix.clone(),
+            request_timeout: t.request_timeout,
+        },
+    )?;
+    Ok((Box::new(left), right))
+}
+
 /// Runs `type: sync` targets on the engine.
 pub struct SyncExecutor;
 
@@ -26,23 +54,8 @@ impl TargetExecutor for SyncExecutor {
             )));
         };
         let mask = |s: String| ctx.masker.mask(&s);
-        let left =
-            LocalReplica::new(ctx.repo_root.join(t.local.as_str())).respect_gitignore(t.gitignore);
-        // A relative remote directory is relative to the repository root, like every path in the file.
-        let remote = if !t.remote.contains(':') && !t.remote.starts_with('/') {
-            ctx.repo_root.join(&t.remote).display().to_string()
-        } else {
-            t.remote.clone()
-        };
-        let right = open_replica(
-            &remote,
-            &OpenOptions {
-                gitignore: t.gitignore,
-                retries: Some(t.retries as usize),
-                root: Some(ctx.repo_root.to_path_buf()),
-            },
-        )
-        .map_err(|e| ExecError::Environment(mask(format!("{}: {e:#}", target.name))))?;
+        let (left, right) = open_sides(t, ctx.repo_root)
+            .map_err(|e| ExecError::Environment(mask(format!("{}: {e:#}", target.name))))?;
         let work = ctx.repo_root.join(".driftsync");
         let mut opts = SyncOptions::new(
             work.join("state").join(format!("{}.json", target.name)),
@@ -66,7 +79,8 @@ impl TargetExecutor for SyncExecutor {
         opts.retries = t.retries;
         opts.include = t.include.clone();
         opts.exclude = t.exclude.clone();
-        let out = sync(&left, &*right, &opts, &Silent).map_err(|e| {
+        opts.check = crate::content_check::FormatCheck::for_kinds(&t.validate);
+        let out = sync(&*left, &*right, &opts, &Silent).map_err(|e| {
             let msg = mask(format!("{}: {e}", target.name));
             if e.is_environment() {
                 ExecError::Environment(msg)
@@ -89,6 +103,11 @@ impl TargetExecutor for SyncExecutor {
                 column: None,
             })
             .collect();
+        report.findings.extend(
+            out.held_back
+                .iter()
+                .map(|h| held_back_finding(h, t, &*right)),
+        );
         let pending = out
             .plan
             .actions
@@ -143,6 +162,55 @@ impl TargetExecutor for SyncExecutor {
                     .join("; ")
             ));
         }
+        if out.backed_up > 0 {
+            report.message.push_str(&format!(
+                "; run {}: {} file(s) backed up (driftsync restore {} --target {})",
+                out.run_id, out.backed_up, out.run_id, target.name
+            ));
+        }
+        let changed = crate::after::changed_lines(&out);
+        if !t.after.is_empty() && !out.dry_run && !changed.is_empty() {
+            crate::after::run(&t.after, &changed, &mut report, target.timeout, ctx).map_err(
+                |e| {
+                    ExecError::Environment(format!(
+                        "cannot start the after commands of `{}`: {e}",
+                        target.name
+                    ))
+                },
+            )?;
+        }
         Ok(report)
+    }
+}
+
+/// A file held back by `validate:`, as a finding at file:line (repository
+/// path for the local side, the remote's location for the other).
+fn held_back_finding(
+    h: &driftsync_engine::HeldBack,
+    t: &driftsync_config::SyncTarget,
+    right: &dyn driftsync_replica::Replica,
+) -> Finding {
+    let (file, shown) = match h.side {
+        driftsync_core::Side::Left => {
+            let f = format!("{}/{}", t.local, h.path);
+            (Some(f.clone()), f)
+        }
+        driftsync_core::Side::Right => (None, format!("{}{}", right.location(), h.path)),
+    };
+    let at = match (h.invalid.line, h.invalid.column) {
+        (Some(l), Some(c)) => format!("{shown}:{l}:{c}"),
+        (Some(l), None) => format!("{shown}:{l}"),
+        _ => shown,
+    };
+    Finding {
+        code: "invalid-file".into(),
+        severity: Severity::High,
+        message: format!(
+            "{at}: does not parse: {}; held back, not propagated",
+            h.invalid.message
+        ),
+        file,
+        line: h.invalid.line,
+        column: h.invalid.column,
     }
 }

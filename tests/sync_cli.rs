@@ -285,9 +285,14 @@ fn max_delete_refuses_with_exit_1_then_force_says_so() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("forced: applied despite"));
     assert_eq!(tree(&dir.join("b")).len(), 1);
+    let (manifests, backups): (Vec<PathBuf>, Vec<PathBuf>) =
+        all_files(&dir.join(".driftsync/backup"))
+            .into_iter()
+            .partition(|p| p.ends_with("run.json"));
+    assert_eq!(backups.len(), 3, "deleted files not backed up");
     assert_eq!(
-        all_files(&dir.join(".driftsync/backup")).len(),
-        3,
-        "deleted files not backed up"
+        manifests.len(),
+        1,
+        "one manifest for the run: {manifests:?}"
     );
 }

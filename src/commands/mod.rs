@@ -8,6 +8,7 @@ pub mod list;
 pub mod matrix;
 pub mod publish;
 pub mod report;
+pub mod restore;
 pub mod run;
 pub mod schema;
 pub mod space;
@@ -34,5 +35,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(args) => report::run(&cli.global, args),
         Command::Publish(args) => publish::run(&cli.global, args),
         Command::Workflow(args) => workflow::run(&cli.global, args),
+        Command::Restore(args) => restore::run(&cli.global, args),
     }
 }

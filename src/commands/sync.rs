@@ -17,6 +17,9 @@ use crate::replicas::{open_replica, OpenOptions};
 
 /// Arguments of `driftsync sync`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  driftsync sync docs/ /mnt/share/docs --dry-run\n  driftsync sync templates/ s3://site-assets/templates/ --direction push --validate yaml,json --timeout 20s\n  driftsync sync templates/ s3://site-assets/templates/ --backup-prefix _backups/\n  driftsync restore --list      # runs whose backups can be put back"
+)]
 pub struct SyncArgs {
     /// The first location (a directory, or a URL such as memory:NAME).
     pub left: String,
@@ -61,6 +64,24 @@ pub struct SyncArgs {
     /// Retries of a transient failure.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
+    /// Object storage: folder (relative to the URL's prefix) keeping a copy of
+    /// every object this run overwrites or deletes, under <DIR><run>/.
+    #[arg(long, value_name = "DIR", default_value = ".driftsync-backup/")]
+    pub backup_prefix: String,
+    /// Parse files of these kinds (yaml, json, toml; comma-separated or
+    /// repeated) before they are propagated; one that does not parse is held back.
+    #[arg(long, value_name = "KIND", value_delimiter = ',', value_parser = crate::content_check::parse_kind)]
+    pub validate: Vec<driftsync_config::FileKind>,
+    /// Object storage: deadline of one request, e.g. 30s, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    match driftsync_config::duration::parse_duration(s)? {
+        d if d.is_zero() => Err("the timeout must be more than zero".into()),
+        d => Ok(d),
+    }
 }
 
 fn parse_policy(s: &str) -> Result<Policy, String> {
@@ -114,6 +135,14 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
     for (side, note) in &out.notes {
         eprintln!("note: {side}: {}: {}", note.path, note.reason);
     }
+    for h in &out.held_back {
+        eprintln!(
+            "held back: {} {}: does not parse: {}",
+            h.side,
+            h.at(),
+            h.invalid.message
+        );
+    }
     if out.dry_run {
         print!("{}", out.plan.render());
     } else {
@@ -164,14 +193,23 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
         )
     } else {
         format!(
-            "{applied} applied, {} not done, {} conflict(s) left; state: {}{}",
+            "{applied} applied, {} not done, {} conflict(s) left; state: {}{}{}",
             out.not_done(),
             out.conflicts_left(),
             state.display(),
-            out.backup_dir
-                .as_ref()
-                .map(|b| format!("; backups: {}", b.display()))
-                .unwrap_or_default()
+            if out.run_id.is_empty() {
+                String::new()
+            } else {
+                format!("; run {}", out.run_id)
+            },
+            if out.backed_up > 0 {
+                format!(
+                    "; {} file(s) backed up (undo: driftsync restore {})",
+                    out.backed_up, out.run_id
+                )
+            } else {
+                String::new()
+            }
         )
     };
     eprintln!("{summary}");
@@ -183,6 +221,8 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
         gitignore: args.gitignore,
         retries: Some(args.retries as usize),
         root: None,
+        backup_prefix: Some(args.backup_prefix.clone()),
+        request_timeout: Some(args.timeout),
     };
     let left = open_replica(&args.left, &open)?;
     let right = open_replica(&args.right, &open)?;
@@ -202,6 +242,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
     opts.retries = args.retries;
     opts.include = args.include;
     opts.exclude = args.exclude;
+    opts.check = crate::content_check::FormatCheck::for_kinds(&args.validate);
     let progress = Progress {
         draw: !args.json && !global.in_ci() && std::io::stderr().is_terminal(),
         total: AtomicUsize::new(0),
@@ -226,6 +267,15 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
             "plan": out.plan,
             "actions": out.records,
             "notes": notes,
+            "run": out.run_id,
+            "backed_up": out.backed_up,
+            "held_back": out.held_back.iter().map(|h| serde_json::json!({
+                "side": h.side,
+                "path": h.path.as_str(),
+                "line": h.invalid.line,
+                "column": h.invalid.column,
+                "message": h.invalid.message,
+            })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {

@@ -235,6 +235,60 @@ pub struct SyncTarget {
     pub retries: u32,
     /// Honour `.gitignore` in the local directory.
     pub gitignore: bool,
+    /// Object-store remote: the backup folder relative to its prefix, ending in `/`
+    /// (`None`: the default, `.driftsync-backup/`).
+    pub backup_prefix: Option<String>,
+    /// File kinds parsed before they are propagated.
+    pub validate: Vec<FileKind>,
+    /// Shell commands run once after the target changed something.
+    pub after: Vec<String>,
+    /// Object-store remote: deadline of one request (`None`: the default).
+    pub request_timeout: Option<Duration>,
+}
+
+/// A kind of structured file `validate:` can parse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FileKind {
+    /// `.yaml`, `.yml`.
+    Yaml,
+    /// `.json`.
+    Json,
+    /// `.toml`.
+    Toml,
+}
+
+impl FileKind {
+    /// Every kind.
+    pub const ALL: [FileKind; 3] = [FileKind::Yaml, FileKind::Json, FileKind::Toml];
+
+    /// The config name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Yaml => "yaml",
+            FileKind::Json => "json",
+            FileKind::Toml => "toml",
+        }
+    }
+
+    /// Parse a config name (`yml` is `yaml`).
+    pub fn parse(s: &str) -> Option<FileKind> {
+        match s.to_ascii_lowercase().as_str() {
+            "yml" => Some(FileKind::Yaml),
+            s => FileKind::ALL.into_iter().find(|k| k.as_str() == s),
+        }
+    }
+
+    /// The kind of a file, by its extension.
+    pub fn of_path(path: &str) -> Option<FileKind> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let (_, ext) = name.rsplit_once('.')?;
+        match ext.to_ascii_lowercase().as_str() {
+            "yaml" | "yml" => Some(FileKind::Yaml),
+            "json" => Some(FileKind::Json),
+            "toml" => Some(FileKind::Toml),
+            _ => None,
+        }
+    }
 }
 
 /// `type: bundle` settings.

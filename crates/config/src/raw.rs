@@ -107,6 +107,17 @@ pub struct RawTarget {
     pub retries: Option<u32>,
     /// (sync) Also honour `.gitignore` files in the local directory.
     pub gitignore: Option<bool>,
+    /// (sync) Folder of an object-store remote, relative to its prefix, that keeps a copy of every
+    /// object a run overwrites or deletes, under `<backup_prefix><run>/` (default `.driftsync-backup/`).
+    pub backup_prefix: Option<String>,
+    /// (sync) File kinds parsed before they are propagated: `yaml`, `json`, `toml` (by extension);
+    /// one that does not parse is held back and reported with file:line.
+    pub validate: Option<Vec<String>>,
+    /// (sync) Shell commands run once after the target changed something; `DRIFTSYNC_CHANGED`
+    /// names a file listing the changed paths, `DRIFTSYNC_TARGET` the target.
+    pub after: Option<Vec<String>>,
+    /// (sync) Deadline of one request to an object-store remote, e.g. `30s` (default 30s).
+    pub request_timeout: Option<String>,
     // ---- type: bundle ----
     /// (bundle, schema) Database URL; use `${DATABASE_URL}` for secrets (bundle default
     /// `sqlite://.driftsync/frameworks.db`).

@@ -13,6 +13,7 @@ use driftsync_replica::fault::crash_point;
 use driftsync_replica::{Expect, Replica, ReplicaError, WriteMeta};
 
 use crate::backup::Backups;
+use crate::check::HeldBack;
 use crate::{EngineError, Event, Reporter, SyncOptions};
 
 /// What an applied action left on each side (None = absent).
@@ -32,6 +33,8 @@ pub(crate) enum NotDone {
     Skipped(String),
     /// Failed.
     Failed(String),
+    /// Its content did not pass the content check: not propagated.
+    HeldBack(HeldBack),
 }
 
 impl From<ReplicaError> for NotDone {
@@ -103,6 +106,14 @@ pub(crate) fn record(action: &Action, result: &Result<Done, NotDone>) -> ActionR
         ),
         Err(NotDone::Skipped(why)) => action.record(ActionOutcome::Skipped, Some(why.clone())),
         Err(NotDone::Failed(why)) => action.record(ActionOutcome::Failed, Some(why.clone())),
+        Err(NotDone::HeldBack(h)) => action.record(
+            ActionOutcome::Skipped,
+            Some(format!(
+                "held back: {}: does not parse: {}",
+                h.at(),
+                h.invalid.message
+            )),
+        ),
     }
 }
 
@@ -274,7 +285,9 @@ impl Applier<'_> {
         }
     }
 
-    /// Copy `src_path` on `from` to `dst_path` on `to`; checks the content is what the scan saw.
+    /// Copy `src_path` on `from` to `dst_path` on `to` (from `content` when the
+    /// check already read it); checks the content is what the scan saw.
+    #[allow(clippy::too_many_arguments)]
     fn copy(
         &self,
         from: Side,
@@ -283,11 +296,17 @@ impl Applier<'_> {
         to: Side,
         dst_path: &RelPath,
         expect: &Expect,
+        content: Option<&[u8]>,
     ) -> Result<Entry, NotDone> {
-        let written = self.retry(dst_path, || {
-            let mut reader = self.rep(from).read(src_path)?;
-            let reader: &mut dyn Read = &mut reader;
-            self.rep(to).write(dst_path, reader, &meta(seen), expect)
+        let written = self.retry(dst_path, || match content {
+            Some(bytes) => self
+                .rep(to)
+                .write(dst_path, &mut &bytes[..], &meta(seen), expect),
+            None => {
+                let mut reader = self.rep(from).read(src_path)?;
+                let reader: &mut dyn Read = &mut reader;
+                self.rep(to).write(dst_path, reader, &meta(seen), expect)
+            }
         })?;
         crash_point();
         if written.hash != seen.hash {
@@ -301,7 +320,32 @@ impl Applier<'_> {
     fn backup(&self, side: Side, path: &RelPath) -> Result<String, NotDone> {
         let saved = self.backups.save(self.rep(side), side, path)?;
         crash_point();
-        Ok(saved.display().to_string())
+        Ok(saved)
+    }
+
+    /// Run the content check on `path` of side `from`: `Ok(Some(content))`
+    /// when it was read and passed, `Ok(None)` when no check applies,
+    /// [`NotDone::HeldBack`] when it does not pass.
+    fn checked(&self, from: Side, path: &RelPath) -> Result<Option<Vec<u8>>, NotDone> {
+        let Some(check) = self.opts.check.as_deref().filter(|c| c.applies(path)) else {
+            return Ok(None);
+        };
+        let content = self.retry(path, || {
+            let mut buf = Vec::new();
+            self.rep(from)
+                .read(path)?
+                .read_to_end(&mut buf)
+                .map_err(|e| ReplicaError::other(format!("{from} {path}: read"), e))?;
+            Ok(buf)
+        })?;
+        match check.check(path, &content) {
+            None => Ok(Some(content)),
+            Some(invalid) => Err(NotDone::HeldBack(HeldBack {
+                side: from,
+                path: path.clone(),
+                invalid,
+            })),
+        }
     }
 
     fn apply(&self, a: &Action) -> Result<Done, NotDone> {
@@ -315,11 +359,20 @@ impl Applier<'_> {
             Op::Copy { from } => {
                 let to = from.other();
                 let src = a.seen(*from).expect("a copy has a source");
+                let content = self.checked(*from, &a.path)?;
                 let backup = match a.seen(to) {
                     Some(_) => Some(self.backup(to, &a.path)?),
                     None => None,
                 };
-                let written = self.copy(*from, &a.path, src, to, &a.path, &expect(a.seen(to)))?;
+                let written = self.copy(
+                    *from,
+                    &a.path,
+                    src,
+                    to,
+                    &a.path,
+                    &expect(a.seen(to)),
+                    content.as_deref(),
+                )?;
                 let (left, right) = pair(*from, Some(src.clone()), Some(written));
                 Ok(Done {
                     left,
@@ -348,10 +401,35 @@ impl Applier<'_> {
                     a.seen(*winner).expect("keep-both has both sides"),
                     a.seen(loser).expect("keep-both has both sides"),
                 );
-                let kept_here = self.copy(loser, &a.path, l, loser, loser_path, &Expect::Absent)?;
-                let kept_there =
-                    self.copy(loser, &a.path, l, *winner, loser_path, &Expect::Absent)?;
-                let replaced = self.copy(*winner, &a.path, w, loser, &a.path, &expect(Some(l)))?;
+                let loser_content = self.checked(loser, &a.path)?;
+                let winner_content = self.checked(*winner, &a.path)?;
+                let kept_here = self.copy(
+                    loser,
+                    &a.path,
+                    l,
+                    loser,
+                    loser_path,
+                    &Expect::Absent,
+                    loser_content.as_deref(),
+                )?;
+                let kept_there = self.copy(
+                    loser,
+                    &a.path,
+                    l,
+                    *winner,
+                    loser_path,
+                    &Expect::Absent,
+                    loser_content.as_deref(),
+                )?;
+                let replaced = self.copy(
+                    *winner,
+                    &a.path,
+                    w,
+                    loser,
+                    &a.path,
+                    &expect(Some(l)),
+                    winner_content.as_deref(),
+                )?;
                 let (left, right) = pair(*winner, Some(w.clone()), Some(replaced));
                 let (kl, kr) = pair(loser, Some(kept_here), Some(kept_there));
                 Ok(Done {

@@ -1,38 +1,153 @@
-//! Backups of everything overwritten or deleted: `.driftsync/backup/<run>/<side>/<path>`.
+//! Backups of everything overwritten or deleted.
+//!
+//! A replica that keeps copies of its own (object storage: a server-side copy
+//! under `<backup_prefix><run>/<path>`) is asked first; otherwise the file is
+//! copied to `.driftsync/backup/<run>/<side>/<path>`. Either way the run's
+//! manifest, `.driftsync/backup/<run>/run.json`, lists what was saved and from
+//! which locations, so `driftsync restore RUN` can put it back.
 
 use std::fs;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use driftsync_core::{RelPath, Side};
 use driftsync_replica::Replica;
+use serde::{Deserialize, Serialize};
 
 use crate::EngineError;
 
 /// The extension of a backup being written (removed by the next run if a crash leaves it).
 pub const PARTIAL: &str = "driftsync-partial";
 
+/// The manifest file in a run's backup directory.
+pub const MANIFEST: &str = "run.json";
+
+/// Where one saved file went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    /// The side it was on.
+    pub side: Side,
+    /// Its path.
+    pub path: String,
+    /// Inside the replica: the copy's path relative to the replica root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
+    /// Outside it: the local backup file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+}
+
+/// `.driftsync/backup/<run>/run.json`: what a run backed up, and where from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The run id.
+    pub run: String,
+    /// The left replica's location (never a secret).
+    pub left: String,
+    /// The right replica's location (never a secret).
+    pub right: String,
+    /// The base the run advanced.
+    pub state: PathBuf,
+    /// Every file saved.
+    pub saved: Vec<Saved>,
+}
+
+impl Manifest {
+    /// Read the manifest of run `run_id` under `work_dir/backup/`, if there is one.
+    pub fn load(work_dir: &Path, run_id: &str) -> Result<Option<Manifest>, EngineError> {
+        let path = work_dir.join("backup").join(run_id).join(MANIFEST);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(EngineError::Io {
+                    context: format!("reading {}", path.display()),
+                    source: e,
+                })
+            }
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| EngineError::State {
+                path: format!("{}:{}:{}", path.display(), e.line(), e.column()),
+                detail: format!("not a backup manifest: {e}"),
+            })
+    }
+}
+
 /// Where one run keeps its backups.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Backups {
     dir: PathBuf,
+    run_id: String,
+    saved: Mutex<Vec<Saved>>,
 }
 
 impl Backups {
     /// Backups for run `run_id` under `work_dir/backup/`.
-    pub fn new(work_dir: &std::path::Path, run_id: &str) -> Backups {
+    pub fn new(work_dir: &Path, run_id: &str) -> Backups {
         Backups {
             dir: work_dir.join("backup").join(run_id),
+            run_id: run_id.to_string(),
+            saved: Mutex::new(Vec::new()),
         }
     }
 
     /// The run's backup directory.
-    pub fn dir(&self) -> &std::path::Path {
+    pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Copy `path` from `replica` (side `side`) into the backup; returns where it went.
+    /// The run id (`<UTC stamp>-<pid>`).
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// How many files were saved so far.
+    pub fn count(&self) -> usize {
+        self.saved.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn note(&self, saved: Saved) {
+        self.saved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(saved);
+    }
+
+    /// Save `path` of `replica` (side `side`): inside the replica when it
+    /// keeps copies of its own, else in the local backup directory. Returns
+    /// where it went, for the report.
     pub fn save(
+        &self,
+        replica: &dyn Replica,
+        side: Side,
+        path: &RelPath,
+    ) -> Result<String, EngineError> {
+        if let Some(copy) = replica
+            .backup(path, &self.run_id)
+            .map_err(|e| EngineError::Replica { side, source: e })?
+        {
+            self.note(Saved {
+                side,
+                path: path.to_string(),
+                copy: Some(copy.copy.to_string()),
+                file: None,
+            });
+            return Ok(format!("{}{}", replica.location(), copy.copy));
+        }
+        let dest = self.save_local(replica, side, path)?;
+        self.note(Saved {
+            side,
+            path: path.to_string(),
+            copy: None,
+            file: Some(dest.clone()),
+        });
+        Ok(dest.display().to_string())
+    }
+
+    fn save_local(
         &self,
         replica: &dyn Replica,
         side: Side,
@@ -53,5 +168,30 @@ impl Backups {
         drop(f);
         fs::rename(&tmp, &dest).map_err(io)?;
         Ok(dest)
+    }
+
+    /// Write the run's manifest when anything was saved; returns whether it was.
+    pub fn finish(&self, left: String, right: String, state: &Path) -> Result<bool, EngineError> {
+        let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if saved.is_empty() {
+            return Ok(false);
+        }
+        saved.sort_by(|a, b| (a.side.name(), &a.path).cmp(&(b.side.name(), &b.path)));
+        let manifest = Manifest {
+            run: self.run_id.clone(),
+            left,
+            right,
+            state: state.to_path_buf(),
+            saved,
+        };
+        let path = self.dir.join(MANIFEST);
+        let io = |e: io::Error| EngineError::Io {
+            context: format!("writing {}", path.display()),
+            source: e,
+        };
+        fs::create_dir_all(&self.dir).map_err(io)?;
+        let text = serde_json::to_string_pretty(&manifest).expect("a manifest serialises");
+        fs::write(&path, text + "\n").map_err(io)?;
+        Ok(true)
     }
 }

@@ -5,16 +5,19 @@
 //! against the base), plans with [`driftsync_core::reconcile`], refuses
 //! unsafe plans ([`driftsync_core::guard`]) unless forced, applies with
 //! bounded parallelism and retries, backs up everything it overwrites or
-//! deletes (`<work>/backup/<run>/<side>/<path>`), and writes the base
+//! deletes (inside the replica when it keeps copies of its own, else
+//! `<work>/backup/<run>/<side>/<path>`), and writes the base
 //! atomically last, advanced only for what succeeded. It never prints:
 //! progress goes to a [`Reporter`].
 #![deny(missing_docs)]
 
 mod apply;
 pub mod backup;
+pub mod check;
 pub mod clock;
 pub mod events;
 pub mod lock;
+pub mod restore;
 #[cfg(feature = "scenarios")]
 pub mod scenarios;
 pub mod state;
@@ -26,6 +29,7 @@ use driftsync_core::report::{ActionOutcome, ActionRecord};
 use driftsync_core::{reconcile, Base, Options, Plan, Policy, Side};
 use driftsync_replica::{Replica, ReplicaError, ScanNote, ScanRequest};
 
+pub use check::{ContentCheck, HeldBack, Invalid};
 pub use events::{Event, Reporter, Silent};
 pub use state::State;
 
@@ -105,6 +109,8 @@ pub struct SyncOptions {
     pub work_dir: PathBuf,
     /// fsync the state file before renaming it into place (survives power loss, not only a kill).
     pub durable: bool,
+    /// Checked before a file is propagated; a file it rejects is held back.
+    pub check: Option<std::sync::Arc<dyn ContentCheck>>,
 }
 
 impl SyncOptions {
@@ -126,6 +132,7 @@ impl SyncOptions {
             state_file: state_file.into(),
             work_dir: work_dir.into(),
             durable: true,
+            check: None,
         }
     }
 }
@@ -147,6 +154,13 @@ pub struct Outcome {
     pub notes: Vec<(Side, ScanNote)>,
     /// Where this run's backups are (when anything was backed up).
     pub backup_dir: Option<PathBuf>,
+    /// This run's id (`<UTC stamp>-<pid>`; empty for a dry or blocked run):
+    /// `driftsync restore RUN` puts its backups back.
+    pub run_id: String,
+    /// Files backed up (inside a replica or locally).
+    pub backed_up: usize,
+    /// Files the content check held back.
+    pub held_back: Vec<HeldBack>,
     /// True for a dry run.
     pub dry_run: bool,
     /// True when the state file was (re)written.
@@ -287,6 +301,9 @@ pub fn sync(
         blocked,
         notes,
         backup_dir: None,
+        run_id: String::new(),
+        backed_up: 0,
+        held_back: Vec::new(),
         dry_run: opts.dry_run,
         state_written: false,
     };
@@ -314,13 +331,15 @@ pub fn sync(
     apply::refresh_unchanged(&mut new_base, &outcome.plan, &l.snapshot, &r.snapshot);
     for (i, (action, result)) in outcome.plan.actions.iter().zip(&results).enumerate() {
         outcome.records[i] = apply::record(action, result);
-        if let Ok(done) = result {
-            done.advance(&mut new_base, action);
+        match result {
+            Ok(done) => done.advance(&mut new_base, action),
+            Err(apply::NotDone::HeldBack(h)) => outcome.held_back.push(h.clone()),
+            Err(_) => {}
         }
     }
-    if backups.dir().exists() {
-        outcome.backup_dir = Some(backups.dir().to_path_buf());
-    }
+    outcome.run_id = run_id.clone();
+    outcome.backed_up = backups.count();
+
     if prior.is_none() || new_base != base {
         State {
             version: state::STATE_VERSION,
@@ -331,6 +350,12 @@ pub fn sync(
         }
         .save(&opts.state_file, opts.durable)?;
         outcome.state_written = true;
+    }
+    // After the base: a manifest that cannot be written costs the ad hoc
+    // restore its locations, never the sync its state.
+    backups.finish(left.location(), right.location(), &opts.state_file)?;
+    if backups.dir().exists() {
+        outcome.backup_dir = Some(backups.dir().to_path_buf());
     }
     Ok(outcome)
 }

@@ -58,18 +58,31 @@ fn main() {
     };
 
     println!("files: {files}, added latency per request: {latency_ms} ms");
-    let r1 = open("c1");
-    let t1 = push(&r1, files, 1, "c1");
-    println!(
-        "push, concurrency 1: {t1:.1} s ({:.0} files/s)",
-        files as f64 / t1
-    );
-    let r8 = open("c8");
-    let t8 = push(&r8, files, 8, "c8");
-    println!(
-        "push, concurrency 8: {t8:.1} s ({:.0} files/s)",
-        files as f64 / t8
-    );
+    // One phase: push with `threads`, then say what it cost the server.
+    let phase = |prefix: &str, threads: usize| {
+        let r = open(prefix);
+        proxy.reset_counts();
+        let cpu = server.cpu_seconds();
+        let t = push(&r, files, threads, prefix);
+        let cpu = server.cpu_seconds() - cpu;
+        let c = proxy.counts();
+        println!(
+            "push, concurrency {threads}: {t:.1} s ({:.0} files/s); requests per file: {:.2} \
+             (PUT {} HEAD {} GET {} POST {}); server CPU {cpu:.1} s = {:.0} % of one core, \
+             {:.1} ms per file",
+            files as f64 / t,
+            c.total() as f64 / files as f64,
+            c.put,
+            c.head,
+            c.get,
+            c.post,
+            100.0 * cpu / t,
+            1000.0 * cpu / files as f64,
+        );
+        (r, t)
+    };
+    let (_r1, t1) = phase("c1", 1);
+    let (r8, t8) = phase("c8", 8);
     println!("speed-up: {:.1}x", t1 / t8);
 
     let first = r8.scan(&ScanRequest::default()).expect("first scan");

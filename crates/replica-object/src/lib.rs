@@ -16,5 +16,5 @@ pub mod meta;
 mod open;
 mod replica;
 
-pub use open::{parse, Flavor, ObjectOptions, OpenError, Parsed};
+pub use open::{backup_prefix, parse, Flavor, ObjectOptions, OpenError, Parsed};
 pub use replica::{ObjectReplica, BACKUP_DIR};

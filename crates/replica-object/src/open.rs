@@ -28,6 +28,9 @@ pub struct ObjectOptions {
     pub part_size: usize,
     /// Concurrent requests while scanning (HEADs of changed objects).
     pub scan_concurrency: usize,
+    /// Folder of the replica root that holds backups (`<backup_prefix><run>/<path>`),
+    /// ending in `/`; never synced.
+    pub backup_prefix: String,
 }
 
 impl Default for ObjectOptions {
@@ -38,8 +41,19 @@ impl Default for ObjectOptions {
             connect_timeout: Duration::from_secs(5),
             part_size: 8 * 1024 * 1024,
             scan_concurrency: 16,
+            backup_prefix: crate::replica::BACKUP_DIR.to_string(),
         }
     }
+}
+
+/// Check a `backup_prefix` (a relative folder such as `.driftsync-backup/`)
+/// and return it ending in `/`.
+pub fn backup_prefix(text: &str) -> Result<String, String> {
+    let trimmed = text.trim_end_matches('/');
+    driftsync_core::RelPath::new(trimmed).map_err(|e| {
+        format!("`{text}` is not a relative folder ({e}); write e.g. `.driftsync-backup/`")
+    })?;
+    Ok(format!("{trimmed}/"))
 }
 
 /// Which kind of store a URL names; decides what the store can do.
@@ -277,6 +291,15 @@ mod tests {
         let err = parse("s3://key:hunter2@bucket/p").unwrap_err();
         assert!(matches!(err, OpenError::CredentialsInUrl { .. }));
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn backup_prefixes_are_relative_folders() {
+        assert_eq!(backup_prefix(".bak").unwrap(), ".bak/");
+        assert_eq!(backup_prefix("a/b/").unwrap(), "a/b/");
+        for bad in ["", "/abs", "../up", "a//b"] {
+            assert!(backup_prefix(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use driftsync_core::redact::redact_url;
 use driftsync_core::{Entry, Hash, RelPath};
 use driftsync_replica::{
-    Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
+    BackupCopy, Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanNote,
+    ScanRequest, WriteMeta,
 };
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -21,7 +22,8 @@ use crate::error::{kind_of, map, Kind};
 use crate::meta::StoredMeta;
 use crate::open::{self, Flavor, ObjectOptions, OpenError};
 
-/// Keys under this folder of the replica root are driftsync's own backups and never synced.
+/// The default backup folder of the replica root (`backup_prefix`); keys
+/// under it, and under the configured prefix, are driftsync's own backups and never synced.
 pub const BACKUP_DIR: &str = ".driftsync-backup/";
 
 /// A bucket (or a prefix inside one) as a replica.
@@ -363,7 +365,7 @@ impl Replica for ObjectReplica {
         for meta in listed {
             let key = meta.location.as_ref();
             let rel = key.strip_prefix(self.prefix.as_str()).unwrap_or(key);
-            if rel.starts_with(BACKUP_DIR) {
+            if rel.starts_with(BACKUP_DIR) || rel.starts_with(self.options.backup_prefix.as_str()) {
                 continue;
             }
             let path = match RelPath::new(rel) {
@@ -483,6 +485,54 @@ impl Replica for ObjectReplica {
             Err(e) if kind_of(&e) == Kind::NotFound => Ok(()),
             Err(e) => Err(self.err(e, path.as_str())),
         }
+    }
+
+    /// A server-side copy to `<backup_prefix><run>/<path>`: the content never
+    /// leaves the store, and the metadata (hash, mtime, exec bit) goes with it.
+    fn backup(&self, path: &RelPath, run_id: &str) -> Result<Option<BackupCopy>, ReplicaError> {
+        let copy = RelPath::new(format!("{}{run_id}/{path}", self.options.backup_prefix)).map_err(
+            |e| ReplicaError::InvalidPath {
+                path: path.to_string(),
+                reason: format!("no backup key for run `{run_id}`: {e}"),
+            },
+        )?;
+        self.runtime
+            .block_on(self.store.copy(&self.key(path)?, &self.key(&copy)?))
+            .map_err(|e| self.err(e, path.as_str()))?;
+        Ok(Some(BackupCopy {
+            run: run_id.to_string(),
+            path: path.clone(),
+            copy,
+        }))
+    }
+
+    fn list_backups(&self) -> Result<Vec<BackupCopy>, ReplicaError> {
+        let folder = format!("{}{}", self.prefix, self.options.backup_prefix);
+        let folder = Path::from(folder.trim_end_matches('/'));
+        let listed: Vec<ObjectMeta> = self
+            .runtime
+            .block_on(self.store.list(Some(&folder)).try_collect())
+            .map_err(|e| self.err(e, &self.options.backup_prefix))?;
+        let mut out = Vec::new();
+        for meta in listed {
+            let key = meta.location.as_ref();
+            let rel = key.strip_prefix(self.prefix.as_str()).unwrap_or(key);
+            let Some(rest) = rel.strip_prefix(self.options.backup_prefix.as_str()) else {
+                continue;
+            };
+            let Some((run, path)) = rest.split_once('/') else {
+                continue;
+            };
+            if let (Ok(path), Ok(copy)) = (RelPath::new(path), RelPath::new(rel)) {
+                out.push(BackupCopy {
+                    run: run.to_string(),
+                    path,
+                    copy,
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.run, &a.path).cmp(&(&b.run, &b.path)));
+        Ok(out)
     }
 }
 

@@ -96,6 +96,17 @@ pub struct Scan {
     pub hashed: usize,
 }
 
+/// A copy of a file that a replica keeps inside itself (see [`Replica::backup`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupCopy {
+    /// The run that made the copy.
+    pub run: String,
+    /// The file it is a copy of.
+    pub path: RelPath,
+    /// Where the copy is, relative to the replica root (readable with [`Replica::read`]).
+    pub copy: RelPath,
+}
+
 /// A tree of files addressed by [`RelPath`].
 ///
 /// The contract, checked by [`conformance::run_all`]:
@@ -155,4 +166,20 @@ pub trait Replica: Send + Sync {
 
     /// Abandon the batch: none of its operations happened.
     fn rollback_batch(&self) {}
+
+    /// Keep a copy of `path` inside the replica (a server-side copy under the
+    /// replica's backup folder) before run `run_id` overwrites or deletes it;
+    /// the copy is never part of a scan. Returns where the copy is, or `None`
+    /// when the backend keeps no copies of its own (the engine then keeps a
+    /// local one).
+    fn backup(&self, path: &RelPath, run_id: &str) -> Result<Option<BackupCopy>, ReplicaError> {
+        let _ = (path, run_id);
+        Ok(None)
+    }
+
+    /// Every copy [`Replica::backup`] made, of every run (empty for backends
+    /// that keep none).
+    fn list_backups(&self) -> Result<Vec<BackupCopy>, ReplicaError> {
+        Ok(Vec::new())
+    }
 }

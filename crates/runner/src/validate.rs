@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use driftsync_config::GlobList;
+use driftsync_config::{FileKind, GlobList};
 use driftsync_core::report::{Finding, Severity};
 
 /// Check every matching file under `root`; one finding per file that does not parse.
@@ -39,32 +39,46 @@ fn collect(root: &Path, dir: &Path, paths: &GlobList, out: &mut Vec<String>) {
 
 /// Parse one file by its extension; `None` when it parses (or is not JSON/YAML/TOML).
 pub fn validate_file(root: &Path, rel: &str) -> Option<Finding> {
-    let ext = rel
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !matches!(ext.as_str(), "json" | "yaml" | "yml" | "toml") {
-        return None;
-    }
+    let kind = FileKind::of_path(rel)?;
     let text = match std::fs::read_to_string(root.join(rel)) {
         Ok(t) => t,
         Err(e) => return Some(finding(rel, None, None, format!("cannot read: {e}"))),
     };
-    let (line, column, msg) = match ext.as_str() {
-        "json" => match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(_) => return None,
-            Err(e) => (Some(e.line()), Some(e.column()), e.to_string()),
-        },
-        "toml" => match text.parse::<toml::Table>() {
-            Ok(_) => return None,
-            Err(e) => {
-                let (l, c) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
-                (Some(l), Some(c), e.message().to_string())
+    let p = problem(kind, &text)?;
+    Some(finding(rel, p.line, p.column, p.message))
+}
+
+/// Where and why a text does not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line, when the parser says.
+    pub line: Option<usize>,
+    /// 1-based column, when the parser says.
+    pub column: Option<usize>,
+    /// The parser's message (without its own position suffix).
+    pub message: String,
+}
+
+/// Parse `text` as `kind`; `None` when it parses (every YAML document is checked).
+pub fn problem(kind: FileKind, text: &str) -> Option<Problem> {
+    match kind {
+        FileKind::Json => serde_json::from_str::<serde_json::Value>(text)
+            .err()
+            .map(|e| Problem {
+                line: Some(e.line()),
+                column: Some(e.column()),
+                message: e.to_string(),
+            }),
+        FileKind::Toml => text.parse::<toml::Table>().err().map(|e| {
+            let (l, c) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            Problem {
+                line: Some(l),
+                column: Some(c),
+                message: e.message().to_string(),
             }
-        },
-        _ => {
-            for doc in serde_yaml::Deserializer::from_str(&text) {
+        }),
+        FileKind::Yaml => {
+            for doc in serde_yaml::Deserializer::from_str(text) {
                 if let Err(e) = <serde_yaml::Value as serde::Deserialize>::deserialize(doc) {
                     let loc = e.location();
                     let msg = e.to_string();
@@ -72,18 +86,16 @@ pub fn validate_file(root: &Path, rel: &str) -> Option<Finding> {
                         .rsplit_once(" at line ")
                         .map_or(msg.as_str(), |(m, _)| m)
                         .to_string();
-                    return Some(finding(
-                        rel,
-                        loc.as_ref().map(|l| l.line()),
-                        loc.as_ref().map(|l| l.column()),
-                        msg,
-                    ));
+                    return Some(Problem {
+                        line: loc.as_ref().map(|l| l.line()),
+                        column: loc.as_ref().map(|l| l.column()),
+                        message: msg,
+                    });
                 }
             }
-            return None;
+            None
         }
-    };
-    Some(finding(rel, line, column, msg))
+    }
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

@@ -1,9 +1,10 @@
 //! `type: sync`: a local directory and another location, synced by the engine.
 
 use super::KindSpec;
-use crate::model::{OnConflict, SyncTarget, TargetKind};
+use crate::model::{FileKind, OnConflict, SyncTarget, TargetKind};
 use crate::raw::{RawCount, RawTarget};
 use crate::resolve::Ctx;
+use driftsync_core::RelPath;
 
 /// The `sync` type.
 pub const SPEC: KindSpec = KindSpec {
@@ -19,6 +20,10 @@ pub const SPEC: KindSpec = KindSpec {
         "concurrency",
         "retries",
         "gitignore",
+        "backup_prefix",
+        "validate",
+        "after",
+        "request_timeout",
     ],
     resolve,
 };
@@ -87,6 +92,66 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
             Some("write `concurrency: 8`".into()),
         );
     }
+    let object_remote = remote.as_deref().is_some_and(is_object_url);
+    let backup_prefix = raw.backup_prefix.as_deref().and_then(|p| {
+        let at = ["targets", name, "backup_prefix"];
+        if !object_remote {
+            ctx.error_key(
+                &at,
+                "`backup_prefix` applies to object-store remotes only (s3://, gs://, az://, file:)",
+                Some("remove it: other remotes are backed up under .driftsync/backup/".into()),
+            );
+            return None;
+        }
+        let trimmed = p.trim_end_matches('/');
+        match RelPath::new(trimmed) {
+            Ok(_) => Some(format!("{trimmed}/")),
+            Err(e) => {
+                ctx.error_value(
+                    &at,
+                    format!("`{p}` is not a relative folder: {e}"),
+                    Some("write e.g. `backup_prefix: .driftsync-backup/`".into()),
+                );
+                None
+            }
+        }
+    });
+    let mut validate = Vec::new();
+    for (i, k) in raw.validate.iter().flatten().enumerate() {
+        match FileKind::parse(k) {
+            Some(kind) if !validate.contains(&kind) => validate.push(kind),
+            Some(_) => {}
+            None => ctx.error_value(
+                &["targets", name, "validate", &i.to_string()],
+                format!("cannot validate `{k}` files"),
+                Some("use yaml, json or toml".into()),
+            ),
+        }
+    }
+    for (i, c) in raw.after.iter().flatten().enumerate() {
+        if c.trim().is_empty() {
+            ctx.error_value(
+                &["targets", name, "after", &i.to_string()],
+                "empty command",
+                Some("write a shell line, e.g. `./scripts/purge-cache.sh`".into()),
+            );
+        }
+    }
+    let rt_at = ["targets", name, "request_timeout"];
+    let request_timeout = ctx.duration(&rt_at, raw.request_timeout.as_deref());
+    if raw.request_timeout.is_some() && !object_remote {
+        ctx.error_key(
+            &rt_at,
+            "`request_timeout` applies to object-store remotes only (s3://, gs://, az://, file:)",
+            Some("remove it: only object-store requests have a per-request deadline".to_string()),
+        );
+    } else if request_timeout == Some(std::time::Duration::ZERO) {
+        ctx.error_value(
+            &rt_at,
+            "request_timeout must be more than zero",
+            Some("write e.g. `request_timeout: 30s`".into()),
+        );
+    }
     if ctx.errors.len() > errors_before {
         return None;
     }
@@ -101,5 +166,16 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
         concurrency: raw.concurrency.unwrap_or(8),
         retries: raw.retries.unwrap_or(3),
         gitignore: raw.gitignore.unwrap_or(false),
+        backup_prefix,
+        validate,
+        after: raw.after.clone().unwrap_or_default(),
+        request_timeout,
     }))
+}
+
+/// True for the URLs the object-store backend opens.
+fn is_object_url(remote: &str) -> bool {
+    ["s3://", "gs://", "az://", "file:"]
+        .iter()
+        .any(|s| remote.starts_with(s))
 }

@@ -194,6 +194,31 @@ impl S3Server {
         python(&self.endpoint(), &self.key_id, &self.secret, code)
     }
 
+    /// CPU time (user + system) the server process has used so far, in
+    /// seconds, from `/proc` (benchmarks use it to show when the server is the bottleneck).
+    pub fn cpu_seconds(&self) -> f64 {
+        let Some(pid) = self.child.as_ref().map(Child::id) else {
+            return 0.0;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the `(comm)`; utime and stime are the 14th and 15th overall.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let hz = Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or(100.0);
+        (ticks(11) + ticks(12)) / hz.max(1.0)
+    }
+
     /// What the server logged so far (one line per request).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
