@@ -234,8 +234,9 @@ pub fn sync(
         Some(lock)
     };
     let prior = State::load(&opts.state_file)?;
-    let base = prior.as_ref().map(|s| s.base.clone()).unwrap_or_default();
+    let first_run = prior.is_none();
     let written = prior.as_ref().map(|s| s.written_ns);
+    let mut base = prior.map(|s| s.base).unwrap_or_default();
     let (l, r) = std::thread::scope(|s| {
         let l = s.spawn(|| scan_side(left, Side::Left, &base, written, opts));
         let r = scan_side(right, Side::Right, &base, written, opts);
@@ -310,24 +311,26 @@ pub fn sync(
         reporter,
     };
     let results = applier.run(&outcome.plan);
-    let mut new_base = base.clone();
-    apply::refresh_unchanged(&mut new_base, &outcome.plan, &l.snapshot, &r.snapshot);
+    // The base is advanced in place; it is rewritten only when something in it changed.
+    let mut changed = apply::refresh_unchanged(&mut base, &outcome.plan, &l.snapshot, &r.snapshot);
+    drop((l, r));
     for (i, (action, result)) in outcome.plan.actions.iter().zip(&results).enumerate() {
         outcome.records[i] = apply::record(action, result);
         if let Ok(done) = result {
-            done.advance(&mut new_base, action);
+            done.advance(&mut base, action);
+            changed = true;
         }
     }
     if backups.dir().exists() {
         outcome.backup_dir = Some(backups.dir().to_path_buf());
     }
-    if prior.is_none() || new_base != base {
+    if first_run || changed {
         State {
             version: state::STATE_VERSION,
             written_ns: clock::now_ns(),
             left: left.location(),
             right: right.location(),
-            base: new_base,
+            base,
         }
         .save(&opts.state_file, opts.durable)?;
         outcome.state_written = true;
