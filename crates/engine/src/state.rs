@@ -104,7 +104,10 @@ impl<'de> Deserialize<'de> for HashStr {
                 f.write_str("a SHA-256 hex digest (64 hex digits)")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<HashStr, E> {
-                s.parse().map(HashStr).map_err(E::custom)
+                match hex_hash(s.as_bytes()) {
+                    Some(h) => Ok(HashStr(h)),
+                    None => s.parse().map(HashStr).map_err(E::custom),
+                }
             }
         }
         d.deserialize_str(V)
@@ -267,6 +270,10 @@ fn load_rows(path: &Path, file: fs::File) -> Result<Option<State>, EngineError> 
             break;
         }
         let body = t.strip_suffix(',').unwrap_or(t);
+        if let Some(row) = quick_row(body.trim_start()) {
+            rows.push(row);
+            continue;
+        }
         let indent = body.len() - body.trim_start().len();
         match serde_json::from_str::<Row>(body) {
             Ok(row) => rows.push(row),
@@ -286,6 +293,120 @@ fn load_rows(path: &Path, file: fs::File) -> Result<Option<State>, EngineError> 
         right: h.right,
         base: rows.into_base(),
     }))
+}
+
+/// A cursor over one row in exactly the layout [`State::write_to`] produces
+/// for the common case (no escapes, both sides present, short side form).
+struct Quick<'a>(&'a [u8]);
+
+impl<'a> Quick<'a> {
+    fn lit(&mut self, s: &str) -> Option<()> {
+        self.0 = self.0.strip_prefix(s.as_bytes())?;
+        Some(())
+    }
+
+    /// The bytes of a string without escapes.
+    fn raw_string(&mut self) -> Option<&'a [u8]> {
+        self.lit("\"")?;
+        let end = self.0.iter().position(|&b| b == b'"' || b == b'\\')?;
+        if self.0[end] != b'"' {
+            return None;
+        }
+        let (s, rest) = self.0.split_at(end);
+        self.0 = &rest[1..];
+        Some(s)
+    }
+
+    /// A string without escapes.
+    fn string(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.raw_string()?).ok()
+    }
+
+    /// A non-negative integer (a `-` sends the row to the full parser).
+    fn uint(&mut self) -> Option<u64> {
+        let n = self.0.iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 || n > 19 {
+            return None;
+        }
+        let (digits, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(
+            digits
+                .iter()
+                .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')),
+        )
+    }
+    fn side(&mut self) -> Option<SideRec> {
+        self.lit("[")?;
+        let mtime_ns = i64::try_from(self.uint()?).ok()?;
+        self.lit(", ")?;
+        let version = self.string()?.to_string();
+        self.lit(", ")?;
+        let executable = match self.uint()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        self.lit("]")?;
+        Some(SideRec {
+            mtime_ns,
+            version,
+            executable,
+            own: None,
+        })
+    }
+}
+
+/// 64 lowercase or uppercase hex digits.
+fn hex_hash(s: &[u8]) -> Option<Hash> {
+    const BAD: u8 = 0xff;
+    const TABLE: [u8; 256] = {
+        let mut t = [BAD; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        let (hi, lo) = (TABLE[usize::from(pair[0])], TABLE[usize::from(pair[1])]);
+        bad |= (hi | lo) & 0xf0;
+        *o = hi << 4 | (lo & 0x0f);
+    }
+    (bad == 0).then_some(Hash(out))
+}
+
+/// The common row without serde; `None` sends the line to the full parser
+/// (which also produces the error message).
+fn quick_row(line: &str) -> Option<Row> {
+    let mut q = Quick(line.as_bytes());
+    q.lit("[")?;
+    let path = RelPath::new(q.string()?).ok()?;
+    q.lit(", ")?;
+    let size = q.uint()?;
+    q.lit(", ")?;
+    let hash = hex_hash(q.raw_string()?)?;
+    q.lit(", ")?;
+    let left = q.side()?;
+    q.lit(", ")?;
+    let right = q.side()?;
+    q.lit("]")?;
+    if !q.0.is_empty() {
+        return None;
+    }
+    Some(Row(path, size, HashStr(hash), Some(left), Some(right)))
 }
 
 /// The slow path: the whole document, any layout, format 1 or 2.
@@ -469,6 +590,9 @@ mod tests {
             .insert(p("only-left"), entry("l", 1, "2-1-1", false));
         base.right
             .insert(p("only-right"), entry("r", 1, "v", false));
+        // The common row (read without serde).
+        base.left.insert(p("d/plain.txt"), entry("p", 9, "4-1-9", false));
+        base.right.insert(p("d/plain.txt"), entry("p", 9, "5-1-9", true));
         base.left.insert(p("z"), entry("same", 1, "3-4-1", false));
         base.right.insert(p("z"), entry("diff", 2, "w", false));
         State {
@@ -487,7 +611,9 @@ mod tests {
         let s = sample();
         s.save(&path, false).unwrap();
         let text = fs::read_to_string(&path).unwrap();
-        assert_eq!(text.lines().filter(|l| l.starts_with("    [")).count(), 4);
+        assert_eq!(text.lines().filter(|l| l.starts_with("    [")).count(), 5);
+        let plain = text.lines().find(|l| l.contains("plain")).unwrap();
+        assert!(quick_row(plain.trim().trim_end_matches(',')).is_some(), "{plain}");
         let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
         assert_eq!(v["version"], 2);
         assert_eq!(State::load(&path).unwrap().unwrap(), s);
@@ -543,9 +669,10 @@ mod tests {
         sample().save(&path, false).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         let broken = text.replacen("\"only-left\", 1,", "\"only-left\", x,", 1);
+        assert_ne!(broken, text);
         fs::write(&path, broken).unwrap();
         let e = State::load(&path).unwrap_err().to_string();
-        assert!(e.contains("s.json:8:"), "{e}");
+        assert!(e.contains("s.json:9:"), "{e}");
         fs::write(&path, "{\"version\": 7}").unwrap();
         let e = State::load(&path).unwrap_err().to_string();
         assert!(e.contains("state version 7 is not supported"), "{e}");

@@ -297,7 +297,7 @@ impl Replica for LocalReplica {
         let racy_from = request
             .prior_written_ns
             .map(|w| w.div_euclid(1_000_000_000) * 1_000_000_000);
-        let mut found = Vec::new();
+        let mut found = Vec::with_capacity(request.prior.map_or(0, |p| p.len()));
         for item in walker {
             let d = match item {
                 Ok(d) => d,
