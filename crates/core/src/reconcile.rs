@@ -422,14 +422,11 @@ pub fn reconcile(base: &Base, left: &Snapshot, right: &Snapshot, opts: &Options)
         left.iter().peekable(),
         right.iter().peekable(),
     ];
-    loop {
-        let Some(path) = lists
-            .iter_mut()
-            .filter_map(|l| l.peek().map(|(p, _)| *p))
-            .min()
-        else {
-            break;
-        };
+    while let Some(path) = lists
+        .iter_mut()
+        .filter_map(|l| l.peek().map(|(p, _)| *p))
+        .min()
+    {
         let mut at = [None; 4];
         for (slot, list) in at.iter_mut().zip(lists.iter_mut()) {
             if list.peek().is_some_and(|(p, _)| *p == path) {
