@@ -446,23 +446,64 @@ fn load_document(path: &Path) -> Result<State, EngineError> {
     }
 }
 
-/// `[mtime_ns, version, exec]` (plus `size, hash` when they differ from the row's).
-fn write_side(
-    w: &mut impl Write,
-    e: Option<&Entry>,
-    size: u64,
-    hash: &Hash,
-) -> std::io::Result<()> {
-    let Some(e) = e else {
-        return w.write_all(b"null");
-    };
-    write!(w, "[{}, ", e.mtime_ns)?;
-    serde_json::to_writer(&mut *w, &e.version)?;
-    write!(w, ", {}", u8::from(e.executable))?;
-    if e.size != size || e.hash != *hash {
-        write!(w, ", {}, \"{}\"", e.size, e.hash)?;
+/// Decimal digits of `v`.
+fn push_int(out: &mut Vec<u8>, v: i128) {
+    if v < 0 {
+        out.push(b'-');
     }
-    w.write_all(b"]")
+    let mut v = v.unsigned_abs();
+    let mut digits = [0u8; 40];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// A JSON string: copied as is when nothing needs escaping.
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).expect("writing JSON to memory cannot fail");
+    }
+}
+
+fn push_hash(out: &mut Vec<u8>, h: &Hash) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for b in h.0 {
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 15)]);
+    }
+    out.push(b'"');
+}
+
+/// `[mtime_ns, version, exec]` (plus `size, hash` when they differ from the row's).
+fn push_side(out: &mut Vec<u8>, e: Option<&Entry>, size: u64, hash: &Hash) {
+    let Some(e) = e else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    out.push(b'[');
+    push_int(out, e.mtime_ns.into());
+    out.extend_from_slice(b", ");
+    push_str(out, &e.version);
+    out.extend_from_slice(if e.executable { b", 1" } else { b", 0" });
+    if e.size != size || e.hash != *hash {
+        out.extend_from_slice(b", ");
+        push_int(out, e.size.into());
+        out.extend_from_slice(b", ");
+        push_hash(out, &e.hash);
+    }
+    out.push(b']');
 }
 
 impl State {
@@ -527,6 +568,7 @@ impl State {
         let mut l = self.base.left.iter().peekable();
         let mut r = self.base.right.iter().peekable();
         let mut first = true;
+        let mut line = Vec::with_capacity(512);
         loop {
             let (path, le, re) = match (l.peek(), r.peek()) {
                 (None, None) => break,
@@ -549,14 +591,20 @@ impl State {
                 }
             };
             let row = le.or(re).expect("a row has a side");
-            w.write_all(if first { b"\n    [" } else { b",\n    [" })?;
+            line.clear();
+            line.extend_from_slice(if first { b"\n    [" } else { b",\n    [" });
             first = false;
-            serde_json::to_writer(&mut *w, path.as_str())?;
-            write!(w, ", {}, \"{}\", ", row.size, row.hash)?;
-            write_side(w, le, row.size, &row.hash)?;
-            w.write_all(b", ")?;
-            write_side(w, re, row.size, &row.hash)?;
-            w.write_all(b"]")?;
+            push_str(&mut line, path.as_str());
+            line.extend_from_slice(b", ");
+            push_int(&mut line, row.size.into());
+            line.extend_from_slice(b", ");
+            push_hash(&mut line, &row.hash);
+            line.extend_from_slice(b", ");
+            push_side(&mut line, le, row.size, &row.hash);
+            line.extend_from_slice(b", ");
+            push_side(&mut line, re, row.size, &row.hash);
+            line.push(b']');
+            w.write_all(&line)?;
         }
         // Even without rows `[` and `]` stay on lines of their own (the loader's fast path).
         writeln!(w)?;
@@ -591,8 +639,10 @@ mod tests {
         base.right
             .insert(p("only-right"), entry("r", 1, "v", false));
         // The common row (read without serde).
-        base.left.insert(p("d/plain.txt"), entry("p", 9, "4-1-9", false));
-        base.right.insert(p("d/plain.txt"), entry("p", 9, "5-1-9", true));
+        base.left
+            .insert(p("d/plain.txt"), entry("p", 9, "4-1-9", false));
+        base.right
+            .insert(p("d/plain.txt"), entry("p", 9, "5-1-9", true));
         base.left.insert(p("z"), entry("same", 1, "3-4-1", false));
         base.right.insert(p("z"), entry("diff", 2, "w", false));
         State {
@@ -613,7 +663,10 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().filter(|l| l.starts_with("    [")).count(), 5);
         let plain = text.lines().find(|l| l.contains("plain")).unwrap();
-        assert!(quick_row(plain.trim().trim_end_matches(',')).is_some(), "{plain}");
+        assert!(
+            quick_row(plain.trim().trim_end_matches(',')).is_some(),
+            "{plain}"
+        );
         let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
         assert_eq!(v["version"], 2);
         assert_eq!(State::load(&path).unwrap().unwrap(), s);
