@@ -43,7 +43,10 @@ for i, w in enumerate(raw):
     d = os.path.join(root, f"d{i % 97:02d}", f"e{(i // 97) % 31:02d}")
     os.makedirs(d, exist_ok=True)
     start = rng.randrange(0, len(block))
-    data = (block[start:] + block)[:size] if size <= len(block) else (block * (size // len(block) + 1))[:size]
+    if size <= len(block):  # a window of the block, wrapping around (no 16 MB temporaries)
+        data = block[start:start + size] if start + size <= len(block) else block[start:] + block[:start + size - len(block)]
+    else:
+        data = (block * (size // len(block) + 1))[:size]
     with open(os.path.join(d, f"f{i:06d}.bin"), "wb") as f:
         f.write(i.to_bytes(8, "little") + data[8:])
 PY

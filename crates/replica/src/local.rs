@@ -232,6 +232,21 @@ impl LocalReplica {
     }
 }
 
+/// `path` below `root`: the walker builds paths by joining names onto the
+/// root, so a byte prefix check is enough (and much cheaper than comparing
+/// components); anything else falls back to [`Path::strip_prefix`].
+fn relative<'p>(path: &'p Path, root: &Path) -> &'p Path {
+    use std::os::unix::ffi::OsStrExt;
+    let (p, r) = (path.as_os_str().as_bytes(), root.as_os_str().as_bytes());
+    match p.strip_prefix(r) {
+        Some(rest) if !r.is_empty() && (r.ends_with(b"/") || rest.first() == Some(&b'/')) => {
+            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+            Path::new(std::ffi::OsStr::from_bytes(rest))
+        }
+        _ => path.strip_prefix(root).unwrap_or(path),
+    }
+}
+
 /// A walked file: its entry, whose hash is still to be computed unless `known`.
 struct Found {
     rel: RelPath,
@@ -312,7 +327,7 @@ impl Replica for LocalReplica {
             if d.depth() == 0 {
                 continue;
             }
-            let rel_os = d.path().strip_prefix(&self.root).unwrap_or(d.path());
+            let rel_os = relative(d.path(), &self.root);
             let Some(rel_str) = rel_os.to_str() else {
                 scan.notes.push(ScanNote {
                     path: rel_os.to_string_lossy().into_owned(),
