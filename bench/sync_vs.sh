@@ -6,7 +6,8 @@
 #
 #   bench/sync_vs.sh [FILES] [TOTAL_MB]      default: 100000 files, ~1000 MB
 #   Needs: unison, rclone, /usr/bin/time (apt-get install unison rclone time), python3.
-#   Output: a Markdown table on stdout; work files under bench/out/ (git-ignored).
+#   Output: a Markdown table on stdout; work files under bench/out/ (git-ignored);
+#   the generated tree is reused by the next run with the same FILES and TOTAL_MB.
 set -euo pipefail
 FILES=${1:-100000}
 TOTAL_MB=${2:-1000}
@@ -22,6 +23,11 @@ else
   cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin driftsync
   DRIFTSYNC=$ROOT/target/release/driftsync
 fi
+# The generated tree is kept between runs of the same size (bench/out/src.params).
+if [ "$(cat "$OUT/src.params" 2>/dev/null)" = "$FILES $TOTAL_MB" ] && [ -d "$OUT/src" ]; then
+  find "$OUT" -mindepth 1 -maxdepth 1 ! -name src ! -name src.params -exec rm -rf {} +
+  echo "reusing $OUT/src ($FILES files, ~$TOTAL_MB MB)" >&2
+else
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 # A long-tailed tree: most files a few KB, a few of several MB (Pareto sizes).
@@ -37,11 +43,16 @@ for i, w in enumerate(raw):
     d = os.path.join(root, f"d{i % 97:02d}", f"e{(i // 97) % 31:02d}")
     os.makedirs(d, exist_ok=True)
     start = rng.randrange(0, len(block))
-    data = (block[start:] + block)[:size] if size <= len(block) else (block * (size // len(block) + 1))[:size]
+    if size <= len(block):  # a window of the block, wrapping around (no 16 MB temporaries)
+        data = block[start:start + size] if start + size <= len(block) else block[start:] + block[:start + size - len(block)]
+    else:
+        data = (block * (size // len(block) + 1))[:size]
     with open(os.path.join(d, f"f{i:06d}.bin"), "wb") as f:
         f.write(i.to_bytes(8, "little") + data[8:])
 PY
+echo "$FILES $TOTAL_MB" >"$OUT/src.params"
 echo "generated $FILES files, $(du -sm "$OUT/src" | cut -f1) MB" >&2
+fi
 
 # ~1 % of the files rewritten on each side (different files per side).
 edit() { # edit DIR SEED
@@ -50,7 +61,9 @@ import os, random, sys
 root, seed = sys.argv[1], int(sys.argv[2])
 files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
 rng = random.Random(seed)
-for p in rng.sample(files, max(1, len(files) // 100)):
+# Disjoint sets per side (odd seed: even positions, even seed: odd ones), so no
+# tool meets a conflict it would leave for a person.
+for p in rng.sample(files[(seed + 1) % 2::2], max(1, len(files) // 100)):
     with open(p, "ab") as f:
         f.write(b"edited %d\n" % seed)
 PY
@@ -60,8 +73,8 @@ same() { # same A B: exit 1 when the trees differ
   diff -rq --exclude=.driftsync "$1" "$2" >/dev/null
 }
 
-declare -A T M
-measure() { # measure KEY CMD...: wall seconds and peak RSS (KB)
+declare -A T M C
+measure() { # measure KEY CMD...: wall seconds, CPU seconds (user + system) and peak RSS (KB)
   local key=$1; shift
   local log=$OUT/$key.time
   local start end
@@ -70,6 +83,7 @@ measure() { # measure KEY CMD...: wall seconds and peak RSS (KB)
   end=$(date +%s.%N)
   T[$key]=$(python3 -c "print(f'{$end-$start:.2f}')")
   M[$key]=$(awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}' "$log")
+  C[$key]=$(awk -F: '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$log")
 }
 
 run_tool() { # run_tool NAME INIT_CMD RESYNC_CMD  (commands use $A and $B)
@@ -88,6 +102,7 @@ run_tool() { # run_tool NAME INIT_CMD RESYNC_CMD  (commands use $A and $B)
   rm -rf "$OUT/$name"
 }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 export A B UNISON=$OUT/unison-home
 mkdir -p "$UNISON"
 run_tool driftsync \
@@ -102,12 +117,13 @@ run_tool rclone \
 
 ratio() { python3 -c "print(f'{$1/$2:.2f}×')"; }
 bytes_per_file() { python3 -c "print(int($1*1024/$FILES))"; }
-echo "| tool | initial (s) | no change (s) | 1 % edits (s) | peak RSS (MB) | RSS bytes/file |"
-echo "|---|---|---|---|---|---|"
+echo "| tool | initial (s) | no change (s) | 1 % edits (s) | CPU initial / no change / edits (s) | peak RSS (MB) | RSS bytes/file |"
+echo "|---|---|---|---|---|---|---|"
 for t in driftsync unison rclone; do
   peak=$(printf '%s\n' "${M[$t-initial]}" "${M[$t-nochange]}" "${M[$t-edits]}" | sort -n | tail -1)
-  echo "| $t | ${T[$t-initial]} | ${T[$t-nochange]} | ${T[$t-edits]} | $((peak / 1024)) | $(bytes_per_file "$peak") |"
+  echo "| $t | ${T[$t-initial]} | ${T[$t-nochange]} | ${T[$t-edits]} | ${C[$t-initial]} / ${C[$t-nochange]} / ${C[$t-edits]} | $((peak / 1024)) | $(bytes_per_file "$peak") |"
 done
 echo
-echo "driftsync / Unison: initial $(ratio "${T[driftsync-initial]}" "${T[unison-initial]}"), no change $(ratio "${T[driftsync-nochange]}" "${T[unison-nochange]}"), 1 % edits $(ratio "${T[driftsync-edits]}" "${T[unison-edits]}")"
-echo "($FILES files, $(du -sm "$OUT/src" | cut -f1) MB, $(nproc) cores)"
+echo "driftsync / Unison, wall: initial $(ratio "${T[driftsync-initial]}" "${T[unison-initial]}"), no change $(ratio "${T[driftsync-nochange]}" "${T[unison-nochange]}"), 1 % edits $(ratio "${T[driftsync-edits]}" "${T[unison-edits]}")"
+echo "driftsync / Unison, CPU: initial $(ratio "${C[driftsync-initial]}" "${C[unison-initial]}"), no change $(ratio "${C[driftsync-nochange]}" "${C[unison-nochange]}"), 1 % edits $(ratio "${C[driftsync-edits]}" "${C[unison-edits]}")"
+echo "($FILES files, $(du -sm "$OUT/src" | cut -f1) MB, $(nproc) cores, load average before the run: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg))"

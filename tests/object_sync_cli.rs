@@ -71,6 +71,10 @@ fn base_paths(state: &Path) -> Vec<String> {
             }
         }
     }
+    // State format 2: one `[path, size, hash, left, right]` row per file.
+    for row in v["files"].as_array().into_iter().flatten() {
+        out.extend(row[0].as_str().map(String::from));
+    }
     walk(&v["base"], &mut out);
     out.sort();
     out.dedup();

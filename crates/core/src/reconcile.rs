@@ -3,7 +3,6 @@
 //! Pure and deterministic: paths are visited in order; the only "clock" is
 //! the conflict stamp the caller passes in [`Options::stamp`].
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -140,6 +139,20 @@ fn same(a: Option<&Entry>, b: Option<&Entry>) -> bool {
     }
 }
 
+/// Same content as in the base, but the executable bit flipped.
+fn mode_changed(now: Option<&Entry>, base: Option<&Entry>) -> bool {
+    matches!((now, base), (Some(n), Some(b)) if n.hash == b.hash && n.executable != b.executable)
+}
+
+/// `mode changed on left (now executable)`.
+fn what_mode(side: Side, now: Option<&Entry>) -> String {
+    let exec = now.is_some_and(|e| e.executable);
+    format!(
+        "mode changed on {side} (now {})",
+        if exec { "executable" } else { "not executable" }
+    )
+}
+
 fn what(side: Side, now: Option<&Entry>, base: Option<&Entry>) -> String {
     match (now, base) {
         (Some(_), None) => format!("new on {side}"),
@@ -148,8 +161,13 @@ fn what(side: Side, now: Option<&Entry>, base: Option<&Entry>) -> String {
     }
 }
 
-/// `dir/name.conflict-right-STAMP.ext`, made unique against `taken`.
-fn conflict_name(path: &RelPath, loser: Side, stamp: &str, taken: &BTreeSet<&RelPath>) -> RelPath {
+/// `dir/name.conflict-right-STAMP.ext`, made unique against paths for which `taken` holds.
+fn conflict_name(
+    path: &RelPath,
+    loser: Side,
+    stamp: &str,
+    taken: impl Fn(&RelPath) -> bool,
+) -> RelPath {
     let name = path.file_name();
     let (stem, ext) = match name.rfind('.') {
         Some(i) if i > 0 => (&name[..i], &name[i..]),
@@ -168,7 +186,7 @@ fn conflict_name(path: &RelPath, loser: Side, stamp: &str, taken: &BTreeSet<&Rel
             None => RelPath::new(file),
         }
         .expect("a conflict name built from a valid path is valid");
-        if !taken.contains(&candidate) {
+        if !taken(&candidate) {
             return candidate;
         }
     }
@@ -180,8 +198,16 @@ struct Ctx<'a> {
     left: &'a Snapshot,
     right: &'a Snapshot,
     opts: &'a Options,
-    taken: BTreeSet<&'a RelPath>,
     plan: Plan,
+}
+
+/// What the four snapshots hold at one path.
+#[derive(Clone, Copy, Default)]
+struct Seen<'a> {
+    base_left: Option<&'a Entry>,
+    base_right: Option<&'a Entry>,
+    left: Option<&'a Entry>,
+    right: Option<&'a Entry>,
 }
 
 impl Ctx<'_> {
@@ -233,7 +259,13 @@ impl Ctx<'_> {
             format!("{why}; {}'s version backed up", side.other())
         } else if matches!(self.opts.policy, Policy::Newer | Policy::KeepBoth) {
             let winner = newer.unwrap_or(Side::Left);
-            let loser_path = conflict_name(path, winner.other(), &self.opts.stamp, &self.taken);
+            let (base, left, right) = (self.base, self.left, self.right);
+            let loser_path = conflict_name(path, winner.other(), &self.opts.stamp, |p| {
+                base.left.get(p).is_some()
+                    || base.right.get(p).is_some()
+                    || left.get(p).is_some()
+                    || right.get(p).is_some()
+            });
             let why = format!(
                 "keep both: {}'s version kept as {loser_path}",
                 winner.other()
@@ -257,9 +289,9 @@ impl Ctx<'_> {
         });
     }
 
-    fn two_way(&mut self, path: &RelPath) {
-        let (l, r) = (self.left.get(path), self.right.get(path));
-        let (bl, br) = (self.base.left.get(path), self.base.right.get(path));
+    fn two_way(&mut self, path: &RelPath, seen: Seen<'_>) {
+        let (l, r) = (seen.left, seen.right);
+        let (bl, br) = (seen.base_left, seen.base_right);
         let in_base = bl.is_some() || br.is_some();
         if !in_base {
             match (l, r) {
@@ -276,7 +308,23 @@ impl Ctx<'_> {
         let lc = !same(l, bl);
         let rc = !same(r, br);
         match (lc, rc) {
-            (false, false) => {}
+            (false, false) => {
+                // Same content everywhere: a flipped executable bit on one side travels.
+                let differ = l.zip(r).is_some_and(|(l, r)| l.executable != r.executable);
+                match (mode_changed(l, bl), mode_changed(r, br)) {
+                    (true, false) if differ => self.push(
+                        path,
+                        Op::Copy { from: Side::Left },
+                        what_mode(Side::Left, l),
+                    ),
+                    (false, true) if differ => self.push(
+                        path,
+                        Op::Copy { from: Side::Right },
+                        what_mode(Side::Right, r),
+                    ),
+                    _ => {}
+                }
+            }
             (true, false) => self.propagate(path, Side::Left, what(Side::Left, l, bl)),
             (false, true) => self.propagate(path, Side::Right, what(Side::Right, r, br)),
             (true, true) if same(l, r) => {
@@ -303,13 +351,12 @@ impl Ctx<'_> {
         }
     }
 
-    fn one_way(&mut self, path: &RelPath, src: Side) {
+    fn one_way(&mut self, path: &RelPath, src: Side, seen: Seen<'_>) {
         let dst = src.other();
-        let (s, d) = match src {
-            Side::Left => (self.left.get(path), self.right.get(path)),
-            Side::Right => (self.right.get(path), self.left.get(path)),
+        let (s, d, bs, bd) = match src {
+            Side::Left => (seen.left, seen.right, seen.base_left, seen.base_right),
+            Side::Right => (seen.right, seen.left, seen.base_right, seen.base_left),
         };
-        let (bs, bd) = (self.base.side(src).get(path), self.base.side(dst).get(path));
         let in_base = bs.is_some() || bd.is_some();
         let dst_changed = in_base && !same(d, bd);
         let mode = match src {
@@ -319,8 +366,10 @@ impl Ctx<'_> {
         match (s, d) {
             (None, None) if in_base => self.push(path, Op::Adopt, "deleted on both sides".into()),
             (None, None) => {}
-            (Some(_), Some(_)) if same(s, d) => {
-                if !(in_base && same(s, bs) && same(d, bd)) {
+            (Some(se), Some(de)) if same(s, d) => {
+                if se.executable != de.executable && mode_changed(s, bs) {
+                    self.push(path, Op::Copy { from: src }, what_mode(src, s));
+                } else if !(in_base && same(s, bs) && same(d, bd)) {
                     self.push(path, Op::Adopt, "same content on both sides".into());
                 }
             }
@@ -359,27 +408,41 @@ impl Ctx<'_> {
 /// Decide what a run does. See DESIGN §3 for the rules; every action carries
 /// its reason and the entries the scans saw (the conditions it applies under).
 pub fn reconcile(base: &Base, left: &Snapshot, right: &Snapshot, opts: &Options) -> Plan {
-    let paths: BTreeSet<&RelPath> = base
-        .left
-        .entries
-        .keys()
-        .chain(base.right.entries.keys())
-        .chain(left.entries.keys())
-        .chain(right.entries.keys())
-        .collect();
     let mut ctx = Ctx {
         base,
         left,
         right,
         opts,
-        taken: paths.clone(),
         plan: Plan::default(),
     };
-    for path in paths {
+    // One pass over the four sorted listings at once (a merge), in path order.
+    let mut lists = [
+        base.left.iter().peekable(),
+        base.right.iter().peekable(),
+        left.iter().peekable(),
+        right.iter().peekable(),
+    ];
+    while let Some(path) = lists
+        .iter_mut()
+        .filter_map(|l| l.peek().map(|(p, _)| *p))
+        .min()
+    {
+        let mut at = [None; 4];
+        for (slot, list) in at.iter_mut().zip(lists.iter_mut()) {
+            if list.peek().is_some_and(|(p, _)| *p == path) {
+                *slot = list.next().map(|(_, e)| e);
+            }
+        }
+        let seen = Seen {
+            base_left: at[0],
+            base_right: at[1],
+            left: at[2],
+            right: at[3],
+        };
         match opts.direction {
-            Direction::Bidirectional => ctx.two_way(path),
-            Direction::Push => ctx.one_way(path, Side::Left),
-            Direction::Pull => ctx.one_way(path, Side::Right),
+            Direction::Bidirectional => ctx.two_way(path, seen),
+            Direction::Push => ctx.one_way(path, Side::Left, seen),
+            Direction::Pull => ctx.one_way(path, Side::Right, seen),
         }
     }
     ctx.plan
@@ -524,15 +587,45 @@ mod tests {
     fn conflict_names_are_unique() {
         let path = RelPath::new("d/a.b.md").unwrap();
         let taken_path = RelPath::new("d/a.b.conflict-left-S.md").unwrap();
-        let taken: BTreeSet<&RelPath> = [&taken_path].into_iter().collect();
         assert_eq!(
-            conflict_name(&path, Side::Left, "S", &taken).as_str(),
+            conflict_name(&path, Side::Left, "S", |p| *p == taken_path).as_str(),
             "d/a.b.conflict-left-S-2.md"
         );
         let dot = RelPath::new(".env").unwrap();
         assert_eq!(
-            conflict_name(&dot, Side::Right, "S", &BTreeSet::new()).as_str(),
+            conflict_name(&dot, Side::Right, "S", |_| false).as_str(),
             ".env.conflict-right-S"
+        );
+    }
+
+    #[test]
+    fn a_flipped_executable_bit_travels_alone() {
+        let b = base(&[("run.sh", "x"), ("tool", "y"), ("both", "z")]);
+        let mut l = snap(&[("run.sh", "x"), ("tool", "y"), ("both", "z")]);
+        let mut r = l.clone();
+        let exec = |s: &mut Snapshot, p: &str, on: bool| {
+            s.entries
+                .get_mut(&RelPath::new(p).unwrap())
+                .unwrap()
+                .executable = on;
+        };
+        exec(&mut l, "run.sh", true);
+        exec(&mut r, "tool", true);
+        exec(&mut l, "both", true);
+        exec(&mut r, "both", true);
+        assert_eq!(
+            plan(&b, &l, &r, Policy::Skip),
+            "~ left→right  run.sh  mode changed on left (now executable)\n\
+             ~ right→left  tool  mode changed on right (now executable)\n"
+        );
+        // One-way: only the source's flip travels; the destination's stays.
+        let opts = Options {
+            direction: Direction::Push,
+            ..Options::default()
+        };
+        assert_eq!(
+            reconcile(&b, &l, &r, &opts).render(),
+            "~ left→right  run.sh  mode changed on left (now executable)\n"
         );
     }
 }

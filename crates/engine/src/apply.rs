@@ -78,23 +78,48 @@ impl Done {
     }
 }
 
-/// Refresh the quick-check data of paths the plan leaves alone and that agree on both sides.
-pub(crate) fn refresh_unchanged(base: &mut Base, plan: &Plan, left: &Snapshot, right: &Snapshot) {
+/// Refresh the quick-check data of paths the plan leaves alone and that agree
+/// on both sides. Returns true when any record changed.
+pub(crate) fn refresh_unchanged(
+    base: &mut Base,
+    plan: &Plan,
+    left: &Snapshot,
+    right: &Snapshot,
+) -> bool {
     let touched: BTreeSet<&RelPath> = plan
         .actions
         .iter()
         .map(|a| &a.path)
         .chain(plan.conflicts.iter().map(|c| &c.path))
         .collect();
+    let mut changed = false;
     for (path, l) in left.iter() {
-        if touched.contains(path) || base.left.get(path).is_none() {
+        if touched.contains(path) {
             continue;
         }
-        if let Some(r) = right.get(path).filter(|r| r.hash == l.hash) {
-            base.left.insert(path.clone(), l.clone());
-            base.right.insert(path.clone(), r.clone());
+        let Some(bl) = base.left.entries.get_mut(path) else {
+            continue;
+        };
+        let Some(r) = right.get(path).filter(|r| r.hash == l.hash) else {
+            continue;
+        };
+        if bl != l {
+            *bl = l.clone();
+            changed = true;
+        }
+        match base.right.entries.get_mut(path) {
+            Some(br) if br == r => {}
+            Some(br) => {
+                *br = r.clone();
+                changed = true;
+            }
+            None => {
+                base.right.insert(path.clone(), r.clone());
+                changed = true;
+            }
         }
     }
+    changed
 }
 
 /// The report record of an action's result.
@@ -359,6 +384,21 @@ impl Applier<'_> {
             Op::Copy { from } => {
                 let to = from.other();
                 let src = a.seen(*from).expect("a copy has a source");
+                if let Some(dst) = a.seen(to).filter(|d| d.hash == src.hash) {
+                    // Same content: only the metadata (executable bit) changes; nothing to back up.
+                    let written = self.retry(&a.path, || {
+                        self.rep(to)
+                            .set_meta(&a.path, &meta(src), &expect(Some(dst)))
+                    })?;
+                    crash_point();
+                    let (left, right) = pair(*from, Some(src.clone()), Some(written));
+                    return Ok(Done {
+                        left,
+                        right,
+                        kept: None,
+                        backup: None,
+                    });
+                }
                 let content = self.checked(*from, &a.path)?;
                 let backup = match a.seen(to) {
                     Some(_) => Some(self.backup(to, &a.path)?),

@@ -23,8 +23,27 @@ pub struct Lock {
     path: PathBuf,
 }
 
+/// Whether process `pid` exists: `kill(pid, 0)` succeeds, or fails with
+/// EPERM (it exists but belongs to another user).
+#[cfg(unix)]
 fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        // 0 and negative values address process groups, not one process.
+        return false;
+    }
+    // SAFETY: signal 0 performs only the existence and permission checks;
+    // nothing is delivered, and the call touches no memory of ours.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Without a portable liveness check the expiry alone decides.
+#[cfg(not(unix))]
+fn alive(_pid: u32) -> bool {
+    true
 }
 
 impl Lock {
@@ -114,6 +133,19 @@ mod tests {
         assert_eq!(taken, Some(1));
         drop(lock);
         assert!(!path.exists(), "lock not released");
+        // A process that has exited: taken over before its expiry.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        assert!(!alive(dead), "pid {dead} still reported alive");
+        fs::write(
+            &path,
+            format!(r#"{{"pid":{dead},"expires_ns":9000000000000000000}}"#),
+        )
+        .unwrap();
+        let (lock, taken) = Lock::acquire(&path, 10).unwrap();
+        assert_eq!(taken, Some(dead));
+        drop(lock);
         // Garbage: taken over.
         fs::write(&path, "garbage").unwrap();
         assert_eq!(Lock::acquire(&path, 10).unwrap().1, Some(0));

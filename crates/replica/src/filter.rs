@@ -67,6 +67,9 @@ impl PathFilter {
 
     /// True when the file at `path` (relative, `/`-separated) is selected.
     pub fn matches(&self, path: &str) -> bool {
+        if self.include.is_none() && self.exclude.is_empty() {
+            return true;
+        }
         if let Some(include) = &self.include {
             if !include.is_match(path) {
                 return false;

@@ -148,6 +148,26 @@ pub trait Replica: Send + Sync {
         expect: &Expect,
     ) -> Result<Entry, ReplicaError>;
 
+    /// Change only the metadata of `path` (executable bit, mtime) to `meta`;
+    /// the content stays (`meta.hash` is its hash), provided the destination
+    /// still matches `expect`. Returns the entry as now stored.
+    ///
+    /// The default reads the content and writes it back with the new
+    /// metadata; backends that can change metadata in place (a `chmod`)
+    /// override it.
+    fn set_meta(
+        &self,
+        path: &RelPath,
+        meta: &WriteMeta,
+        expect: &Expect,
+    ) -> Result<Entry, ReplicaError> {
+        let mut content = Vec::new();
+        self.read(path)?
+            .read_to_end(&mut content)
+            .map_err(|e| ReplicaError::other(format!("{path}: reading"), e))?;
+        self.write(path, &mut content.as_slice(), meta, expect)
+    }
+
     /// Remove `path`, provided it still matches `expect`.
     fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError>;
 

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use driftsync_core::{Entry, Hash, RelPath, Snapshot};
+use driftsync_core::{Entry, Hash, RelPath};
 
 use crate::{
     Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
@@ -69,7 +69,10 @@ fn mtime_ns(m: &Metadata) -> i64 {
 }
 
 fn version_of(m: &Metadata) -> String {
-    format!("{}-{}-{}", m.ino(), m.size(), mtime_ns(m))
+    use std::fmt::Write as _;
+    let mut v = String::with_capacity(40);
+    let _ = write!(v, "{}-{}-{}", m.ino(), m.size(), mtime_ns(m));
+    v
 }
 
 fn entry_from(m: &Metadata, hash: Hash) -> Entry {
@@ -82,17 +85,37 @@ fn entry_from(m: &Metadata, hash: Hash) -> Entry {
     }
 }
 
+/// Size of the per-thread I/O buffer used for hashing and writing.
+const BUF_SIZE: usize = 256 * 1024;
+
+thread_local! {
+    static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Run `f` with this thread's I/O buffer (allocated and zeroed once per
+/// thread, not once per file: most files are small).
+fn with_buf<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
+    BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < BUF_SIZE {
+                buf.resize(BUF_SIZE, 0);
+            }
+            f(&mut buf)
+        }
+        Err(_) => f(&mut vec![0u8; BUF_SIZE]),
+    })
+}
+
 fn hash_file(path: &Path) -> io::Result<Hash> {
     let mut f = File::open(path)?;
     let mut h = Hash::hasher();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
+    with_buf(|buf| loop {
+        let n = f.read(buf)?;
         if n == 0 {
             return Ok(h.finish());
         }
         h.update(&buf[..n]);
-    }
+    })
 }
 
 impl LocalReplica {
@@ -162,7 +185,6 @@ impl LocalReplica {
     ) -> Result<(PathBuf, Hash), ReplicaError> {
         let dest = self.abs(path);
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&dir).map_err(|e| io_err(path, "creating its directory", e))?;
         let tmp = dir.join(format!(
             ".{}{}{}-{}",
             path.file_name(),
@@ -171,17 +193,25 @@ impl LocalReplica {
             TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let result = (|| -> io::Result<Hash> {
-            let mut f = File::create(&tmp)?;
-            let mut h = Hash::hasher();
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = content.read(&mut buf)?;
-                if n == 0 {
-                    break;
+            // The directory usually exists: create it only when the first try says so.
+            let mut f = match File::create(&tmp) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::create_dir_all(&dir)?;
+                    File::create(&tmp)?
                 }
-                h.update(&buf[..n]);
-                f.write_all(&buf[..n])?;
-            }
+                other => other?,
+            };
+            let mut h = Hash::hasher();
+            with_buf(|buf| -> io::Result<()> {
+                loop {
+                    let n = content.read(buf)?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    h.update(&buf[..n]);
+                    f.write_all(&buf[..n])?;
+                }
+            })?;
             let mode = if meta.executable { 0o755 } else { 0o644 };
             f.set_permissions(fs::Permissions::from_mode(mode))?;
             let mtime = filetime::FileTime::from_unix_time(
@@ -202,11 +232,26 @@ impl LocalReplica {
     }
 }
 
-/// A walked file waiting for its entry.
+/// `path` below `root`: the walker builds paths by joining names onto the
+/// root, so a byte prefix check is enough (and much cheaper than comparing
+/// components); anything else falls back to [`Path::strip_prefix`].
+fn relative<'p>(path: &'p Path, root: &Path) -> &'p Path {
+    use std::os::unix::ffi::OsStrExt;
+    let (p, r) = (path.as_os_str().as_bytes(), root.as_os_str().as_bytes());
+    match p.strip_prefix(r) {
+        Some(rest) if !r.is_empty() && (r.ends_with(b"/") || rest.first() == Some(&b'/')) => {
+            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+            Path::new(std::ffi::OsStr::from_bytes(rest))
+        }
+        _ => path.strip_prefix(root).unwrap_or(path),
+    }
+}
+
+/// A walked file: its entry, whose hash is still to be computed unless `known`.
 struct Found {
     rel: RelPath,
-    meta: Metadata,
-    prior_hash: Option<Hash>,
+    entry: Entry,
+    known: bool,
 }
 
 impl Replica for LocalReplica {
@@ -264,7 +309,10 @@ impl Replica for LocalReplica {
                 rel.to_str().is_none_or(|r| !dir_filter.excludes_dir(r))
             })
             .build();
-        let mut found = Vec::new();
+        let racy_from = request
+            .prior_written_ns
+            .map(|w| w.div_euclid(1_000_000_000) * 1_000_000_000);
+        let mut found = Vec::with_capacity(request.prior.map_or(0, |p| p.len()));
         for item in walker {
             let d = match item {
                 Ok(d) => d,
@@ -279,7 +327,7 @@ impl Replica for LocalReplica {
             if d.depth() == 0 {
                 continue;
             }
-            let rel_os = d.path().strip_prefix(&self.root).unwrap_or(d.path());
+            let rel_os = relative(d.path(), &self.root);
             let Some(rel_str) = rel_os.to_str() else {
                 scan.notes.push(ScanNote {
                     path: rel_os.to_string_lossy().into_owned(),
@@ -336,25 +384,20 @@ impl Replica for LocalReplica {
                     continue;
                 }
             };
-            let racy_from = request
-                .prior_written_ns
-                .map(|w| w.div_euclid(1_000_000_000) * 1_000_000_000);
-            let prior_hash = request
-                .prior
-                .and_then(|p| p.get(&rel))
-                .filter(|p| {
-                    p.version == version_of(&meta) && racy_from.is_some_and(|r| mtime_ns(&meta) < r)
-                })
-                .map(|p| p.hash);
+            let mut entry = entry_from(&meta, Hash([0; 32]));
+            let prior = request.prior.and_then(|p| p.get(&rel)).filter(|p| {
+                p.version == entry.version && racy_from.is_some_and(|r| entry.mtime_ns < r)
+            });
+            if let Some(p) = prior {
+                entry.hash = p.hash;
+            }
             found.push(Found {
                 rel,
-                meta,
-                prior_hash,
+                entry,
+                known: prior.is_some(),
             });
         }
-        let to_hash: Vec<usize> = (0..found.len())
-            .filter(|&i| found[i].prior_hash.is_none())
-            .collect();
+        let to_hash: Vec<usize> = (0..found.len()).filter(|&i| !found[i].known).collect();
         scan.hashed = to_hash.len();
         let hashes: Mutex<Vec<(usize, io::Result<Hash>)>> = Mutex::new(Vec::new());
         let next = AtomicUsize::new(0);
@@ -378,18 +421,18 @@ impl Replica for LocalReplica {
         for (i, h) in hashes.into_inner().unwrap_or_else(|e| e.into_inner()) {
             hashed[i] = Some(h);
         }
-        let mut snapshot = Snapshot::new();
-        for (f, h) in found.into_iter().zip(hashed) {
-            let hash = match (f.prior_hash, h) {
-                (Some(h), _) => h,
-                (None, Some(Ok(h))) => h,
-                (None, Some(Err(e))) if e.kind() == io::ErrorKind::NotFound => continue,
-                (None, Some(Err(e))) => return Err(io_err(&f.rel, "reading to hash", e)),
-                (None, None) => unreachable!("every file without a prior hash was hashed"),
-            };
-            snapshot.insert(f.rel, entry_from(&f.meta, hash));
+        let mut entries = Vec::with_capacity(found.len());
+        for (mut f, h) in found.into_iter().zip(hashed) {
+            match (f.known, h) {
+                (true, _) => {}
+                (false, Some(Ok(h))) => f.entry.hash = h,
+                (false, Some(Err(e))) if e.kind() == io::ErrorKind::NotFound => continue,
+                (false, Some(Err(e))) => return Err(io_err(&f.rel, "reading to hash", e)),
+                (false, None) => unreachable!("every file without a prior hash was hashed"),
+            }
+            entries.push((f.rel, f.entry));
         }
-        scan.snapshot = snapshot;
+        scan.snapshot = entries.into_iter().collect();
         scan.notes.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(scan)
     }
@@ -411,8 +454,10 @@ impl Replica for LocalReplica {
             }
             Err(e) => return Err(io_err(path, "reading", e)),
         }
+        // Reads of at least the capacity (the engine's copies) bypass the buffer;
+        // small ones (`io::copy`) are batched.
         let f = File::open(&abs).map_err(|e| io_err(path, "opening", e))?;
-        Ok(Box::new(io::BufReader::with_capacity(256 * 1024, f)))
+        Ok(Box::new(io::BufReader::with_capacity(64 * 1024, f)))
     }
 
     fn write(
@@ -446,6 +491,43 @@ impl Replica for LocalReplica {
         }
         let m = fs::symlink_metadata(&dest).map_err(|e| io_err(path, "checking the result", e))?;
         Ok(entry_from(&m, hash))
+    }
+
+    /// A `chmod` (and the mtime) in place: the content is not rewritten.
+    fn set_meta(
+        &self,
+        path: &RelPath,
+        meta: &WriteMeta,
+        expect: &Expect,
+    ) -> Result<Entry, ReplicaError> {
+        self.check(path, expect)?;
+        let abs = self.abs(path);
+        let before =
+            fs::symlink_metadata(&abs).map_err(|e| io_err(path, "reading its metadata", e))?;
+        let mode = before.permissions().mode() & 0o7777;
+        // Executable: x wherever r is set; otherwise no x bit at all.
+        let mode = if meta.executable {
+            mode | ((mode & 0o444) >> 2)
+        } else {
+            mode & !0o111
+        };
+        fs::set_permissions(&abs, fs::Permissions::from_mode(mode))
+            .map_err(|e| io_err(path, "changing its mode", e))?;
+        let mtime = filetime::FileTime::from_unix_time(
+            meta.mtime_ns.div_euclid(1_000_000_000),
+            meta.mtime_ns.rem_euclid(1_000_000_000) as u32,
+        );
+        let atime = filetime::FileTime::from_last_access_time(&before);
+        filetime::set_symlink_file_times(&abs, atime, mtime)
+            .map_err(|e| io_err(path, "setting its mtime", e))?;
+        let m = fs::symlink_metadata(&abs).map_err(|e| io_err(path, "checking the result", e))?;
+        if m.size() != meta.size {
+            return Err(ReplicaError::Changed {
+                path: path.to_string(),
+                detail: format!("size {} instead of {}", m.size(), meta.size),
+            });
+        }
+        Ok(entry_from(&m, meta.hash))
     }
 
     fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError> {

@@ -196,3 +196,45 @@ fn changed_under_our_feet_is_detected() {
     let leftovers: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "temp file left after a refused write");
 }
+
+#[test]
+fn set_meta_changes_the_mode_in_place() {
+    let d = tmp();
+    let r = LocalReplica::new(d.path());
+    let p = RelPath::new("bin/run.sh").unwrap();
+    let m = WriteMeta {
+        size: 10,
+        hash: Hash::of(b"#!/bin/sh\n"),
+        mtime_ns: 1_000_000_000,
+        executable: false,
+    };
+    let e = r
+        .write(&p, &mut &b"#!/bin/sh\n"[..], &m, &Expect::Absent)
+        .unwrap();
+    assert!(!e.executable);
+    let abs = d.path().join("bin/run.sh");
+    let ino = fs::metadata(&abs).unwrap().ino();
+    let exec = WriteMeta {
+        executable: true,
+        ..m.clone()
+    };
+    let now = r
+        .set_meta(&p, &exec, &Expect::Version(e.version.clone()))
+        .unwrap();
+    assert!(now.executable, "executable bit not set");
+    assert_eq!(now.hash, e.hash);
+    let after = fs::metadata(&abs).unwrap();
+    assert_eq!(after.ino(), ino, "the content was rewritten, not chmod-ed");
+    assert_eq!(after.permissions().mode() & 0o777, 0o755);
+    assert_eq!(fs::read(&abs).unwrap(), b"#!/bin/sh\n");
+    // A stale expectation changes nothing.
+    fs::write(&abs, "#!/bin/sh\necho changed\n").unwrap();
+    let err = r
+        .set_meta(&p, &m, &Expect::Version(now.version.clone()))
+        .unwrap_err();
+    assert!(matches!(err, ReplicaError::Changed { .. }), "{err:?}");
+    assert_eq!(
+        fs::metadata(&abs).unwrap().permissions().mode() & 0o111,
+        0o111
+    );
+}
