@@ -21,19 +21,7 @@ struct Setup {
 impl Setup {
     fn new(races: u32) -> Setup {
         let root = tempfile::tempdir().unwrap();
-        let origin = root.path().join("origin.git");
-        git(
-            root.path(),
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                origin.to_str().unwrap(),
-            ],
-        );
-        let url = format!("file://{}", origin.display());
+        let (_, url) = driftsync_testkit::bare_repo(root.path());
         let repo = Repo::new();
         repo.script(
             "scripts/pull.sh",

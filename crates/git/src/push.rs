@@ -294,19 +294,7 @@ mod tests {
     #[test]
     fn a_concurrent_push_is_detected_then_recovered_by_fetch_and_redo() {
         let root = tempfile::tempdir().unwrap();
-        let origin = root.path().join("origin.git");
-        git(
-            root.path(),
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                origin.to_str().unwrap(),
-            ],
-        );
-        let url = format!("file://{}", origin.display());
+        let (origin, url) = driftsync_testkit::bare_repo(root.path());
         let clone = |name: &str| {
             let d = root.path().join(name);
             git(root.path(), &["clone", "-q", &url, d.to_str().unwrap()]);
@@ -510,19 +498,7 @@ mod tests {
 
     /// A bare `main` repository with one commit (`a.txt`), and its file URL.
     fn bare(root: &std::path::Path) -> (std::path::PathBuf, String) {
-        let origin = root.join("origin.git");
-        git(
-            root,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                origin.to_str().unwrap(),
-            ],
-        );
-        let url = format!("file://{}", origin.display());
+        let (origin, url) = driftsync_testkit::bare_repo(root);
         let seed = clone(root, &url, "seed");
         std::fs::write(seed.join("a.txt"), "1").unwrap();
         git(&seed, &["add", "."]);

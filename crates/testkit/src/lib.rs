@@ -55,3 +55,22 @@ pub fn temp_repo() -> tempfile::TempDir {
     git(dir.path(), &["commit", "-q", "-m", "initial"]);
     dir
 }
+
+/// A bare repository `origin.git` under `dir` whose default branch is
+/// `main`, and its `file://` URL: a remote to push to and fetch from.
+pub fn bare_repo(dir: &Path) -> (std::path::PathBuf, String) {
+    let origin = dir.join("origin.git");
+    git(
+        dir,
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            origin.to_str().expect("UTF-8 path"),
+        ],
+    );
+    let url = format!("file://{}", origin.display());
+    (origin, url)
+}
