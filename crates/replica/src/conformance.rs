@@ -42,6 +42,7 @@ pub fn run_all(make: Factory<'_>) {
     include_exclude(make);
     quick_check_keeps_hashes(make);
     mtime_and_executable(make);
+    set_meta_keeps_content(make);
     parallel_writes(make);
 }
 
@@ -383,6 +384,38 @@ pub fn mtime_and_executable(make: Factory<'_>) {
     }
     if caps.preserves_executable {
         assert!(e.executable, "executable bit not preserved");
+    }
+}
+
+/// `set_meta` changes the executable bit (where kept) and never the content;
+/// like a write, it refuses a stale version and leaves the file alone.
+pub fn set_meta_keeps_content(make: Factory<'_>) {
+    let r = make();
+    let caps = r.capabilities();
+    let body = b"#!/bin/sh\necho hi\n";
+    let first = put(&*r, "tool.sh", body, &Expect::Absent);
+    let m = WriteMeta {
+        executable: true,
+        ..meta(body)
+    };
+    let e = r
+        .set_meta(&p("tool.sh"), &m, &Expect::Version(first.version.clone()))
+        .unwrap();
+    assert_eq!(get(&*r, "tool.sh"), body, "set_meta changed the content");
+    assert_eq!(e.hash, first.hash);
+    let scanned = scan(&*r);
+    let now = scanned.get(&p("tool.sh")).unwrap();
+    assert_eq!(now.version, e.version, "set_meta returned a stale entry");
+    if caps.preserves_executable {
+        assert!(now.executable, "set_meta did not set the executable bit");
+    }
+    // The version before the change is stale now where the change made a new one.
+    if e.version != first.version {
+        assert_changed(
+            "set_meta with a stale version",
+            r.set_meta(&p("tool.sh"), &meta(body), &Expect::Version(first.version)),
+        );
+        assert_eq!(get(&*r, "tool.sh"), body);
     }
 }
 
