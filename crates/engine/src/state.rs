@@ -262,7 +262,7 @@ fn load_rows(path: &Path, file: fs::File) -> Result<Option<State>, EngineError> 
     loop {
         line.clear();
         if reader.read_line(&mut line).map_err(io)? == 0 {
-            return Err(bad(path, n + 1, 1, "unexpected end of file in \"files\""));
+            return Ok(None);
         }
         n += 1;
         let t = line.trim_end();
@@ -274,10 +274,11 @@ fn load_rows(path: &Path, file: fs::File) -> Result<Option<State>, EngineError> 
             rows.push(row);
             continue;
         }
-        let indent = body.len() - body.trim_start().len();
+        // A row split over lines (a reformatted file) or a broken one: the
+        // whole-document reader takes over and names the line and column.
         match serde_json::from_str::<Row>(body) {
             Ok(row) => rows.push(row),
-            Err(e) => return Err(bad(path, n, indent.max(e.column()), e)),
+            Err(_) => return Ok(None),
         }
     }
     // The closing brace, and nothing after it.
@@ -673,6 +674,21 @@ mod tests {
         // Writing again is byte-identical (deterministic).
         s.save(&path, false).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), text);
+        // Rows split over lines, keys in the order written: still read, the same.
+        let split: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("    [") {
+                    l.replace(", ", ",\n      ")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_ne!(split, text);
+        fs::write(&path, &split).unwrap();
+        assert_eq!(State::load(&path).unwrap().unwrap(), s);
         // Reformatted by a tool: still read, the same.
         let pretty = serde_json::to_string_pretty(&v).unwrap();
         fs::write(&path, pretty).unwrap();
