@@ -264,7 +264,6 @@ fn load_rows(path: &Path, file: fs::File) -> Result<Option<State>, EngineError> 
         if reader.read_line(&mut line).map_err(io)? == 0 {
             return Ok(None);
         }
-        n += 1;
         let t = line.trim_end();
         if t.trim_start() == "]" {
             break;
