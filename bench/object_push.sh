@@ -7,6 +7,8 @@
 #   LATENCY_MS adds a delay to every request in the proxy, standing in for
 #   the round trip to a real cloud endpoint (0 = loopback only).
 # Needs moto: pip install 'moto[server]' (bash .ci/install/20-s3-server.sh).
+# DRIFTSYNC_BENCH_S3S_FS=path/to/s3s-fs uses that multi-threaded Rust server
+# instead (cargo install s3s-fs --features binary).
 set -euo pipefail
 # Release build (PROFILE=dev for the quicker dev build, whose dependencies are optimised too).
 cd "$(dirname "$0")/.."

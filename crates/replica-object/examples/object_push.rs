@@ -43,7 +43,13 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let files: usize = args.get(1).map_or(10_000, |s| s.parse().expect("FILES"));
     let latency_ms: u64 = args.get(2).map_or(0, |s| s.parse().expect("LATENCY_MS"));
-    let server = S3Server::start();
+    // DRIFTSYNC_BENCH_S3S_FS=path/to/s3s-fs measures against a multi-threaded
+    // Rust server instead of moto (one Python core).
+    let s3s_fs = std::env::var_os("DRIFTSYNC_BENCH_S3S_FS");
+    let server = match &s3s_fs {
+        Some(bin) => S3Server::start_s3s_fs(std::path::Path::new(bin)),
+        None => S3Server::start(),
+    };
     server.create_bucket("bench");
     let proxy = FaultProxy::start(server.port());
     proxy.delay_ms(latency_ms);
@@ -102,5 +108,10 @@ fn main() {
         "rescan of {files} unchanged objects: {t:.1} s; requests: LIST {} GET {} HEAD {} PUT {} POST {} DELETE {}",
         c.list, c.get, c.head, c.put, c.post, c.delete
     );
-    assert_eq!(c.total(), c.list, "rescan issued more than LIST requests");
+    if s3s_fs.is_some() {
+        // s3s-fs lists no ETags, so a rescan cannot trust a listing alone there.
+        println!("(s3s-fs: its LIST carries no ETag, so each object is checked with HEAD)");
+    } else {
+        assert_eq!(c.total(), c.list, "rescan issued more than LIST requests");
+    }
 }

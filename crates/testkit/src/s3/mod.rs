@@ -26,6 +26,8 @@ pub struct S3Server {
     key_id: String,
     secret: String,
     log: tempfile::NamedTempFile,
+    /// The data folder of a file-system-backed server.
+    _root: Option<tempfile::TempDir>,
 }
 
 fn require_moto() {
@@ -132,6 +134,40 @@ impl S3Server {
             key_id: TEST_KEY_ID.into(),
             secret: TEST_SECRET.into(),
             log,
+            _root: None,
+        }
+    }
+
+    /// Start `s3s-fs` (`cargo install s3s-fs --features binary`), a
+    /// multi-threaded S3 server written in Rust that keeps objects in a
+    /// folder, instead of moto: benchmarks use it to measure the client where
+    /// moto's single Python core would be the limit. Accepts the test key pair.
+    pub fn start_s3s_fs(bin: &std::path::Path) -> S3Server {
+        let port = crate::free_port();
+        let log = tempfile::NamedTempFile::new().expect("server log file");
+        let root = tempfile::tempdir().expect("server data folder");
+        let mut child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", TEST_KEY_ID, "--secret-key", TEST_SECRET])
+            .arg(root.path())
+            .stdin(Stdio::null())
+            .stdout(log.reopen().expect("log"))
+            .stderr(log.reopen().expect("log"))
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "start {}: {e} (install it with `cargo install s3s-fs --features binary`)",
+                    bin.display()
+                )
+            });
+        wait_for_port(port, &mut child);
+        S3Server {
+            child: Some(child),
+            port,
+            key_id: TEST_KEY_ID.into(),
+            secret: TEST_SECRET.into(),
+            log,
+            _root: Some(root),
         }
     }
 
