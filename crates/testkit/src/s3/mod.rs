@@ -126,7 +126,17 @@ impl S3Server {
         if let Some(n) = no_auth_actions {
             cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
         }
-        let mut child = cmd.spawn().expect("start python3 -m moto.server");
+        let child = cmd.spawn().expect("start python3 -m moto.server");
+        S3Server::listening(child, port, log, None)
+    }
+
+    /// A started server process, once it accepts connections on `port`.
+    fn listening(
+        mut child: Child,
+        port: u16,
+        log: tempfile::NamedTempFile,
+        root: Option<tempfile::TempDir>,
+    ) -> S3Server {
         wait_for_port(port, &mut child);
         S3Server {
             child: Some(child),
@@ -134,7 +144,7 @@ impl S3Server {
             key_id: TEST_KEY_ID.into(),
             secret: TEST_SECRET.into(),
             log,
-            _root: None,
+            _root: root,
         }
     }
 
@@ -146,7 +156,7 @@ impl S3Server {
         let port = crate::free_port();
         let log = tempfile::NamedTempFile::new().expect("server log file");
         let root = tempfile::tempdir().expect("server data folder");
-        let mut child = Command::new(bin)
+        let child = Command::new(bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", TEST_KEY_ID, "--secret-key", TEST_SECRET])
             .arg(root.path())
@@ -160,15 +170,7 @@ impl S3Server {
                     bin.display()
                 )
             });
-        wait_for_port(port, &mut child);
-        S3Server {
-            child: Some(child),
-            port,
-            key_id: TEST_KEY_ID.into(),
-            secret: TEST_SECRET.into(),
-            log,
-            _root: Some(root),
-        }
+        S3Server::listening(child, port, log, Some(root))
     }
 
     /// The port on 127.0.0.1.
