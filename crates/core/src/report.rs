@@ -130,6 +130,23 @@ pub enum TargetStatus {
     Skipped,
 }
 
+impl TargetStatus {
+    /// The status with its icon, as the Markdown reports show it.
+    pub fn badge(self) -> &'static str {
+        match self {
+            TargetStatus::Ok => "✅ ok",
+            TargetStatus::Drift => "⚠️ drift",
+            TargetStatus::Failed => "❌ failed",
+            TargetStatus::Skipped => "⏭️ skipped",
+        }
+    }
+}
+
+/// Text made safe for one Markdown table cell (pipes escaped, one line).
+pub fn table_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
 /// Where the run's commit was pushed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushRecord {

@@ -1,7 +1,7 @@
 //! `driftsync report merge`: the reports of a matrix's jobs joined into one
 //! report, one summary and one comment.
 
-use driftsync_core::report::{Report, TargetStatus};
+use driftsync_core::report::{table_cell, Report};
 
 /// One job's report and its Markdown rendering, named by its folder.
 #[derive(Clone, Debug)]
@@ -75,19 +75,6 @@ fn worst(a: i32, b: i32) -> i32 {
     }
 }
 
-fn status_icon(s: TargetStatus) -> &'static str {
-    match s {
-        TargetStatus::Ok => "✅ ok",
-        TargetStatus::Drift => "⚠️ drift",
-        TargetStatus::Failed => "❌ failed",
-        TargetStatus::Skipped => "⏭️ skipped",
-    }
-}
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
 /// The merged Markdown: one table of every target, then each job's own
 /// report folded under `<details>`.
 pub fn merged_markdown(merged: &Report, jobs: &[JobReport]) -> String {
@@ -112,11 +99,11 @@ pub fn merged_markdown(merged: &Report, jobs: &[JobReport]) -> String {
     for t in &merged.targets {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} | {:.1} |\n",
-            cell(&t.target),
-            cell(&t.kind),
-            cell(&t.direction),
-            status_icon(t.status),
-            cell(&t.message),
+            table_cell(&t.target),
+            table_cell(&t.kind),
+            table_cell(&t.direction),
+            t.status.badge(),
+            table_cell(&t.message),
             t.duration
         ));
     }
@@ -124,7 +111,7 @@ pub fn merged_markdown(merged: &Report, jobs: &[JobReport]) -> String {
         if let Some(m) = &job.markdown {
             md.push_str(&format!(
                 "\n<details><summary>{}</summary>\n\n{}\n\n</details>\n",
-                cell(&job.source),
+                table_cell(&job.source),
                 m.trim_end()
             ));
         }
@@ -135,7 +122,7 @@ pub fn merged_markdown(merged: &Report, jobs: &[JobReport]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use driftsync_core::report::TargetReport;
+    use driftsync_core::report::{TargetReport, TargetStatus};
 
     fn job(name: &str, status: TargetStatus, exit: i32, ts: &str) -> JobReport {
         let ok = status == TargetStatus::Ok;

@@ -2,20 +2,7 @@
 
 use std::fmt::Write;
 
-use driftsync_core::report::{Report, TargetStatus};
-
-fn status_icon(s: TargetStatus) -> &'static str {
-    match s {
-        TargetStatus::Ok => "✅ ok",
-        TargetStatus::Drift => "⚠️ drift",
-        TargetStatus::Failed => "❌ failed",
-        TargetStatus::Skipped => "⏭️ skipped",
-    }
-}
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
+use driftsync_core::report::{table_cell, Report};
 
 /// Render `report` as Markdown.
 pub fn render(report: &Report) -> String {
@@ -46,9 +33,9 @@ pub fn render(report: &Report) -> String {
                 t.target,
                 t.kind,
                 t.direction,
-                status_icon(t.status),
+                t.status.badge(),
                 t.duration,
-                cell(&t.message)
+                table_cell(&t.message)
             );
         }
         o.push('\n');
@@ -59,10 +46,10 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} |",
-                cell(&g.name),
+                table_cell(&g.name),
                 g.phase,
                 if g.passed { "✅ passed" } else { "❌ failed" },
-                cell(&g.message)
+                table_cell(&g.message)
             );
         }
         o.push('\n');
@@ -80,7 +67,7 @@ pub fn render(report: &Report) -> String {
                 o,
                 "- **{}** {at}{} ({})",
                 f.severity.as_str(),
-                cell(&f.message),
+                table_cell(&f.message),
                 f.code
             );
         }
