@@ -1,9 +1,18 @@
 //! A directory on the local file system.
 //!
-//! - Walks with the `ignore` crate: `.gitignore` is NOT applied unless asked
-//!   ([`LocalReplica::respect_gitignore`]); a `.driftsyncignore` (gitignore
-//!   syntax) always is. A directory named `.driftsync` (the engine's own
-//!   state, lock and backups) is never listed, at any depth.
+//! - Walks with a walker of its own (`local/walk.rs`): one `read_dir` per
+//!   directory, each file stat-ed relative to its open directory (no
+//!   full-path lookups), directories recognised from the listing (no stat),
+//!   files found in [`RelPath`] order, so the quick check is a merge with
+//!   the prior snapshot and the new snapshot needs no sorting.
+//! - A `.driftsyncignore` (gitignore syntax, per directory, deeper files
+//!   first, `!` whitelists) always applies; `.gitignore`, `.git/info/exclude`
+//!   and git's global excludes only when asked
+//!   ([`LocalReplica::respect_gitignore`]); ignore files above the root are
+//!   never read. Hidden files are listed. A directory named `.driftsync`
+//!   (the engine's own state, lock and backups) is never listed, at any
+//!   depth; a directory the excludes cover is not entered. An unreadable
+//!   directory is a [`ScanNote`] (`not read: …`).
 //! - Only regular files are synced. Directories are implied by paths; one left
 //!   empty by a remove is pruned. Symlinks are never followed (each is
 //!   reported as a [`ScanNote`]); names that are not UTF-8, or that
@@ -232,21 +241,6 @@ impl LocalReplica {
     }
 }
 
-/// `path` below `root`: the walker builds paths by joining names onto the
-/// root, so a byte prefix check is enough (and much cheaper than comparing
-/// components); anything else falls back to [`Path::strip_prefix`].
-fn relative<'p>(path: &'p Path, root: &Path) -> &'p Path {
-    use std::os::unix::ffi::OsStrExt;
-    let (p, r) = (path.as_os_str().as_bytes(), root.as_os_str().as_bytes());
-    match p.strip_prefix(r) {
-        Some(rest) if !r.is_empty() && (r.ends_with(b"/") || rest.first() == Some(&b'/')) => {
-            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
-            Path::new(std::ffi::OsStr::from_bytes(rest))
-        }
-        _ => path.strip_prefix(root).unwrap_or(path),
-    }
-}
-
 /// A walked file: its entry, whose hash is still to be computed unless `known`.
 struct Found {
     rel: RelPath,
@@ -287,116 +281,74 @@ impl Replica for LocalReplica {
                 })
             }
         }
-        let root = self.root.clone();
-        let dir_filter = filter.clone();
-        let walker = ignore::WalkBuilder::new(&self.root)
-            .standard_filters(false)
-            .hidden(false)
-            .follow_links(false)
-            .git_ignore(self.gitignore)
-            .git_global(self.gitignore)
-            .git_exclude(self.gitignore)
-            .require_git(false)
-            .add_custom_ignore_filename(".driftsyncignore")
-            .filter_entry(move |d| {
-                if d.depth() == 0 || !d.file_type().is_some_and(|t| t.is_dir()) {
-                    return true;
-                }
-                let rel = d.path().strip_prefix(&root).unwrap_or(d.path());
-                if d.file_name() == STATE_DIR {
-                    return false;
-                }
-                rel.to_str().is_none_or(|r| !dir_filter.excludes_dir(r))
-            })
-            .build();
         let racy_from = request
             .prior_written_ns
             .map(|w| w.div_euclid(1_000_000_000) * 1_000_000_000);
-        let mut found = Vec::with_capacity(request.prior.map_or(0, |p| p.len()));
-        for item in walker {
-            let d = match item {
-                Ok(d) => d,
-                Err(e) => {
-                    scan.notes.push(ScanNote {
-                        path: self.location(),
-                        reason: format!("not read: {e}"),
-                    });
-                    continue;
-                }
+        // The walk and the prior snapshot are both in RelPath order: a merge.
+        let mut prior = request.prior.map(|p| p.iter().peekable());
+        let mut found: Vec<Found> = Vec::with_capacity(request.prior.map_or(0, |p| p.len()));
+        let walk = walk::Walk {
+            root: &self.root,
+            filter: &filter,
+            gitignore: self.gitignore,
+        };
+        walk.run(|item| {
+            let (rel_str, d) = match item {
+                walk::Item::Note(n) => return scan.notes.push(n),
+                walk::Item::File { rel, entry } => (rel, entry),
             };
-            if d.depth() == 0 {
-                continue;
-            }
-            let rel_os = relative(d.path(), &self.root);
-            let Some(rel_str) = rel_os.to_str() else {
-                scan.notes.push(ScanNote {
-                    path: rel_os.to_string_lossy().into_owned(),
-                    reason: "name is not valid UTF-8; skipped".into(),
-                });
-                continue;
-            };
-            let Some(ft) = d.file_type() else { continue };
-            if ft.is_dir() {
-                continue;
-            }
-            if ft.is_symlink() {
-                scan.notes.push(ScanNote {
-                    path: rel_str.to_string(),
-                    reason: "symbolic link; not followed, not synced".into(),
-                });
-                continue;
-            }
-            if !ft.is_file() {
-                scan.notes.push(ScanNote {
-                    path: rel_str.to_string(),
-                    reason: "not a regular file; skipped".into(),
-                });
-                continue;
-            }
-            if d.file_name()
-                .to_str()
-                .is_some_and(|n| n.contains(TEMP_MARKER))
-            {
+            let name = rel_str.rsplit('/').next().unwrap_or(&rel_str);
+            if name.contains(TEMP_MARKER) {
                 // A temp file left by a killed run: never listed, cleaned up.
                 let _ = fs::remove_file(d.path());
-                continue;
+                return;
             }
-            if !filter.matches(rel_str) {
-                continue;
+            if !filter.matches(&rel_str) {
+                return;
             }
             let rel = match RelPath::new(rel_str) {
                 Ok(r) => r,
                 Err(e) => {
+                    let path = match &e {
+                        driftsync_core::RelPathError::BadChar(s)
+                        | driftsync_core::RelPathError::BadSegment(s)
+                        | driftsync_core::RelPathError::Absolute(s) => s.clone(),
+                        driftsync_core::RelPathError::Empty => String::new(),
+                    };
                     scan.notes.push(ScanNote {
-                        path: rel_str.to_string(),
+                        path,
                         reason: format!("{e}; skipped"),
                     });
-                    continue;
+                    return;
                 }
             };
             let meta = match d.metadata() {
                 Ok(m) => m,
                 Err(e) => {
                     scan.notes.push(ScanNote {
-                        path: rel_str.to_string(),
+                        path: rel.to_string(),
                         reason: format!("not read: {e}"),
                     });
-                    continue;
+                    return;
                 }
             };
+            debug_assert!(
+                found.last().is_none_or(|f| f.rel < rel),
+                "the walk is out of order at {rel}"
+            );
             let mut entry = entry_from(&meta, Hash([0; 32]));
-            let prior = request.prior.and_then(|p| p.get(&rel)).filter(|p| {
-                p.version == entry.version && racy_from.is_some_and(|r| entry.mtime_ns < r)
-            });
-            if let Some(p) = prior {
-                entry.hash = p.hash;
+            let mut known = false;
+            if let Some(cursor) = prior.as_mut() {
+                while cursor.next_if(|(p, _)| **p < rel).is_some() {}
+                if let Some((_, p)) = cursor.next_if(|(p, _)| **p == rel) {
+                    if p.version == entry.version && racy_from.is_some_and(|r| entry.mtime_ns < r) {
+                        entry.hash = p.hash;
+                        known = true;
+                    }
+                }
             }
-            found.push(Found {
-                rel,
-                entry,
-                known: prior.is_some(),
-            });
-        }
+            found.push(Found { rel, entry, known });
+        });
         let to_hash: Vec<usize> = (0..found.len()).filter(|&i| !found[i].known).collect();
         scan.hashed = to_hash.len();
         let hashes: Mutex<Vec<(usize, io::Result<Hash>)>> = Mutex::new(Vec::new());
@@ -432,6 +384,7 @@ impl Replica for LocalReplica {
             }
             entries.push((f.rel, f.entry));
         }
+        // `entries` is in RelPath order (the walk's).
         scan.snapshot = entries.into_iter().collect();
         scan.notes.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(scan)
@@ -541,6 +494,8 @@ impl Replica for LocalReplica {
         Ok(())
     }
 }
+
+mod walk;
 
 #[cfg(test)]
 mod tests;

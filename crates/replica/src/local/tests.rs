@@ -2,6 +2,8 @@
 
 use std::os::unix::ffi::OsStrExt;
 
+use driftsync_core::Snapshot;
+
 use super::*;
 
 fn tmp() -> tempfile::TempDir {
@@ -236,5 +238,58 @@ fn set_meta_changes_the_mode_in_place() {
     assert_eq!(
         fs::metadata(&abs).unwrap().permissions().mode() & 0o111,
         0o111
+    );
+}
+
+#[test]
+fn quick_check_merges_the_walk_with_the_prior_snapshot() {
+    let d = tmp();
+    let root = d.path();
+    for f in ["a", "a.txt", "a0", "b/c", "b/c.d", "b-/x", "é", "z/y/x"] {
+        let abs = root.join(f);
+        fs::create_dir_all(abs.parent().unwrap()).unwrap();
+        fs::write(&abs, f).unwrap();
+    }
+    let r = LocalReplica::new(root);
+    let first = r.scan(&ScanRequest::default()).unwrap().snapshot;
+    assert_eq!(first.len(), 8);
+    // A prior with stale hashes (so a kept hash shows) and entries in
+    // between that are no longer on disk.
+    let stale = Hash::of(b"from the prior");
+    let gone = first.iter().next().unwrap().1.clone();
+    let prior: Snapshot = first
+        .iter()
+        .map(|(p, e)| {
+            let mut e = e.clone();
+            e.hash = stale;
+            (p.clone(), e)
+        })
+        .chain(
+            ["0", "a-", "a/b", "b/b", "b/c/d", "c", "z/y", "zz"]
+                .iter()
+                .map(|p| (RelPath::new(*p).unwrap(), gone.clone())),
+        )
+        .collect();
+    fs::write(root.join("b/c.d"), "changed, longer").unwrap();
+    let mtime = first.iter().map(|(_, e)| e.mtime_ns).max().unwrap();
+    let scan = r
+        .scan(&ScanRequest {
+            prior: Some(&prior),
+            prior_written_ns: Some(mtime + 10_000_000_000),
+            ..ScanRequest::default()
+        })
+        .unwrap();
+    assert_eq!(scan.hashed, 1, "only the changed file is read");
+    for (p, e) in scan.snapshot.iter() {
+        if p.as_str() == "b/c.d" {
+            assert_eq!(e.hash, Hash::of(b"changed, longer"));
+        } else {
+            assert_eq!(e.hash, stale, "{p}: the prior hash was not kept");
+        }
+    }
+    let paths: Vec<_> = scan.snapshot.iter().map(|(p, _)| p.to_string()).collect();
+    assert_eq!(
+        paths,
+        ["a", "a.txt", "a0", "b-/x", "b/c", "b/c.d", "z/y/x", "é"]
     );
 }
