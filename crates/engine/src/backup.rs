@@ -2,10 +2,13 @@
 //!
 //! A replica that keeps copies of its own (object storage: a server-side copy
 //! under `<backup_prefix><run>/<path>`) is asked first; otherwise the file is
-//! copied to `.driftsync/backup/<run>/<side>/<path>`. Either way the run's
+//! saved to `.driftsync/backup/<run>/<side>/<path>`: a hard link to it when
+//! the replica is a local directory ([`Replica::local_file`]) and the link
+//! works, else a copy read through the replica. Either way the run's
 //! manifest, `.driftsync/backup/<run>/run.json`, lists what was saved and from
 //! which locations, so `driftsync restore RUN` can put it back.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -82,6 +85,8 @@ pub struct Backups {
     dir: PathBuf,
     run_id: String,
     saved: Mutex<Vec<Saved>>,
+    /// Directories under `dir` this run has created.
+    dirs: Mutex<HashSet<PathBuf>>,
 }
 
 impl Backups {
@@ -91,6 +96,7 @@ impl Backups {
             dir: work_dir.join("backup").join(run_id),
             run_id: run_id.to_string(),
             saved: Mutex::new(Vec::new()),
+            dirs: Mutex::new(HashSet::new()),
         }
     }
 
@@ -147,6 +153,12 @@ impl Backups {
         Ok(dest.display().to_string())
     }
 
+    /// Save into `<dir>/<side>/<path>`: a hard link to the file when the
+    /// replica is a local directory (its writes never change an inode in
+    /// place, so the link keeps the old content at the cost of one `link`),
+    /// else, or when the link fails (another file system, no permission, too
+    /// many links), a copy through the replica, written to a
+    /// `.driftsync-partial` file and renamed into place.
     fn save_local(
         &self,
         replica: &dyn Replica,
@@ -158,7 +170,13 @@ impl Backups {
             context: format!("backing up {side} {path} to {}", dest.display()),
             source: e,
         };
-        fs::create_dir_all(dest.parent().expect("backup path has a parent")).map_err(io)?;
+        self.make_dir(dest.parent().expect("backup path has a parent"))
+            .map_err(io)?;
+        if let Some(src) = replica.local_file(path) {
+            if fs::hard_link(&src, &dest).is_ok() {
+                return Ok(dest);
+            }
+        }
         let mut reader = replica
             .read(path)
             .map_err(|e| EngineError::Replica { side, source: e })?;
@@ -168,6 +186,24 @@ impl Backups {
         drop(f);
         fs::rename(&tmp, &dest).map_err(io)?;
         Ok(dest)
+    }
+
+    /// `create_dir_all`, once per directory and run.
+    fn make_dir(&self, dir: &Path) -> io::Result<()> {
+        if self
+            .dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(dir)
+        {
+            return Ok(());
+        }
+        fs::create_dir_all(dir)?;
+        self.dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dir.to_path_buf());
+        Ok(())
     }
 
     /// Write the run's manifest when anything was saved; returns whether it was.

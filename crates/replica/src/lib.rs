@@ -197,6 +197,16 @@ pub trait Replica: Send + Sync {
         Ok(None)
     }
 
+    /// The file's path on the local file system, when the replica is a local
+    /// directory that never changes a file's content in place (a write goes
+    /// to a temp file renamed over the old one, a remove unlinks): the engine
+    /// then backs the file up with a hard link to it instead of a copy.
+    /// `None` (the default) for every other backend.
+    fn local_file(&self, path: &RelPath) -> Option<std::path::PathBuf> {
+        let _ = path;
+        None
+    }
+
     /// Every copy [`Replica::backup`] made, of every run (empty for backends
     /// that keep none).
     fn list_backups(&self) -> Result<Vec<BackupCopy>, ReplicaError> {

@@ -390,6 +390,12 @@ impl Replica for LocalReplica {
         Ok(scan)
     }
 
+    /// Writes rename a temp file over the old one and removes unlink, so the
+    /// old inode's content never changes: a hard link to it is a backup.
+    fn local_file(&self, path: &RelPath) -> Option<PathBuf> {
+        Some(self.abs(path))
+    }
+
     fn read(&self, path: &RelPath) -> Result<Box<dyn Read + Send + '_>, ReplicaError> {
         let abs = self.abs(path);
         match fs::symlink_metadata(&abs) {
