@@ -86,12 +86,15 @@ fn note(path: impl Into<String>, reason: impl Into<String>) -> Item {
     })
 }
 
-/// The sort key of a child: its name, plus `/` for a directory.
+/// Compare two children of one directory by their keys: the name, plus `/`
+/// for a directory. Names hold no `/`, so the keys differ at the first byte
+/// where the names differ, or just past the shorter name.
 fn key_cmp(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> std::cmp::Ordering {
-    let slash: &[u8] = b"/";
-    let ka = a.iter().chain(if a_dir { slash } else { &[] });
-    let kb = b.iter().chain(if b_dir { slash } else { &[] });
-    ka.cmp(kb)
+    let n = a.len().min(b.len());
+    a[..n].cmp(&b[..n]).then_with(|| {
+        let next = |s: &[u8], dir: bool| s.get(n).copied().or(dir.then_some(b'/'));
+        next(a, a_dir).cmp(&next(b, b_dir))
+    })
 }
 
 /// Build a matcher rooted at `dir_rel` from the file at `file`; `None` when
@@ -248,25 +251,27 @@ impl Walk<'_> {
                     continue;
                 }
             };
-            let os_name = entry.file_name();
-            let Some(name) = os_name.to_str() else {
-                visit(note(
-                    shown(&os_name.to_string_lossy()),
-                    "name is not valid UTF-8; skipped",
-                ));
-                continue;
+            let name = match entry.file_name().into_string() {
+                Ok(n) => n,
+                Err(raw) => {
+                    visit(note(
+                        shown(&raw.to_string_lossy()),
+                        "name is not valid UTF-8; skipped",
+                    ));
+                    continue;
+                }
             };
             if file_type.is_dir() && name == STATE_DIR {
                 continue;
             }
-            match name {
+            match name.as_str() {
                 DRIFTSYNCIGNORE if !file_type.is_dir() => has_custom = true,
                 ".gitignore" if !file_type.is_dir() => has_git_ignore = true,
                 ".git" => dot_git = Some(file_type.is_file()),
                 _ => {}
             }
             children.push(Child {
-                name: name.to_string(),
+                name,
                 entry,
                 file_type,
             });
