@@ -186,7 +186,7 @@ mod tests {
                         size: c.len() as u64,
                         mtime_ns: 0,
                         hash: Hash::of(c.as_bytes()),
-                        version: String::new(),
+                        version: Default::default(),
                         executable: false,
                     },
                 )

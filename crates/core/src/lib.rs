@@ -13,6 +13,7 @@ pub mod redact;
 pub mod relpath;
 pub mod report;
 pub mod schema;
+pub mod small;
 pub mod snapshot;
 pub mod time;
 
@@ -21,4 +22,5 @@ pub use hash::Hash;
 pub use plan::{Action, Base, Conflict, Op, Plan, Side};
 pub use reconcile::{reconcile, Direction, Options, Policy};
 pub use relpath::{RelPath, RelPathError};
+pub use small::SmallStr;
 pub use snapshot::Snapshot;

@@ -458,7 +458,7 @@ mod tests {
             size: content.len() as u64,
             mtime_ns: mtime,
             hash: Hash::of(content.as_bytes()),
-            version: String::new(),
+            version: Default::default(),
             executable: false,
         }
     }
@@ -545,7 +545,7 @@ mod tests {
         let b = base(&[("f.txt", "0")]);
         let mut l = snap(&[("f.txt", "L")]);
         let r = snap(&[("f.txt", "R")]);
-        l.entries.values_mut().for_each(|e| e.mtime_ns = 5);
+        l.values_mut().for_each(|e| e.mtime_ns = 5);
         let render = |p| plan(&b, &l, &r, p);
         assert!(render(Policy::Newer).starts_with(
             "~ left→right  f.txt  changed on both sides, contents differ: left is newer"
@@ -604,10 +604,7 @@ mod tests {
         let mut l = snap(&[("run.sh", "x"), ("tool", "y"), ("both", "z")]);
         let mut r = l.clone();
         let exec = |s: &mut Snapshot, p: &str, on: bool| {
-            s.entries
-                .get_mut(&RelPath::new(p).unwrap())
-                .unwrap()
-                .executable = on;
+            s.get_mut(&RelPath::new(p).unwrap()).unwrap().executable = on;
         };
         exec(&mut l, "run.sh", true);
         exec(&mut r, "tool", true);

@@ -1,17 +1,24 @@
 //! A replica's listing at one moment: path → entry, in path order.
+//!
+//! Kept as one sorted vector rather than a tree: a listing is built once, in
+//! order (scans walk in path order, the state file is stored in it), read in
+//! order by the reconciliation's merge, and looked up by binary search; a
+//! vector holds 100,000 files in one block with no per-node overhead.
+//! Changes to many paths at once go through [`Snapshot::apply`], one merge
+//! pass, never one shift of the whole vector per file.
 
-use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Entry, RelPath};
 
 /// Every file of one side, sorted by path.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    /// The files, by path.
-    pub entries: BTreeMap<RelPath, Entry>,
+    entries: Vec<(RelPath, Entry)>,
 }
 
 impl Snapshot {
@@ -20,14 +27,109 @@ impl Snapshot {
         Snapshot::default()
     }
 
-    /// The entry at `path`, if any.
-    pub fn get(&self, path: &RelPath) -> Option<&Entry> {
-        self.entries.get(path)
+    /// A snapshot of entries already in strictly increasing path order
+    /// (checked; out-of-order input is sorted, and of two entries for one path
+    /// the later wins, as with [`FromIterator`]).
+    pub fn from_sorted(entries: Vec<(RelPath, Entry)>) -> Snapshot {
+        if entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            Snapshot { entries }
+        } else {
+            entries.into_iter().collect()
+        }
     }
 
-    /// Add or replace an entry.
+    fn find(&self, path: &RelPath) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(p, _)| p.cmp(path))
+    }
+
+    /// The entry at `path`, if any.
+    pub fn get(&self, path: &RelPath) -> Option<&Entry> {
+        self.find(path).ok().map(|i| &self.entries[i].1)
+    }
+
+    /// The entry at `path`, mutable.
+    pub fn get_mut(&mut self, path: &RelPath) -> Option<&mut Entry> {
+        self.find(path).ok().map(|i| &mut self.entries[i].1)
+    }
+
+    /// Add or replace an entry. Appending in path order is O(1); an insert
+    /// in the middle shifts the rest (use [`Snapshot::apply`] for many).
     pub fn insert(&mut self, path: RelPath, entry: Entry) {
-        self.entries.insert(path, entry);
+        if self.entries.last().is_none_or(|(last, _)| *last < path) {
+            self.entries.push((path, entry));
+            return;
+        }
+        match self.find(&path) {
+            Ok(i) => self.entries[i].1 = entry,
+            Err(i) => self.entries.insert(i, (path, entry)),
+        }
+    }
+
+    /// Remove the entry at `path`, returning it.
+    pub fn remove(&mut self, path: &RelPath) -> Option<Entry> {
+        self.find(path).ok().map(|i| self.entries.remove(i).1)
+    }
+
+    /// Set (`Some`) or remove (`None`) many paths in one merge pass. Of two
+    /// changes to one path the later wins.
+    pub fn apply(&mut self, mut changes: Vec<(RelPath, Option<Entry>)>) {
+        if changes.is_empty() {
+            return;
+        }
+        // Stable: equal paths keep their order, so the later change wins below.
+        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        // Replacements and removals of existing paths happen in place; only
+        // new paths need the merge.
+        let mut fresh = Vec::new();
+        let mut gone = Vec::new(); // ascending, as the changes are
+        let mut iter = changes.into_iter().peekable();
+        while let Some((path, change)) = iter.next() {
+            if iter.peek().is_some_and(|(next, _)| *next == path) {
+                continue;
+            }
+            match (self.find(&path), change) {
+                (Ok(i), Some(e)) => self.entries[i].1 = e,
+                (Ok(i), None) => gone.push(i),
+                (Err(_), Some(e)) => fresh.push((path, e)),
+                (Err(_), None) => {}
+            }
+        }
+        if !gone.is_empty() {
+            let (mut at, mut next) = (0usize, gone.into_iter().peekable());
+            self.entries.retain(|_| {
+                let keep = next.peek() != Some(&at);
+                if !keep {
+                    next.next();
+                }
+                at += 1;
+                keep
+            });
+        }
+        if fresh.is_empty() {
+            return;
+        }
+        if self
+            .entries
+            .last()
+            .is_none_or(|(last, _)| *last < fresh[0].0)
+        {
+            self.entries.extend(fresh);
+            return;
+        }
+        let old = std::mem::take(&mut self.entries);
+        let mut merged = Vec::with_capacity(old.len() + fresh.len());
+        let mut a = old.into_iter().peekable();
+        let mut b = fresh.into_iter().peekable();
+        loop {
+            let take_a = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => x.0 < y.0,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            merged.extend(if take_a { a.next() } else { b.next() });
+        }
+        self.entries = merged;
     }
 
     /// Number of files.
@@ -41,15 +143,142 @@ impl Snapshot {
     }
 
     /// Iterate in path order.
-    pub fn iter(&self) -> impl Iterator<Item = (&RelPath, &Entry)> {
-        self.entries.iter()
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&RelPath, &Entry)> + Clone {
+        self.entries.iter().map(|(p, e)| (p, e))
+    }
+
+    /// Iterate in path order, entries mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&RelPath, &mut Entry)> {
+        self.entries.iter_mut().map(|(p, e)| (&*p, e))
+    }
+
+    /// The entries, mutable, in path order.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Entry> {
+        self.entries.iter_mut().map(|(_, e)| e)
     }
 }
 
 impl FromIterator<(RelPath, Entry)> for Snapshot {
     fn from_iter<T: IntoIterator<Item = (RelPath, Entry)>>(iter: T) -> Self {
-        Snapshot {
-            entries: iter.into_iter().collect(),
+        let mut entries: Vec<(RelPath, Entry)> = iter.into_iter().collect();
+        if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Stable, so of equal paths the later stays last; keep that one.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out: Vec<(RelPath, Entry)> = Vec::with_capacity(entries.len());
+            for item in entries {
+                match out.last_mut() {
+                    Some(last) if last.0 == item.0 => *last = item,
+                    _ => out.push(item),
+                }
+            }
+            entries = out;
         }
+        Snapshot { entries }
+    }
+}
+
+impl IntoIterator for Snapshot {
+    type Item = (RelPath, Entry);
+    type IntoIter = std::vec::IntoIter<(RelPath, Entry)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl Serialize for Snapshot {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.entries.len()))?;
+        for (p, e) in &self.entries {
+            map.serialize_entry(p, e)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Snapshot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Snapshot;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of path to entry")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Snapshot, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(item) = map.next_entry::<RelPath, Entry>()? {
+                    entries.push(item);
+                }
+                Ok(Snapshot::from_sorted(entries))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Hash;
+
+    fn e(n: u64) -> Entry {
+        Entry {
+            size: n,
+            mtime_ns: 0,
+            hash: Hash::of(&n.to_le_bytes()),
+            version: Default::default(),
+            executable: false,
+        }
+    }
+
+    fn p(s: &str) -> RelPath {
+        RelPath::new(s).unwrap()
+    }
+
+    fn paths(s: &Snapshot) -> Vec<(&str, u64)> {
+        s.iter().map(|(p, e)| (p.as_str(), e.size)).collect()
+    }
+
+    #[test]
+    fn collects_sorted_and_later_wins() {
+        let s: Snapshot = [
+            (p("b"), e(1)),
+            (p("a"), e(2)),
+            (p("b"), e(3)),
+            (p("a/x"), e(4)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(paths(&s), [("a", 2), ("a/x", 4), ("b", 3)]);
+        assert_eq!(s.get(&p("b")).unwrap().size, 3);
+        assert!(s.get(&p("c")).is_none());
+    }
+
+    #[test]
+    fn insert_remove_and_apply_keep_order() {
+        let mut s = Snapshot::new();
+        for (i, name) in ["a", "c", "e"].into_iter().enumerate() {
+            s.insert(p(name), e(i as u64));
+        }
+        s.insert(p("b"), e(9));
+        s.insert(p("c"), e(7));
+        assert_eq!(paths(&s), [("a", 0), ("b", 9), ("c", 7), ("e", 2)]);
+        assert_eq!(s.remove(&p("b")).unwrap().size, 9);
+        assert!(s.remove(&p("zz")).is_none());
+        s.apply(vec![
+            (p("d"), Some(e(4))),
+            (p("a"), None),
+            (p("0"), Some(e(5))),
+            (p("e"), Some(e(6))),
+            (p("d"), Some(e(8))),
+            (p("nothing"), None),
+            (p("z"), Some(e(1))),
+        ]);
+        assert_eq!(
+            paths(&s),
+            [("0", 5), ("c", 7), ("d", 8), ("e", 6), ("z", 1)]
+        );
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Snapshot>(&json).unwrap(), s);
     }
 }

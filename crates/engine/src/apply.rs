@@ -1,7 +1,6 @@
 //! Executing a plan: bounded parallelism, retries with backoff, backups,
 //! conditional writes; and advancing the base for what succeeded.
 
-use std::collections::BTreeSet;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -57,68 +56,76 @@ impl From<EngineError> for NotDone {
     }
 }
 
-fn set(snap: &mut Snapshot, path: &RelPath, e: Option<Entry>) {
-    match e {
-        Some(e) => snap.insert(path.clone(), e),
-        None => {
-            snap.entries.remove(path);
+impl Done {
+    /// What this action leaves in the base: changes to the left and right
+    /// listings (`None` removes the path), applied in one pass per side.
+    pub(crate) fn changes(&self, action: &Action, out: &mut [Vec<(RelPath, Option<Entry>)>; 2]) {
+        out[0].push((action.path.clone(), self.left.clone()));
+        out[1].push((action.path.clone(), self.right.clone()));
+        if let Some((p, l, r)) = &self.kept {
+            out[0].push((p.clone(), Some(l.clone())));
+            out[1].push((p.clone(), Some(r.clone())));
         }
     }
 }
 
-impl Done {
-    /// Record what this action left in the base.
-    pub(crate) fn advance(&self, base: &mut Base, action: &Action) {
-        set(&mut base.left, &action.path, self.left.clone());
-        set(&mut base.right, &action.path, self.right.clone());
-        if let Some((p, l, r)) = &self.kept {
-            base.left.insert(p.clone(), l.clone());
-            base.right.insert(p.clone(), r.clone());
-        }
-    }
+/// Step a sorted listing's cursor to `path`: its entry there, if it has one.
+fn seek<'a, V>(
+    it: &mut std::iter::Peekable<impl Iterator<Item = (&'a RelPath, V)>>,
+    path: &RelPath,
+) -> Option<V> {
+    while it.next_if(|(p, _)| *p < path).is_some() {}
+    it.next_if(|(p, _)| *p == path).map(|(_, v)| v)
 }
 
 /// Refresh the quick-check data of paths the plan leaves alone and that agree
-/// on both sides. Returns true when any record changed.
+/// on both sides (one merge pass over the sorted listings). Returns true when
+/// any record changed.
 pub(crate) fn refresh_unchanged(
     base: &mut Base,
     plan: &Plan,
     left: &Snapshot,
     right: &Snapshot,
 ) -> bool {
-    let touched: BTreeSet<&RelPath> = plan
+    let mut touched: Vec<&RelPath> = plan
         .actions
         .iter()
         .map(|a| &a.path)
         .chain(plan.conflicts.iter().map(|c| &c.path))
         .collect();
+    touched.sort_unstable();
     let mut changed = false;
-    for (path, l) in left.iter() {
-        if touched.contains(path) {
+    let mut added = Vec::new();
+    let (mut ls, mut rs) = (left.iter().peekable(), right.iter().peekable());
+    let mut brs = base.right.iter_mut().peekable();
+    for (path, bl) in base.left.iter_mut() {
+        let Some(l) = seek(&mut ls, path) else {
+            continue;
+        };
+        let Some(r) = seek(&mut rs, path).filter(|r| r.hash == l.hash) else {
+            continue;
+        };
+        if touched.binary_search(&path).is_ok() {
             continue;
         }
-        let Some(bl) = base.left.entries.get_mut(path) else {
-            continue;
-        };
-        let Some(r) = right.get(path).filter(|r| r.hash == l.hash) else {
-            continue;
-        };
         if bl != l {
             *bl = l.clone();
             changed = true;
         }
-        match base.right.entries.get_mut(path) {
+        match seek(&mut brs, path) {
             Some(br) if br == r => {}
             Some(br) => {
                 *br = r.clone();
                 changed = true;
             }
             None => {
-                base.right.insert(path.clone(), r.clone());
+                added.push((path.clone(), Some(r.clone())));
                 changed = true;
             }
         }
     }
+    drop(brs);
+    base.right.apply(added);
     changed
 }
 

@@ -339,17 +339,21 @@ pub fn sync(
     // The base is advanced in place; it is rewritten only when something in it changed.
     let mut changed = apply::refresh_unchanged(&mut base, &outcome.plan, &l.snapshot, &r.snapshot);
     drop_later((l, r));
+    let mut changes = [Vec::new(), Vec::new()];
     for (i, (action, result)) in outcome.plan.actions.iter().zip(&results).enumerate() {
         outcome.records[i] = apply::record(action, result);
         match result {
             Ok(done) => {
-                done.advance(&mut base, action);
+                done.changes(action, &mut changes);
                 changed = true;
             }
             Err(apply::NotDone::HeldBack(h)) => outcome.held_back.push(h.clone()),
             Err(_) => {}
         }
     }
+    let [left_changes, right_changes] = changes;
+    base.left.apply(left_changes);
+    base.right.apply(right_changes);
     outcome.run_id = run_id.clone();
     outcome.backed_up = backups.count();
     if first_run || changed {

@@ -28,7 +28,7 @@ pub enum Expect {
     /// Nothing may exist at the path.
     Absent,
     /// The path must still hold this version token (from the scan).
-    Version(String),
+    Version(driftsync_core::SmallStr),
     /// No check (used only where the plan has no prior knowledge, e.g. backups).
     Any,
 }

@@ -92,7 +92,7 @@ impl MemoryReplica {
             size: content.len() as u64,
             mtime_ns,
             hash: Hash::of(content),
-            version: format!("v{v}"),
+            version: format!("v{v}").into(),
             executable,
         }
     }
