@@ -146,7 +146,7 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
     if out.dry_run {
         print!("{}", out.plan.render());
     } else {
-        for (action, rec) in out.plan.actions.iter().zip(&out.records) {
+        for (action, rec) in out.plan.actions.iter().zip(&out.results) {
             match rec.outcome {
                 ActionOutcome::Applied | ActionOutcome::Planned => println!("{}", action.line()),
                 ActionOutcome::Skipped | ActionOutcome::Failed => println!(
@@ -182,14 +182,14 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
         eprintln!("driftsync: {why}");
     }
     let applied = out
-        .records
+        .results
         .iter()
         .filter(|r| r.outcome == ActionOutcome::Applied)
         .count();
     let summary = if out.dry_run {
         format!(
             "dry run: {} action(s) planned, nothing changed",
-            out.records.len()
+            out.results.len()
         )
     } else {
         format!(
@@ -265,7 +265,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
             "blocked": out.blocked,
             "violations": out.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
             "plan": out.plan,
-            "actions": out.records,
+            "actions": out.records(),
             "notes": notes,
             "run": out.run_id,
             "backed_up": out.backed_up,

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::report::{ActionOutcome, ActionRecord, ConflictRecord};
@@ -119,8 +121,8 @@ pub struct Action {
     /// What to do.
     #[serde(flatten)]
     pub op: Op,
-    /// Why, for people.
-    pub reason: String,
+    /// Why, for people (most reasons are fixed texts, kept without a copy).
+    pub reason: Cow<'static, str>,
     /// The left side's entry as scanned (absent = `None`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub left: Option<Entry>,
@@ -185,7 +187,7 @@ impl Action {
             path: self.path.to_string(),
             kind: self.kind().to_string(),
             direction: self.direction().to_string(),
-            reason: self.reason.clone(),
+            reason: self.reason.to_string(),
             outcome,
             detail,
         }

@@ -3,6 +3,7 @@
 //! Pure and deterministic: paths are visited in order; the only "clock" is
 //! the conflict stamp the caller passes in [`Options::stamp`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -211,18 +212,18 @@ struct Seen<'a> {
 }
 
 impl Ctx<'_> {
-    fn push(&mut self, path: &RelPath, op: Op, reason: String) {
+    fn push(&mut self, path: &RelPath, op: Op, reason: impl Into<Cow<'static, str>>) {
         self.plan.actions.push(Action {
             path: path.clone(),
             op,
-            reason,
+            reason: reason.into(),
             left: self.left.get(path).cloned(),
             right: self.right.get(path).cloned(),
         });
     }
 
     /// Make the other side match `from` at `path`.
-    fn propagate(&mut self, path: &RelPath, from: Side, reason: String) {
+    fn propagate(&mut self, path: &RelPath, from: Side, reason: impl Into<Cow<'static, str>>) {
         let src = match from {
             Side::Left => self.left.get(path),
             Side::Right => self.right.get(path),
@@ -295,10 +296,10 @@ impl Ctx<'_> {
         let in_base = bl.is_some() || br.is_some();
         if !in_base {
             match (l, r) {
-                (Some(_), None) => self.propagate(path, Side::Left, "new on left".into()),
-                (None, Some(_)) => self.propagate(path, Side::Right, "new on right".into()),
+                (Some(_), None) => self.propagate(path, Side::Left, "new on left"),
+                (None, Some(_)) => self.propagate(path, Side::Right, "new on right"),
                 (Some(_), Some(_)) if same(l, r) => {
-                    self.push(path, Op::Adopt, "new on both sides, same content".into())
+                    self.push(path, Op::Adopt, "new on both sides, same content")
                 }
                 (Some(_), Some(_)) => self.conflict(path, "new on both sides, contents differ"),
                 (None, None) => {}
@@ -333,18 +334,18 @@ impl Ctx<'_> {
                 } else {
                     "changed on both sides, same content"
                 };
-                self.push(path, Op::Adopt, reason.into());
+                self.push(path, Op::Adopt, reason);
             }
             (true, true) => match (l, r) {
                 (Some(_), None) => self.propagate(
                     path,
                     Side::Left,
-                    "changed on left, deleted on right: the edit wins".into(),
+                    "changed on left, deleted on right: the edit wins",
                 ),
                 (None, Some(_)) => self.propagate(
                     path,
                     Side::Right,
-                    "changed on right, deleted on left: the edit wins".into(),
+                    "changed on right, deleted on left: the edit wins",
                 ),
                 _ => self.conflict(path, "changed on both sides, contents differ"),
             },
@@ -364,13 +365,13 @@ impl Ctx<'_> {
             Side::Right => "pull",
         };
         match (s, d) {
-            (None, None) if in_base => self.push(path, Op::Adopt, "deleted on both sides".into()),
+            (None, None) if in_base => self.push(path, Op::Adopt, "deleted on both sides"),
             (None, None) => {}
             (Some(se), Some(de)) if same(s, d) => {
                 if se.executable != de.executable && mode_changed(s, bs) {
                     self.push(path, Op::Copy { from: src }, what_mode(src, s));
                 } else if !(in_base && same(s, bs) && same(d, bd)) {
-                    self.push(path, Op::Adopt, "same content on both sides".into());
+                    self.push(path, Op::Adopt, "same content on both sides");
                 }
             }
             (Some(_), _) => {

@@ -72,9 +72,22 @@ impl Snapshot {
 
     /// Set (`Some`) or remove (`None`) many paths in one merge pass. Of two
     /// changes to one path the later wins.
-    pub fn apply(&mut self, mut changes: Vec<(RelPath, Option<Entry>)>) {
+    pub fn apply(&mut self, changes: Vec<(RelPath, Option<Entry>)>) {
+        let rest = self.apply_in_place(changes);
+        self.merge(rest);
+    }
+
+    /// Like [`Snapshot::apply`], but new paths that would go before the last
+    /// one are returned (sorted) instead of merged in: replacements, removals
+    /// and appends cost no shift of the vector, so a caller applying many
+    /// batches in path order merges the few others once, at the end, with
+    /// [`Snapshot::apply`].
+    pub fn apply_in_place(
+        &mut self,
+        mut changes: Vec<(RelPath, Option<Entry>)>,
+    ) -> Vec<(RelPath, Option<Entry>)> {
         if changes.is_empty() {
-            return;
+            return changes;
         }
         // Stable: equal paths keep their order, so the later change wins below.
         changes.sort_by(|a, b| a.0.cmp(&b.0));
@@ -105,15 +118,22 @@ impl Snapshot {
                 keep
             });
         }
+        let split = match self.entries.last() {
+            None => 0,
+            Some((last, _)) => fresh.partition_point(|(p, _)| p <= last),
+        };
+        let appended = fresh.split_off(split);
+        self.entries.extend(appended);
+        fresh.into_iter().map(|(p, e)| (p, Some(e))).collect()
+    }
+
+    /// Merge new paths (sorted, none present yet) into the vector.
+    fn merge(&mut self, fresh: Vec<(RelPath, Option<Entry>)>) {
+        let fresh: Vec<(RelPath, Entry)> = fresh
+            .into_iter()
+            .filter_map(|(p, e)| e.map(|e| (p, e)))
+            .collect();
         if fresh.is_empty() {
-            return;
-        }
-        if self
-            .entries
-            .last()
-            .is_none_or(|(last, _)| *last < fresh[0].0)
-        {
-            self.entries.extend(fresh);
             return;
         }
         let old = std::mem::take(&mut self.entries);

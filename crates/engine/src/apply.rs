@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use driftsync_core::report::{ActionOutcome, ActionRecord};
+use driftsync_core::report::ActionOutcome;
 use driftsync_core::{Action, Base, Entry, Op, Plan, RelPath, Side, Snapshot};
 use driftsync_replica::fault::crash_point;
 use driftsync_replica::{Expect, Replica, ReplicaError, WriteMeta};
 
 use crate::backup::Backups;
 use crate::check::HeldBack;
-use crate::{EngineError, Event, Reporter, SyncOptions};
+use crate::{ActionResult, EngineError, Event, Reporter, SyncOptions};
 
 /// What an applied action left on each side (None = absent).
 #[derive(Debug)]
@@ -129,16 +129,16 @@ pub(crate) fn refresh_unchanged(
     changed
 }
 
-/// The report record of an action's result.
-pub(crate) fn record(action: &Action, result: &Result<Done, NotDone>) -> ActionRecord {
-    match result {
-        Ok(done) => action.record(
+/// The compact record of an action's result.
+pub(crate) fn result(result: &Result<Done, NotDone>) -> ActionResult {
+    let (outcome, detail) = match result {
+        Ok(done) => (
             ActionOutcome::Applied,
             done.backup.as_ref().map(|b| format!("backed up to {b}")),
         ),
-        Err(NotDone::Skipped(why)) => action.record(ActionOutcome::Skipped, Some(why.clone())),
-        Err(NotDone::Failed(why)) => action.record(ActionOutcome::Failed, Some(why.clone())),
-        Err(NotDone::HeldBack(h)) => action.record(
+        Err(NotDone::Skipped(why)) => (ActionOutcome::Skipped, Some(why.clone())),
+        Err(NotDone::Failed(why)) => (ActionOutcome::Failed, Some(why.clone())),
+        Err(NotDone::HeldBack(h)) => (
             ActionOutcome::Skipped,
             Some(format!(
                 "held back: {}: does not parse: {}",
@@ -146,7 +146,8 @@ pub(crate) fn record(action: &Action, result: &Result<Done, NotDone>) -> ActionR
                 h.invalid.message
             )),
         ),
-    }
+    };
+    ActionResult { outcome, detail }
 }
 
 pub(crate) struct Applier<'a> {
@@ -207,12 +208,12 @@ impl Applier<'_> {
     /// (`begin_batch`/`commit_batch`), so a database side takes a batch whole
     /// or not at all, and a batch a side did not commit counts as not applied
     /// there.
-    pub(crate) fn run(&self, plan: &Plan) -> Vec<Result<Done, NotDone>> {
-        let mut results = Vec::with_capacity(plan.actions.len());
-        for batch in plan.actions.chunks(BATCH) {
-            results.extend(self.run_batch(batch));
+    /// `done` gets each batch's results as it finishes, with the index of
+    /// its first action, so no more than one batch of results is held.
+    pub(crate) fn run(&self, plan: &Plan, mut done: impl FnMut(usize, Vec<Result<Done, NotDone>>)) {
+        for (k, batch) in plan.actions.chunks(BATCH).enumerate() {
+            done(k * BATCH, self.run_batch(batch));
         }
-        results
     }
 
     fn run_batch(&self, actions: &[Action]) -> Vec<Result<Done, NotDone>> {

@@ -148,8 +148,9 @@ pub struct Outcome {
     pub forced: bool,
     /// Why nothing was applied (guards, policy `fail`), if so.
     pub blocked: Option<String>,
-    /// One record per action, with its outcome.
-    pub records: Vec<ActionRecord>,
+    /// What happened to each action of `plan.actions`, in the same order
+    /// (kept compact: [`Outcome::records`] makes the report records).
+    pub results: Vec<ActionResult>,
     /// What the scans passed over.
     pub notes: Vec<(Side, ScanNote)>,
     /// Where this run's backups are (when anything was backed up).
@@ -167,7 +168,26 @@ pub struct Outcome {
     pub state_written: bool,
 }
 
+/// What happened to one action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionResult {
+    /// Planned, applied, skipped or failed.
+    pub outcome: ActionOutcome,
+    /// Extra detail (an error message, a backup location).
+    pub detail: Option<String>,
+}
+
 impl Outcome {
+    /// The report record of every action, in plan order.
+    pub fn records(&self) -> Vec<ActionRecord> {
+        self.plan
+            .actions
+            .iter()
+            .zip(&self.results)
+            .map(|(a, r)| a.record(r.outcome, r.detail.clone()))
+            .collect()
+    }
+
     /// Conflicts no action resolved.
     pub fn conflicts_left(&self) -> usize {
         self.plan.unresolved().count()
@@ -175,7 +195,7 @@ impl Outcome {
 
     /// Actions that failed or were skipped.
     pub fn not_done(&self) -> usize {
-        self.records
+        self.results
             .iter()
             .filter(|r| matches!(r.outcome, ActionOutcome::Failed | ActionOutcome::Skipped))
             .count()
@@ -299,11 +319,13 @@ pub fn sync(
         None
     };
     let mut outcome = Outcome {
-        records: plan
-            .actions
-            .iter()
-            .map(|a| a.record(ActionOutcome::Planned, None))
-            .collect(),
+        results: vec![
+            ActionResult {
+                outcome: ActionOutcome::Planned,
+                detail: None,
+            };
+            plan.actions.len()
+        ],
         forced: opts.force && !violations.is_empty(),
         plan,
         violations,
@@ -335,25 +357,33 @@ pub fn sync(
         opts,
         reporter,
     };
-    let results = applier.run(&outcome.plan);
-    // The base is advanced in place; it is rewritten only when something in it changed.
+    // The base is advanced in place; it is rewritten only when something in
+    // it changed. The scans are not needed past this point (every action
+    // carries what the scans saw), so they are freed before the base grows.
     let mut changed = apply::refresh_unchanged(&mut base, &outcome.plan, &l.snapshot, &r.snapshot);
-    drop_later((l, r));
-    let mut changes = [Vec::new(), Vec::new()];
-    for (i, (action, result)) in outcome.plan.actions.iter().zip(&results).enumerate() {
-        outcome.records[i] = apply::record(action, result);
-        match result {
-            Ok(done) => {
-                done.changes(action, &mut changes);
-                changed = true;
+    drop((l, r));
+    let mut deferred = [Vec::new(), Vec::new()];
+    applier.run(&outcome.plan, |start, results| {
+        let mut changes = [Vec::new(), Vec::new()];
+        for (k, result) in results.into_iter().enumerate() {
+            let i = start + k;
+            outcome.results[i] = apply::result(&result);
+            match result {
+                Ok(done) => {
+                    done.changes(&outcome.plan.actions[i], &mut changes);
+                    changed = true;
+                }
+                Err(apply::NotDone::HeldBack(h)) => outcome.held_back.push(h),
+                Err(_) => {}
             }
-            Err(apply::NotDone::HeldBack(h)) => outcome.held_back.push(h.clone()),
-            Err(_) => {}
         }
-    }
-    let [left_changes, right_changes] = changes;
-    base.left.apply(left_changes);
-    base.right.apply(right_changes);
+        let [to_left, to_right] = changes;
+        deferred[0].extend(base.left.apply_in_place(to_left));
+        deferred[1].extend(base.right.apply_in_place(to_right));
+    });
+    let [left_rest, right_rest] = deferred;
+    base.left.apply(left_rest);
+    base.right.apply(right_rest);
     outcome.run_id = run_id.clone();
     outcome.backed_up = backups.count();
     if first_run || changed {
