@@ -215,10 +215,13 @@ impl Ctx<'_> {
     fn push(&mut self, path: &RelPath, op: Op, reason: impl Into<Cow<'static, str>>) {
         self.plan.actions.push(Action {
             path: path.clone(),
+            creates: match op {
+                Op::Copy { from: Side::Left } => self.right.get(path).is_none(),
+                Op::Copy { from: Side::Right } => self.left.get(path).is_none(),
+                _ => false,
+            },
             op,
             reason: reason.into(),
-            left: self.left.get(path).cloned(),
-            right: self.right.get(path).cloned(),
         });
     }
 

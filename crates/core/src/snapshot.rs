@@ -152,6 +152,11 @@ impl Snapshot {
         self.entries = merged;
     }
 
+    /// Keep only the paths for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&RelPath) -> bool) {
+        self.entries.retain(|(p, _)| keep(p));
+    }
+
     /// Number of files.
     pub fn len(&self) -> usize {
         self.entries.len()

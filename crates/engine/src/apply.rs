@@ -150,6 +150,17 @@ pub(crate) fn result(result: &Result<Done, NotDone>) -> ActionResult {
     ActionResult { outcome, detail }
 }
 
+/// The listings the scans made, by side (left, right): where an action
+/// finds what was at its path when it was planned.
+#[derive(Clone, Copy)]
+pub(crate) struct Seen<'s>(pub [&'s Snapshot; 2]);
+
+impl Seen<'_> {
+    fn get(&self, side: Side, path: &RelPath) -> Option<&Entry> {
+        self.0[idx(side)].get(path)
+    }
+}
+
 pub(crate) struct Applier<'a> {
     pub replicas: [&'a dyn Replica; 2],
     pub backups: &'a Backups,
@@ -203,20 +214,16 @@ impl Applier<'_> {
         self.replicas[idx(side)]
     }
 
-    /// Apply every action; results in plan order. Actions go in batches of
-    /// [`BATCH`]; each batch is one transaction on every side it writes to
+    /// Apply one batch of actions (at most [`BATCH`]); results in order. Each
+    /// batch is one transaction on every side it writes to
     /// (`begin_batch`/`commit_batch`), so a database side takes a batch whole
     /// or not at all, and a batch a side did not commit counts as not applied
-    /// there.
-    /// `done` gets each batch's results as it finishes, with the index of
-    /// its first action, so no more than one batch of results is held.
-    pub(crate) fn run(&self, plan: &Plan, mut done: impl FnMut(usize, Vec<Result<Done, NotDone>>)) {
-        for (k, batch) in plan.actions.chunks(BATCH).enumerate() {
-            done(k * BATCH, self.run_batch(batch));
-        }
-    }
-
-    fn run_batch(&self, actions: &[Action]) -> Vec<Result<Done, NotDone>> {
+    /// there. `seen` holds what the scans saw at each action's path.
+    pub(crate) fn run_batch(
+        &self,
+        actions: &[Action],
+        seen: Seen<'_>,
+    ) -> Vec<Result<Done, NotDone>> {
         let sides = [Side::Left, Side::Right];
         // Why a side cannot be written in this batch (its transaction did not start).
         let mut refused: [Option<String>; 2] = [None, None];
@@ -232,7 +239,7 @@ impl Applier<'_> {
                 }
             }
         }
-        let mut results = self.run_parallel(actions, |a| {
+        let mut results = self.run_parallel(actions, seen, |a| {
             sides
                 .into_iter()
                 .filter(|s| writes_to(a, *s))
@@ -259,6 +266,7 @@ impl Applier<'_> {
     fn run_parallel(
         &self,
         actions: &[Action],
+        seen: Seen<'_>,
         refuse: impl Fn(&Action) -> Option<String> + Sync,
     ) -> Vec<Result<Done, NotDone>> {
         let n = actions.len();
@@ -275,7 +283,7 @@ impl Applier<'_> {
                     };
                     let r = match refuse(action) {
                         Some(why) => Err(NotDone::Failed(why)),
-                        None => self.apply(action),
+                        None => self.apply(action, seen),
                     };
                     if action.changes_files() {
                         self.reporter.event(&Event::ActionDone {
@@ -381,18 +389,19 @@ impl Applier<'_> {
         }
     }
 
-    fn apply(&self, a: &Action) -> Result<Done, NotDone> {
+    fn apply(&self, a: &Action, seen: Seen<'_>) -> Result<Done, NotDone> {
+        let at = |side: Side| seen.get(side, &a.path);
         match &a.op {
             Op::Adopt => Ok(Done {
-                left: a.left.clone(),
-                right: a.right.clone(),
+                left: at(Side::Left).cloned(),
+                right: at(Side::Right).cloned(),
                 kept: None,
                 backup: None,
             }),
             Op::Copy { from } => {
                 let to = from.other();
-                let src = a.seen(*from).expect("a copy has a source");
-                if let Some(dst) = a.seen(to).filter(|d| d.hash == src.hash) {
+                let src = at(*from).expect("a copy has a source");
+                if let Some(dst) = at(to).filter(|d| d.hash == src.hash) {
                     // Same content: only the metadata (executable bit) changes; nothing to back up.
                     let written = self.retry(&a.path, || {
                         self.rep(to)
@@ -408,7 +417,7 @@ impl Applier<'_> {
                     });
                 }
                 let content = self.checked(*from, &a.path)?;
-                let backup = match a.seen(to) {
+                let backup = match at(to) {
                     Some(_) => Some(self.backup(to, &a.path)?),
                     None => None,
                 };
@@ -418,7 +427,7 @@ impl Applier<'_> {
                     src,
                     to,
                     &a.path,
-                    &expect(a.seen(to)),
+                    &expect(at(to)),
                     content.as_deref(),
                 )?;
                 let (left, right) = pair(*from, Some(src.clone()), Some(written));
@@ -430,7 +439,7 @@ impl Applier<'_> {
                 })
             }
             Op::Delete { on } => {
-                let seen = a.seen(*on).expect("a delete has a target");
+                let seen = at(*on).expect("a delete has a target");
                 let backup = self.backup(*on, &a.path)?;
                 self.retry(&a.path, || {
                     self.rep(*on).remove(&a.path, &expect(Some(seen)))
@@ -446,8 +455,8 @@ impl Applier<'_> {
             Op::KeepBoth { winner, loser_path } => {
                 let loser = winner.other();
                 let (w, l) = (
-                    a.seen(*winner).expect("keep-both has both sides"),
-                    a.seen(loser).expect("keep-both has both sides"),
+                    at(*winner).expect("keep-both has both sides"),
+                    at(loser).expect("keep-both has both sides"),
                 );
                 let loser_content = self.checked(loser, &a.path)?;
                 let winner_content = self.checked(*winner, &a.path)?;

@@ -358,29 +358,60 @@ pub fn sync(
         reporter,
     };
     // The base is advanced in place; it is rewritten only when something in
-    // it changed. The scans are not needed past this point (every action
-    // carries what the scans saw), so they are freed before the base grows.
+    // it changed.
     let mut changed = apply::refresh_unchanged(&mut base, &outcome.plan, &l.snapshot, &r.snapshot);
-    drop((l, r));
+    let mut scans = [l.snapshot, r.snapshot];
+    // A side with no base yet (a first sync) takes its scan as the start of
+    // its new base, in place of a copy of every entry: paths no action
+    // touches are dropped from it (the old base had nothing there), and the
+    // actions' results are written into it batch by batch.
+    let mut from_scan = [false; 2];
+    for (i, side) in [&mut base.left, &mut base.right].into_iter().enumerate() {
+        if side.is_empty() && !scans[i].is_empty() {
+            *side = std::mem::take(&mut scans[i]);
+            let mut acted: Vec<&driftsync_core::RelPath> =
+                outcome.plan.actions.iter().map(|a| &a.path).collect();
+            acted.sort_unstable();
+            side.retain(|p| acted.binary_search(&p).is_ok());
+            from_scan[i] = true;
+        }
+    }
     let mut deferred = [Vec::new(), Vec::new()];
-    applier.run(&outcome.plan, |start, results| {
+    for (k, batch) in outcome.plan.actions.chunks(apply::BATCH).enumerate() {
+        let seen = apply::Seen([
+            if from_scan[0] { &base.left } else { &scans[0] },
+            if from_scan[1] { &base.right } else { &scans[1] },
+        ]);
+        let results = applier.run_batch(batch, seen);
         let mut changes = [Vec::new(), Vec::new()];
-        for (k, result) in results.into_iter().enumerate() {
-            let i = start + k;
+        for (j, result) in results.into_iter().enumerate() {
+            let i = k * apply::BATCH + j;
+            let action = &outcome.plan.actions[i];
             outcome.results[i] = apply::result(&result);
             match result {
                 Ok(done) => {
-                    done.changes(&outcome.plan.actions[i], &mut changes);
+                    done.changes(action, &mut changes);
                     changed = true;
                 }
-                Err(apply::NotDone::HeldBack(h)) => outcome.held_back.push(h),
-                Err(_) => {}
+                Err(not_done) => {
+                    if let apply::NotDone::HeldBack(h) = not_done {
+                        outcome.held_back.push(h);
+                    }
+                    // Not done: a base started from the scan goes back to
+                    // what the old base had there, which was nothing.
+                    for (side, started) in changes.iter_mut().zip(from_scan) {
+                        if started {
+                            side.push((action.path.clone(), None));
+                        }
+                    }
+                }
             }
         }
         let [to_left, to_right] = changes;
         deferred[0].extend(base.left.apply_in_place(to_left));
         deferred[1].extend(base.right.apply_in_place(to_right));
-    });
+    }
+    drop(scans);
     let [left_rest, right_rest] = deferred;
     base.left.apply(left_rest);
     base.right.apply(right_rest);
