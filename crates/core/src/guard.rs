@@ -9,7 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Base, Plan, Side};
-use crate::Snapshot;
+use crate::{Snapshot, View};
 
 /// How many deletes on one side are too many.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -130,6 +130,17 @@ pub fn check(
     base: &Base,
     left: &Snapshot,
     right: &Snapshot,
+    limits: &Limits,
+) -> Vec<Violation> {
+    check_views(plan, base, View::whole(left), View::whole(right), limits)
+}
+
+/// [`check`] over listings that may be changes against the base (see [`View`]).
+pub fn check_views(
+    plan: &Plan,
+    base: &Base,
+    left: View<'_>,
+    right: View<'_>,
     limits: &Limits,
 ) -> Vec<Violation> {
     let mut out = Vec::new();

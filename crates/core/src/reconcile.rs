@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Action, Base, Conflict, Note, Op, Plan, Side};
-use crate::{Entry, RelPath, Snapshot};
+use crate::{Entry, RelPath, Snapshot, View};
 
 /// How a conflict (changed on both sides, contents differ) is resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,8 +196,8 @@ fn conflict_name(
 
 struct Ctx<'a> {
     base: &'a Base,
-    left: &'a Snapshot,
-    right: &'a Snapshot,
+    left: View<'a>,
+    right: View<'a>,
     opts: &'a Options,
     plan: Plan,
 }
@@ -412,6 +412,11 @@ impl Ctx<'_> {
 /// Decide what a run does. See DESIGN §3 for the rules; every action carries
 /// its reason and the entries the scans saw (the conditions it applies under).
 pub fn reconcile(base: &Base, left: &Snapshot, right: &Snapshot, opts: &Options) -> Plan {
+    reconcile_views(base, View::whole(left), View::whole(right), opts)
+}
+
+/// [`reconcile`] over listings that may be changes against the base (see [`View`]).
+pub fn reconcile_views(base: &Base, left: View<'_>, right: View<'_>, opts: &Options) -> Plan {
     let mut ctx = Ctx {
         base,
         left,
@@ -421,8 +426,8 @@ pub fn reconcile(base: &Base, left: &Snapshot, right: &Snapshot, opts: &Options)
     };
     // One pass over the four sorted listings at once (a merge), in path order.
     let mut lists = [
-        base.left.iter().peekable(),
-        base.right.iter().peekable(),
+        View::whole(&base.left).iter().peekable(),
+        View::whole(&base.right).iter().peekable(),
         left.iter().peekable(),
         right.iter().peekable(),
     ];

@@ -152,6 +152,16 @@ impl Snapshot {
         self.entries = merged;
     }
 
+    /// The position of `path` in path order, if present.
+    pub fn position(&self, path: &RelPath) -> Option<usize> {
+        self.find(path).ok()
+    }
+
+    /// The entry at position `i` in path order.
+    pub fn at(&self, i: usize) -> Option<(&RelPath, &Entry)> {
+        self.entries.get(i).map(|(p, e)| (p, e))
+    }
+
     /// Keep only the paths for which `keep` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&RelPath) -> bool) {
         self.entries.retain(|(p, _)| keep(p));
@@ -180,6 +190,97 @@ impl Snapshot {
     /// The entries, mutable, in path order.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Entry> {
         self.entries.iter_mut().map(|(_, e)| e)
+    }
+}
+
+/// A side's files as its scan reported them: either a whole [`Snapshot`],
+/// or the changes against the prior one (the base's side) — the files that
+/// differ from their prior entry or are new, plus one flag per prior entry
+/// saying it is still there, unchanged. A re-scan of 100,000 files of which
+/// a handful changed then holds a handful of entries, not 100,000 copies of
+/// the base. Reads see the same files either way, in path order.
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    own: &'a Snapshot,
+    prior: Option<(&'a Snapshot, &'a [bool])>,
+    len: usize,
+}
+
+impl<'a> View<'a> {
+    /// A whole listing.
+    pub fn whole(snapshot: &'a Snapshot) -> View<'a> {
+        View {
+            own: snapshot,
+            prior: None,
+            len: snapshot.len(),
+        }
+    }
+
+    /// `changed` (new or different files) over `prior`, of which the entries
+    /// whose flag in `same` is true are unchanged. `same` has one flag per
+    /// prior entry (missing flags count as false); a path in both `changed`
+    /// and `prior` is read from `changed`.
+    pub fn changes(prior: &'a Snapshot, same: &'a [bool], changed: &'a Snapshot) -> View<'a> {
+        let same = &same[..same.len().min(prior.len())];
+        let kept = same
+            .iter()
+            .zip(prior.iter())
+            .filter(|(s, (p, _))| **s && changed.get(p).is_none())
+            .count();
+        View {
+            own: changed,
+            prior: Some((prior, same)),
+            len: changed.len() + kept,
+        }
+    }
+
+    /// The entry at `path`, if any.
+    pub fn get(&self, path: &RelPath) -> Option<&'a Entry> {
+        if let Some(e) = self.own.get(path) {
+            return Some(e);
+        }
+        let (prior, same) = self.prior?;
+        let i = prior.position(path)?;
+        if same.get(i).copied().unwrap_or(false) {
+            prior.at(i).map(|(_, e)| e)
+        } else {
+            None
+        }
+    }
+
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are no files.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every file, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a RelPath, &'a Entry)> + 'a {
+        let (prior, same): (&'a [(RelPath, Entry)], &'a [bool]) = match self.prior {
+            Some((p, s)) => (&p.entries, s),
+            None => (&[], &[]),
+        };
+        let kept = prior
+            .iter()
+            .zip(same)
+            .filter(|(_, s)| **s)
+            .map(|((p, e), _)| (p, e));
+        let mut own = self.own.entries.iter().map(|(p, e)| (p, e)).peekable();
+        let mut kept = kept.peekable();
+        std::iter::from_fn(move || match (own.peek(), kept.peek()) {
+            (Some(a), Some(b)) if a.0 < b.0 => own.next(),
+            (Some(a), Some(b)) if a.0 == b.0 => {
+                kept.next();
+                own.next()
+            }
+            (Some(_), Some(_)) => kept.next(),
+            (Some(_), None) => own.next(),
+            (None, _) => kept.next(),
+        })
     }
 }
 
@@ -277,6 +378,39 @@ mod tests {
         assert_eq!(paths(&s), [("a", 2), ("a/x", 4), ("b", 3)]);
         assert_eq!(s.get(&p("b")).unwrap().size, 3);
         assert!(s.get(&p("c")).is_none());
+    }
+
+    #[test]
+    fn a_view_of_changes_reads_like_the_whole_listing() {
+        let prior: Snapshot = ["a", "b", "c", "d"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (p(n), e(i as u64)))
+            .collect();
+        // b unchanged, d unchanged; a deleted; c changed; bb and e new.
+        let changed: Snapshot = [(p("bb"), e(7)), (p("c"), e(8)), (p("e"), e(9))]
+            .into_iter()
+            .collect();
+        let same = [false, true, true, true]; // c flagged too: `changed` wins
+        let v = View::changes(&prior, &same, &changed);
+        let whole: Snapshot = [
+            (p("b"), e(1)),
+            (p("bb"), e(7)),
+            (p("c"), e(8)),
+            (p("d"), e(3)),
+            (p("e"), e(9)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(v.len(), 5);
+        let got: Vec<(&str, u64)> = v.iter().map(|(p, e)| (p.as_str(), e.size)).collect();
+        assert_eq!(got, paths(&whole));
+        for name in ["a", "b", "bb", "c", "d", "e", "zz"] {
+            assert_eq!(v.get(&p(name)), whole.get(&p(name)), "{name}");
+        }
+        let w = View::whole(&whole);
+        assert_eq!(w.iter().count(), 5);
+        assert_eq!(w.get(&p("bb")).unwrap().size, 7);
     }
 
     #[test]

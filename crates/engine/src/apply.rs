@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use driftsync_core::report::ActionOutcome;
-use driftsync_core::{Action, Base, Entry, Op, Plan, RelPath, Side, Snapshot};
+use driftsync_core::{Action, Base, Entry, Op, Plan, RelPath, Side, View};
 use driftsync_replica::fault::crash_point;
 use driftsync_replica::{Expect, Replica, ReplicaError, WriteMeta};
 
@@ -78,15 +78,16 @@ fn seek<'a, V>(
     it.next_if(|(p, _)| *p == path).map(|(_, v)| v)
 }
 
-/// Refresh the quick-check data of paths the plan leaves alone and that agree
-/// on both sides (one merge pass over the sorted listings). Returns true when
-/// any record changed.
+/// Changes to the base that refresh the quick-check data of paths the plan
+/// leaves alone and that agree on both sides (one merge pass over the sorted
+/// listings), by side; and whether there are any.
+#[allow(clippy::type_complexity)]
 pub(crate) fn refresh_unchanged(
-    base: &mut Base,
+    base: &Base,
     plan: &Plan,
-    left: &Snapshot,
-    right: &Snapshot,
-) -> bool {
+    left: View<'_>,
+    right: View<'_>,
+) -> ([Vec<(RelPath, Option<Entry>)>; 2], bool) {
     let mut touched: Vec<&RelPath> = plan
         .actions
         .iter()
@@ -94,11 +95,10 @@ pub(crate) fn refresh_unchanged(
         .chain(plan.conflicts.iter().map(|c| &c.path))
         .collect();
     touched.sort_unstable();
-    let mut changed = false;
-    let mut added = Vec::new();
+    let mut out = [Vec::new(), Vec::new()];
     let (mut ls, mut rs) = (left.iter().peekable(), right.iter().peekable());
-    let mut brs = base.right.iter_mut().peekable();
-    for (path, bl) in base.left.iter_mut() {
+    let mut brs = base.right.iter().peekable();
+    for (path, bl) in base.left.iter() {
         let Some(l) = seek(&mut ls, path) else {
             continue;
         };
@@ -109,24 +109,14 @@ pub(crate) fn refresh_unchanged(
             continue;
         }
         if bl != l {
-            *bl = l.clone();
-            changed = true;
+            out[0].push((path.clone(), Some(l.clone())));
         }
-        match seek(&mut brs, path) {
-            Some(br) if br == r => {}
-            Some(br) => {
-                *br = r.clone();
-                changed = true;
-            }
-            None => {
-                added.push((path.clone(), Some(r.clone())));
-                changed = true;
-            }
+        if seek(&mut brs, path) != Some(r) {
+            out[1].push((path.clone(), Some(r.clone())));
         }
     }
-    drop(brs);
-    base.right.apply(added);
-    changed
+    let changed = !out[0].is_empty() || !out[1].is_empty();
+    (out, changed)
 }
 
 /// The compact record of an action's result.
@@ -153,7 +143,7 @@ pub(crate) fn result(result: &Result<Done, NotDone>) -> ActionResult {
 /// The listings the scans made, by side (left, right): where an action
 /// finds what was at its path when it was planned.
 #[derive(Clone, Copy)]
-pub(crate) struct Seen<'s>(pub [&'s Snapshot; 2]);
+pub(crate) struct Seen<'s>(pub [View<'s>; 2]);
 
 impl Seen<'_> {
     fn get(&self, side: Side, path: &RelPath) -> Option<&Entry> {

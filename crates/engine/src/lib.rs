@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use driftsync_core::guard::{self, Limits, Violation};
 use driftsync_core::report::{ActionOutcome, ActionRecord};
-use driftsync_core::{reconcile, Base, Options, Plan, Policy, Side};
+use driftsync_core::{reconcile_views, Base, Options, Plan, Policy, Side};
 use driftsync_replica::{Replica, ReplicaError, ScanNote, ScanRequest};
 
 pub use check::{ContentCheck, HeldBack, Invalid};
@@ -220,8 +220,23 @@ fn scan_side(
             exclude: &opts.exclude,
             prior: Some(base.side(side)),
             prior_written_ns: written_ns,
+            changes_only: true,
         })
         .map_err(|source| EngineError::Replica { side, source })
+}
+
+/// What a side holds during the apply: its base side itself when the new
+/// base started from the scan, else the scan read against the base side.
+fn side_view<'a>(
+    from_scan: bool,
+    base: &'a driftsync_core::Snapshot,
+    scan: &'a driftsync_replica::Scan,
+) -> driftsync_core::View<'a> {
+    if from_scan {
+        driftsync_core::View::whole(base)
+    } else {
+        scan.view(base)
+    }
 }
 
 /// Free large listings on a helper thread: with 100,000 files that is tens of
@@ -285,10 +300,11 @@ pub fn sync(
         (l.join().expect("scan thread panicked"), r)
     });
     let (l, r) = (l?, r?);
-    for (side, scan) in [(Side::Left, &l), (Side::Right, &r)] {
+    let (lv, rv) = (l.view(&base.left), r.view(&base.right));
+    for (side, scan, view) in [(Side::Left, &l, lv), (Side::Right, &r, rv)] {
         reporter.event(&Event::Scanned {
             side,
-            files: scan.snapshot.len(),
+            files: view.len(),
             hashed: scan.hashed,
         });
     }
@@ -296,8 +312,9 @@ pub fn sync(
     if plan_opts.stamp.is_empty() {
         plan_opts.stamp = clock::stamp(now);
     }
-    let plan = reconcile(&base, &l.snapshot, &r.snapshot, &plan_opts);
-    let violations = guard::check(&plan, &base, &l.snapshot, &r.snapshot, &opts.limits);
+    let plan = reconcile_views(&base, lv, rv, &plan_opts);
+    let violations = guard::check_views(&plan, &base, lv, rv, &opts.limits);
+    let (refresh, mut changed) = apply::refresh_unchanged(&base, &plan, lv, rv);
     let mut notes: Vec<(Side, ScanNote)> =
         l.notes.iter().map(|n| (Side::Left, n.clone())).collect();
     notes.extend(r.notes.iter().map(|n| (Side::Right, n.clone())));
@@ -359,16 +376,16 @@ pub fn sync(
     };
     // The base is advanced in place; it is rewritten only when something in
     // it changed.
-    let mut changed = apply::refresh_unchanged(&mut base, &outcome.plan, &l.snapshot, &r.snapshot);
-    let mut scans = [l.snapshot, r.snapshot];
+    let mut scans = [l, r];
     // A side with no base yet (a first sync) takes its scan as the start of
     // its new base, in place of a copy of every entry: paths no action
     // touches are dropped from it (the old base had nothing there), and the
-    // actions' results are written into it batch by batch.
+    // actions' results are written into it batch by batch. Other sides'
+    // changes wait for the end: until then the scans are read against them.
     let mut from_scan = [false; 2];
     for (i, side) in [&mut base.left, &mut base.right].into_iter().enumerate() {
-        if side.is_empty() && !scans[i].is_empty() {
-            *side = std::mem::take(&mut scans[i]);
+        if side.is_empty() && !scans[i].snapshot.is_empty() {
+            *side = std::mem::take(&mut scans[i].snapshot);
             let mut acted: Vec<&driftsync_core::RelPath> =
                 outcome.plan.actions.iter().map(|a| &a.path).collect();
             acted.sort_unstable();
@@ -376,11 +393,11 @@ pub fn sync(
             from_scan[i] = true;
         }
     }
-    let mut deferred = [Vec::new(), Vec::new()];
+    let mut deferred = refresh;
     for (k, batch) in outcome.plan.actions.chunks(apply::BATCH).enumerate() {
         let seen = apply::Seen([
-            if from_scan[0] { &base.left } else { &scans[0] },
-            if from_scan[1] { &base.right } else { &scans[1] },
+            side_view(from_scan[0], &base.left, &scans[0]),
+            side_view(from_scan[1], &base.right, &scans[1]),
         ]);
         let results = applier.run_batch(batch, seen);
         let mut changes = [Vec::new(), Vec::new()];
@@ -408,8 +425,16 @@ pub fn sync(
             }
         }
         let [to_left, to_right] = changes;
-        deferred[0].extend(base.left.apply_in_place(to_left));
-        deferred[1].extend(base.right.apply_in_place(to_right));
+        if from_scan[0] {
+            deferred[0].extend(base.left.apply_in_place(to_left));
+        } else {
+            deferred[0].extend(to_left);
+        }
+        if from_scan[1] {
+            deferred[1].extend(base.right.apply_in_place(to_right));
+        } else {
+            deferred[1].extend(to_right);
+        }
     }
     drop(scans);
     let [left_rest, right_rest] = deferred;
