@@ -127,29 +127,16 @@ impl Snapshot {
         fresh.into_iter().map(|(p, e)| (p, Some(e))).collect()
     }
 
-    /// Merge new paths (sorted, none present yet) into the vector.
+    /// Merge new paths (none present yet) into the vector, in place: no
+    /// second copy of the listing is made, whatever its size.
     fn merge(&mut self, fresh: Vec<(RelPath, Option<Entry>)>) {
-        let fresh: Vec<(RelPath, Entry)> = fresh
-            .into_iter()
-            .filter_map(|(p, e)| e.map(|e| (p, e)))
-            .collect();
-        if fresh.is_empty() {
-            return;
+        let before = self.entries.len();
+        self.entries
+            .extend(fresh.into_iter().filter_map(|(p, e)| e.map(|e| (p, e))));
+        if self.entries.len() > before {
+            // Paths are unique, so an unstable (in-place) sort is exact.
+            self.entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
-        let old = std::mem::take(&mut self.entries);
-        let mut merged = Vec::with_capacity(old.len() + fresh.len());
-        let mut a = old.into_iter().peekable();
-        let mut b = fresh.into_iter().peekable();
-        loop {
-            let take_a = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) => x.0 < y.0,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            merged.extend(if take_a { a.next() } else { b.next() });
-        }
-        self.entries = merged;
     }
 
     /// The position of `path` in path order, if present.

@@ -383,6 +383,9 @@ pub fn sync(
     // actions' results are written into it batch by batch. Other sides'
     // changes wait for the end: until then the scans are read against them.
     let mut from_scan = [false; 2];
+    // A side whose base starts empty is written batch by batch (nothing reads
+    // an old base there); the others at the end.
+    let in_place = [base.left.is_empty(), base.right.is_empty()];
     for (i, side) in [&mut base.left, &mut base.right].into_iter().enumerate() {
         if side.is_empty() && !scans[i].snapshot.is_empty() {
             *side = std::mem::take(&mut scans[i].snapshot);
@@ -425,12 +428,12 @@ pub fn sync(
             }
         }
         let [to_left, to_right] = changes;
-        if from_scan[0] {
+        if in_place[0] {
             deferred[0].extend(base.left.apply_in_place(to_left));
         } else {
             deferred[0].extend(to_left);
         }
-        if from_scan[1] {
+        if in_place[1] {
             deferred[1].extend(base.right.apply_in_place(to_right));
         } else {
             deferred[1].extend(to_right);
