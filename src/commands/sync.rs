@@ -143,13 +143,17 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
             h.invalid.message
         );
     }
+    // One buffered writer: a sync of 100,000 files prints 100,000 lines, and
+    // a line-buffered stdout makes each one a write of its own.
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
     if out.dry_run {
-        print!("{}", out.plan.render());
+        let _ = w.write_all(out.plan.render().as_bytes());
     } else {
         for (action, rec) in out.plan.actions.iter().zip(&out.results) {
-            match rec.outcome {
-                ActionOutcome::Applied | ActionOutcome::Planned => println!("{}", action.line()),
-                ActionOutcome::Skipped | ActionOutcome::Failed => println!(
+            let _ = match rec.outcome {
+                ActionOutcome::Applied | ActionOutcome::Planned => writeln!(w, "{}", action.line()),
+                ActionOutcome::Skipped | ActionOutcome::Failed => writeln!(
+                    w,
                     "{}  [{}: {}]",
                     action.line(),
                     if rec.outcome == ActionOutcome::Skipped {
@@ -159,15 +163,17 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
                     },
                     rec.detail.as_deref().unwrap_or("")
                 ),
-            }
+            };
         }
         for c in out.plan.unresolved() {
-            println!("{}", c.line());
+            let _ = writeln!(w, "{}", c.line());
         }
         for n in &out.plan.notes {
-            println!("  {:<10}  {}  {}", "kept", n.path, n.reason);
+            let _ = writeln!(w, "  {:<10}  {}  {}", "kept", n.path, n.reason);
         }
     }
+    let _ = w.flush();
+    drop(w);
     if out.forced {
         eprintln!(
             "forced: applied despite: {}",
