@@ -246,3 +246,49 @@ pub trait Replica: Send + Sync {
         Ok(Vec::new())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use driftsync_core::{Entry, Hash, RelPath, Snapshot};
+
+    use super::Scan;
+
+    fn listing(files: &[(&str, &str)]) -> Snapshot {
+        files
+            .iter()
+            .map(|(p, c)| {
+                let entry = Entry {
+                    size: c.len() as u64,
+                    mtime_ns: 1,
+                    hash: Hash::of(c.as_bytes()),
+                    version: (*c).into(),
+                    executable: false,
+                };
+                (RelPath::new(p).unwrap(), entry)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_scan_of_changes_reads_as_the_whole_scan() {
+        let prior = listing(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]);
+        let now = listing(&[("b", "2"), ("c", "3 changed"), ("d", "4"), ("e", "5")]);
+        let scan = Scan {
+            snapshot: now.clone(),
+            ..Scan::default()
+        }
+        .into_changes(&prior);
+        assert_eq!(
+            scan.unchanged.as_deref(),
+            Some(&[false, true, false, true][..])
+        );
+        let kept: Vec<&str> = scan.snapshot.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(kept, ["c", "e"]);
+        let view = scan.view(&prior);
+        assert_eq!(view.len(), now.len());
+        assert!(view.iter().eq(now.iter()));
+        // Converting twice changes nothing.
+        let again = scan.clone().into_changes(&prior);
+        assert_eq!(again.snapshot, scan.snapshot);
+    }
+}
