@@ -25,7 +25,7 @@ fn side_name(side: Side) -> &'static str {
 /// The lines of the changed-paths file: every applied action's written or deleted paths.
 pub fn changed_lines(out: &Outcome) -> Vec<String> {
     let mut lines = Vec::new();
-    for (action, rec) in out.plan.actions.iter().zip(&out.records) {
+    for (action, rec) in out.plan.actions.iter().zip(&out.results) {
         if rec.outcome != ActionOutcome::Applied {
             continue;
         }

@@ -89,7 +89,7 @@ impl TargetExecutor for SyncExecutor {
             }
         })?;
         let mut report = new_report(target);
-        report.actions = out.records.clone();
+        report.actions = out.records();
         report.conflicts = out.plan.conflicts.iter().map(|c| c.record()).collect();
         report.findings = out
             .notes

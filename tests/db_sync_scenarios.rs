@@ -75,19 +75,19 @@ fn postgres_side_takes_a_batch_whole_or_not_at_all() {
         let mut opts = SyncOptions::new(dir.path().join("state.json"), dir.path().join("work"));
         opts.concurrency = 1;
         let out = sync(&left, &right, &opts, &Silent).unwrap();
-        assert_eq!(out.records.len(), 4, "{db}: {:#?}", out.records);
+        assert_eq!(out.records().len(), 4, "{db}: {:#?}", out.records());
         assert!(
-            out.records
+            out.records()
                 .iter()
                 .all(|r| r.outcome == ActionOutcome::Failed),
             "{db}: every copy into the table failed with the batch: {:#?}",
-            out.records
+            out.records()
         );
         assert_eq!(pg.psql(db, "SELECT count(*) FROM docs").trim(), "0", "{db}");
 
         std::fs::remove_file(files.join("poison.txt")).unwrap();
         let again = sync(&left, &right, &opts, &Silent).unwrap();
-        assert!(again.clean(), "{db}: {:#?}", again.records);
+        assert!(again.clean(), "{db}: {:#?}", again.records());
         assert_eq!(pg.psql(db, "SELECT count(*) FROM docs").trim(), "3", "{db}");
     }
 }

@@ -143,13 +143,17 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
             h.invalid.message
         );
     }
+    // One buffered writer: a sync of 100,000 files prints 100,000 lines, and
+    // a line-buffered stdout makes each one a write of its own.
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
     if out.dry_run {
-        print!("{}", out.plan.render());
+        let _ = w.write_all(out.plan.render().as_bytes());
     } else {
-        for (action, rec) in out.plan.actions.iter().zip(&out.records) {
-            match rec.outcome {
-                ActionOutcome::Applied | ActionOutcome::Planned => println!("{}", action.line()),
-                ActionOutcome::Skipped | ActionOutcome::Failed => println!(
+        for (action, rec) in out.plan.actions.iter().zip(&out.results) {
+            let _ = match rec.outcome {
+                ActionOutcome::Applied | ActionOutcome::Planned => writeln!(w, "{}", action.line()),
+                ActionOutcome::Skipped | ActionOutcome::Failed => writeln!(
+                    w,
                     "{}  [{}: {}]",
                     action.line(),
                     if rec.outcome == ActionOutcome::Skipped {
@@ -159,15 +163,17 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
                     },
                     rec.detail.as_deref().unwrap_or("")
                 ),
-            }
+            };
         }
         for c in out.plan.unresolved() {
-            println!("{}", c.line());
+            let _ = writeln!(w, "{}", c.line());
         }
         for n in &out.plan.notes {
-            println!("  {:<10}  {}  {}", "kept", n.path, n.reason);
+            let _ = writeln!(w, "  {:<10}  {}  {}", "kept", n.path, n.reason);
         }
     }
+    let _ = w.flush();
+    drop(w);
     if out.forced {
         eprintln!(
             "forced: applied despite: {}",
@@ -182,14 +188,14 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
         eprintln!("driftsync: {why}");
     }
     let applied = out
-        .records
+        .results
         .iter()
         .filter(|r| r.outcome == ActionOutcome::Applied)
         .count();
     let summary = if out.dry_run {
         format!(
             "dry run: {} action(s) planned, nothing changed",
-            out.records.len()
+            out.results.len()
         )
     } else {
         format!(
@@ -265,7 +271,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
             "blocked": out.blocked,
             "violations": out.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
             "plan": out.plan,
-            "actions": out.records,
+            "actions": out.records(),
             "notes": notes,
             "run": out.run_id,
             "backed_up": out.backed_up,

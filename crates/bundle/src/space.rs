@@ -254,7 +254,7 @@ pub fn export(
             file,
             document: doc.to_string(),
             sha256: Hash::of(&content),
-            version: entry.version.clone(),
+            version: entry.version.to_string(),
         });
     }
     let now: BTreeSet<&str> = entries.iter().map(|e| e.file.as_str()).collect();
@@ -371,7 +371,7 @@ pub fn import(space: &dyn Replica, dir: &Path) -> Result<SpaceReport, SpaceError
                         &doc,
                         &mut &content[..],
                         &meta(content),
-                        &Expect::Version(entry.version.clone()),
+                        &Expect::Version(entry.version.as_str().into()),
                     )
                     .map(|_| ());
                 if r.is_ok() {
@@ -395,7 +395,9 @@ pub fn import(space: &dyn Replica, dir: &Path) -> Result<SpaceReport, SpaceError
                 let r = space
                     .write(&doc, &mut &content[..], &meta(content), &Expect::Absent)
                     .map(|_| ())
-                    .and_then(|()| space.remove(&old_doc, &Expect::Version(old.version.clone())));
+                    .and_then(|()| {
+                        space.remove(&old_doc, &Expect::Version(old.version.as_str().into()))
+                    });
                 if r.is_ok() {
                     report.renamed.push(format!("{} -> {doc}", old.document));
                 }
@@ -413,7 +415,7 @@ pub fn import(space: &dyn Replica, dir: &Path) -> Result<SpaceReport, SpaceError
         for gone in &missing {
             let doc = RelPath::new(gone.document.as_str())
                 .map_err(|e| SpaceError::Usage(e.to_string()))?;
-            let r = space.remove(&doc, &Expect::Version(gone.version.clone()));
+            let r = space.remove(&doc, &Expect::Version(gone.version.as_str().into()));
             if r.is_ok() {
                 report.removed.push(gone.document.clone());
             }

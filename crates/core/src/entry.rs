@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Hash;
+use crate::{Hash, SmallStr};
 
 /// One file as a replica sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,8 +15,8 @@ pub struct Entry {
     pub hash: Hash,
     /// The backend's version token for conditional writes: an inode/mtime/size
     /// triple locally, an ETag in object storage, a row version in a database.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub version: String,
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub version: SmallStr,
     /// The executable bit (where the backend has one).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub executable: bool,

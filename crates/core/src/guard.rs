@@ -9,7 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Base, Plan, Side};
-use crate::Snapshot;
+use crate::{Snapshot, View};
 
 /// How many deletes on one side are too many.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -132,6 +132,17 @@ pub fn check(
     right: &Snapshot,
     limits: &Limits,
 ) -> Vec<Violation> {
+    check_views(plan, base, View::whole(left), View::whole(right), limits)
+}
+
+/// [`check`] over listings that may be changes against the base (see [`View`]).
+pub fn check_views(
+    plan: &Plan,
+    base: &Base,
+    left: View<'_>,
+    right: View<'_>,
+    limits: &Limits,
+) -> Vec<Violation> {
     let mut out = Vec::new();
     for (side, now) in [(Side::Left, left), (Side::Right, right)] {
         let base_side = base.side(side);
@@ -186,7 +197,7 @@ mod tests {
                         size: c.len() as u64,
                         mtime_ns: 0,
                         hash: Hash::of(c.as_bytes()),
-                        version: String::new(),
+                        version: Default::default(),
                         executable: false,
                     },
                 )

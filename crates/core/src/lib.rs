@@ -13,12 +13,14 @@ pub mod redact;
 pub mod relpath;
 pub mod report;
 pub mod schema;
+pub mod small;
 pub mod snapshot;
 pub mod time;
 
 pub use entry::Entry;
 pub use hash::Hash;
 pub use plan::{Action, Base, Conflict, Op, Plan, Side};
-pub use reconcile::{reconcile, Direction, Options, Policy};
+pub use reconcile::{reconcile, reconcile_views, Direction, Options, Policy};
 pub use relpath::{RelPath, RelPathError};
-pub use snapshot::Snapshot;
+pub use small::SmallStr;
+pub use snapshot::{Snapshot, View};

@@ -6,10 +6,12 @@
 
 use std::fmt;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::report::{ActionOutcome, ActionRecord, ConflictRecord};
-use crate::{Entry, RelPath, Snapshot};
+use crate::{RelPath, Snapshot};
 
 /// One of the two replicas of a sync.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -111,7 +113,8 @@ pub enum Op {
     Adopt,
 }
 
-/// One step of a plan, with what the scans saw (the conditions it applies under).
+/// One step of a plan. What the scans saw at the path (the conditions it
+/// applies under) stays in the listings; the engine looks it up there.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Action {
     /// The path acted on.
@@ -119,25 +122,15 @@ pub struct Action {
     /// What to do.
     #[serde(flatten)]
     pub op: Op,
-    /// Why, for people.
-    pub reason: String,
-    /// The left side's entry as scanned (absent = `None`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub left: Option<Entry>,
-    /// The right side's entry as scanned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub right: Option<Entry>,
+    /// Why, for people (most reasons are fixed texts, kept without a copy).
+    pub reason: Cow<'static, str>,
+    /// True when the action creates the file on the side it writes to
+    /// (a copy to a side that has nothing at the path).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub creates: bool,
 }
 
 impl Action {
-    /// The entry the scan saw on `side`.
-    pub fn seen(&self, side: Side) -> Option<&Entry> {
-        match side {
-            Side::Left => self.left.as_ref(),
-            Side::Right => self.right.as_ref(),
-        }
-    }
-
     /// Short kind name: `copy`, `delete`, `keep-both`, `adopt`.
     pub fn kind(&self) -> &'static str {
         match self.op {
@@ -165,7 +158,7 @@ impl Action {
     /// One line: `+ left→right  path  reason`.
     pub fn line(&self) -> String {
         let symbol = match &self.op {
-            Op::Copy { from } if self.seen(from.other()).is_none() => '+',
+            Op::Copy { .. } if self.creates => '+',
             Op::Copy { .. } => '~',
             Op::Delete { .. } => '-',
             Op::KeepBoth { .. } => '!',
@@ -185,7 +178,7 @@ impl Action {
             path: self.path.to_string(),
             kind: self.kind().to_string(),
             direction: self.direction().to_string(),
-            reason: self.reason.clone(),
+            reason: self.reason.to_string(),
             outcome,
             detail,
         }

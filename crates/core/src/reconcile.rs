@@ -3,13 +3,14 @@
 //! Pure and deterministic: paths are visited in order; the only "clock" is
 //! the conflict stamp the caller passes in [`Options::stamp`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Action, Base, Conflict, Note, Op, Plan, Side};
-use crate::{Entry, RelPath, Snapshot};
+use crate::{Entry, RelPath, Snapshot, View};
 
 /// How a conflict (changed on both sides, contents differ) is resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,8 +196,8 @@ fn conflict_name(
 
 struct Ctx<'a> {
     base: &'a Base,
-    left: &'a Snapshot,
-    right: &'a Snapshot,
+    left: View<'a>,
+    right: View<'a>,
     opts: &'a Options,
     plan: Plan,
 }
@@ -211,18 +212,21 @@ struct Seen<'a> {
 }
 
 impl Ctx<'_> {
-    fn push(&mut self, path: &RelPath, op: Op, reason: String) {
+    fn push(&mut self, path: &RelPath, op: Op, reason: impl Into<Cow<'static, str>>) {
         self.plan.actions.push(Action {
             path: path.clone(),
+            creates: match op {
+                Op::Copy { from: Side::Left } => self.right.get(path).is_none(),
+                Op::Copy { from: Side::Right } => self.left.get(path).is_none(),
+                _ => false,
+            },
             op,
-            reason,
-            left: self.left.get(path).cloned(),
-            right: self.right.get(path).cloned(),
+            reason: reason.into(),
         });
     }
 
     /// Make the other side match `from` at `path`.
-    fn propagate(&mut self, path: &RelPath, from: Side, reason: String) {
+    fn propagate(&mut self, path: &RelPath, from: Side, reason: impl Into<Cow<'static, str>>) {
         let src = match from {
             Side::Left => self.left.get(path),
             Side::Right => self.right.get(path),
@@ -295,10 +299,10 @@ impl Ctx<'_> {
         let in_base = bl.is_some() || br.is_some();
         if !in_base {
             match (l, r) {
-                (Some(_), None) => self.propagate(path, Side::Left, "new on left".into()),
-                (None, Some(_)) => self.propagate(path, Side::Right, "new on right".into()),
+                (Some(_), None) => self.propagate(path, Side::Left, "new on left"),
+                (None, Some(_)) => self.propagate(path, Side::Right, "new on right"),
                 (Some(_), Some(_)) if same(l, r) => {
-                    self.push(path, Op::Adopt, "new on both sides, same content".into())
+                    self.push(path, Op::Adopt, "new on both sides, same content")
                 }
                 (Some(_), Some(_)) => self.conflict(path, "new on both sides, contents differ"),
                 (None, None) => {}
@@ -333,18 +337,18 @@ impl Ctx<'_> {
                 } else {
                     "changed on both sides, same content"
                 };
-                self.push(path, Op::Adopt, reason.into());
+                self.push(path, Op::Adopt, reason);
             }
             (true, true) => match (l, r) {
                 (Some(_), None) => self.propagate(
                     path,
                     Side::Left,
-                    "changed on left, deleted on right: the edit wins".into(),
+                    "changed on left, deleted on right: the edit wins",
                 ),
                 (None, Some(_)) => self.propagate(
                     path,
                     Side::Right,
-                    "changed on right, deleted on left: the edit wins".into(),
+                    "changed on right, deleted on left: the edit wins",
                 ),
                 _ => self.conflict(path, "changed on both sides, contents differ"),
             },
@@ -364,13 +368,13 @@ impl Ctx<'_> {
             Side::Right => "pull",
         };
         match (s, d) {
-            (None, None) if in_base => self.push(path, Op::Adopt, "deleted on both sides".into()),
+            (None, None) if in_base => self.push(path, Op::Adopt, "deleted on both sides"),
             (None, None) => {}
             (Some(se), Some(de)) if same(s, d) => {
                 if se.executable != de.executable && mode_changed(s, bs) {
                     self.push(path, Op::Copy { from: src }, what_mode(src, s));
                 } else if !(in_base && same(s, bs) && same(d, bd)) {
-                    self.push(path, Op::Adopt, "same content on both sides".into());
+                    self.push(path, Op::Adopt, "same content on both sides");
                 }
             }
             (Some(_), _) => {
@@ -408,6 +412,11 @@ impl Ctx<'_> {
 /// Decide what a run does. See DESIGN §3 for the rules; every action carries
 /// its reason and the entries the scans saw (the conditions it applies under).
 pub fn reconcile(base: &Base, left: &Snapshot, right: &Snapshot, opts: &Options) -> Plan {
+    reconcile_views(base, View::whole(left), View::whole(right), opts)
+}
+
+/// [`reconcile`] over listings that may be changes against the base (see [`View`]).
+pub fn reconcile_views(base: &Base, left: View<'_>, right: View<'_>, opts: &Options) -> Plan {
     let mut ctx = Ctx {
         base,
         left,
@@ -417,8 +426,8 @@ pub fn reconcile(base: &Base, left: &Snapshot, right: &Snapshot, opts: &Options)
     };
     // One pass over the four sorted listings at once (a merge), in path order.
     let mut lists = [
-        base.left.iter().peekable(),
-        base.right.iter().peekable(),
+        View::whole(&base.left).iter().peekable(),
+        View::whole(&base.right).iter().peekable(),
         left.iter().peekable(),
         right.iter().peekable(),
     ];
@@ -458,7 +467,7 @@ mod tests {
             size: content.len() as u64,
             mtime_ns: mtime,
             hash: Hash::of(content.as_bytes()),
-            version: String::new(),
+            version: Default::default(),
             executable: false,
         }
     }
@@ -545,7 +554,7 @@ mod tests {
         let b = base(&[("f.txt", "0")]);
         let mut l = snap(&[("f.txt", "L")]);
         let r = snap(&[("f.txt", "R")]);
-        l.entries.values_mut().for_each(|e| e.mtime_ns = 5);
+        l.values_mut().for_each(|e| e.mtime_ns = 5);
         let render = |p| plan(&b, &l, &r, p);
         assert!(render(Policy::Newer).starts_with(
             "~ left→right  f.txt  changed on both sides, contents differ: left is newer"
@@ -604,10 +613,7 @@ mod tests {
         let mut l = snap(&[("run.sh", "x"), ("tool", "y"), ("both", "z")]);
         let mut r = l.clone();
         let exec = |s: &mut Snapshot, p: &str, on: bool| {
-            s.entries
-                .get_mut(&RelPath::new(p).unwrap())
-                .unwrap()
-                .executable = on;
+            s.get_mut(&RelPath::new(p).unwrap()).unwrap().executable = on;
         };
         exec(&mut l, "run.sh", true);
         exec(&mut r, "tool", true);

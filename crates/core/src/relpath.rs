@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::small::SmallStr;
+
 /// A path relative to a replica's root.
 ///
 /// Invariants, checked at construction: not empty, not absolute, segments
@@ -13,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// that comes from a remote goes through [`RelPath::new`], so `../x` from a
 /// bucket or a database row is refused before anything touches the disk.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RelPath(String);
+pub struct RelPath(SmallStr);
 
 /// Why a string is not a valid [`RelPath`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,60 +36,62 @@ pub enum RelPathError {
 
 impl RelPath {
     /// Validate and wrap a path.
-    pub fn new(s: impl Into<String>) -> Result<RelPath, RelPathError> {
-        let s = s.into();
+    pub fn new(s: impl AsRef<str>) -> Result<RelPath, RelPathError> {
+        let s = s.as_ref();
         if s.is_empty() {
             return Err(RelPathError::Empty);
         }
         if s.starts_with('/') {
-            return Err(RelPathError::Absolute(s));
+            return Err(RelPathError::Absolute(s.to_string()));
         }
         if s.contains('\0') || s.contains('\\') {
-            return Err(RelPathError::BadChar(s));
+            return Err(RelPathError::BadChar(s.to_string()));
         }
         if s.split('/')
             .any(|seg| seg.is_empty() || seg == "." || seg == "..")
         {
-            return Err(RelPathError::BadSegment(s));
+            return Err(RelPathError::BadSegment(s.to_string()));
         }
-        Ok(RelPath(s))
+        Ok(RelPath(SmallStr::from(s)))
     }
 
     /// The path as a string.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// The last segment.
     pub fn file_name(&self) -> &str {
-        self.0.rsplit('/').next().unwrap_or(&self.0)
+        let s = self.as_str();
+        s.rsplit('/').next().unwrap_or(s)
     }
 
     /// The parent directory, if the path has one.
     pub fn parent(&self) -> Option<RelPath> {
-        self.0.rfind('/').map(|i| RelPath(self.0[..i].to_string()))
+        let s = self.as_str();
+        s.rfind('/').map(|i| RelPath(SmallStr::from(&s[..i])))
     }
 
     /// `self/child`, where `child` is itself validated.
     pub fn join(&self, child: &str) -> Result<RelPath, RelPathError> {
-        RelPath::new(format!("{}/{}", self.0, child))
+        RelPath::new(format!("{}/{}", self.as_str(), child))
     }
 
     /// The segments in order.
     pub fn segments(&self) -> impl Iterator<Item = &str> {
-        self.0.split('/')
+        self.as_str().split('/')
     }
 }
 
 impl fmt::Debug for RelPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for RelPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -101,20 +105,20 @@ impl FromStr for RelPath {
 
 impl AsRef<str> for RelPath {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl Serialize for RelPath {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
 impl<'de> Deserialize<'de> for RelPath {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        RelPath::new(s).map_err(serde::de::Error::custom)
+        let s = SmallStr::deserialize(d)?;
+        RelPath::new(s.as_str()).map_err(serde::de::Error::custom)
     }
 }
 

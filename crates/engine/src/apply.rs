@@ -1,20 +1,19 @@
 //! Executing a plan: bounded parallelism, retries with backoff, backups,
 //! conditional writes; and advancing the base for what succeeded.
 
-use std::collections::BTreeSet;
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use driftsync_core::report::{ActionOutcome, ActionRecord};
-use driftsync_core::{Action, Base, Entry, Op, Plan, RelPath, Side, Snapshot};
+use driftsync_core::report::ActionOutcome;
+use driftsync_core::{Action, Base, Entry, Op, Plan, RelPath, Side, View};
 use driftsync_replica::fault::crash_point;
 use driftsync_replica::{Expect, Replica, ReplicaError, WriteMeta};
 
 use crate::backup::Backups;
 use crate::check::HeldBack;
-use crate::{EngineError, Event, Reporter, SyncOptions};
+use crate::{ActionResult, EngineError, Event, Reporter, SyncOptions};
 
 /// What an applied action left on each side (None = absent).
 #[derive(Debug)]
@@ -57,81 +56,79 @@ impl From<EngineError> for NotDone {
     }
 }
 
-fn set(snap: &mut Snapshot, path: &RelPath, e: Option<Entry>) {
-    match e {
-        Some(e) => snap.insert(path.clone(), e),
-        None => {
-            snap.entries.remove(path);
-        }
-    }
-}
-
 impl Done {
-    /// Record what this action left in the base.
-    pub(crate) fn advance(&self, base: &mut Base, action: &Action) {
-        set(&mut base.left, &action.path, self.left.clone());
-        set(&mut base.right, &action.path, self.right.clone());
+    /// What this action leaves in the base: changes to the left and right
+    /// listings (`None` removes the path), applied in one pass per side.
+    pub(crate) fn changes(&self, action: &Action, out: &mut [Vec<(RelPath, Option<Entry>)>; 2]) {
+        out[0].push((action.path.clone(), self.left.clone()));
+        out[1].push((action.path.clone(), self.right.clone()));
         if let Some((p, l, r)) = &self.kept {
-            base.left.insert(p.clone(), l.clone());
-            base.right.insert(p.clone(), r.clone());
+            out[0].push((p.clone(), Some(l.clone())));
+            out[1].push((p.clone(), Some(r.clone())));
         }
     }
 }
 
-/// Refresh the quick-check data of paths the plan leaves alone and that agree
-/// on both sides. Returns true when any record changed.
+/// Step a sorted listing's cursor to `path`: its entry there, if it has one.
+fn seek<'a, V>(
+    it: &mut std::iter::Peekable<impl Iterator<Item = (&'a RelPath, V)>>,
+    path: &RelPath,
+) -> Option<V> {
+    while it.next_if(|(p, _)| *p < path).is_some() {}
+    it.next_if(|(p, _)| *p == path).map(|(_, v)| v)
+}
+
+/// Changes to the base that refresh the quick-check data of paths the plan
+/// leaves alone and that agree on both sides (one merge pass over the sorted
+/// listings), by side; and whether there are any.
+#[allow(clippy::type_complexity)]
 pub(crate) fn refresh_unchanged(
-    base: &mut Base,
+    base: &Base,
     plan: &Plan,
-    left: &Snapshot,
-    right: &Snapshot,
-) -> bool {
-    let touched: BTreeSet<&RelPath> = plan
+    left: View<'_>,
+    right: View<'_>,
+) -> ([Vec<(RelPath, Option<Entry>)>; 2], bool) {
+    let mut touched: Vec<&RelPath> = plan
         .actions
         .iter()
         .map(|a| &a.path)
         .chain(plan.conflicts.iter().map(|c| &c.path))
         .collect();
-    let mut changed = false;
-    for (path, l) in left.iter() {
-        if touched.contains(path) {
+    touched.sort_unstable();
+    let mut out = [Vec::new(), Vec::new()];
+    let (mut ls, mut rs) = (left.iter().peekable(), right.iter().peekable());
+    let mut brs = base.right.iter().peekable();
+    for (path, bl) in base.left.iter() {
+        let Some(l) = seek(&mut ls, path) else {
+            continue;
+        };
+        let Some(r) = seek(&mut rs, path).filter(|r| r.hash == l.hash) else {
+            continue;
+        };
+        if touched.binary_search(&path).is_ok() {
             continue;
         }
-        let Some(bl) = base.left.entries.get_mut(path) else {
-            continue;
-        };
-        let Some(r) = right.get(path).filter(|r| r.hash == l.hash) else {
-            continue;
-        };
         if bl != l {
-            *bl = l.clone();
-            changed = true;
+            out[0].push((path.clone(), Some(l.clone())));
         }
-        match base.right.entries.get_mut(path) {
-            Some(br) if br == r => {}
-            Some(br) => {
-                *br = r.clone();
-                changed = true;
-            }
-            None => {
-                base.right.insert(path.clone(), r.clone());
-                changed = true;
-            }
+        if seek(&mut brs, path) != Some(r) {
+            out[1].push((path.clone(), Some(r.clone())));
         }
     }
-    changed
+    let changed = !out[0].is_empty() || !out[1].is_empty();
+    (out, changed)
 }
 
-/// The report record of an action's result.
-pub(crate) fn record(action: &Action, result: &Result<Done, NotDone>) -> ActionRecord {
-    match result {
-        Ok(done) => action.record(
+/// The compact record of an action's result.
+pub(crate) fn result(result: &Result<Done, NotDone>) -> ActionResult {
+    let (outcome, detail) = match result {
+        Ok(done) => (
             ActionOutcome::Applied,
             done.backup.as_ref().map(|b| format!("backed up to {b}")),
         ),
-        Err(NotDone::Skipped(why)) => action.record(ActionOutcome::Skipped, Some(why.clone())),
-        Err(NotDone::Failed(why)) => action.record(ActionOutcome::Failed, Some(why.clone())),
-        Err(NotDone::HeldBack(h)) => action.record(
+        Err(NotDone::Skipped(why)) => (ActionOutcome::Skipped, Some(why.clone())),
+        Err(NotDone::Failed(why)) => (ActionOutcome::Failed, Some(why.clone())),
+        Err(NotDone::HeldBack(h)) => (
             ActionOutcome::Skipped,
             Some(format!(
                 "held back: {}: does not parse: {}",
@@ -139,6 +136,18 @@ pub(crate) fn record(action: &Action, result: &Result<Done, NotDone>) -> ActionR
                 h.invalid.message
             )),
         ),
+    };
+    ActionResult { outcome, detail }
+}
+
+/// The listings the scans made, by side (left, right): where an action
+/// finds what was at its path when it was planned.
+#[derive(Clone, Copy)]
+pub(crate) struct Seen<'s>(pub [View<'s>; 2]);
+
+impl Seen<'_> {
+    fn get(&self, side: Side, path: &RelPath) -> Option<&Entry> {
+        self.0[idx(side)].get(path)
     }
 }
 
@@ -195,20 +204,16 @@ impl Applier<'_> {
         self.replicas[idx(side)]
     }
 
-    /// Apply every action; results in plan order. Actions go in batches of
-    /// [`BATCH`]; each batch is one transaction on every side it writes to
+    /// Apply one batch of actions (at most [`BATCH`]); results in order. Each
+    /// batch is one transaction on every side it writes to
     /// (`begin_batch`/`commit_batch`), so a database side takes a batch whole
     /// or not at all, and a batch a side did not commit counts as not applied
-    /// there.
-    pub(crate) fn run(&self, plan: &Plan) -> Vec<Result<Done, NotDone>> {
-        let mut results = Vec::with_capacity(plan.actions.len());
-        for batch in plan.actions.chunks(BATCH) {
-            results.extend(self.run_batch(batch));
-        }
-        results
-    }
-
-    fn run_batch(&self, actions: &[Action]) -> Vec<Result<Done, NotDone>> {
+    /// there. `seen` holds what the scans saw at each action's path.
+    pub(crate) fn run_batch(
+        &self,
+        actions: &[Action],
+        seen: Seen<'_>,
+    ) -> Vec<Result<Done, NotDone>> {
         let sides = [Side::Left, Side::Right];
         // Why a side cannot be written in this batch (its transaction did not start).
         let mut refused: [Option<String>; 2] = [None, None];
@@ -224,7 +229,7 @@ impl Applier<'_> {
                 }
             }
         }
-        let mut results = self.run_parallel(actions, |a| {
+        let mut results = self.run_parallel(actions, seen, |a| {
             sides
                 .into_iter()
                 .filter(|s| writes_to(a, *s))
@@ -251,6 +256,7 @@ impl Applier<'_> {
     fn run_parallel(
         &self,
         actions: &[Action],
+        seen: Seen<'_>,
         refuse: impl Fn(&Action) -> Option<String> + Sync,
     ) -> Vec<Result<Done, NotDone>> {
         let n = actions.len();
@@ -267,7 +273,7 @@ impl Applier<'_> {
                     };
                     let r = match refuse(action) {
                         Some(why) => Err(NotDone::Failed(why)),
-                        None => self.apply(action),
+                        None => self.apply(action, seen),
                     };
                     if action.changes_files() {
                         self.reporter.event(&Event::ActionDone {
@@ -373,18 +379,19 @@ impl Applier<'_> {
         }
     }
 
-    fn apply(&self, a: &Action) -> Result<Done, NotDone> {
+    fn apply(&self, a: &Action, seen: Seen<'_>) -> Result<Done, NotDone> {
+        let at = |side: Side| seen.get(side, &a.path);
         match &a.op {
             Op::Adopt => Ok(Done {
-                left: a.left.clone(),
-                right: a.right.clone(),
+                left: at(Side::Left).cloned(),
+                right: at(Side::Right).cloned(),
                 kept: None,
                 backup: None,
             }),
             Op::Copy { from } => {
                 let to = from.other();
-                let src = a.seen(*from).expect("a copy has a source");
-                if let Some(dst) = a.seen(to).filter(|d| d.hash == src.hash) {
+                let src = at(*from).expect("a copy has a source");
+                if let Some(dst) = at(to).filter(|d| d.hash == src.hash) {
                     // Same content: only the metadata (executable bit) changes; nothing to back up.
                     let written = self.retry(&a.path, || {
                         self.rep(to)
@@ -400,7 +407,7 @@ impl Applier<'_> {
                     });
                 }
                 let content = self.checked(*from, &a.path)?;
-                let backup = match a.seen(to) {
+                let backup = match at(to) {
                     Some(_) => Some(self.backup(to, &a.path)?),
                     None => None,
                 };
@@ -410,7 +417,7 @@ impl Applier<'_> {
                     src,
                     to,
                     &a.path,
-                    &expect(a.seen(to)),
+                    &expect(at(to)),
                     content.as_deref(),
                 )?;
                 let (left, right) = pair(*from, Some(src.clone()), Some(written));
@@ -422,7 +429,7 @@ impl Applier<'_> {
                 })
             }
             Op::Delete { on } => {
-                let seen = a.seen(*on).expect("a delete has a target");
+                let seen = at(*on).expect("a delete has a target");
                 let backup = self.backup(*on, &a.path)?;
                 self.retry(&a.path, || {
                     self.rep(*on).remove(&a.path, &expect(Some(seen)))
@@ -438,8 +445,8 @@ impl Applier<'_> {
             Op::KeepBoth { winner, loser_path } => {
                 let loser = winner.other();
                 let (w, l) = (
-                    a.seen(*winner).expect("keep-both has both sides"),
-                    a.seen(loser).expect("keep-both has both sides"),
+                    at(*winner).expect("keep-both has both sides"),
+                    at(loser).expect("keep-both has both sides"),
                 );
                 let loser_content = self.checked(loser, &a.path)?;
                 let winner_content = self.checked(*winner, &a.path)?;

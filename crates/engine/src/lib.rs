@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use driftsync_core::guard::{self, Limits, Violation};
 use driftsync_core::report::{ActionOutcome, ActionRecord};
-use driftsync_core::{reconcile, Base, Options, Plan, Policy, Side};
+use driftsync_core::{reconcile_views, Base, Options, Plan, Policy, Side};
 use driftsync_replica::{Replica, ReplicaError, ScanNote, ScanRequest};
 
 pub use check::{ContentCheck, HeldBack, Invalid};
@@ -148,8 +148,9 @@ pub struct Outcome {
     pub forced: bool,
     /// Why nothing was applied (guards, policy `fail`), if so.
     pub blocked: Option<String>,
-    /// One record per action, with its outcome.
-    pub records: Vec<ActionRecord>,
+    /// What happened to each action of `plan.actions`, in the same order
+    /// (kept compact: [`Outcome::records`] makes the report records).
+    pub results: Vec<ActionResult>,
     /// What the scans passed over.
     pub notes: Vec<(Side, ScanNote)>,
     /// Where this run's backups are (when anything was backed up).
@@ -167,7 +168,26 @@ pub struct Outcome {
     pub state_written: bool,
 }
 
+/// What happened to one action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionResult {
+    /// Planned, applied, skipped or failed.
+    pub outcome: ActionOutcome,
+    /// Extra detail (an error message, a backup location).
+    pub detail: Option<String>,
+}
+
 impl Outcome {
+    /// The report record of every action, in plan order.
+    pub fn records(&self) -> Vec<ActionRecord> {
+        self.plan
+            .actions
+            .iter()
+            .zip(&self.results)
+            .map(|(a, r)| a.record(r.outcome, r.detail.clone()))
+            .collect()
+    }
+
     /// Conflicts no action resolved.
     pub fn conflicts_left(&self) -> usize {
         self.plan.unresolved().count()
@@ -175,7 +195,7 @@ impl Outcome {
 
     /// Actions that failed or were skipped.
     pub fn not_done(&self) -> usize {
-        self.records
+        self.results
             .iter()
             .filter(|r| matches!(r.outcome, ActionOutcome::Failed | ActionOutcome::Skipped))
             .count()
@@ -200,8 +220,23 @@ fn scan_side(
             exclude: &opts.exclude,
             prior: Some(base.side(side)),
             prior_written_ns: written_ns,
+            changes_only: true,
         })
         .map_err(|source| EngineError::Replica { side, source })
+}
+
+/// What a side holds during the apply: its base side itself when the new
+/// base started from the scan, else the scan read against the base side.
+fn side_view<'a>(
+    from_scan: bool,
+    base: &'a driftsync_core::Snapshot,
+    scan: &'a driftsync_replica::Scan,
+) -> driftsync_core::View<'a> {
+    if from_scan {
+        driftsync_core::View::whole(base)
+    } else {
+        scan.view(base)
+    }
 }
 
 /// Free large listings on a helper thread: with 100,000 files that is tens of
@@ -265,10 +300,11 @@ pub fn sync(
         (l.join().expect("scan thread panicked"), r)
     });
     let (l, r) = (l?, r?);
-    for (side, scan) in [(Side::Left, &l), (Side::Right, &r)] {
+    let (lv, rv) = (l.view(&base.left), r.view(&base.right));
+    for (side, scan, view) in [(Side::Left, &l, lv), (Side::Right, &r, rv)] {
         reporter.event(&Event::Scanned {
             side,
-            files: scan.snapshot.len(),
+            files: view.len(),
             hashed: scan.hashed,
         });
     }
@@ -276,8 +312,9 @@ pub fn sync(
     if plan_opts.stamp.is_empty() {
         plan_opts.stamp = clock::stamp(now);
     }
-    let plan = reconcile(&base, &l.snapshot, &r.snapshot, &plan_opts);
-    let violations = guard::check(&plan, &base, &l.snapshot, &r.snapshot, &opts.limits);
+    let plan = reconcile_views(&base, lv, rv, &plan_opts);
+    let violations = guard::check_views(&plan, &base, lv, rv, &opts.limits);
+    let (refresh, mut changed) = apply::refresh_unchanged(&base, &plan, lv, rv);
     let mut notes: Vec<(Side, ScanNote)> =
         l.notes.iter().map(|n| (Side::Left, n.clone())).collect();
     notes.extend(r.notes.iter().map(|n| (Side::Right, n.clone())));
@@ -299,11 +336,13 @@ pub fn sync(
         None
     };
     let mut outcome = Outcome {
-        records: plan
-            .actions
-            .iter()
-            .map(|a| a.record(ActionOutcome::Planned, None))
-            .collect(),
+        results: vec![
+            ActionResult {
+                outcome: ActionOutcome::Planned,
+                detail: None,
+            };
+            plan.actions.len()
+        ],
         forced: opts.force && !violations.is_empty(),
         plan,
         violations,
@@ -335,21 +374,75 @@ pub fn sync(
         opts,
         reporter,
     };
-    let results = applier.run(&outcome.plan);
-    // The base is advanced in place; it is rewritten only when something in it changed.
-    let mut changed = apply::refresh_unchanged(&mut base, &outcome.plan, &l.snapshot, &r.snapshot);
-    drop_later((l, r));
-    for (i, (action, result)) in outcome.plan.actions.iter().zip(&results).enumerate() {
-        outcome.records[i] = apply::record(action, result);
-        match result {
-            Ok(done) => {
-                done.advance(&mut base, action);
-                changed = true;
-            }
-            Err(apply::NotDone::HeldBack(h)) => outcome.held_back.push(h.clone()),
-            Err(_) => {}
+    // The base is advanced in place; it is rewritten only when something in
+    // it changed.
+    let mut scans = [l, r];
+    // A side with no base yet (a first sync) takes its scan as the start of
+    // its new base, in place of a copy of every entry: paths no action
+    // touches are dropped from it (the old base had nothing there), and the
+    // actions' results are written into it batch by batch. Other sides'
+    // changes wait for the end: until then the scans are read against them.
+    let mut from_scan = [false; 2];
+    // A side whose base starts empty is written batch by batch (nothing reads
+    // an old base there); the others at the end.
+    let in_place = [base.left.is_empty(), base.right.is_empty()];
+    for (i, side) in [&mut base.left, &mut base.right].into_iter().enumerate() {
+        if side.is_empty() && !scans[i].snapshot.is_empty() {
+            *side = std::mem::take(&mut scans[i].snapshot);
+            let mut acted: Vec<&driftsync_core::RelPath> =
+                outcome.plan.actions.iter().map(|a| &a.path).collect();
+            acted.sort_unstable();
+            side.retain(|p| acted.binary_search(&p).is_ok());
+            from_scan[i] = true;
         }
     }
+    let mut deferred = refresh;
+    for (k, batch) in outcome.plan.actions.chunks(apply::BATCH).enumerate() {
+        let seen = apply::Seen([
+            side_view(from_scan[0], &base.left, &scans[0]),
+            side_view(from_scan[1], &base.right, &scans[1]),
+        ]);
+        let results = applier.run_batch(batch, seen);
+        let mut changes = [Vec::new(), Vec::new()];
+        for (j, result) in results.into_iter().enumerate() {
+            let i = k * apply::BATCH + j;
+            let action = &outcome.plan.actions[i];
+            outcome.results[i] = apply::result(&result);
+            match result {
+                Ok(done) => {
+                    done.changes(action, &mut changes);
+                    changed = true;
+                }
+                Err(not_done) => {
+                    if let apply::NotDone::HeldBack(h) = not_done {
+                        outcome.held_back.push(h);
+                    }
+                    // Not done: a base started from the scan goes back to
+                    // what the old base had there, which was nothing.
+                    for (side, started) in changes.iter_mut().zip(from_scan) {
+                        if started {
+                            side.push((action.path.clone(), None));
+                        }
+                    }
+                }
+            }
+        }
+        let [to_left, to_right] = changes;
+        if in_place[0] {
+            deferred[0].extend(base.left.apply_in_place(to_left));
+        } else {
+            deferred[0].extend(to_left);
+        }
+        if in_place[1] {
+            deferred[1].extend(base.right.apply_in_place(to_right));
+        } else {
+            deferred[1].extend(to_right);
+        }
+    }
+    drop(scans);
+    let [left_rest, right_rest] = deferred;
+    base.left.apply(left_rest);
+    base.right.apply(right_rest);
     outcome.run_id = run_id.clone();
     outcome.backed_up = backups.count();
     if first_run || changed {

@@ -247,7 +247,8 @@ pub fn run_case(case: &Path, make_right: Factory<'_>) -> Result<(), String> {
                 if got != outcome {
                     return Err(at(format!(
                         "outcome {got}, expected {outcome} ({:?}; {:?})",
-                        out.blocked, out.records
+                        out.blocked,
+                        out.records()
                     )));
                 }
                 if got == "dry-run" || got == "blocked" {

@@ -25,7 +25,6 @@
 //! pretty-printed `base` map), which is rewritten as format 2 on the next
 //! change.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -118,7 +117,7 @@ impl<'de> Deserialize<'de> for HashStr {
 /// content differs from the row's, `[mtime_ns, version, executable, size, hash]`.
 struct SideRec {
     mtime_ns: i64,
-    version: String,
+    version: driftsync_core::SmallStr,
     executable: bool,
     own: Option<(u64, Hash)>,
 }
@@ -193,15 +192,11 @@ impl Rows {
     }
 
     fn into_base(self) -> Base {
-        // `collect` sorts (a no-op pass on sorted rows) and builds packed nodes;
-        // a duplicated path keeps its last row.
+        // Rows are stored in path order, so this is a check, not a sort; a
+        // duplicated path keeps its last row.
         Base {
-            left: Snapshot {
-                entries: self.left.into_iter().collect::<BTreeMap<_, _>>(),
-            },
-            right: Snapshot {
-                entries: self.right.into_iter().collect::<BTreeMap<_, _>>(),
-            },
+            left: Snapshot::from_sorted(self.left),
+            right: Snapshot::from_sorted(self.right),
         }
     }
 }
@@ -340,7 +335,7 @@ impl<'a> Quick<'a> {
         self.lit("[")?;
         let mtime_ns = i64::try_from(self.uint()?).ok()?;
         self.lit(", ")?;
-        let version = self.string()?.to_string();
+        let version = driftsync_core::SmallStr::from(self.string()?);
         self.lit(", ")?;
         let executable = match self.uint()? {
             0 => false,
@@ -622,7 +617,7 @@ mod tests {
             size: content.len() as u64,
             mtime_ns,
             hash: Hash::of(content.as_bytes()),
-            version: version.to_string(),
+            version: version.into(),
             executable,
         }
     }

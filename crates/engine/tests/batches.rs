@@ -25,11 +25,11 @@ fn a_failed_commit_leaves_that_side_untouched_and_the_next_run_converges() {
     // The five copies to the right were in the rolled-back transaction; the
     // copy of only-right.txt to the left went to a side that committed.
     let failed: Vec<_> = out
-        .records
-        .iter()
+        .records()
+        .into_iter()
         .filter(|r| r.outcome == ActionOutcome::Failed)
         .collect();
-    assert_eq!(failed.len(), 5, "{:#?}", out.records);
+    assert_eq!(failed.len(), 5, "{:#?}", out.records());
     assert!(failed.iter().all(|r| r
         .detail
         .as_deref()
@@ -45,7 +45,7 @@ fn a_failed_commit_leaves_that_side_untouched_and_the_next_run_converges() {
 
     // The base did not record the failed copies: the next run plans them again.
     let again = sync(&left, &right, &options(dir.path()), &Silent).unwrap();
-    assert!(again.clean(), "{:#?}", again.records);
+    assert!(again.clean(), "{:#?}", again.records());
     assert_eq!(left.contents(), right.contents());
     let last = sync(&left, &right, &options(dir.path()), &Silent).unwrap();
     assert!(last.plan.actions.iter().all(|a| !a.changes_files()));

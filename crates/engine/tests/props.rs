@@ -114,7 +114,7 @@ fn run_and_check(
 ) -> Result<(), TestCaseError> {
     let before = everything(l, r);
     let out = sync(l, r, o, &Silent).unwrap();
-    prop_assert!(out.clean(), "not clean: {:?}", out.records);
+    prop_assert!(out.clean(), "not clean: {:?}", out.records());
     prop_assert_eq!(
         l.contents(),
         r.contents(),
@@ -312,7 +312,7 @@ fn transient_failures_are_retried() {
     }
     let right = FailAfterScan(&r, &r);
     let out = sync(&l, &right, &o, &count).unwrap();
-    assert!(out.clean(), "{:?}", out.records);
+    assert!(out.clean(), "{:?}", out.records());
     assert_eq!(l.contents(), r.contents());
     assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

@@ -209,7 +209,7 @@ impl Replica for DbReplica {
                     size: row[2].int() as u64,
                     mtime_ns: row[3].int(),
                     hash,
-                    version: row[4].int().to_string(),
+                    version: row[4].int().to_string().into(),
                     executable: row[5].bool(),
                 },
             );
@@ -307,7 +307,7 @@ impl Replica for DbReplica {
             size,
             mtime_ns: meta.mtime_ns,
             hash,
-            version: version.to_string(),
+            version: version.to_string().into(),
             executable: meta.executable,
         })
     }

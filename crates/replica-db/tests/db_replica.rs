@@ -24,7 +24,12 @@ fn meta(bytes: &[u8], mtime_ns: i64) -> WriteMeta {
     }
 }
 
-fn put(r: &dyn Replica, path: &str, bytes: &[u8], expect: Expect) -> Result<String, ReplicaError> {
+fn put(
+    r: &dyn Replica,
+    path: &str,
+    bytes: &[u8],
+    expect: Expect,
+) -> Result<driftsync_core::SmallStr, ReplicaError> {
     r.write(
         &p(path),
         &mut &bytes[..],

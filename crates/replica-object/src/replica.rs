@@ -151,7 +151,7 @@ impl ObjectReplica {
             (Expect::Any, _) | (Expect::Absent, None) => Ok(()),
             (Expect::Absent, Some(_)) => Err(changed("an object now exists there".into())),
             (Expect::Version(_), None) => Err(changed("the object was deleted".into())),
-            (Expect::Version(want), Some(have)) if &have == want => Ok(()),
+            (Expect::Version(want), Some(have)) if have == want.as_str() => Ok(()),
             (Expect::Version(_), Some(_)) => {
                 Err(changed("the object was replaced (ETag differs)".into()))
             }
@@ -174,7 +174,7 @@ impl ObjectReplica {
             Expect::Absent => PutMode::Create,
             Expect::Version(v) if self.flavor.conditional_update() => {
                 PutMode::Update(UpdateVersion {
-                    e_tag: Some(v.clone()),
+                    e_tag: Some(v.to_string()),
                     version: None,
                 })
             }
@@ -275,7 +275,7 @@ impl ObjectReplica {
                             size: meta.size,
                             mtime_ns: stored.mtime_ns.unwrap_or(mtime_ns),
                             hash,
-                            version,
+                            version: version.into(),
                             executable: stored.executable,
                         },
                         false,
@@ -303,7 +303,7 @@ impl ObjectReplica {
                 size,
                 mtime_ns,
                 hash: hasher.finish(),
-                version,
+                version: version.into(),
                 executable: false,
             },
             true,
@@ -385,7 +385,7 @@ impl Replica for ObjectReplica {
             match prior {
                 Some(e)
                     if !e.version.is_empty()
-                        && Some(&e.version) == meta.e_tag.as_ref()
+                        && meta.e_tag.as_deref() == Some(e.version.as_str())
                         && e.size == meta.size =>
                 {
                     scan.snapshot.insert(path, e.clone());
@@ -472,7 +472,7 @@ impl Replica for ObjectReplica {
             size: meta.size,
             mtime_ns: meta.mtime_ns,
             hash: meta.hash,
-            version,
+            version: version.into(),
             executable: meta.executable && self.flavor.keeps_metadata(),
         })
     }

@@ -60,7 +60,7 @@ fn overwritten_and_deleted_objects_are_copied_in_the_bucket_and_restored_byte_fo
     let opts = push_opts(work.path());
 
     let first = sync(&local, &bucket, &opts, &Silent).unwrap();
-    assert!(first.clean(), "{:?}", first.records);
+    assert!(first.clean(), "{:?}", first.records());
     assert_eq!(first.backed_up, 0, "nothing was overwritten yet");
 
     // Overwrite one object, delete the other.
@@ -68,7 +68,7 @@ fn overwritten_and_deleted_objects_are_copied_in_the_bucket_and_restored_byte_fo
     fs::remove_file(dir.join("gone.txt")).unwrap();
     proxy.reset_counts();
     let second = sync(&local, &bucket, &opts, &Silent).unwrap();
-    assert!(second.clean(), "{:?}", second.records);
+    assert!(second.clean(), "{:?}", second.records());
     let run = second.run_id.clone();
     assert!(!run.is_empty());
     assert_eq!(second.backed_up, 2);
@@ -101,7 +101,7 @@ fn overwritten_and_deleted_objects_are_copied_in_the_bucket_and_restored_byte_fo
         Some(format!("_bak/{run}/a.bin").as_str())
     );
     // The records say where each backup went.
-    assert!(second.records.iter().any(|r| r.detail.as_deref()
+    assert!(second.records().iter().any(|r| r.detail.as_deref()
         == Some(&format!("backed up to s3://site/www/_bak/{run}/a.bin")[..])));
 
     // A scan never lists the backups.
@@ -142,7 +142,7 @@ fn overwritten_and_deleted_objects_are_copied_in_the_bucket_and_restored_byte_fo
     let mut both = push_opts(work.path());
     both.plan.direction = Direction::Bidirectional;
     let third = sync(&local, &bucket, &both, &Silent).unwrap();
-    assert!(third.clean(), "{:?}", third.records);
+    assert!(third.clean(), "{:?}", third.records());
     assert_eq!(fs::read(dir.join("a.bin")).unwrap(), ORIGINAL);
     assert_eq!(
         fs::read_to_string(dir.join("gone.txt")).unwrap(),

@@ -28,7 +28,7 @@ pub enum Expect {
     /// Nothing may exist at the path.
     Absent,
     /// The path must still hold this version token (from the scan).
-    Version(String),
+    Version(driftsync_core::SmallStr),
     /// No check (used only where the plan has no prior knowledge, e.g. backups).
     Any,
 }
@@ -74,6 +74,10 @@ pub struct ScanRequest<'a> {
     /// When the base was written (ns since epoch); a file modified at or after
     /// this second is re-read even if size and mtime match (git's racy rule).
     pub prior_written_ns: Option<i64>,
+    /// With `prior`: the scan may report only what changed (see
+    /// [`Scan::unchanged`]) instead of every file. Backends that cannot tell
+    /// cheaply report every file, which is always correct.
+    pub changes_only: bool,
 }
 
 /// Something a scan passed over and wants the user to know about.
@@ -94,6 +98,45 @@ pub struct Scan {
     pub notes: Vec<ScanNote>,
     /// How many files were actually read to hash them (the rest passed the quick check).
     pub hashed: usize,
+    /// Set when the scan reports changes only: one flag per entry of the
+    /// request's `prior`, true when that file is still there exactly as
+    /// recorded (and then it is not in `snapshot`). `snapshot` holds the
+    /// new and changed files. [`driftsync_core::View::changes`] reads the
+    /// two as one listing.
+    pub unchanged: Option<Vec<bool>>,
+}
+
+impl Scan {
+    /// Turn a scan of every file into one of changes against `prior`: files
+    /// identical to their prior entry leave `snapshot` and are flagged in
+    /// [`Scan::unchanged`]. A scan that already is one is left alone.
+    pub fn into_changes(mut self, prior: &Snapshot) -> Scan {
+        if self.unchanged.is_some() {
+            return self;
+        }
+        let mut same = vec![false; prior.len()];
+        let mut changed = Vec::new();
+        let mut at = prior.iter().enumerate().peekable();
+        for (path, entry) in std::mem::take(&mut self.snapshot) {
+            while at.next_if(|(_, (p, _))| **p < path).is_some() {}
+            match at.next_if(|(_, (p, e))| **p == path && **e == entry) {
+                Some((i, _)) => same[i] = true,
+                None => changed.push((path, entry)),
+            }
+        }
+        self.snapshot = Snapshot::from_sorted(changed);
+        self.unchanged = Some(same);
+        self
+    }
+
+    /// This scan as a listing: `prior` must be the request's `prior` (it is
+    /// read only when the scan reports changes).
+    pub fn view<'a>(&'a self, prior: &'a Snapshot) -> driftsync_core::View<'a> {
+        match &self.unchanged {
+            Some(same) => driftsync_core::View::changes(prior, same, &self.snapshot),
+            None => driftsync_core::View::whole(&self.snapshot),
+        }
+    }
 }
 
 /// A copy of a file that a replica keeps inside itself (see [`Replica::backup`]).
@@ -211,5 +254,51 @@ pub trait Replica: Send + Sync {
     /// that keep none).
     fn list_backups(&self) -> Result<Vec<BackupCopy>, ReplicaError> {
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use driftsync_core::{Entry, Hash, RelPath, Snapshot};
+
+    use super::Scan;
+
+    fn listing(files: &[(&str, &str)]) -> Snapshot {
+        files
+            .iter()
+            .map(|(p, c)| {
+                let entry = Entry {
+                    size: c.len() as u64,
+                    mtime_ns: 1,
+                    hash: Hash::of(c.as_bytes()),
+                    version: (*c).into(),
+                    executable: false,
+                };
+                (RelPath::new(p).unwrap(), entry)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_scan_of_changes_reads_as_the_whole_scan() {
+        let prior = listing(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]);
+        let now = listing(&[("b", "2"), ("c", "3 changed"), ("d", "4"), ("e", "5")]);
+        let scan = Scan {
+            snapshot: now.clone(),
+            ..Scan::default()
+        }
+        .into_changes(&prior);
+        assert_eq!(
+            scan.unchanged.as_deref(),
+            Some(&[false, true, false, true][..])
+        );
+        let kept: Vec<&str> = scan.snapshot.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(kept, ["c", "e"]);
+        let view = scan.view(&prior);
+        assert_eq!(view.len(), now.len());
+        assert!(view.iter().eq(now.iter()));
+        // Converting twice changes nothing.
+        let again = scan.clone().into_changes(&prior);
+        assert_eq!(again.snapshot, scan.snapshot);
     }
 }

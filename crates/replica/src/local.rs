@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use driftsync_core::{Entry, Hash, RelPath};
+use driftsync_core::{Entry, Hash, RelPath, SmallStr};
 
 use crate::{
     Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
@@ -77,11 +77,23 @@ fn mtime_ns(m: &Metadata) -> i64 {
         .saturating_add(m.mtime_nsec())
 }
 
-fn version_of(m: &Metadata) -> String {
-    use std::fmt::Write as _;
-    let mut v = String::with_capacity(40);
-    let _ = write!(v, "{}-{}-{}", m.ino(), m.size(), mtime_ns(m));
-    v
+/// The version token of a file: 16 hex digits of a 64-bit FNV-1a digest of
+/// its inode, size and mtime. Short enough to be stored inline (no heap block
+/// per file in every listing); a collision would need two different stat
+/// triples of the same path to agree on 64 bits between a scan and a write.
+fn version_of(m: &Metadata) -> SmallStr {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for word in [m.ino(), m.size(), mtime_ns(m) as u64] {
+        for b in word.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    let mut hex = [0u8; 16];
+    for (i, d) in hex.iter_mut().enumerate() {
+        *d = b"0123456789abcdef"[((h >> (60 - 4 * i)) & 15) as usize];
+    }
+    SmallStr::from(std::str::from_utf8(&hex).unwrap_or_default())
 }
 
 fn entry_from(m: &Metadata, hash: Hash) -> Entry {

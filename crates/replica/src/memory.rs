@@ -92,7 +92,7 @@ impl MemoryReplica {
             size: content.len() as u64,
             mtime_ns,
             hash: Hash::of(content),
-            version: format!("v{v}"),
+            version: format!("v{v}").into(),
             executable,
         }
     }
@@ -151,10 +151,17 @@ impl Replica for MemoryReplica {
             .filter(|(p, _)| filter.matches(p.as_str()))
             .map(|(p, (_, e))| (p.clone(), e.clone()))
             .collect();
-        Ok(Scan {
+        let scan = Scan {
             snapshot,
             notes: Vec::new(),
             hashed: 0,
+            unchanged: None,
+        };
+        // Changes only when asked, so the engine's reading of such scans is
+        // exercised by every test that syncs memory replicas.
+        Ok(match request.prior.filter(|_| request.changes_only) {
+            Some(prior) => scan.into_changes(prior),
+            None => scan,
         })
     }
 

@@ -113,7 +113,7 @@ fn racy_files_are_rehashed() {
     fs::write(d.path().join("f"), "one").unwrap();
     let first = r.scan(&ScanRequest::default()).unwrap().snapshot;
     let mut lying = first.clone();
-    for e in lying.entries.values_mut() {
+    for e in lying.values_mut() {
         e.hash = Hash::of(b"stale");
     }
     let mtime = first.iter().next().unwrap().1.mtime_ns;
