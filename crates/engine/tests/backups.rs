@@ -67,7 +67,7 @@ fn local_backups_are_hard_links_to_the_old_files() {
     ];
     edit(&b);
     let out = sync(&left, &right, &o, &Silent).unwrap();
-    assert!(out.clean(), "{:?}", out.records);
+    assert!(out.clean(), "{:?}", out.records());
     assert_eq!(out.backed_up, 3);
     let dir = out.backup_dir.clone().expect("a backup directory");
 
@@ -127,7 +127,7 @@ fn replicas_without_local_files_get_copies() {
     assert!(sync(&left, &right, &o, &Silent).unwrap().clean());
     edit(&b);
     let out = sync(&left, &right, &o, &Silent).unwrap();
-    assert!(out.clean(), "{:?}", out.records);
+    assert!(out.clean(), "{:?}", out.records());
     let dir = out.backup_dir.expect("a backup directory");
     for (p, c) in &FILES[1..4] {
         let backup = backup_of(&dir, "left", p);
@@ -188,7 +188,7 @@ fn a_failed_link_falls_back_to_a_copy() {
     let old_ino = fs::metadata(a.join("two.txt")).unwrap().ino();
     edit(&b);
     let out = sync(&left, &right, &o, &Silent).unwrap();
-    assert!(out.clean(), "{:?}", out.records);
+    assert!(out.clean(), "{:?}", out.records());
     let dir = out.backup_dir.expect("a backup directory");
     for (p, c) in &FILES[1..4] {
         assert_eq!(
