@@ -33,10 +33,10 @@ use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use driftsync_core::{Entry, Hash, RelPath, SmallStr};
+use driftsync_core::{Entry, Hash, RelPath, SmallStr, Snapshot};
 
 use crate::{
     Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
@@ -253,13 +253,6 @@ impl LocalReplica {
     }
 }
 
-/// A walked file: its entry, whose hash is still to be computed unless `known`.
-struct Found {
-    rel: RelPath,
-    entry: Entry,
-    known: bool,
-}
-
 impl Replica for LocalReplica {
     fn location(&self) -> String {
         self.root.display().to_string()
@@ -297,8 +290,20 @@ impl Replica for LocalReplica {
             .prior_written_ns
             .map(|w| w.div_euclid(1_000_000_000) * 1_000_000_000);
         // The walk and the prior snapshot are both in RelPath order: a merge.
-        let mut prior = request.prior.map(|p| p.iter().peekable());
-        let mut found: Vec<Found> = Vec::with_capacity(request.prior.map_or(0, |p| p.len()));
+        // Asked for changes only, a file identical to its prior entry is not
+        // listed; its flag in `same` says it is still there.
+        let changes_only = request.changes_only && request.prior.is_some();
+        let mut same = vec![
+            false;
+            request
+                .prior
+                .filter(|_| changes_only)
+                .map_or(0, |p| p.len())
+        ];
+        let mut prior = request.prior.map(|p| p.iter().enumerate().peekable());
+        let mut entries: Vec<(RelPath, Entry)> = Vec::new();
+        // Per listed file: true when it must be read to hash it.
+        let mut unknown: Vec<bool> = Vec::new();
         let walk = walk::Walk {
             root: &self.root,
             filter: &filter,
@@ -345,59 +350,82 @@ impl Replica for LocalReplica {
                 }
             };
             debug_assert!(
-                found.last().is_none_or(|f| f.rel < rel),
+                entries.last().is_none_or(|(last, _)| *last < rel),
                 "the walk is out of order at {rel}"
             );
             let mut entry = entry_from(&meta, Hash([0; 32]));
             let mut known = false;
             if let Some(cursor) = prior.as_mut() {
-                while cursor.next_if(|(p, _)| **p < rel).is_some() {}
-                if let Some((_, p)) = cursor.next_if(|(p, _)| **p == rel) {
+                while cursor.next_if(|(_, (p, _))| **p < rel).is_some() {}
+                if let Some((i, (_, p))) = cursor.next_if(|(_, (p, _))| **p == rel) {
                     if p.version == entry.version && racy_from.is_some_and(|r| entry.mtime_ns < r) {
                         entry.hash = p.hash;
+                        if changes_only && *p == entry {
+                            same[i] = true;
+                            return;
+                        }
                         known = true;
                     }
                 }
             }
-            found.push(Found { rel, entry, known });
+            entries.push((rel, entry));
+            unknown.push(!known);
         });
-        let to_hash: Vec<usize> = (0..found.len()).filter(|&i| !found[i].known).collect();
-        scan.hashed = to_hash.len();
-        let hashes: Mutex<Vec<(usize, io::Result<Hash>)>> = Mutex::new(Vec::new());
-        let next = AtomicUsize::new(0);
+        scan.hashed = unknown.iter().filter(|u| **u).count();
+        // Hash in parallel, in place: threads take chunks of the listing.
+        const CHUNK: usize = 64;
+        let failed: Mutex<Vec<(usize, io::Error)>> = Mutex::new(Vec::new());
+        let work = Mutex::new(
+            entries
+                .chunks_mut(CHUNK)
+                .zip(unknown.chunks(CHUNK))
+                .enumerate()
+                .filter(|(_, (_, u))| u.iter().any(|u| *u)),
+        );
         std::thread::scope(|s| {
-            for _ in 0..self.threads.min(to_hash.len()).max(1) {
-                s.spawn(|| {
-                    let mut local = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&i) = to_hash.get(k) else { break };
-                        local.push((i, hash_file(&self.abs(&found[i].rel))));
+            for _ in 0..self.threads.min(scan.hashed).max(1) {
+                s.spawn(|| loop {
+                    let next = work.lock().unwrap_or_else(|e| e.into_inner()).next();
+                    let Some((c, (chunk, unknown))) = next else {
+                        break;
+                    };
+                    for (k, ((rel, entry), _)) in chunk
+                        .iter_mut()
+                        .zip(unknown)
+                        .enumerate()
+                        .filter(|(_, (_, u))| **u)
+                    {
+                        match hash_file(&self.abs(rel)) {
+                            Ok(h) => entry.hash = h,
+                            Err(e) => failed
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push((c * CHUNK + k, e)),
+                        }
                     }
-                    hashes
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .extend(local);
                 });
             }
         });
-        let mut hashed: Vec<Option<io::Result<Hash>>> = (0..found.len()).map(|_| None).collect();
-        for (i, h) in hashes.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            hashed[i] = Some(h);
-        }
-        let mut entries = Vec::with_capacity(found.len());
-        for (mut f, h) in found.into_iter().zip(hashed) {
-            match (f.known, h) {
-                (true, _) => {}
-                (false, Some(Ok(h))) => f.entry.hash = h,
-                (false, Some(Err(e))) if e.kind() == io::ErrorKind::NotFound => continue,
-                (false, Some(Err(e))) => return Err(io_err(&f.rel, "reading to hash", e)),
-                (false, None) => unreachable!("every file without a prior hash was hashed"),
+        drop(work);
+        let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
+        failed.sort_by_key(|(i, _)| *i);
+        let mut gone = Vec::new();
+        for (i, e) in failed {
+            if e.kind() != io::ErrorKind::NotFound {
+                return Err(io_err(&entries[i].0, "reading to hash", e));
             }
-            entries.push((f.rel, f.entry));
+            gone.push(i); // removed since the walk saw it
+        }
+        if !gone.is_empty() {
+            let mut at = 0;
+            entries.retain(|_| {
+                at += 1;
+                gone.binary_search(&(at - 1)).is_err()
+            });
         }
         // `entries` is in RelPath order (the walk's).
-        scan.snapshot = entries.into_iter().collect();
+        scan.snapshot = Snapshot::from_sorted(entries);
+        scan.unchanged = changes_only.then_some(same);
         scan.notes.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(scan)
     }

@@ -293,3 +293,44 @@ fn quick_check_merges_the_walk_with_the_prior_snapshot() {
         ["a", "a.txt", "a0", "b-/x", "b/c", "b/c.d", "z/y/x", "é"]
     );
 }
+
+#[test]
+fn changes_only_lists_what_differs_and_flags_the_rest() {
+    let d = tmp();
+    let root = d.path();
+    for f in ["a", "b/c", "b/d", "e"] {
+        let abs = root.join(f);
+        fs::create_dir_all(abs.parent().unwrap()).unwrap();
+        fs::write(&abs, f).unwrap();
+    }
+    let r = LocalReplica::new(root);
+    let prior = r.scan(&ScanRequest::default()).unwrap().snapshot;
+    let written = prior.iter().map(|(_, e)| e.mtime_ns).max().unwrap() + 10_000_000_000;
+    let request = ScanRequest {
+        prior: Some(&prior),
+        prior_written_ns: Some(written),
+        changes_only: true,
+        ..ScanRequest::default()
+    };
+    let quiet = r.scan(&request).unwrap();
+    assert!(quiet.snapshot.is_empty(), "{:?}", quiet.snapshot);
+    assert_eq!(quiet.unchanged.as_deref(), Some(&[true; 4][..]));
+    assert_eq!(quiet.hashed, 0);
+
+    fs::write(root.join("b/c"), "changed").unwrap();
+    fs::remove_file(root.join("e")).unwrap();
+    fs::write(root.join("b/new"), "new").unwrap();
+    let scan = r.scan(&request).unwrap();
+    let listed: Vec<&str> = scan.snapshot.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(listed, ["b/c", "b/new"]);
+    // a, b/c, b/d, e: kept, changed, kept, deleted.
+    assert_eq!(scan.unchanged.as_deref(), Some(&[true, false, true, false][..]));
+    let whole = r
+        .scan(&ScanRequest {
+            changes_only: false,
+            ..request.clone()
+        })
+        .unwrap()
+        .snapshot;
+    assert!(scan.view(&prior).iter().eq(whole.iter()));
+}
