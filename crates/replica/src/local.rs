@@ -406,7 +406,6 @@ impl Replica for LocalReplica {
                 });
             }
         });
-        drop(work);
         let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
         failed.sort_by_key(|(i, _)| *i);
         let mut gone = Vec::new();
