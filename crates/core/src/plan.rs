@@ -107,7 +107,7 @@ pub enum Op {
         /// The side whose content stays at the path.
         winner: Side,
         /// Where the loser's content is kept, on both sides.
-        loser_path: RelPath,
+        loser_path: Box<RelPath>,
     },
     /// No I/O: both sides already agree; the base records them.
     Adopt,
@@ -282,5 +282,16 @@ impl Plan {
             out.push('\n');
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// An action is held for every file a first sync copies: keep it small
+    /// (the path, a small operation, the reason, one flag).
+    #[test]
+    fn an_action_stays_small() {
+        assert!(std::mem::size_of::<super::Op>() <= 16);
+        assert!(std::mem::size_of::<super::Action>() <= 72);
     }
 }

@@ -278,7 +278,7 @@ impl Ctx<'_> {
                 path,
                 Op::KeepBoth {
                     winner,
-                    loser_path: loser_path.clone(),
+                    loser_path: Box::new(loser_path.clone()),
                 },
                 format!("{reason}: {why}"),
             );

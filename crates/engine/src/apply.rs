@@ -137,7 +137,10 @@ pub(crate) fn result(result: &Result<Done, NotDone>) -> ActionResult {
             )),
         ),
     };
-    ActionResult { outcome, detail }
+    ActionResult {
+        outcome,
+        detail: detail.map(String::into_boxed_str),
+    }
 }
 
 /// The listings the scans made, by side (left, right): where an action
@@ -482,7 +485,11 @@ impl Applier<'_> {
                 Ok(Done {
                     left,
                     right,
-                    kept: Some((loser_path.clone(), kl.expect("set"), kr.expect("set"))),
+                    kept: Some((
+                        RelPath::clone(loser_path),
+                        kl.expect("set"),
+                        kr.expect("set"),
+                    )),
                     backup: None,
                 })
             }

@@ -174,7 +174,7 @@ pub struct ActionResult {
     /// Planned, applied, skipped or failed.
     pub outcome: ActionOutcome,
     /// Extra detail (an error message, a backup location).
-    pub detail: Option<String>,
+    pub detail: Option<Box<str>>,
 }
 
 impl Outcome {
@@ -184,7 +184,7 @@ impl Outcome {
             .actions
             .iter()
             .zip(&self.results)
-            .map(|(a, r)| a.record(r.outcome, r.detail.clone()))
+            .map(|(a, r)| a.record(r.outcome, r.detail.as_deref().map(String::from)))
             .collect()
     }
 

@@ -324,7 +324,10 @@ fn changes_only_lists_what_differs_and_flags_the_rest() {
     let listed: Vec<&str> = scan.snapshot.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(listed, ["b/c", "b/new"]);
     // a, b/c, b/d, e: kept, changed, kept, deleted.
-    assert_eq!(scan.unchanged.as_deref(), Some(&[true, false, true, false][..]));
+    assert_eq!(
+        scan.unchanged.as_deref(),
+        Some(&[true, false, true, false][..])
+    );
     let whole = r
         .scan(&ScanRequest {
             changes_only: false,
