@@ -23,9 +23,22 @@ else
   cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin driftsync
   DRIFTSYNC=$ROOT/target/release/driftsync
 fi
+# ext4 does not reuse an inode freed less than 60 s ago: right after a mass
+# delete, creating files scans past the freed ones and costs every tool several
+# times the kernel time (measured: an initial sync of 100,000 files went from
+# 11 s to 140 s of system CPU, Unison's from 10 s to 40 s). So trees are deleted
+# only before the runs, followed by a pause, never between two tools.
+settle() {
+  sync
+  echo "waiting 65 s after deleting old trees (ext4 inode reuse delay)" >&2
+  sleep 65
+}
 # The generated tree is kept between runs of the same size (bench/out/src.params).
 if [ "$(cat "$OUT/src.params" 2>/dev/null)" = "$FILES $TOTAL_MB" ] && [ -d "$OUT/src" ]; then
-  find "$OUT" -mindepth 1 -maxdepth 1 ! -name src ! -name src.params -exec rm -rf {} +
+  if [ -n "$(find "$OUT" -mindepth 1 -maxdepth 1 ! -name src ! -name src.params -print -quit)" ]; then
+    find "$OUT" -mindepth 1 -maxdepth 1 ! -name src ! -name src.params -exec rm -rf {} +
+    settle
+  fi
   echo "reusing $OUT/src ($FILES files, ~$TOTAL_MB MB)" >&2
 else
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -99,7 +112,7 @@ run_tool() { # run_tool NAME INIT_CMD RESYNC_CMD  (commands use $A and $B)
   sync; measure "$name-edits" bash -c "$resync"
   same "$A" "$B" || { echo "$name: sides differ after the 1 % edits sync" >&2; exit 1; }
   cd "$ROOT"
-  rm -rf "$OUT/$name"
+  # Kept until the next run of the script (see settle).
 }
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)

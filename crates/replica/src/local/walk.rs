@@ -213,15 +213,18 @@ impl Walk<'_> {
                 format!("{dir_rel}/{what}")
             }
         };
+        // Where a directory that cannot be read is reported.
+        let here = || {
+            if dir_rel.is_empty() {
+                ".".to_string()
+            } else {
+                dir_rel.to_string()
+            }
+        };
         let read = match fs::read_dir(&abs) {
             Ok(r) => r,
             Err(e) => {
-                let at = if dir_rel.is_empty() {
-                    ".".to_string()
-                } else {
-                    dir_rel.to_string()
-                };
-                visit(note(at, format!("not read: {e}")));
+                visit(note(here(), format!("not read: {e}")));
                 return None;
             }
         };
@@ -231,12 +234,7 @@ impl Walk<'_> {
             let entry = match item {
                 Ok(e) => e,
                 Err(e) => {
-                    let at = if dir_rel.is_empty() {
-                        ".".to_string()
-                    } else {
-                        dir_rel.to_string()
-                    };
-                    visit(note(at, format!("not read: {e}")));
+                    visit(note(here(), format!("not read: {e}")));
                     continue;
                 }
             };
