@@ -23,15 +23,16 @@ else
   cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin driftsync
   DRIFTSYNC=$ROOT/target/release/driftsync
 fi
-# ext4 does not reuse an inode freed less than 60 s ago: right after a mass
-# delete, creating files scans past the freed ones and costs every tool several
-# times the kernel time (measured: an initial sync of 100,000 files went from
-# 11 s to 140 s of system CPU, Unison's from 10 s to 40 s). So trees are deleted
-# only before the runs, followed by a pause, never between two tools.
+# ext4 does not reuse an inode freed less than 60 s ago (360 s once its inode
+# table block is dirty again, which creating files makes it): right after a
+# mass delete, creating files scans past the freed ones and costs every tool
+# several times the kernel time (measured: an initial sync of 100,000 files
+# went from 11 s to 140 s of system CPU, Unison's from 10 s to 40 s). So trees
+# are deleted only before the runs, followed by a pause, never between tools.
 settle() {
   sync
-  echo "waiting 65 s after deleting old trees (ext4 inode reuse delay)" >&2
-  sleep 65
+  echo "waiting 370 s after deleting old trees (ext4 inode reuse delay)" >&2
+  sleep 370
 }
 # The generated tree is kept between runs of the same size (bench/out/src.params).
 if [ "$(cat "$OUT/src.params" 2>/dev/null)" = "$FILES $TOTAL_MB" ] && [ -d "$OUT/src" ]; then
