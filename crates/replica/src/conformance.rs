@@ -5,11 +5,11 @@
 //! EMPTY replica; it panics with a message naming the property on failure.
 //! A backend's test calls [`run_all`] (or the properties one by one):
 //!
-//! ```ignore
-//! #[test]
-//! fn conformance() {
-//!     driftsync_replica::conformance::run_all(&|| Box::new(MyReplica::new(...)));
-//! }
+//! ```
+//! // In a backend's tests, inside `#[test] fn conformance()`; here the
+//! // in-memory backend, which passes every property.
+//! use driftsync_replica::memory::MemoryReplica;
+//! driftsync_replica::conformance::run_all(&|| Box::new(MemoryReplica::new("mem")));
 //! ```
 
 use std::io::Read;
