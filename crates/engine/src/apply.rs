@@ -28,8 +28,12 @@ pub(crate) struct Done {
 /// Why an action was not done.
 #[derive(Debug)]
 pub(crate) enum NotDone {
-    /// Changed under our feet: skipped, the next run picks it up.
+    /// Changed under our feet before anything was written: skipped, the
+    /// next run picks it up.
     Skipped(String),
+    /// Written, but the source changed while it was copied: reported as
+    /// skipped (the next run picks it up); what was overwritten is backed up.
+    Raced(String),
     /// Failed.
     Failed(String),
     /// Its content did not pass the content check: not propagated.
@@ -126,7 +130,9 @@ pub(crate) fn result(result: &Result<Done, NotDone>) -> ActionResult {
             ActionOutcome::Applied,
             done.backup.as_ref().map(|b| format!("backed up to {b}")),
         ),
-        Err(NotDone::Skipped(why)) => (ActionOutcome::Skipped, Some(why.clone())),
+        Err(NotDone::Skipped(why) | NotDone::Raced(why)) => {
+            (ActionOutcome::Skipped, Some(why.clone()))
+        }
         Err(NotDone::Failed(why)) => (ActionOutcome::Failed, Some(why.clone())),
         Err(NotDone::HeldBack(h)) => (
             ActionOutcome::Skipped,
@@ -344,7 +350,7 @@ impl Applier<'_> {
         })?;
         crash_point();
         if written.hash != seen.hash {
-            return Err(NotDone::Skipped(format!(
+            return Err(NotDone::Raced(format!(
                 "{src_path} changed on {from} while it was copied; the next run picks it up"
             )));
         }
@@ -355,6 +361,17 @@ impl Applier<'_> {
         let saved = self.backups.save(self.rep(side), side, path)?;
         crash_point();
         Ok(saved)
+    }
+
+    /// `why` the write or delete a backup of `path` on `side` was made for
+    /// did not happen; when nothing was written ([`NotDone::Skipped`]), the
+    /// backup is taken back. On a failure it stays: a spare backup loses
+    /// nothing.
+    fn unsave(&self, side: Side, path: &RelPath, why: NotDone) -> NotDone {
+        if matches!(why, NotDone::Skipped(_)) {
+            self.backups.forget(side, path);
+        }
+        why
     }
 
     /// Run the content check on `path` of side `from`: `Ok(Some(content))`
@@ -414,15 +431,20 @@ impl Applier<'_> {
                     Some(_) => Some(self.backup(to, &a.path)?),
                     None => None,
                 };
-                let written = self.copy(
-                    *from,
-                    &a.path,
-                    src,
-                    to,
-                    &a.path,
-                    &expect(at(to)),
-                    content.as_deref(),
-                )?;
+                let written = self
+                    .copy(
+                        *from,
+                        &a.path,
+                        src,
+                        to,
+                        &a.path,
+                        &expect(at(to)),
+                        content.as_deref(),
+                    )
+                    .map_err(|why| match backup {
+                        Some(_) => self.unsave(to, &a.path, why),
+                        None => why,
+                    })?;
                 let (left, right) = pair(*from, Some(src.clone()), Some(written));
                 Ok(Done {
                     left,
@@ -436,7 +458,8 @@ impl Applier<'_> {
                 let backup = self.backup(*on, &a.path)?;
                 self.retry(&a.path, || {
                     self.rep(*on).remove(&a.path, &expect(Some(seen)))
-                })?;
+                })
+                .map_err(|e| self.unsave(*on, &a.path, e.into()))?;
                 crash_point();
                 Ok(Done {
                     left: None,

@@ -188,6 +188,27 @@ impl Backups {
         Ok(dest)
     }
 
+    /// Take back the local backup of `path` on `side`: the write or delete it
+    /// was made for did not happen (the file had changed since the scan), so
+    /// nothing was overwritten, and a hard-linked backup would otherwise stay
+    /// a second name of the live file, changing with it. A copy kept inside
+    /// the replica (object storage) stays: it is independent of the original.
+    pub fn forget(&self, side: Side, path: &RelPath) {
+        let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(i) = saved
+            .iter()
+            .rposition(|s| s.side == side && s.path == path.as_str() && s.file.is_some())
+        else {
+            return;
+        };
+        let gone = saved.swap_remove(i);
+        drop(saved);
+        if let Some(file) = gone.file {
+            // Directories stay until `finish`: another action may be linking into them.
+            let _ = fs::remove_file(file);
+        }
+    }
+
     /// `create_dir_all`, once per directory and run.
     fn make_dir(&self, dir: &Path) -> io::Result<()> {
         if self
@@ -210,6 +231,8 @@ impl Backups {
     pub fn finish(&self, left: String, right: String, state: &Path) -> Result<bool, EngineError> {
         let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if saved.is_empty() {
+            // Directories made for backups that were all taken back.
+            remove_empty_dirs(&self.dir);
             return Ok(false);
         }
         saved.sort_by(|a, b| (a.side.name(), &a.path).cmp(&(b.side.name(), &b.path)));
@@ -230,4 +253,18 @@ impl Backups {
         fs::write(&path, text + "\n").map_err(io)?;
         Ok(true)
     }
+}
+
+/// Remove `dir` and the directories under it, bottom-up, as far as they are
+/// empty; anything that holds a file stays.
+fn remove_empty_dirs(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_empty_dirs(&e.path());
+        }
+    }
+    let _ = fs::remove_dir(dir);
 }

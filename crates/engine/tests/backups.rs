@@ -206,6 +206,141 @@ fn a_failed_link_falls_back_to_a_copy() {
     );
 }
 
+/// A local directory where someone edits some files in place between the
+/// scan and the write or delete (after the backup was linked): the local
+/// replica then refuses the write as changed since the scan.
+struct EditedMeanwhile {
+    inner: LocalReplica,
+    edited: &'static [&'static str],
+}
+
+impl EditedMeanwhile {
+    fn edit_if_listed(&self, p: &RelPath) {
+        if self.edited.contains(&p.as_str()) {
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .open(self.inner.root().join(p.as_str()))
+                .unwrap();
+            std::io::Write::write_all(&mut f, b"edited meanwhile\n").unwrap();
+        }
+    }
+}
+
+impl Replica for EditedMeanwhile {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    fn scan(&self, r: &ScanRequest<'_>) -> Result<Scan, ReplicaError> {
+        self.inner.scan(r)
+    }
+    fn read(&self, p: &RelPath) -> Result<Box<dyn Read + Send + '_>, ReplicaError> {
+        self.inner.read(p)
+    }
+    fn write(
+        &self,
+        p: &RelPath,
+        c: &mut dyn Read,
+        m: &WriteMeta,
+        e: &Expect,
+    ) -> Result<Entry, ReplicaError> {
+        self.edit_if_listed(p);
+        self.inner.write(p, c, m, e)
+    }
+    fn remove(&self, p: &RelPath, e: &Expect) -> Result<(), ReplicaError> {
+        self.edit_if_listed(p);
+        self.inner.remove(p, e)
+    }
+    fn local_file(&self, p: &RelPath) -> Option<PathBuf> {
+        self.inner.local_file(p)
+    }
+}
+
+/// Sync `a` ↔ `b` once, edit `b`, and sync again with `edited` changed in
+/// place on `a` after their backups were made.
+fn sync_with_edits_meanwhile(
+    d: &Path,
+    edited: &'static [&'static str],
+) -> driftsync_engine::Outcome {
+    let (a, b) = (d.join("a"), d.join("b"));
+    write_tree(&a);
+    let first = EditedMeanwhile {
+        inner: LocalReplica::new(&a),
+        edited: &[],
+    };
+    let right = LocalReplica::new(&b);
+    let o = options(d);
+    assert!(sync(&first, &right, &o, &Silent).unwrap().clean());
+    let left = EditedMeanwhile { edited, ..first };
+    edit(&b);
+    sync(&left, &right, &o, &Silent).unwrap()
+}
+
+#[test]
+fn a_backup_whose_write_was_refused_is_taken_back() {
+    let d = tempfile::tempdir().unwrap();
+    let a = d.path().join("a");
+    let out = sync_with_edits_meanwhile(d.path(), &["two.txt", "gone.txt"]);
+    let records = out.records();
+    let skipped: Vec<_> = records
+        .iter()
+        .filter(|r| {
+            r.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("changed since it was scanned"))
+        })
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(skipped, ["gone.txt", "two.txt"], "{records:?}");
+    // The edits made meanwhile are where they were made, in files that have
+    // one name only: no backup is linked to them.
+    for p in ["two.txt", "gone.txt"] {
+        let live = a.join(p);
+        assert!(
+            fs::read_to_string(&live)
+                .unwrap()
+                .ends_with("edited meanwhile\n"),
+            "{p}"
+        );
+        assert_eq!(
+            fs::metadata(&live).unwrap().nlink(),
+            1,
+            "{p}: still linked from a backup"
+        );
+    }
+    // The write that happened is backed up, and only it is in the manifest.
+    assert_eq!(out.backed_up, 1);
+    let dir = out.backup_dir.clone().expect("a backup directory");
+    assert_eq!(
+        fs::read_to_string(backup_of(&dir, "left", "edit/one.txt")).unwrap(),
+        "one, old\n"
+    );
+    let mut files: Vec<_> = walk(&dir)
+        .into_iter()
+        .map(|p| p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["left/edit/one.txt", "run.json"]);
+    let manifest = fs::read_to_string(dir.join("run.json")).unwrap();
+    assert!(manifest.contains("edit/one.txt"), "{manifest}");
+    assert!(
+        !manifest.contains("two.txt") && !manifest.contains("gone.txt"),
+        "{manifest}"
+    );
+}
+
+#[test]
+fn when_every_backup_is_taken_back_no_backup_directory_stays() {
+    let d = tempfile::tempdir().unwrap();
+    let out = sync_with_edits_meanwhile(d.path(), &["edit/one.txt", "two.txt", "gone.txt"]);
+    assert_eq!(out.backed_up, 0, "{:?}", out.records());
+    assert_eq!(out.backup_dir, None);
+    let backup = d.path().join("work/backup").join(&out.run_id);
+    assert!(!backup.exists(), "{} stayed", backup.display());
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
