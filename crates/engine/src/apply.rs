@@ -363,9 +363,10 @@ impl Applier<'_> {
         Ok(saved)
     }
 
-    /// `why` the write or delete a backup of `path` on `side` was made for
-    /// did not happen; when nothing was written ([`NotDone::Skipped`]), the
-    /// backup is taken back. On a failure it stays: a spare backup loses
+    /// `why` the write or delete of `path` on `side` did not happen; when
+    /// nothing was written ([`NotDone::Skipped`]), its backup, if one was
+    /// made, is taken back (a path has one action per run, so no other
+    /// backup of it exists). On a failure it stays: a spare backup loses
     /// nothing.
     fn unsave(&self, side: Side, path: &RelPath, why: NotDone) -> NotDone {
         if matches!(why, NotDone::Skipped(_)) {
@@ -441,10 +442,7 @@ impl Applier<'_> {
                         &expect(at(to)),
                         content.as_deref(),
                     )
-                    .map_err(|why| match backup {
-                        Some(_) => self.unsave(to, &a.path, why),
-                        None => why,
-                    })?;
+                    .map_err(|why| self.unsave(to, &a.path, why))?;
                 let (left, right) = pair(*from, Some(src.clone()), Some(written));
                 Ok(Done {
                     left,

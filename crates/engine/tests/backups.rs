@@ -140,81 +140,26 @@ fn replicas_without_local_files_get_copies() {
     );
 }
 
-/// A local directory that names a local file the link cannot reach (as
-/// across file systems): the backup falls back to a copy.
-struct UnlinkableLocal(LocalReplica);
-
-impl Replica for UnlinkableLocal {
-    fn location(&self) -> String {
-        self.0.location()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.0.capabilities()
-    }
-    fn scan(&self, r: &ScanRequest<'_>) -> Result<Scan, ReplicaError> {
-        self.0.scan(r)
-    }
-    fn read(&self, p: &RelPath) -> Result<Box<dyn Read + Send + '_>, ReplicaError> {
-        self.0.read(p)
-    }
-    fn write(
-        &self,
-        p: &RelPath,
-        c: &mut dyn Read,
-        m: &WriteMeta,
-        e: &Expect,
-    ) -> Result<Entry, ReplicaError> {
-        self.0.write(p, c, m, e)
-    }
-    fn remove(&self, p: &RelPath, e: &Expect) -> Result<(), ReplicaError> {
-        self.0.remove(p, e)
-    }
-    fn local_file(&self, p: &RelPath) -> Option<PathBuf> {
-        Some(self.0.root().join("no such directory").join(p.as_str()))
-    }
-}
-
-#[test]
-fn a_failed_link_falls_back_to_a_copy() {
-    let d = tempfile::tempdir().unwrap();
-    let (a, b) = (d.path().join("a"), d.path().join("b"));
-    write_tree(&a);
-    let (left, right) = (
-        UnlinkableLocal(LocalReplica::new(&a)),
-        LocalReplica::new(&b),
-    );
-    let o = options(d.path());
-    assert!(sync(&left, &right, &o, &Silent).unwrap().clean());
-    let old_ino = fs::metadata(a.join("two.txt")).unwrap().ino();
-    edit(&b);
-    let out = sync(&left, &right, &o, &Silent).unwrap();
-    assert!(out.clean(), "{:?}", out.records());
-    let dir = out.backup_dir.expect("a backup directory");
-    for (p, c) in &FILES[1..4] {
-        assert_eq!(
-            fs::read_to_string(backup_of(&dir, "left", p)).unwrap(),
-            *c,
-            "{p}"
-        );
-    }
-    assert_ne!(
-        fs::metadata(backup_of(&dir, "left", "two.txt"))
-            .unwrap()
-            .ino(),
-        old_ino,
-        "linked although the replica's file was out of reach"
-    );
-}
-
-/// A local directory where someone edits some files in place between the
-/// scan and the write or delete (after the backup was linked): the local
-/// replica then refuses the write as changed since the scan.
-struct EditedMeanwhile {
+/// A local directory with one of two twists: it names local files the link
+/// cannot reach (as across file systems: the backup falls back to a copy),
+/// or someone edits the files in `edited` in place between the scan and the
+/// write or delete, after their backups were linked (the local replica then
+/// refuses the write as changed since the scan).
+struct TwistedLocal {
     inner: LocalReplica,
+    unlinkable: bool,
     edited: &'static [&'static str],
 }
 
-impl EditedMeanwhile {
+impl TwistedLocal {
+    fn new(root: &Path) -> TwistedLocal {
+        TwistedLocal {
+            inner: LocalReplica::new(root),
+            unlinkable: false,
+            edited: &[],
+        }
+    }
+
     fn edit_if_listed(&self, p: &RelPath) {
         if self.edited.contains(&p.as_str()) {
             let mut f = fs::OpenOptions::new()
@@ -226,7 +171,7 @@ impl EditedMeanwhile {
     }
 }
 
-impl Replica for EditedMeanwhile {
+impl Replica for TwistedLocal {
     fn location(&self) -> String {
         self.inner.location()
     }
@@ -254,8 +199,45 @@ impl Replica for EditedMeanwhile {
         self.inner.remove(p, e)
     }
     fn local_file(&self, p: &RelPath) -> Option<PathBuf> {
-        self.inner.local_file(p)
+        if self.unlinkable {
+            Some(self.inner.root().join("no such directory").join(p.as_str()))
+        } else {
+            self.inner.local_file(p)
+        }
     }
+}
+
+#[test]
+fn a_failed_link_falls_back_to_a_copy() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    write_tree(&a);
+    let left = TwistedLocal {
+        unlinkable: true,
+        ..TwistedLocal::new(&a)
+    };
+    let right = LocalReplica::new(&b);
+    let o = options(d.path());
+    assert!(sync(&left, &right, &o, &Silent).unwrap().clean());
+    let old_ino = fs::metadata(a.join("two.txt")).unwrap().ino();
+    edit(&b);
+    let out = sync(&left, &right, &o, &Silent).unwrap();
+    assert!(out.clean(), "{:?}", out.records());
+    let dir = out.backup_dir.expect("a backup directory");
+    for (p, c) in &FILES[1..4] {
+        assert_eq!(
+            fs::read_to_string(backup_of(&dir, "left", p)).unwrap(),
+            *c,
+            "{p}"
+        );
+    }
+    assert_ne!(
+        fs::metadata(backup_of(&dir, "left", "two.txt"))
+            .unwrap()
+            .ino(),
+        old_ino,
+        "linked although the replica's file was out of reach"
+    );
 }
 
 /// Sync `a` ↔ `b` once, edit `b`, and sync again with `edited` changed in
@@ -266,14 +248,11 @@ fn sync_with_edits_meanwhile(
 ) -> driftsync_engine::Outcome {
     let (a, b) = (d.join("a"), d.join("b"));
     write_tree(&a);
-    let first = EditedMeanwhile {
-        inner: LocalReplica::new(&a),
-        edited: &[],
-    };
+    let first = TwistedLocal::new(&a);
     let right = LocalReplica::new(&b);
     let o = options(d);
     assert!(sync(&first, &right, &o, &Silent).unwrap().clean());
-    let left = EditedMeanwhile { edited, ..first };
+    let left = TwistedLocal { edited, ..first };
     edit(&b);
     sync(&left, &right, &o, &Silent).unwrap()
 }
