@@ -80,6 +80,12 @@ impl TargetExecutor for SyncExecutor {
         opts.include = t.include.clone();
         opts.exclude = t.exclude.clone();
         opts.check = crate::content_check::FormatCheck::for_kinds(&t.validate);
+        // The base is safe once committed and pushed: the runner says so
+        // (`committed`), and only then does the journal go.
+        opts.keep_journal = true;
+        if let Some(ttl) = lease_ttl_override() {
+            opts.lease_ttl = ttl;
+        }
         let out = sync(&*left, &*right, &opts, &Silent).map_err(|e| {
             let msg = mask(format!("{}: {e}", target.name));
             if e.is_environment() {
@@ -181,6 +187,38 @@ impl TargetExecutor for SyncExecutor {
         }
         Ok(report)
     }
+
+    fn committed(&self, target: &Target, ctx: &RunContext<'_>) {
+        let TargetKind::Sync(t) = &target.kind else {
+            return;
+        };
+        // Only a base that HEAD holds as it is on disk records the journal's writes.
+        let state = driftsync_runner::sync_state_file(&target.name);
+        let clean = driftsync_git::Repo::open(ctx.repo_root)
+            .and_then(|repo| repo.changed_since_head(&|p: &str| p == state))
+            .is_ok_and(|dirty| dirty.is_empty());
+        if !clean {
+            return;
+        }
+        let note = match open_sides(t, ctx.repo_root) {
+            Ok((_, right)) => driftsync_engine::journal::clear(&*right, &target.name).err(),
+            Err(e) => Some(format!("{e:#}")),
+        };
+        if let Some(e) = note {
+            let msg = ctx.masker.mask(&format!(
+                "{}: the journal of remote writes stays (harmless; the next run drops it): {e}",
+                target.name
+            ));
+            ctx.events.event(driftsync_runner::Event::Note(&msg));
+        }
+    }
+}
+
+/// `DRIFTSYNC_LEASE_TTL` (a duration such as `30s`): how long a remote's
+/// lease lasts between renewals (default 2 minutes).
+pub fn lease_ttl_override() -> Option<std::time::Duration> {
+    let v = std::env::var("DRIFTSYNC_LEASE_TTL").ok()?;
+    driftsync_config::duration::parse_duration(&v).ok()
 }
 
 /// A file held back by `validate:`, as a finding at file:line (repository

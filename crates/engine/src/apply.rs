@@ -61,6 +61,19 @@ impl From<EngineError> for NotDone {
 }
 
 impl Done {
+    /// What the action wrote on the right side: (path, entry now there).
+    pub(crate) fn on_right<'s>(
+        &'s self,
+        action: &'s Action,
+    ) -> impl Iterator<Item = (&'s RelPath, &'s Entry)> + 's {
+        let main = writes_to(action, Side::Right)
+            .then_some(self.right.as_ref())
+            .flatten()
+            .map(|e| (&action.path, e));
+        let kept = self.kept.as_ref().map(|(p, _, r)| (p, r));
+        main.into_iter().chain(kept)
+    }
+
     /// What this action leaves in the base: changes to the left and right
     /// listings (`None` removes the path), applied in one pass per side.
     pub(crate) fn changes(&self, action: &Action, out: &mut [Vec<(RelPath, Option<Entry>)>; 2]) {

@@ -10,6 +10,17 @@ pub enum Event {
         /// The pid recorded in the stale lock.
         pid: u32,
     },
+    /// A stale lease on the remote (expired, or its process gone) was taken over.
+    LeaseTakenOver {
+        /// Who held it.
+        holder: String,
+    },
+    /// Writes a killed earlier run made to the remote, found in its journal,
+    /// were taken as the base of these paths.
+    JournalApplied {
+        /// How many paths.
+        paths: usize,
+    },
     /// A side's scan finished.
     Scanned {
         /// Which side.

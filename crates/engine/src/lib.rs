@@ -16,6 +16,8 @@ pub mod backup;
 pub mod check;
 pub mod clock;
 pub mod events;
+pub mod journal;
+pub mod lease;
 pub mod lock;
 pub mod restore;
 #[cfg(feature = "scenarios")]
@@ -44,6 +46,25 @@ pub enum EngineError {
         /// The lock file.
         path: String,
     },
+    /// Another run holds the lease on the remote.
+    #[error("{location}: another run is syncing this remote: {holder}; wait for it to finish (in GitHub Actions, give the workflows that sync it one `concurrency` group)")]
+    Leased {
+        /// The remote.
+        location: String,
+        /// Who holds the lease, and until when.
+        holder: String,
+    },
+    /// The lease on the remote could not be read or written.
+    #[error("{location}: the lease that keeps two runs from syncing this remote at once could not be taken: {detail}")]
+    Lease {
+        /// The remote.
+        location: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The journal of remote writes could not be read.
+    #[error("{0}")]
+    Journal(String),
     /// A replica failed as a whole (scan).
     #[error("{side}: {source}")]
     Replica {
@@ -111,6 +132,13 @@ pub struct SyncOptions {
     pub durable: bool,
     /// Checked before a file is propagated; a file it rejects is held back.
     pub check: Option<std::sync::Arc<dyn ContentCheck>>,
+    /// Keep the journal of remote writes after the base is written: the
+    /// base is safe only once committed (and pushed), and whoever commits
+    /// it removes the journal ([`journal::clear`]). Off for an ad hoc sync,
+    /// whose state file is the record.
+    pub keep_journal: bool,
+    /// How long the lease on the remote lasts between renewals.
+    pub lease_ttl: std::time::Duration,
 }
 
 impl SyncOptions {
@@ -133,6 +161,8 @@ impl SyncOptions {
             work_dir: work_dir.into(),
             durable: true,
             check: None,
+            keep_journal: false,
+            lease_ttl: lease::DEFAULT_TTL,
         }
     }
 }
@@ -272,6 +302,15 @@ fn remove_leftovers(opts: &SyncOptions) {
     }
 }
 
+/// The name of the journal and the lease on the remote: the state file's
+/// stem (a target's name, or `adhoc-<hex>` for an ad hoc pair).
+pub fn record_name(state_file: &Path) -> String {
+    state_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into())
+}
+
 /// Run one sync of `left` and `right`.
 pub fn sync(
     left: &dyn Replica,
@@ -290,6 +329,51 @@ pub fn sync(
         remove_leftovers(opts);
         Some(lock)
     };
+    let run_id = format!("{}-{}", clock::stamp(now), std::process::id());
+    let name = record_name(&opts.state_file);
+    // One run at a time applies to the remote, from wherever it starts.
+    let lease = if opts.dry_run {
+        None
+    } else {
+        match lease::Lease::acquire(right, &name, &run_id, opts.lease_ttl)? {
+            Some((lease, taken)) => {
+                if let Some(h) = taken {
+                    reporter.event(&Event::LeaseTakenOver {
+                        holder: h.to_string(),
+                    });
+                }
+                Some(lease)
+            }
+            None => None,
+        }
+    };
+    let result = std::thread::scope(|s| {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        if let Some(l) = &lease {
+            s.spawn(move || l.keep_renewed(right, stopped));
+        }
+        let r = sync_held(left, right, opts, reporter, now, run_id, lease.as_ref());
+        drop(stop);
+        r
+    });
+    if let Some(l) = lease {
+        l.release(right);
+    }
+    result
+}
+
+/// [`sync`] once the lock and the lease are held.
+fn sync_held(
+    left: &dyn Replica,
+    right: &dyn Replica,
+    opts: &SyncOptions,
+    reporter: &dyn Reporter,
+    now: i64,
+    run_id: String,
+    lease: Option<&lease::Lease>,
+) -> Result<Outcome, EngineError> {
+    let mut journal = journal::Journal::load(right, &record_name(&opts.state_file))
+        .map_err(EngineError::Journal)?;
     let prior = State::load(&opts.state_file)?;
     let first_run = prior.is_none();
     let written = prior.as_ref().map(|s| s.written_ns);
@@ -299,7 +383,24 @@ pub fn sync(
         let r = scan_side(right, Side::Right, &base, written, opts);
         (l.join().expect("scan thread panicked"), r)
     });
-    let (l, r) = (l?, r?);
+    let (mut l, mut r) = (l?, r?);
+    if journal.has_entries() {
+        // Writes a killed run made to the remote: the journal decides, from
+        // what both sides hold now, which of them the base takes.
+        let whole = |scan: &driftsync_replica::Scan, prior: &driftsync_core::Snapshot| {
+            scan.view(prior)
+                .iter()
+                .map(|(p, e)| (p.clone(), e.clone()))
+                .collect::<driftsync_core::Snapshot>()
+        };
+        let (ls, rs) = (whole(&l, &base.left), whole(&r, &base.right));
+        let paths = journal.apply_to_base(&mut base, &ls, &rs);
+        (l.snapshot, l.unchanged) = (ls, None);
+        (r.snapshot, r.unchanged) = (rs, None);
+        if paths > 0 {
+            reporter.event(&Event::JournalApplied { paths });
+        }
+    }
     let (lv, rv) = (l.view(&base.left), r.view(&base.right));
     for (side, scan, view) in [(Side::Left, &l, lv), (Side::Right, &r, rv)] {
         reporter.event(&Event::Scanned {
@@ -366,7 +467,6 @@ pub fn sync(
             .filter(|a| a.changes_files())
             .count(),
     });
-    let run_id = format!("{}-{}", clock::stamp(now), std::process::id());
     let backups = backup::Backups::new(&opts.work_dir, &run_id);
     let applier = apply::Applier {
         replicas: [left, right],
@@ -397,12 +497,36 @@ pub fn sync(
         }
     }
     let mut deferred = refresh;
+    // Set when the run must stop writing: every later action is not done.
+    let mut halted: Option<String> = None;
     for (k, batch) in outcome.plan.actions.chunks(apply::BATCH).enumerate() {
         let seen = apply::Seen([
             side_view(from_scan[0], &base.left, &scans[0]),
             side_view(from_scan[1], &base.right, &scans[1]),
         ]);
-        let results = applier.run_batch(batch, seen);
+        if halted.is_none() {
+            halted = lease.and_then(|l| l.lost());
+        }
+        if halted.is_none() {
+            // Name the remote writes before they happen (a base started
+            // from the scan had nothing at any path).
+            let base_right = |p: &driftsync_core::RelPath| {
+                (!from_scan[1])
+                    .then(|| base.right.get(p).map(|e| e.hash))
+                    .flatten()
+            };
+            journal.intend(batch, seen.0, &base_right);
+            if let Err(e) = journal.save() {
+                halted = Some(format!("not applied: {e}"));
+            }
+        }
+        let results = match &halted {
+            Some(why) => batch
+                .iter()
+                .map(|_| Err(apply::NotDone::Failed(why.clone())))
+                .collect(),
+            None => applier.run_batch(batch, seen),
+        };
         let mut changes = [Vec::new(), Vec::new()];
         for (j, result) in results.into_iter().enumerate() {
             let i = k * apply::BATCH + j;
@@ -410,6 +534,9 @@ pub fn sync(
             outcome.results[i] = apply::result(&result);
             match result {
                 Ok(done) => {
+                    for (path, entry) in done.on_right(action) {
+                        journal.done(path, entry);
+                    }
                     done.changes(action, &mut changes);
                     changed = true;
                 }
@@ -440,6 +567,9 @@ pub fn sync(
         }
     }
     drop(scans);
+    if let Err(e) = journal.save() {
+        outcome.notes.push((Side::Right, journal_note(e)));
+    }
     let [left_rest, right_rest] = deferred;
     base.left.apply(left_rest);
     base.right.apply(right_rest);
@@ -459,6 +589,13 @@ pub fn sync(
     } else {
         drop_later(base);
     }
+    // The state file now records every journalled write; an ad hoc sync's
+    // state file is its record, a target's is safe once committed.
+    if !opts.keep_journal {
+        if let Err(e) = journal.clear() {
+            outcome.notes.push((Side::Right, journal_note(e)));
+        }
+    }
     // After the base: a manifest that cannot be written costs the ad hoc
     // restore its locations, never the sync its state.
     backups.finish(left.location(), right.location(), &opts.state_file)?;
@@ -466,6 +603,14 @@ pub fn sync(
         outcome.backup_dir = Some(backups.dir().to_path_buf());
     }
     Ok(outcome)
+}
+
+/// A note about the journal, shown with the scan notes.
+fn journal_note(detail: String) -> ScanNote {
+    ScanNote {
+        path: ".driftsync/journal".into(),
+        reason: detail,
+    }
 }
 
 /// The default state file for an ad hoc sync of two locations:

@@ -26,7 +26,7 @@ pub struct Lock {
 /// Whether process `pid` exists: `kill(pid, 0)` succeeds, or fails with
 /// EPERM (it exists but belongs to another user).
 #[cfg(unix)]
-fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };
@@ -42,7 +42,7 @@ fn alive(pid: u32) -> bool {
 
 /// Without a portable liveness check the expiry alone decides.
 #[cfg(not(unix))]
-fn alive(_pid: u32) -> bool {
+pub(crate) fn alive(_pid: u32) -> bool {
     true
 }
 

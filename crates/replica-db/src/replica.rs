@@ -190,7 +190,7 @@ impl Replica for DbReplica {
                     continue;
                 }
             };
-            if !filter.matches(path.as_str()) {
+            if !filter.matches(path.as_str()) || driftsync_replica::is_record(path.as_str()) {
                 continue;
             }
             let hash: Hash = match row[1].text().parse() {
@@ -216,6 +216,18 @@ impl Replica for DbReplica {
         }
         scan.snapshot = snapshot;
         Ok(scan)
+    }
+
+    /// Records are rows whose path starts with `.driftsync/`, never listed.
+    fn keeps_records(&self) -> bool {
+        true
+    }
+
+    fn version(&self, path: &RelPath) -> Result<Option<driftsync_core::SmallStr>, ReplicaError> {
+        let mut db = self.db();
+        Ok(self
+            .current_version(&mut db, path)?
+            .map(|v| v.to_string().into()))
     }
 
     fn read(&self, path: &RelPath) -> Result<Box<dyn Read + Send + '_>, ReplicaError> {

@@ -365,7 +365,10 @@ impl Replica for ObjectReplica {
         for meta in listed {
             let key = meta.location.as_ref();
             let rel = key.strip_prefix(self.prefix.as_str()).unwrap_or(key);
-            if rel.starts_with(BACKUP_DIR) || rel.starts_with(self.options.backup_prefix.as_str()) {
+            if rel.starts_with(BACKUP_DIR)
+                || rel.starts_with(self.options.backup_prefix.as_str())
+                || driftsync_replica::is_record(rel)
+            {
                 continue;
             }
             let path = match RelPath::new(rel) {
@@ -475,6 +478,15 @@ impl Replica for ObjectReplica {
             version: version.into(),
             executable: meta.executable && self.flavor.keeps_metadata(),
         })
+    }
+
+    /// Records are objects under `<prefix>.driftsync/`, never listed.
+    fn keeps_records(&self) -> bool {
+        true
+    }
+
+    fn version(&self, path: &RelPath) -> Result<Option<driftsync_core::SmallStr>, ReplicaError> {
+        Ok(self.current_version(path)?.map(Into::into))
     }
 
     fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError> {

@@ -255,6 +255,33 @@ pub trait Replica: Send + Sync {
     fn list_backups(&self) -> Result<Vec<BackupCopy>, ReplicaError> {
         Ok(Vec::new())
     }
+
+    /// True when the replica keeps driftsync's own records next to the data:
+    /// small files under [`RECORDS_DIR`] (the journal of a run's writes, the
+    /// lease of the run applying), written and removed with the ordinary
+    /// `write`/`remove` (honouring [`Expect`]) and never listed by `scan`.
+    /// The default is false: the engine then keeps no journal and takes no
+    /// lease on this side.
+    fn keeps_records(&self) -> bool {
+        false
+    }
+
+    /// The version token `path` holds now (`None` when absent); the engine
+    /// asks only for its records (see [`Replica::keeps_records`]).
+    fn version(&self, path: &RelPath) -> Result<Option<driftsync_core::SmallStr>, ReplicaError> {
+        let _ = path;
+        Ok(None)
+    }
+}
+
+/// The folder, at a replica's root, of driftsync's own records (journal,
+/// lease). A replica that keeps records never lists anything under it.
+pub const RECORDS_DIR: &str = ".driftsync";
+
+/// True when `path` is one of driftsync's records (under [`RECORDS_DIR`]).
+pub fn is_record(path: &str) -> bool {
+    path.strip_prefix(RECORDS_DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 #[cfg(test)]

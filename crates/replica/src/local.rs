@@ -528,6 +528,20 @@ impl Replica for LocalReplica {
         Ok(entry_from(&m, meta.hash))
     }
 
+    /// Records live in the root's `.driftsync/` folder, which scans never enter.
+    fn keeps_records(&self) -> bool {
+        true
+    }
+
+    fn version(&self, path: &RelPath) -> Result<Option<SmallStr>, ReplicaError> {
+        match fs::symlink_metadata(self.abs(path)) {
+            Ok(m) if m.is_file() => Ok(Some(version_of(&m))),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(path, "checking its version", e)),
+        }
+    }
+
     fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError> {
         self.check(path, expect)?;
         match fs::remove_file(self.abs(path)) {

@@ -52,6 +52,15 @@ pub trait TargetExecutor: Send + Sync {
     /// `duration` and verification afterwards. Return `Ok` with status
     /// `Failed` or `Drift` for an outcome, `Err` when it could not run.
     fn execute(&self, target: &Target, ctx: &RunContext<'_>) -> Result<TargetReport, ExecError>;
+
+    /// Called after the run's commit is safe — pushed, or committed where
+    /// nothing is pushed, or nothing needed committing — for each target
+    /// that ran: what an executor kept in case that commit never landed (a
+    /// sync target's journal of remote writes) may go. The default keeps
+    /// nothing.
+    fn committed(&self, target: &Target, ctx: &RunContext<'_>) {
+        let _ = (target, ctx);
+    }
 }
 
 /// A fresh report for `target`: status `Ok`, nothing done yet.

@@ -2,7 +2,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use driftsync_config::{Config, Direction, Target};
+use driftsync_config::{Config, Direction, Target, TargetKind};
 use driftsync_core::redact::{redact_url, Secret};
 use driftsync_core::report::{GateResult, PushRecord, Report, TargetReport, TargetStatus};
 
@@ -190,6 +190,18 @@ pub fn run(
             };
             events.event(Event::GateFinished(&gate));
             report.gates.push(gate);
+        }
+    }
+
+    // The commit (if one was needed) is safe: pushed, or not to be pushed.
+    let landed = opts.commit && !dry_run && !opts.check && report.gates.iter().all(|g| g.passed);
+    if landed {
+        for (t, r) in targets.iter().zip(&report.targets) {
+            if r.status != TargetStatus::Skipped {
+                if let Some(ex) = executors.get(t.type_name()) {
+                    ex.committed(t, &ctx);
+                }
+            }
         }
     }
 
@@ -495,7 +507,29 @@ fn commit(
     let repo = driftsync_git::Repo::open(&config.root)?;
     let mut paths = Vec::new();
     let mut names = Vec::new();
+    // State files that must not be committed: their target's files are not.
+    let mut held: Vec<String> = Vec::new();
     for (t, r) in targets.iter().zip(reports) {
+        if let TargetKind::Sync(s) = &t.kind {
+            // A sync target's base and its local files go together, whatever
+            // the outcome: the base records exactly the local writes that
+            // were applied, so committing one without the other would make
+            // the next run (a fresh clone) misread them.
+            let state = sync_state_file(&t.name);
+            if r.status == TargetStatus::Skipped || !t.git_commit || t.fail_on_diff {
+                held.push(state);
+                continue;
+            }
+            let local = sync_local_prefix(s.local.as_str());
+            let changed = repo.changed_since_head(&|p: &str| {
+                (p.starts_with(&local) && !is_engine_path(p)) || t.outputs.is_match(p)
+            })?;
+            if !changed.is_empty() || repo.changed_since_head(&|p: &str| p == state)?.len() == 1 {
+                names.push(t.name.as_str());
+            }
+            paths.extend(changed);
+            continue;
+        }
         if r.status != TargetStatus::Ok
             || !t.git_commit
             || t.fail_on_diff
@@ -508,7 +542,9 @@ fn commit(
             paths.extend(r.outputs_created.iter().cloned());
         }
     }
-    let state = repo.changed_since_head(&|p| p.starts_with(".driftsync/state/"))?;
+    let state = repo.changed_since_head(&|p| {
+        p.starts_with(".driftsync/state/") && !held.iter().any(|h| h == p)
+    })?;
     if !state.is_empty() && names.is_empty() {
         names.extend(
             reports
@@ -517,6 +553,7 @@ fn commit(
                 .map(|r| r.target.as_str()),
         );
     }
+    names.dedup();
     paths.extend(state);
     paths.sort();
     paths.dedup();
@@ -539,6 +576,26 @@ fn commit(
         );
         (id, note)
     }))
+}
+
+/// The base of sync target `name`, relative to the repository root.
+pub fn sync_state_file(name: &str) -> String {
+    format!(".driftsync/state/{name}.json")
+}
+
+/// The repository paths under a sync target's `local` directory start with this.
+fn sync_local_prefix(local: &str) -> String {
+    let l = local.trim_end_matches('/');
+    if l.is_empty() || l == "." {
+        String::new()
+    } else {
+        format!("{l}/")
+    }
+}
+
+/// The engine's own files inside a synced directory (never synced, never committed).
+fn is_engine_path(p: &str) -> bool {
+    p.starts_with(".driftsync/") || p.contains("/.driftsync/")
 }
 
 #[cfg(test)]
