@@ -74,7 +74,6 @@ pub fn run(global: &Global, args: ListArgs) -> anyhow::Result<Exit> {
             ));
         }
     }
-    use std::io::Write;
-    std::io::stdout().write_all(out.as_bytes())?;
+    crate::render::stdout::write(&out)?;
     Ok(Exit::Ok)
 }
