@@ -101,11 +101,7 @@ impl Masker {
     /// that looks secret itself.
     fn add_secret_fields(&mut self, value: &serde_json::Value, secret: bool) {
         match value {
-            serde_json::Value::String(s) => {
-                if secret || is_secret_value(s) {
-                    self.add(s);
-                }
-            }
+            serde_json::Value::String(s) if secret || is_secret_value(s) => self.add(s),
             serde_json::Value::Array(a) => a.iter().for_each(|v| self.add_secret_fields(v, secret)),
             serde_json::Value::Object(o) => o
                 .iter()
