@@ -74,6 +74,7 @@ pub fn run(global: &Global, args: ListArgs) -> anyhow::Result<Exit> {
             ));
         }
     }
-    crate::render::stdout::write(&out)?;
+    let masker = driftsync_runner::Masker::from_config(&config, std::env::vars());
+    crate::render::stdout::write(&masker.mask(&out))?;
     Ok(Exit::Ok)
 }
