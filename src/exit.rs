@@ -45,12 +45,15 @@ impl std::fmt::Display for Failed {
 
 impl std::error::Error for Failed {}
 
-/// Print an error chain to stderr and choose the exit code.
+/// Print an error chain to stderr (masked: secret-looking environment values
+/// and credentials of well-known formats) and choose the exit code.
 pub fn report_error(err: &anyhow::Error) -> Exit {
-    eprintln!("error: {err}");
+    let mut text = format!("error: {err}\n");
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        text.push_str(&format!("  caused by: {cause}\n"));
     }
+    let masker = driftsync_runner::Masker::from_env(std::env::vars());
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), masker.mask(&text).as_bytes());
     if err.downcast_ref::<Failed>().is_some() {
         Exit::Drift
     } else {

@@ -9,30 +9,44 @@ use driftsync_github::artifact::Retry;
 use driftsync_github::env::{self, ActionsEnv};
 use driftsync_github::publish::{publish, CheckRunMode, PublishOptions};
 use driftsync_github::workflow_commands;
+use driftsync_runner::Masker;
+
+use crate::render::stdout;
 
 /// True inside GitHub Actions (`GITHUB_ACTIONS=true`).
 pub fn in_actions() -> bool {
     env::in_actions(|k| std::env::var(k).ok())
 }
 
-/// Print `::add-mask::` for every secret value the run read. Call before
-/// anything that might echo them.
-pub fn mask(values: &[String]) {
-    for v in values {
+/// Print `::add-mask::` for every secret value the run read, and for each
+/// piece of it the masker masks on its own (each line of a multi-line value,
+/// the password of a URL). Call before anything that might echo them. These
+/// lines are the only ones not masked: they are how GitHub learns the values.
+pub fn mask(masker: &Masker) -> std::io::Result<()> {
+    let mut text = String::new();
+    for v in masker.add_mask_values() {
         for line in workflow_commands::add_mask(v) {
-            println!("{line}");
+            text.push_str(&line);
+            text.push('\n');
         }
     }
+    stdout::write(&text)
 }
 
 /// Publish `report` (with `markdown`) from `report_dir`: outputs, summary,
 /// annotations, PR comment, check run and artifact as the environment allows.
+/// Everything published or printed is masked by `masker` first.
 pub fn publish_report(
     report: &Report,
     markdown: &str,
     report_dir: &Path,
     artifact_name: Option<String>,
+    masker: &Masker,
 ) -> anyhow::Result<()> {
+    let report = &masker
+        .mask_report(report)
+        .context("masking the report before publishing it")?;
+    let markdown = &masker.mask(markdown);
     let actions = ActionsEnv::from_process().context("reading the GitHub Actions environment")?;
     let options = PublishOptions {
         report_dir: report_dir.to_path_buf(),
@@ -46,21 +60,23 @@ pub fn publish_report(
     let publication =
         driftsync_github::client::block_on(publish(&actions, report, markdown, &options))
             .context("publishing the report to GitHub Actions")?;
+    let mut text = String::new();
     for line in &publication.lines {
-        println!("{line}");
+        text.push_str(&format!("{line}\n"));
     }
     if let Some(c) = &publication.comment {
-        println!("PR comment: {c:?}");
+        text.push_str(&format!("PR comment: {c:?}\n"));
     }
     if let Some(c) = &publication.check {
-        println!("check run: {c:?}");
+        text.push_str(&format!("check run: {c:?}\n"));
     }
+    stdout::write(&masker.mask(&text))?;
     Ok(())
 }
 
 /// Publish the report files `run`/`check` just wrote (already masked). A
 /// failure to publish is a warning: the run's own result stands.
-pub fn publish_written(json: &Path, md: &Path, dir: &Path) {
+pub fn publish_written(json: &Path, md: &Path, dir: &Path, masker: &Masker) {
     let result = (|| -> anyhow::Result<()> {
         let report: Report = serde_json::from_str(
             &std::fs::read_to_string(json)
@@ -73,12 +89,12 @@ pub fn publish_written(json: &Path, md: &Path, dir: &Path) {
             &markdown,
             dir,
             Some("driftsync-report".to_string()),
+            masker,
         )
     })();
     if let Err(e) = result {
-        println!(
-            "{}",
-            workflow_commands::message(workflow_commands::Level::Warning, &format!("{e:#}"))
-        );
+        let warning =
+            workflow_commands::message(workflow_commands::Level::Warning, &format!("{e:#}"));
+        let _ = stdout::line(&masker.mask(&warning));
     }
 }

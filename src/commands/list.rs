@@ -74,7 +74,7 @@ pub fn run(global: &Global, args: ListArgs) -> anyhow::Result<Exit> {
             ));
         }
     }
-    use std::io::Write;
-    std::io::stdout().write_all(out.as_bytes())?;
+    let masker = driftsync_runner::Masker::from_config(&config, std::env::vars());
+    crate::render::stdout::write(&masker.mask(&out))?;
     Ok(Exit::Ok)
 }

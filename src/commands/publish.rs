@@ -33,7 +33,8 @@ pub fn run(_global: &Global, args: PublishArgs) -> anyhow::Result<Exit> {
         );
     }
     let artifact = (!args.no_artifact).then_some(args.artifact_name);
-    crate::github::publish_report(&report, &markdown, &args.dir, artifact)?;
+    let masker = driftsync_runner::Masker::from_env(std::env::vars());
+    crate::github::publish_report(&report, &markdown, &args.dir, artifact, &masker)?;
     Ok(exit_of(&report))
 }
 

@@ -81,6 +81,11 @@ fn merge(_global: &Global, args: MergeArgs) -> anyhow::Result<Exit> {
     }
     let merged = merge_reports(&jobs).expect("at least one report was found");
     let markdown = merged_markdown(&merged, &jobs);
+    // The job reports were masked by their runs; mask once more what this
+    // machine knows, and credentials of well-known formats.
+    let masker = driftsync_runner::Masker::from_env(std::env::vars());
+    let merged = masker.mask_report(&merged)?;
+    let markdown = masker.mask(&markdown);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     std::fs::write(
@@ -98,7 +103,7 @@ fn merge(_global: &Global, args: MergeArgs) -> anyhow::Result<Exit> {
         args.out.display()
     );
     if crate::github::in_actions() {
-        crate::github::publish_report(&merged, &markdown, &args.out, None)?;
+        crate::github::publish_report(&merged, &markdown, &args.out, None, &masker)?;
     }
     Ok(exit_of(&merged))
 }

@@ -10,7 +10,7 @@ use driftsync_runner::{Masker, RunOptions, Selection};
 use crate::cli::Global;
 use crate::env;
 use crate::exit::Exit;
-use crate::render::{human, report_files};
+use crate::render::{human, report_files, stdout};
 
 /// Which targets: shared by `run`, `check` and `list`.
 #[derive(Debug, Args, Clone)]
@@ -146,13 +146,13 @@ pub fn execute(
     let in_actions = opts.github_actions;
     if in_actions {
         // Before anything else is printed: GitHub hides these from the log.
-        crate::github::mask(masker.values());
+        crate::github::mask(&masker)?;
     }
-    let printer = human::Human::new(opts.ci);
+    let printer = human::Human::new(opts.ci, &masker);
     let silent = driftsync_runner::Silent;
     let events: &dyn driftsync_runner::Events = if json { &silent } else { &printer };
     if targets.is_empty() && !json {
-        println!("no target selected");
+        stdout::line("no target selected")?;
     }
     let report = driftsync_runner::run(
         &config,
@@ -162,19 +162,24 @@ pub fn execute(
         &masker,
         events,
     );
+    // From here on only the masked report exists: files, stdout, GitHub.
+    let report = masker.mask_report(&report).context("masking the report")?;
     let dir = match report_dir {
         Some(d) => crate::workspace::start_dir(global)?.join(d),
         None => config.root.join(report_files::DEFAULT_DIR),
     };
     let (jp, mp) = report_files::write(&report, &dir, &masker)?;
     if in_actions {
-        crate::github::publish_written(&jp, &mp, &dir);
+        crate::github::publish_written(&jp, &mp, &dir, &masker);
     }
     if json {
-        println!("{}", masker.mask(&serde_json::to_string_pretty(&report)?));
+        stdout::line(&masker.mask(&serde_json::to_string_pretty(&report)?))?;
     } else {
-        print!("{}", masker.mask(&human::summary(&report)));
-        println!("  report: {}", jp.display());
+        stdout::write(&masker.mask(&format!(
+            "{}  report: {}\n",
+            human::summary(&report),
+            jp.display()
+        )))?;
     }
     Ok(match report.exit_code {
         0 => Exit::Ok,

@@ -1,25 +1,23 @@
 //! Live progress and the end-of-run summary on stdout.
 
-use std::io::Write;
-use std::sync::Mutex;
+use std::fmt::Write;
 
 use driftsync_core::report::{Report, TargetStatus};
-use driftsync_runner::{Event, Events};
+use driftsync_runner::{Event, Events, Masker};
+
+use super::stdout;
 
 /// Prints events as they come: output lines prefixed with their source, or
-/// inside `::group::` blocks in CI.
-pub struct Human {
+/// inside `::group::` blocks in CI. Every line goes through the masker.
+pub struct Human<'m> {
     ci: bool,
-    out: Mutex<std::io::Stdout>,
+    masker: &'m Masker,
 }
 
-impl Human {
+impl Human<'_> {
     /// A printer for CI (`::group::`) or a terminal.
-    pub fn new(ci: bool) -> Human {
-        Human {
-            ci,
-            out: Mutex::new(std::io::stdout()),
-        }
+    pub fn new(ci: bool, masker: &Masker) -> Human<'_> {
+        Human { ci, masker }
     }
 }
 
@@ -32,11 +30,11 @@ fn status_word(s: TargetStatus) -> &'static str {
     }
 }
 
-impl Events for Human {
+impl Events for Human<'_> {
     fn event(&self, event: Event<'_>) {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = String::new();
         let _ = match event {
-            Event::GateStarted { .. } => Ok(()),
+            Event::GateStarted { .. } => return,
             Event::GateFinished(g) => writeln!(
                 out,
                 "{} {} gate `{}`: {}",
@@ -82,7 +80,8 @@ impl Events for Human {
             }
             Event::Note(n) => writeln!(out, "• {n}"),
         };
-        let _ = out.flush();
+        // Progress is best effort: a failed write must not stop the run.
+        let _ = stdout::write(&self.masker.mask(&out));
     }
 }
 

@@ -2,3 +2,4 @@
 
 pub mod human;
 pub mod report_files;
+pub mod stdout;

@@ -9,7 +9,8 @@ use driftsync_runner::Masker;
 /// Default report folder under the repository root.
 pub const DEFAULT_DIR: &str = ".driftsync/reports";
 
-/// Write both reports into `dir` (secrets masked once more); returns their paths.
+/// Write both reports into `dir` (give the report [`Masker::mask_report`]
+/// made; the texts are masked once more); returns their paths.
 pub fn write(report: &Report, dir: &Path, masker: &Masker) -> anyhow::Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create report folder {}", dir.display()))?;

@@ -1,5 +1,6 @@
 //! Running a child process: its own process group, a timeout that kills the
-//! whole group, output streamed line by line (masked) and a tail kept.
+//! whole group, output streamed line by line (masked: known secrets and
+//! credentials of well-known formats) and a tail kept.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
@@ -100,6 +101,8 @@ pub fn run(
             let mut kept = String::new();
             let mut reader = BufReader::new(r);
             let mut buf = Vec::new();
+            // Per stream: a private key printed line by line is masked whole.
+            let mut lines = masker.lines();
             loop {
                 buf.clear();
                 match reader.read_until(b'\n', &mut buf) {
@@ -107,7 +110,7 @@ pub fn run(
                     Ok(_) => {}
                 }
                 let raw = String::from_utf8_lossy(&buf);
-                let line = masker.mask(raw.trim_end_matches(['\n', '\r']));
+                let line = lines.mask(raw.trim_end_matches(['\n', '\r']));
                 events.event(Event::Output {
                     source,
                     line: &line,
@@ -205,6 +208,31 @@ mod tests {
         assert!(o.tail.contains("pw=***"));
         assert!(!o.tail.contains("hunter22"));
         assert_eq!(last_number(&o.stdout), Some(7.0));
+    }
+
+    #[test]
+    fn output_is_scrubbed_of_credentials_nobody_declared() {
+        let token = format!("ghp_{}", "Ab1".repeat(12));
+        let script = format!(
+            "echo token={token}; printf -- '-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEEIBkgw3CpHqm8Pxz0\\n-----END EC PRIVATE KEY-----\\n'; echo AKIAIOSFODNN7EXAMPLE >&2"
+        );
+        let o = run(
+            Program::Shell(&script),
+            Path::new("."),
+            &[],
+            None,
+            "t",
+            &Masker::new(),
+            &Silent,
+        )
+        .unwrap();
+        assert!(o.success());
+        assert_eq!(
+            o.stdout,
+            "token=***\n-----BEGIN EC PRIVATE KEY-----\n***\n-----END EC PRIVATE KEY-----\n"
+        );
+        assert!(o.tail.contains("***"), "{}", o.tail);
+        assert!(!o.tail.contains("AKIA") && !o.tail.contains("ghp_") && !o.tail.contains("MHcC"));
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub struct Scanner {
     rules: Vec<(String, Regex)>,
 }
 
+/// Well-known credential formats: (rule name, pattern). Where a pattern has a
+/// group named `v`, only that group is the secret (the text before it, such as
+/// `password = `, stays readable when redacted); otherwise the whole match is.
 const BUILTIN: &[(&str, &str)] = &[
     (
         "github-token",
@@ -25,7 +28,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("aws-access-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     (
         "aws-secret-key",
-        r#"(?i)aws_secret_access_key\s*[=:]\s*["']?[A-Za-z0-9/+=]{40}"#,
+        r#"(?i)aws_secret_access_key\s*[=:]\s*["']?(?P<v>[A-Za-z0-9/+=]{40})"#,
     ),
     ("slack-token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
     (
@@ -38,9 +41,98 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     (
         "password-assignment",
-        r#"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token)\s*[=:]\s*["']?[^\s"'$<{][^\s"']{5,}"#,
+        r#"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token)\s*[=:]\s*["']?(?P<v>[^\s"'$<{][^\s"']{5,})"#,
     ),
 ];
+
+/// A private key block: its armour lines stay, what is between them is the
+/// secret. A block cut off before its END line (a tail, a truncated log) is
+/// redacted to the end of the text.
+const PRIVATE_KEY_BLOCK: &str = r"(?P<begin>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)(?P<v>(?s:.*?))(?P<end>-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\z)";
+
+/// What replaces a detected or known secret.
+pub const MASK: &str = "***";
+
+/// The built-in credential formats, compiled once, for redacting text that
+/// leaves the process (see [`redact`]).
+struct Redactor {
+    rules: Vec<Regex>,
+    key_block: Regex,
+}
+
+fn redactor() -> &'static Redactor {
+    static R: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
+    R.get_or_init(|| Redactor {
+        rules: BUILTIN
+            .iter()
+            .filter(|(name, _)| *name != "private-key")
+            .map(|(_, r)| Regex::new(r).expect("built-in secret rule"))
+            .collect(),
+        key_block: Regex::new(PRIVATE_KEY_BLOCK).expect("private key block rule"),
+    })
+}
+
+/// `text` with every credential of a well-known format (GitHub, AWS, Slack,
+/// the body of a private key, `password = …` assignments) replaced by
+/// [`MASK`]. Built-in formats only: the config's `secret_patterns` serve the
+/// `secrets` gate. Use [`crate::Masker::mask`], which also masks known values.
+pub fn redact(text: &str) -> String {
+    let r = redactor();
+    let mut out = if r.key_block.is_match(text) {
+        r.key_block
+            .replace_all(text, |c: &regex::Captures<'_>| {
+                let body = &c["v"];
+                let nl = if body.starts_with("\r\n") {
+                    "\r\n"
+                } else if body.starts_with('\n') {
+                    "\n"
+                } else {
+                    ""
+                };
+                let end = &c["end"];
+                if body.trim().is_empty() {
+                    return c[0].to_string();
+                }
+                let tail = if end.is_empty() { "" } else { nl };
+                format!("{}{nl}{MASK}{tail}{end}", &c["begin"])
+            })
+            .into_owned()
+    } else {
+        text.to_string()
+    };
+    for re in &r.rules {
+        if !re.is_match(&out) {
+            continue;
+        }
+        out = re
+            .replace_all(&out, |c: &regex::Captures<'_>| match c.name("v") {
+                Some(v) => {
+                    let whole = c.get(0).expect("group 0");
+                    let s = &c[0];
+                    let (a, b) = (v.start() - whole.start(), v.end() - whole.start());
+                    format!("{}{MASK}{}", &s[..a], &s[b..])
+                }
+                None => MASK.to_string(),
+            })
+            .into_owned();
+    }
+    out
+}
+
+/// Does `line` open a private key block (`-----BEGIN … PRIVATE KEY-----`)
+/// without closing it on the same line?
+pub fn opens_private_key(line: &str) -> bool {
+    let r = redactor();
+    line.contains("-----BEGIN ")
+        && r.key_block
+            .captures_iter(line)
+            .any(|c| c.name("end").is_some_and(|e| e.as_str().is_empty()))
+}
+
+/// Does `line` close a private key block (`-----END … PRIVATE KEY-----`)?
+pub fn closes_private_key(line: &str) -> bool {
+    line.contains("-----END ") && line.contains("PRIVATE KEY")
+}
 
 impl Scanner {
     /// The built-in rules plus `extra` (the config's `secret_patterns`).
