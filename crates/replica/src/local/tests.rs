@@ -1,6 +1,7 @@
 //! Local-directory specifics beyond the conformance suite.
 
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 
 use driftsync_core::Snapshot;
 
@@ -30,27 +31,77 @@ fn passes_the_conformance_suite() {
     });
 }
 
+/// A pid no process has now (a child that has exited and been reaped).
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
 #[test]
-fn skips_state_dir_symlinks_and_temp_leftovers() {
+fn skips_state_dir_symlinks_and_temp_files_and_deletes_nothing() {
     let d = tmp();
     let root = d.path();
     fs::create_dir_all(root.join(".driftsync/state")).unwrap();
     fs::write(root.join(".driftsync/state/x.json"), "{}").unwrap();
     fs::write(root.join("a.txt"), "a").unwrap();
-    fs::write(root.join(".a.txt.driftsync-tmp-1-2"), "torn").unwrap();
+    let dead = format!(".a.txt{TEMP_MARKER}{}-0123456789abcdef-2", dead_pid());
+    let live = format!(".a.txt{TEMP_MARKER}1-0123456789abcdef-2"); // pid 1 is alive
+    let mine = temp_name("a.txt");
+    for t in [&dead, &live, &mine] {
+        fs::write(root.join(t), "torn").unwrap();
+    }
+    // Names that only look like temp files are the user's.
+    fs::write(root.join("x.driftsync-tmp-foo"), "user's").unwrap();
+    fs::write(root.join(".y.driftsync-tmp-1-2"), "user's").unwrap();
     std::os::unix::fs::symlink("/etc/passwd", root.join("escape")).unwrap();
     std::os::unix::fs::symlink("a.txt", root.join("inside")).unwrap();
     let r = LocalReplica::new(root);
     let scan = r.scan(&ScanRequest::default()).unwrap();
     let paths: Vec<_> = scan.snapshot.iter().map(|(p, _)| p.to_string()).collect();
-    assert_eq!(paths, ["a.txt"]);
+    assert_eq!(
+        paths,
+        [".y.driftsync-tmp-1-2", "a.txt", "x.driftsync-tmp-foo"]
+    );
     let noted: Vec<_> = scan.notes.iter().map(|n| n.path.as_str()).collect();
     assert_eq!(noted, ["escape", "inside"], "{:?}", scan.notes);
     assert!(scan.notes[0].reason.contains("symbolic link"));
+    // A scan deletes nothing.
+    for t in [&dead, &live, &mine] {
+        assert!(root.join(t).exists(), "{t} deleted by a scan");
+    }
+    // The run holding the lock removes only temp files of gone processes.
+    assert_eq!(r.remove_leftovers(), 1);
+    assert!(!root.join(&dead).exists(), "a killed run's temp file stays");
     assert!(
-        !root.join(".a.txt.driftsync-tmp-1-2").exists(),
-        "temp leftover not cleaned"
+        root.join(&live).exists(),
+        "a live run's temp file was deleted"
     );
+    assert!(
+        root.join(&mine).exists(),
+        "this process's temp file was deleted"
+    );
+    assert!(root.join("x.driftsync-tmp-foo").exists());
+    assert!(root.join(".y.driftsync-tmp-1-2").exists());
+}
+
+#[test]
+fn temp_names_stay_within_name_max_and_are_recognised() {
+    for len in [1, 200, 231, 232, 240, 255] {
+        let name = "n".repeat(len);
+        let t = temp_name(&name);
+        assert!(t.len() <= 255, "{len}: {} bytes", t.len());
+        assert_eq!(temp_pid(&t), Some(std::process::id()), "{t}");
+    }
+    for not_ours in [
+        "x.driftsync-tmp-foo",
+        ".x.driftsync-tmp-1-2",
+        ".x.driftsync-tmp-1-0123456789abcdeg-2",
+        ".x.tmp-1",
+    ] {
+        assert_eq!(temp_pid(not_ours), None, "{not_ours}");
+    }
 }
 
 #[test]
