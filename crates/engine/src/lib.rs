@@ -248,13 +248,28 @@ fn drop_later<T: Send + 'static>(value: T) {
 }
 
 /// Remove what a killed run may have left in the engine's own files: partial
-/// backups and a temp state file (replica temp files are removed by the scans).
+/// backups and temp files of this state file (named by
+/// [`driftsync_replica::local::temp_name`] after it; nothing else beside it
+/// is touched). Replica temp files are removed after the scans, by
+/// [`Replica::remove_leftovers`]. Called only while holding the lock.
 fn remove_leftovers(opts: &SyncOptions) {
-    if let Some(dir) = opts.state_file.parent() {
+    use driftsync_replica::local::{temp_name, temp_pid};
+    let dir = opts
+        .state_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Some(file) = opts.state_file.file_name().and_then(|n| n.to_str()) {
+        // What the temp names of this state file start with.
+        let probe = temp_name(file);
+        let prefix = &probe[..probe.find(driftsync_replica::local::TEMP_MARKER).unwrap_or(0)];
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let name = e.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') && name.contains(".tmp-") {
+            let Some(name) = name.to_str() else { continue };
+            let ours = name.starts_with(prefix)
+                && name[prefix.len()..].starts_with(driftsync_replica::local::TEMP_MARKER)
+                && temp_pid(name).is_some_and(|pid| pid != std::process::id());
+            if ours && e.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -300,6 +315,11 @@ pub fn sync(
         (l.join().expect("scan thread panicked"), r)
     });
     let (l, r) = (l?, r?);
+    if _lock.is_some() {
+        // Temp files of killed runs the scans passed over.
+        left.remove_leftovers();
+        right.remove_leftovers();
+    }
     let (lv, rv) = (l.view(&base.left), r.view(&base.right));
     for (side, scan, view) in [(Side::Left, &l, lv), (Side::Right, &r, rv)] {
         reporter.event(&Event::Scanned {
