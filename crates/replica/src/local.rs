@@ -501,15 +501,16 @@ impl LocalReplica {
         }
     }
 
-    /// Replace `name` in `dir` by our temp file `tmp` (inode `ours`) if it
-    /// still is version `want`: swap the two names atomically, then look at
-    /// what was swapped out; not the expected version → swap back.
+    /// Replace `name` in `dir` by our temp file `tmp` (as `ours` says it
+    /// was written) if it still is version `want`: swap the two names
+    /// atomically, then look at what was swapped out; not the expected
+    /// version → swap back.
     fn replace_if(
         &self,
         dir: &Dir,
         tmp: &str,
         name: &str,
-        ours: u64,
+        ours: &Stat,
         path: &RelPath,
         want: &SmallStr,
     ) -> Result<(), ReplicaError> {
@@ -549,12 +550,16 @@ impl LocalReplica {
         };
         // Someone changed it since the scan: swap back and leave theirs alone.
         match dir.rename2(tmp, name, Rename::Exchange) {
-            Ok(()) if dir.stat(tmp).is_ok_and(|s| s.ino == ours) => {
+            Ok(()) if dir.stat(tmp).is_ok_and(|s| {
+                s.ino == ours.ino && s.size == ours.size && s.mtime_ns == ours.mtime_ns
+            }) =>
+            {
                 let _ = dir.unlink(tmp);
                 Err(changed(path, detail))
             }
             Ok(()) => {
-                // A third version arrived in between: keep it too.
+                // A third version arrived in between (or our file was
+                // edited in place while it was at the name): keep it too.
                 let kept = self.put_back(dir, tmp, &format!("{name}.edited"));
                 Err(changed(
                     path,
@@ -873,7 +878,7 @@ impl Replica for LocalReplica {
                     r?
                 }
             },
-            Expect::Version(want) => self.replace_if(&dir, &tmp, name, ours.ino, path, want)?,
+            Expect::Version(want) => self.replace_if(&dir, &tmp, name, &ours, path, want)?,
             Expect::Any => {
                 if dir.stat(name).is_ok_and(|s| s.is_symlink()) {
                     let _ = dir.unlink(&tmp);
