@@ -51,7 +51,10 @@ fn listing(dir: &Path) -> BTreeMap<String, String> {
             } else if t.is_dir() {
                 stack.push(p);
             } else {
-                out.insert(rel, String::from_utf8_lossy(&fs::read(&p).unwrap()).into_owned());
+                out.insert(
+                    rel,
+                    String::from_utf8_lossy(&fs::read(&p).unwrap()).into_owned(),
+                );
             }
         }
     }
@@ -78,10 +81,16 @@ fn a_directory_link_on_the_destination_is_not_written_through() {
     let out = run(dir, &["sync", "left", "right", "--state", "st.json"]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
-    assert!(said.contains("refusing to write through symbolic link sub/"), "{said}");
+    assert!(
+        said.contains("refusing to write through symbolic link sub/"),
+        "{said}"
+    );
     assert!(said.contains("sub: symbolic link; not followed"), "{said}");
     assert_eq!(listing(&dir.join("outside")), outside, "{said}");
-    assert!(fs::symlink_metadata(dir.join("right/sub")).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(dir.join("right/sub"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
 }
 
 #[test]
@@ -92,12 +101,22 @@ fn a_link_into_git_hooks_never_becomes_a_hook() {
     fs::create_dir_all(dir.join("repo/site")).unwrap();
     symlink("../.git/hooks", dir.join("repo/site/hooks")).unwrap();
     write(dir.join("left/hooks/pre-commit"), "#!/bin/sh\necho owned\n");
-    fs::set_permissions(dir.join("left/hooks/pre-commit"), fs::Permissions::from_mode(0o755))
-        .unwrap();
+    fs::set_permissions(
+        dir.join("left/hooks/pre-commit"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     let out = run(dir, &["sync", "left", "repo/site", "--state", "st.json"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("refusing to write through symbolic link hooks/"), "{}", text(&out));
-    assert!(listing(&dir.join("repo/.git/hooks")).is_empty(), "a hook was written");
+    assert!(
+        text(&out).contains("refusing to write through symbolic link hooks/"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        listing(&dir.join("repo/.git/hooks")).is_empty(),
+        "a hook was written"
+    );
 }
 
 #[test]
@@ -117,7 +136,11 @@ fn a_link_to_the_parent_leads_nowhere() {
     symlink("..", dir.join("left/up")).unwrap();
     let out = run(dir, &["sync", "left", "right", "--state", "st.json"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("up: symbolic link; not followed"), "{}", text(&out));
+    assert!(
+        text(&out).contains("up: symbolic link; not followed"),
+        "{}",
+        text(&out)
+    );
     assert!(listing(&dir.join("right")).is_empty());
 }
 
@@ -131,8 +154,14 @@ fn links_on_the_source_are_not_read_into_the_other_side() {
     let out = run(dir, &["sync", "left", "right", "--state", "st.json"]);
     let said = text(&out);
     assert!(out.status.success(), "{said}");
-    assert!(said.contains("file-link: symbolic link; not followed"), "{said}");
-    assert!(said.contains("dir-link: symbolic link; not followed"), "{said}");
+    assert!(
+        said.contains("file-link: symbolic link; not followed"),
+        "{said}"
+    );
+    assert!(
+        said.contains("dir-link: symbolic link; not followed"),
+        "{said}"
+    );
     let right = listing(&dir.join("right"));
     assert_eq!(right.keys().collect::<Vec<_>>(), ["plain.txt"]);
     assert_eq!(listing(&dir.join("outside")), outside);
@@ -147,9 +176,15 @@ fn a_file_link_on_the_destination_is_neither_followed_nor_replaced() {
     let out = run(dir, &["sync", "left", "right", "--state", "st.json"]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
-    assert!(said.contains("refusing to replace symbolic link secret.txt"), "{said}");
+    assert!(
+        said.contains("refusing to replace symbolic link secret.txt"),
+        "{said}"
+    );
     assert_eq!(listing(&dir.join("outside")), outside);
-    assert!(fs::symlink_metadata(dir.join("right/secret.txt")).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(dir.join("right/secret.txt"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
 }
 
 #[test]
@@ -157,7 +192,9 @@ fn an_overwrite_after_a_directory_became_a_link_is_refused() {
     let (d, _) = setup();
     let dir = d.path();
     write(dir.join("left/sub/x.txt"), "x v1");
-    assert!(run(dir, &["sync", "left", "right", "--state", "st.json"]).status.success());
+    assert!(run(dir, &["sync", "left", "right", "--state", "st.json"])
+        .status
+        .success());
     // The right's `sub` is swapped for a link to an empty directory outside.
     fs::create_dir_all(dir.join("elsewhere")).unwrap();
     fs::rename(dir.join("right/sub"), dir.join("old-sub")).unwrap();
@@ -171,7 +208,9 @@ fn an_overwrite_after_a_directory_became_a_link_is_refused() {
 /// The run id printed by `driftsync sync` (`; run <id>`).
 fn run_id(out: &Output) -> String {
     let said = text(out);
-    let at = said.find("; run ").unwrap_or_else(|| panic!("no run id in {said}"));
+    let at = said
+        .find("; run ")
+        .unwrap_or_else(|| panic!("no run id in {said}"));
     said[at + 6..]
         .split(|c: char| c.is_whitespace() || c == ';' || c == ':' || c == ')')
         .next()
@@ -193,7 +232,9 @@ fn restore_never_writes_through_a_link_and_keeps_mode_and_mtime() {
         .unwrap()
         .set_modified(old)
         .unwrap();
-    assert!(run(dir, &["sync", "left", "right", "--state", "st.json"]).status.success());
+    assert!(run(dir, &["sync", "left", "right", "--state", "st.json"])
+        .status
+        .success());
     write(dir.join("left/sub/x.txt"), "x v2, longer");
     write(dir.join("left/run.sh"), "#!/bin/sh\necho v2, longer\n");
     let out = run(dir, &["sync", "left", "right", "--state", "st.json"]);
@@ -203,8 +244,14 @@ fn restore_never_writes_through_a_link_and_keeps_mode_and_mtime() {
     let out = run(dir, &["restore", &id]);
     assert!(out.status.success(), "{}", text(&out));
     let m = fs::metadata(dir.join("right/run.sh")).unwrap();
-    assert_eq!(fs::read_to_string(dir.join("right/run.sh")).unwrap(), "#!/bin/sh\necho v1\n");
-    assert!(m.permissions().mode() & 0o111 != 0, "lost the executable bit");
+    assert_eq!(
+        fs::read_to_string(dir.join("right/run.sh")).unwrap(),
+        "#!/bin/sh\necho v1\n"
+    );
+    assert!(
+        m.permissions().mode() & 0o111 != 0,
+        "lost the executable bit"
+    );
     assert_eq!(m.modified().unwrap(), old, "lost the mtime");
     // Now `sub` on the right is a link to an empty directory outside.
     fs::create_dir_all(dir.join("elsewhere")).unwrap();
@@ -213,7 +260,10 @@ fn restore_never_writes_through_a_link_and_keeps_mode_and_mtime() {
     let out = run(dir, &["restore", &id]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("symbolic link sub/"), "{}", text(&out));
-    assert!(listing(&dir.join("elsewhere")).is_empty(), "restored through a link");
+    assert!(
+        listing(&dir.join("elsewhere")).is_empty(),
+        "restored through a link"
+    );
 }
 
 #[test]
@@ -223,17 +273,39 @@ fn files_that_only_look_like_temp_files_are_the_users() {
     write(dir.join("left/x.driftsync-tmp-foo"), "mine");
     write(dir.join("left/.x.driftsync-tmp-1-2"), "mine too");
     write(dir.join("right/.y.tmp-1"), "beside the state file");
-    let out = run(dir, &["sync", "left", "right", "--state", "./right/.st.json", "--dry-run"]);
+    let out = run(
+        dir,
+        &[
+            "sync",
+            "left",
+            "right",
+            "--state",
+            "./right/.st.json",
+            "--dry-run",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
-    assert!(dir.join("left/x.driftsync-tmp-foo").exists(), "deleted by a dry run");
-    assert!(dir.join("left/.x.driftsync-tmp-1-2").exists(), "deleted by a dry run");
-    let out = run(dir, &["sync", "left", "right", "--state", "./right/.st.json"]);
+    assert!(
+        dir.join("left/x.driftsync-tmp-foo").exists(),
+        "deleted by a dry run"
+    );
+    assert!(
+        dir.join("left/.x.driftsync-tmp-1-2").exists(),
+        "deleted by a dry run"
+    );
+    let out = run(
+        dir,
+        &["sync", "left", "right", "--state", "./right/.st.json"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     for f in ["x.driftsync-tmp-foo", ".x.driftsync-tmp-1-2"] {
         assert!(dir.join("left").join(f).exists(), "{f} deleted");
         assert!(dir.join("right").join(f).exists(), "{f} not synced");
     }
-    assert!(dir.join("right/.y.tmp-1").exists(), "a dotfile beside the state file was deleted");
+    assert!(
+        dir.join("right/.y.tmp-1").exists(),
+        "a dotfile beside the state file was deleted"
+    );
 }
 
 /// A pid no process has now.
@@ -250,19 +322,39 @@ fn a_killed_runs_temp_files_go_on_the_next_run_but_not_on_a_dry_run() {
     let dir = d.path();
     write(dir.join("left/a.txt"), "a");
     let pid = dead_pid();
-    let replica_tmp = dir.join(format!("left/.a.txt.driftsync-tmp-{pid}-0123456789abcdef-3"));
-    let state_tmp = dir.join(format!(".state.json.driftsync-tmp-{pid}-0123456789abcdef-0"));
+    let replica_tmp = dir.join(format!(
+        "left/.a.txt.driftsync-tmp-{pid}-0123456789abcdef-3"
+    ));
+    let state_tmp = dir.join(format!(
+        ".state.json.driftsync-tmp-{pid}-0123456789abcdef-0"
+    ));
     write(&replica_tmp, "torn");
     write(&state_tmp, "torn state");
-    let out = run(dir, &["sync", "left", "right", "--state", "state.json", "--dry-run"]);
+    let out = run(
+        dir,
+        &[
+            "sync",
+            "left",
+            "right",
+            "--state",
+            "state.json",
+            "--dry-run",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out));
-    assert!(replica_tmp.exists() && state_tmp.exists(), "a dry run deleted temp files");
+    assert!(
+        replica_tmp.exists() && state_tmp.exists(),
+        "a dry run deleted temp files"
+    );
     let out = run(dir, &["sync", "left", "right", "--state", "state.json"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!replica_tmp.exists(), "a killed run's temp file stays");
     assert!(!state_tmp.exists(), "a killed run's temp state file stays");
     assert!(!dir.join("right/.a.txt.driftsync-tmp-0").exists());
-    assert_eq!(listing(&dir.join("right")).keys().collect::<Vec<_>>(), ["a.txt"]);
+    assert_eq!(
+        listing(&dir.join("right")).keys().collect::<Vec<_>>(),
+        ["a.txt"]
+    );
 }
 
 #[test]

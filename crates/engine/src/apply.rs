@@ -359,9 +359,7 @@ impl Applier<'_> {
 
     /// Back up `path` on `side`, which the scan saw as `seen`.
     fn backup(&self, side: Side, path: &RelPath, seen: &Entry) -> Result<String, NotDone> {
-        let saved = self
-            .backups
-            .save(self.rep(side), side, path, Some(seen))?;
+        let saved = self.backups.save(self.rep(side), side, path, Some(seen))?;
         crash_point();
         Ok(saved)
     }

@@ -262,7 +262,9 @@ fn remove_leftovers(opts: &SyncOptions) {
     if let Some(file) = opts.state_file.file_name().and_then(|n| n.to_str()) {
         // What the temp names of this state file start with.
         let probe = temp_name(file);
-        let prefix = &probe[..probe.find(driftsync_replica::local::TEMP_MARKER).unwrap_or(0)];
+        let prefix = &probe[..probe
+            .find(driftsync_replica::local::TEMP_MARKER)
+            .unwrap_or(0)];
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let name = e.file_name();
             let Some(name) = name.to_str() else { continue };
@@ -386,7 +388,14 @@ pub fn sync(
             .filter(|a| a.changes_files())
             .count(),
     });
-    let run_id = format!("{}-{}", clock::stamp(now), std::process::id());
+    // `<UTC stamp>-<pid>`, and `-<n>` for the n-th later run of the same
+    // process (a library caller may run several in one second: their
+    // backups must not share a directory).
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run_id = match RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        0 => format!("{}-{}", clock::stamp(now), std::process::id()),
+        n => format!("{}-{}-{n}", clock::stamp(now), std::process::id()),
+    };
     let backups = backup::Backups::new(&opts.work_dir, &run_id);
     let applier = apply::Applier {
         replicas: [left, right],

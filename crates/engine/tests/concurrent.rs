@@ -66,7 +66,11 @@ fn tokens(dir: &Path, into: &mut BTreeSet<usize>) {
 #[test]
 fn edits_in_place_and_by_rename_during_syncs_are_never_lost() {
     let d = tempfile::tempdir().unwrap();
-    let (a, b, scratch) = (d.path().join("a"), d.path().join("b"), d.path().join("scratch"));
+    let (a, b, scratch) = (
+        d.path().join("a"),
+        d.path().join("b"),
+        d.path().join("scratch"),
+    );
     fs::create_dir_all(&scratch).unwrap();
     for i in 0..FILES {
         fs::create_dir_all(&a).unwrap();
@@ -165,7 +169,11 @@ fn edits_in_place_and_by_rename_during_syncs_are_never_lost() {
     assert!(again.plan.actions.is_empty(), "{:?}", again.records());
     // No temp file is left on either side.
     for f in all_files(&a).into_iter().chain(all_files(&b)) {
-        assert!(!f.to_string_lossy().contains("driftsync-tmp"), "{}", f.display());
+        assert!(
+            !f.to_string_lossy().contains("driftsync-tmp"),
+            "{}",
+            f.display()
+        );
     }
 }
 
@@ -181,7 +189,10 @@ fn a_write_through_an_open_descriptor_of_the_replaced_file_ends_in_the_backup() 
     let (left, right) = (LocalReplica::new(&a), LocalReplica::new(&b));
     let o = options(d.path());
     assert!(sync(&left, &right, &o, &Silent).unwrap().clean());
-    let mut held = fs::OpenOptions::new().append(true).open(b.join("f")).unwrap();
+    let mut held = fs::OpenOptions::new()
+        .append(true)
+        .open(b.join("f"))
+        .unwrap();
     fs::write(a.join("f"), "v2, longer\n").unwrap();
     let out = sync(&left, &right, &o, &Silent).unwrap();
     assert!(out.clean(), "{:?}", out.records());

@@ -550,9 +550,10 @@ impl LocalReplica {
         };
         // Someone changed it since the scan: swap back and leave theirs alone.
         match dir.rename2(tmp, name, Rename::Exchange) {
-            Ok(()) if dir.stat(tmp).is_ok_and(|s| {
-                s.ino == ours.ino && s.size == ours.size && s.mtime_ns == ours.mtime_ns
-            }) =>
+            Ok(())
+                if dir.stat(tmp).is_ok_and(|s| {
+                    s.ino == ours.ino && s.size == ours.size && s.mtime_ns == ours.mtime_ns
+                }) =>
             {
                 let _ = dir.unlink(tmp);
                 Err(changed(path, detail))

@@ -9,6 +9,10 @@
 //! `AT_SYMLINK_NOFOLLOW`): a symbolic link anywhere below the root is refused,
 //! never followed, whatever it points to and whenever it appeared.
 
+// `stat` field and `S_IF*` types differ between Unix systems: the casts are
+// no-ops on Linux only.
+#![allow(clippy::unnecessary_cast)]
+
 use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io;
@@ -246,7 +250,7 @@ impl Dir {
                 Ok(d) => cur = Some(d),
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
                     if at.stat(comp).is_ok_and(|s| s.is_symlink()) {
-                        return Err(Refused::Symlink(rel[..done].to_string()));
+                        return Err(Refused::Symlink(format!("{}/", &rel[..done - 1])));
                     }
                     return Err(Refused::Io(e));
                 }

@@ -405,7 +405,10 @@ fn outside_untouched(outside: &Path) {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(names, ["x.txt"], "something was written outside the root");
-    assert_eq!(fs::read_to_string(outside.join("x.txt")).unwrap(), "outside");
+    assert_eq!(
+        fs::read_to_string(outside.join("x.txt")).unwrap(),
+        "outside"
+    );
 }
 
 fn meta_of(content: &[u8]) -> WriteMeta {
@@ -426,7 +429,11 @@ fn a_directory_link_in_the_path_is_refused_for_every_operation() {
         fs::write(root.join("sub/x.txt"), "inside").unwrap();
         let r = LocalReplica::new(&root);
         let scan = r.scan(&ScanRequest::default()).unwrap();
-        let seen = scan.snapshot.get(&RelPath::new("sub/x.txt").unwrap()).unwrap().clone();
+        let seen = scan
+            .snapshot
+            .get(&RelPath::new("sub/x.txt").unwrap())
+            .unwrap()
+            .clone();
         fs::rename(root.join("sub"), d.path().join("moved")).unwrap();
         match target {
             "outside" => std::os::unix::fs::symlink(&outside, root.join("sub")).unwrap(),
@@ -447,20 +454,41 @@ fn a_directory_link_in_the_path_is_refused_for_every_operation() {
             );
         };
         let c = b"from the other side";
-        refused(r.write(&p, &mut &c[..], &meta_of(c), &version).unwrap_err(), "write");
-        refused(r.write(&new, &mut &c[..], &meta_of(c), &Expect::Absent).unwrap_err(), "write");
-        refused(r.write(&p, &mut &c[..], &meta_of(c), &Expect::Any).unwrap_err(), "write");
+        refused(
+            r.write(&p, &mut &c[..], &meta_of(c), &version).unwrap_err(),
+            "write",
+        );
+        refused(
+            r.write(&new, &mut &c[..], &meta_of(c), &Expect::Absent)
+                .unwrap_err(),
+            "write",
+        );
+        refused(
+            r.write(&p, &mut &c[..], &meta_of(c), &Expect::Any)
+                .unwrap_err(),
+            "write",
+        );
         refused(r.remove(&p, &version).unwrap_err(), "delete");
         refused(r.remove(&p, &Expect::Any).unwrap_err(), "delete");
-        refused(r.set_meta(&p, &meta_of(b"inside"), &Expect::Any).unwrap_err(), "change");
+        refused(
+            r.set_meta(&p, &meta_of(b"inside"), &Expect::Any)
+                .unwrap_err(),
+            "change",
+        );
         refused(r.read(&p).err().unwrap(), "read");
         outside_untouched(&outside);
         // The scan reports the link and lists nothing through it.
         let scan = r.scan(&ScanRequest::default()).unwrap();
         assert!(scan.snapshot.is_empty(), "{:?}", scan.snapshot);
-        assert!(scan.notes.iter().any(|n| n.path == "sub" && n.reason.contains("symbolic link")));
+        assert!(scan
+            .notes
+            .iter()
+            .any(|n| n.path == "sub" && n.reason.contains("symbolic link")));
         // No temp file was left anywhere.
-        assert_eq!(fs::read_dir(&root).unwrap().count(), if target == "up" { 2 } else { 1 });
+        assert_eq!(
+            fs::read_dir(&root).unwrap().count(),
+            if target == "up" { 2 } else { 1 }
+        );
     }
 }
 
@@ -471,24 +499,56 @@ fn a_link_as_the_file_itself_is_never_followed() {
     let r = LocalReplica::new(&root);
     let p = RelPath::new("x.txt").unwrap();
     let c = b"from the other side";
-    let e = r.write(&p, &mut &c[..], &meta_of(c), &Expect::Absent).unwrap_err();
-    assert!(e.to_string().contains("refusing to replace symbolic link x.txt"), "{e}");
-    let e = r.write(&p, &mut &c[..], &meta_of(c), &Expect::Any).unwrap_err();
-    assert!(e.to_string().contains("refusing to replace symbolic link x.txt"), "{e}");
+    let e = r
+        .write(&p, &mut &c[..], &meta_of(c), &Expect::Absent)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("refusing to replace symbolic link x.txt"),
+        "{e}"
+    );
+    let e = r
+        .write(&p, &mut &c[..], &meta_of(c), &Expect::Any)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("refusing to replace symbolic link x.txt"),
+        "{e}"
+    );
     // A version the link never had: swapped out, seen to be a link, swapped back.
     let e = r
-        .write(&p, &mut &c[..], &meta_of(c), &Expect::Version("0123456789abcdef".into()))
+        .write(
+            &p,
+            &mut &c[..],
+            &meta_of(c),
+            &Expect::Version("0123456789abcdef".into()),
+        )
         .unwrap_err();
     assert!(matches!(e, ReplicaError::Changed { .. }), "{e}");
     let e = r.read(&p).err().unwrap();
-    assert!(e.to_string().contains("refusing to read symbolic link x.txt"), "{e}");
-    let e = r.set_meta(&p, &meta_of(b"outside"), &Expect::Any).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("refusing to read symbolic link x.txt"),
+        "{e}"
+    );
+    let e = r
+        .set_meta(&p, &meta_of(b"outside"), &Expect::Any)
+        .unwrap_err();
     assert!(e.to_string().contains("symbolic link"), "{e}");
     let e = r.remove(&p, &Expect::Any).unwrap_err();
-    assert!(e.to_string().contains("refusing to delete symbolic link x.txt"), "{e}");
-    let e = r.remove(&p, &Expect::Version("0123456789abcdef".into())).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("refusing to delete symbolic link x.txt"),
+        "{e}"
+    );
+    let e = r
+        .remove(&p, &Expect::Version("0123456789abcdef".into()))
+        .unwrap_err();
     assert!(matches!(e, ReplicaError::Changed { .. }), "{e}");
-    assert!(fs::symlink_metadata(root.join("x.txt")).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(root.join("x.txt"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     outside_untouched(&outside);
     // A backup link of it is refused too (the engine then copies, which refuses).
     let dest = root.parent().unwrap().join("backup");
@@ -506,10 +566,19 @@ fn backup_links_resolve_beneath_the_root_and_check_the_version() {
     fs::write(root.join("sub/x.txt"), "inside").unwrap();
     let r = LocalReplica::new(&root);
     let p = RelPath::new("sub/x.txt").unwrap();
-    let seen = r.scan(&ScanRequest::default()).unwrap().snapshot.get(&p).unwrap().clone();
+    let seen = r
+        .scan(&ScanRequest::default())
+        .unwrap()
+        .snapshot
+        .get(&p)
+        .unwrap()
+        .clone();
     let dest = d.path().join("b1");
     let file = r.local_file(&p).unwrap();
-    assert_eq!(link_out(&file, &p, &dest, Some(&seen.version)).unwrap(), LinkOut::Linked);
+    assert_eq!(
+        link_out(&file, &p, &dest, Some(&seen.version)).unwrap(),
+        LinkOut::Linked
+    );
     assert_eq!(fs::read_to_string(&dest).unwrap(), "inside");
     // Edited by rename since the scan: not linked.
     fs::write(d.path().join("new"), "edited").unwrap();
@@ -536,19 +605,36 @@ fn an_edit_by_rename_after_the_scan_is_never_replaced_nor_deleted() {
     fs::write(root.join("f"), "scanned").unwrap();
     let r = LocalReplica::new(&root);
     let p = RelPath::new("f").unwrap();
-    let seen = r.scan(&ScanRequest::default()).unwrap().snapshot.get(&p).unwrap().clone();
+    let seen = r
+        .scan(&ScanRequest::default())
+        .unwrap()
+        .snapshot
+        .get(&p)
+        .unwrap()
+        .clone();
     // An editor saves by rename after the scan (same size, same mtime).
     fs::write(d.path().join("e"), "edited!").unwrap();
     let m = fs::metadata(root.join("f")).unwrap();
-    filetime::set_file_mtime(d.path().join("e"), filetime::FileTime::from_last_modification_time(&m)).unwrap();
+    filetime::set_file_mtime(
+        d.path().join("e"),
+        filetime::FileTime::from_last_modification_time(&m),
+    )
+    .unwrap();
     fs::rename(d.path().join("e"), root.join("f")).unwrap();
     let c = b"other";
     let e = r
-        .write(&p, &mut &c[..], &meta_of(c), &Expect::Version(seen.version.clone()))
+        .write(
+            &p,
+            &mut &c[..],
+            &meta_of(c),
+            &Expect::Version(seen.version.clone()),
+        )
         .unwrap_err();
     assert!(matches!(e, ReplicaError::Changed { .. }), "{e}");
     assert_eq!(fs::read_to_string(root.join("f")).unwrap(), "edited!");
-    let e = r.remove(&p, &Expect::Version(seen.version.clone())).unwrap_err();
+    let e = r
+        .remove(&p, &Expect::Version(seen.version.clone()))
+        .unwrap_err();
     assert!(matches!(e, ReplicaError::Changed { .. }), "{e}");
     assert_eq!(fs::read_to_string(root.join("f")).unwrap(), "edited!");
     // Nothing but the file is left (no temp files).
@@ -560,10 +646,16 @@ fn a_name_of_255_bytes_is_written_and_removed() {
     let d = tmp();
     let r = LocalReplica::new(d.path());
     for len in [232, 250, 255] {
-        let p = RelPath::new(format!("dir/{}", "é".repeat(len / 2) + &"n".repeat(len % 2))).unwrap();
+        let p = RelPath::new(format!(
+            "dir/{}",
+            "é".repeat(len / 2) + &"n".repeat(len % 2)
+        ))
+        .unwrap();
         assert_eq!(p.file_name().len(), len);
         let c = b"long";
-        let e = r.write(&p, &mut &c[..], &meta_of(c), &Expect::Absent).unwrap();
+        let e = r
+            .write(&p, &mut &c[..], &meta_of(c), &Expect::Absent)
+            .unwrap();
         let c2 = b"longer";
         let e = r
             .write(&p, &mut &c2[..], &meta_of(c2), &Expect::Version(e.version))
