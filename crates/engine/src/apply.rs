@@ -370,8 +370,9 @@ impl Applier<'_> {
         Ok(written)
     }
 
-    fn backup(&self, side: Side, path: &RelPath) -> Result<String, NotDone> {
-        let saved = self.backups.save(self.rep(side), side, path)?;
+    /// Back up `path` on `side`, which the scan saw as `seen`.
+    fn backup(&self, side: Side, path: &RelPath, seen: &Entry) -> Result<String, NotDone> {
+        let saved = self.backups.save(self.rep(side), side, path, Some(seen))?;
         crash_point();
         Ok(saved)
     }
@@ -442,7 +443,7 @@ impl Applier<'_> {
                 }
                 let content = self.checked(*from, &a.path)?;
                 let backup = match at(to) {
-                    Some(_) => Some(self.backup(to, &a.path)?),
+                    Some(seen) => Some(self.backup(to, &a.path, seen)?),
                     None => None,
                 };
                 let written = self
@@ -466,7 +467,7 @@ impl Applier<'_> {
             }
             Op::Delete { on } => {
                 let seen = at(*on).expect("a delete has a target");
-                let backup = self.backup(*on, &a.path)?;
+                let backup = self.backup(*on, &a.path, seen)?;
                 self.retry(&a.path, || {
                     self.rep(*on).remove(&a.path, &expect(Some(seen)))
                 })

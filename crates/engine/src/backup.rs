@@ -14,8 +14,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use driftsync_core::{RelPath, Side};
-use driftsync_replica::Replica;
+use driftsync_core::{Entry, RelPath, Side};
+use driftsync_replica::local::LinkOut;
+use driftsync_replica::{Replica, ReplicaError};
 use serde::{Deserialize, Serialize};
 
 use crate::EngineError;
@@ -125,11 +126,18 @@ impl Backups {
     /// Save `path` of `replica` (side `side`): inside the replica when it
     /// keeps copies of its own, else in the local backup directory. Returns
     /// where it went, for the report.
+    ///
+    /// `seen` is what the scan saw: a hard-linked backup must be that very
+    /// file (its version: the inode the write will replace), or the file has
+    /// changed since the scan and the action is skipped
+    /// ([`ReplicaError::Changed`]); a copied backup gets its mtime and
+    /// executable bit.
     pub fn save(
         &self,
         replica: &dyn Replica,
         side: Side,
         path: &RelPath,
+        seen: Option<&Entry>,
     ) -> Result<String, EngineError> {
         if let Some(copy) = replica
             .backup(path, &self.run_id)
@@ -143,7 +151,7 @@ impl Backups {
             });
             return Ok(format!("{}{}", replica.location(), copy.copy));
         }
-        let dest = self.save_local(replica, side, path)?;
+        let dest = self.save_local(replica, side, path, seen)?;
         self.note(Saved {
             side,
             path: path.to_string(),
@@ -155,15 +163,17 @@ impl Backups {
 
     /// Save into `<dir>/<side>/<path>`: a hard link to the file when the
     /// replica is a local directory (its writes never change an inode in
-    /// place, so the link keeps the old content at the cost of one `link`),
-    /// else, or when the link fails (another file system, no permission, too
-    /// many links), a copy through the replica, written to a
-    /// `.driftsync-partial` file and renamed into place.
+    /// place, so the link keeps the old content at the cost of one `link`;
+    /// the file is reached beneath the replica's root by directory handle,
+    /// never through a symbolic link), else, or when the link fails (another
+    /// file system, no permission, too many links), a copy through the
+    /// replica, written to a `.driftsync-partial` file and renamed into place.
     fn save_local(
         &self,
         replica: &dyn Replica,
         side: Side,
         path: &RelPath,
+        seen: Option<&Entry>,
     ) -> Result<PathBuf, EngineError> {
         let dest = self.dir.join(side.name()).join(path.as_str());
         let io = |e: io::Error| EngineError::Io {
@@ -173,8 +183,19 @@ impl Backups {
         self.make_dir(dest.parent().expect("backup path has a parent"))
             .map_err(io)?;
         if let Some(src) = replica.local_file(path) {
-            if fs::hard_link(&src, &dest).is_ok() {
-                return Ok(dest);
+            let expect = seen.map(|e| e.version.as_str());
+            match driftsync_replica::local::link_out(&src, path, &dest, expect) {
+                Ok(LinkOut::Linked) => return Ok(dest),
+                Ok(LinkOut::Changed(detail)) => {
+                    return Err(EngineError::Replica {
+                        side,
+                        source: ReplicaError::Changed {
+                            path: path.to_string(),
+                            detail,
+                        },
+                    })
+                }
+                Err(_) => {} // a copy, below
             }
         }
         let mut reader = replica
@@ -183,6 +204,15 @@ impl Backups {
         let tmp = dest.with_extension(PARTIAL);
         let mut f = fs::File::create(&tmp).map_err(io)?;
         io::copy(&mut reader, &mut f).map_err(io)?;
+        if let Some(seen) = seen {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = if seen.executable { 0o755 } else { 0o644 };
+            f.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(io)?;
+            let mtime = std::time::UNIX_EPOCH
+                + std::time::Duration::from_nanos(seen.mtime_ns.max(0) as u64);
+            f.set_modified(mtime).map_err(io)?;
+        }
         drop(f);
         fs::rename(&tmp, &dest).map_err(io)?;
         Ok(dest)

@@ -278,13 +278,30 @@ fn drop_later<T: Send + 'static>(value: T) {
 }
 
 /// Remove what a killed run may have left in the engine's own files: partial
-/// backups and a temp state file (replica temp files are removed by the scans).
+/// backups and temp files of this state file (named by
+/// [`driftsync_replica::local::temp_name`] after it; nothing else beside it
+/// is touched). Replica temp files are removed after the scans, by
+/// [`Replica::remove_leftovers`]. Called only while holding the lock.
 fn remove_leftovers(opts: &SyncOptions) {
-    if let Some(dir) = opts.state_file.parent() {
+    use driftsync_replica::local::{temp_name, temp_pid};
+    let dir = opts
+        .state_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Some(file) = opts.state_file.file_name().and_then(|n| n.to_str()) {
+        // What the temp names of this state file start with.
+        let probe = temp_name(file);
+        let prefix = &probe[..probe
+            .find(driftsync_replica::local::TEMP_MARKER)
+            .unwrap_or(0)];
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let name = e.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') && name.contains(".tmp-") {
+            let Some(name) = name.to_str() else { continue };
+            let ours = name.starts_with(prefix)
+                && name[prefix.len()..].starts_with(driftsync_replica::local::TEMP_MARKER)
+                && temp_pid(name).is_some_and(|pid| pid != std::process::id());
+            if ours && e.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -329,7 +346,14 @@ pub fn sync(
         remove_leftovers(opts);
         Some(lock)
     };
-    let run_id = format!("{}-{}", clock::stamp(now), std::process::id());
+    // `<UTC stamp>-<pid>`, and `-<n>` for the n-th later run of the same
+    // process (a library caller may run several in one second: their
+    // backups must not share a directory).
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run_id = match RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        0 => format!("{}-{}", clock::stamp(now), std::process::id()),
+        n => format!("{}-{}-{n}", clock::stamp(now), std::process::id()),
+    };
     let name = record_name(&opts.state_file);
     // One run at a time applies to the remote, from wherever it starts.
     let lease = if opts.dry_run {
@@ -384,6 +408,11 @@ fn sync_held(
         (l.join().expect("scan thread panicked"), r)
     });
     let (mut l, mut r) = (l?, r?);
+    if !opts.dry_run {
+        // Temp files of killed runs the scans passed over (the lock is held).
+        left.remove_leftovers();
+        right.remove_leftovers();
+    }
     if journal.has_entries() {
         // Writes a killed run made to the remote: the journal decides, from
         // what both sides hold now, which of them the base takes.

@@ -101,9 +101,11 @@ fn local_files(work_dir: &Path, run: &str, side: Side) -> Vec<(RelPath, PathBuf)
     while let Some(d) = stack.pop() {
         for e in fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();
-            if p.is_dir() {
+            // Never through a link: only real directories and regular files.
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_none_or(|x| x != PARTIAL) {
+            } else if t.is_file() && p.extension().is_none_or(|x| x != PARTIAL) {
                 let rel = p.strip_prefix(&root).unwrap_or(&p).to_string_lossy();
                 if let Ok(path) = RelPath::new(rel.replace('\\', "/")) {
                     out.push((path, p));
@@ -178,6 +180,41 @@ fn digest(mut r: impl Read) -> io::Result<(Hash, u64)> {
     }
 }
 
+/// Open a local backup file, never through a symbolic link at its name.
+fn open_backup(p: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(p)?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(f)
+}
+
+/// The mtime (ns) and executable bit a restored file gets: the local
+/// backup's own (a hard link keeps the original's; a copy was given them),
+/// else now and not executable.
+fn restored_meta(source: &Source) -> (i64, bool) {
+    use std::os::unix::fs::MetadataExt;
+    match source {
+        Source::Local(p) => match fs::symlink_metadata(p) {
+            Ok(m) if m.is_file() => (
+                m.mtime()
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(m.mtime_nsec()),
+                m.mode() & 0o111 != 0,
+            ),
+            _ => (clock::now_ns(), false),
+        },
+        Source::Copy(_) => (clock::now_ns(), false),
+    }
+}
+
 fn open_source<'a>(
     replica: &'a dyn Replica,
     side: Side,
@@ -185,7 +222,7 @@ fn open_source<'a>(
 ) -> Result<Box<dyn Read + Send + 'a>, EngineError> {
     match source {
         Source::Local(p) => Ok(Box::new(
-            fs::File::open(p).map_err(io_err(format!("reading {}", p.display())))?,
+            open_backup(p).map_err(io_err(format!("reading {}", p.display())))?,
         )),
         Source::Copy(c) => replica.read(c).map_err(side_err(side)),
     }
@@ -290,11 +327,12 @@ pub fn apply(
             continue;
         }
         let replica = replicas[idx(item.side)];
+        let (mtime_ns, executable) = restored_meta(&item.source);
         let meta = WriteMeta {
             size: item.size,
             hash: item.hash,
-            mtime_ns: clock::now_ns(),
-            executable: false,
+            mtime_ns,
+            executable,
         };
         let result = open_source(replica, item.side, &item.source)
             .map_err(|e| e.to_string())

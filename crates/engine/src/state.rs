@@ -532,10 +532,10 @@ impl State {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(err)?;
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
+        // `.<name>.driftsync-tmp-<pid>-<random>-<n>`: the next run holding
+        // the lock removes it if this one is killed first.
+        let tmp = dir.join(driftsync_replica::local::temp_name(
             path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
-            std::process::id()
         ));
         let f = fs::File::create(&tmp).map_err(err)?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, f);

@@ -250,6 +250,14 @@ pub trait Replica: Send + Sync {
         None
     }
 
+    /// Remove the temp files of runs that are gone (killed mid-write) that
+    /// the last scan passed over; returns how many. The engine calls it only
+    /// while it holds the lock, after its scans, never in a dry run: a scan
+    /// itself never deletes anything. The default does nothing.
+    fn remove_leftovers(&self) -> usize {
+        0
+    }
+
     /// Every copy [`Replica::backup`] made, of every run (empty for backends
     /// that keep none).
     fn list_backups(&self) -> Result<Vec<BackupCopy>, ReplicaError> {

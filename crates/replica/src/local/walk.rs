@@ -1,10 +1,13 @@
 //! The directory walk behind [`LocalReplica::scan`](super::LocalReplica).
 //!
-//! One `read_dir` per directory; a file's metadata comes from
-//! [`fs::DirEntry::metadata`], which std answers relative to the open
-//! directory (`statx(dirfd, name, AT_SYMLINK_NOFOLLOW)` on Linux), so no file
-//! costs a full-path lookup; whether an entry is a directory comes from the
-//! directory listing itself (`d_type`), without a stat.
+//! One listing per directory, opened beneath the root's handle without
+//! following any symbolic link (`openat2(RESOLVE_BENEATH |
+//! RESOLVE_NO_SYMLINKS)`, see `beneath.rs`): a directory replaced by a link
+//! after its parent was listed is reported, never entered. A file's metadata
+//! is asked relative to its open directory (`fstatat(dirfd, name,
+//! AT_SYMLINK_NOFOLLOW)`), so no file costs a full-path lookup; whether an
+//! entry is a directory comes from the listing itself (`d_type`), without a
+//! stat.
 //!
 //! Files come out in [`RelPath`](driftsync_core::RelPath) order, the byte
 //! order of the whole `/`-joined relative path: each directory's children
@@ -23,13 +26,15 @@
 //! `.driftsync` and a directory the [`PathFilter`] excludes are not entered.
 
 use std::ffi::OsStr;
-use std::fs::{self, DirEntry, FileType};
+use std::fs;
 use std::io::{self, BufRead};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+use super::beneath::{Dir, Kind, Refused};
 use super::STATE_DIR;
 use crate::{PathFilter, ScanNote};
 
@@ -38,8 +43,13 @@ pub const DRIFTSYNCIGNORE: &str = ".driftsyncignore";
 
 /// What the walk hands to its visitor, in order.
 pub(crate) enum Item {
-    /// A regular file: its relative path (valid UTF-8) and its directory entry.
-    File { rel: String, entry: DirEntry },
+    /// A regular file (as listed): its relative path (valid UTF-8), its
+    /// open directory and its name there.
+    File {
+        rel: String,
+        dir: Rc<Dir>,
+        name: String,
+    },
     /// Something passed over, for the scan's notes.
     Note(ScanNote),
 }
@@ -58,14 +68,15 @@ struct DirRules {
 struct Child {
     /// Its name (valid UTF-8).
     name: String,
-    entry: DirEntry,
-    file_type: FileType,
+    kind: Kind,
 }
 
 /// A directory whose children are being visited.
 struct Frame {
     /// Its relative path followed by `/` ("" for the root).
     prefix: String,
+    /// Its open handle.
+    dir: Rc<Dir>,
     /// Its children still to visit, in walk order (reversed: popped from the end).
     todo: Vec<Child>,
     /// Whether it pushed rules onto the stack (popped with the frame).
@@ -75,6 +86,8 @@ struct Frame {
 /// The walk's settings.
 pub(crate) struct Walk<'a> {
     pub root: &'a Path,
+    /// A handle on `root`: every directory is opened beneath it.
+    pub root_dir: &'a Dir,
     pub filter: &'a PathFilter,
     pub gitignore: bool,
 }
@@ -108,6 +121,42 @@ fn rules_from(
     let mut builder = GitignoreBuilder::new(dir_rel);
     if let Some(e) = builder.add(file) {
         visit(note(shown, format!("not read: {e}")));
+    }
+    match builder.build() {
+        Ok(g) if !g.is_empty() => Some(g),
+        Ok(_) => None,
+        Err(e) => {
+            visit(note(shown, format!("not read: {e}")));
+            None
+        }
+    }
+}
+
+/// Like [`rules_from`] for the ignore file `name` of the open directory
+/// `dir` (read by handle, not by path).
+fn rules_in(
+    dir_rel: &str,
+    dir: &Dir,
+    name: &str,
+    shown: &str,
+    visit: &mut dyn FnMut(Item),
+) -> Option<Gitignore> {
+    let text = match dir.open_read(name).and_then(|mut f| {
+        let mut t = String::new();
+        io::Read::read_to_string(&mut f, &mut t).map(|_| t)
+    }) {
+        Ok(t) => t,
+        Err(e) => {
+            visit(note(shown, format!("not read: {e}")));
+            return None;
+        }
+    };
+    let mut builder = GitignoreBuilder::new(dir_rel);
+    let from = PathBuf::from(shown);
+    for line in text.lines() {
+        if let Err(e) = builder.add_line(Some(from.clone()), line) {
+            visit(note(shown, format!("not read: {e}")));
+        }
     }
     match builder.build() {
         Ok(g) if !g.is_empty() => Some(g),
@@ -172,20 +221,21 @@ impl Walk<'_> {
             let mut rel = String::with_capacity(top.prefix.len() + child.name.len() + 1);
             rel.push_str(&top.prefix);
             rel.push_str(&child.name);
-            let ft = child.file_type;
-            if ft.is_dir() {
+            let kind = child.kind;
+            if kind == Kind::Dir {
                 rel.push('/');
                 if let Some(frame) = self.open(rel, &mut rules, global.as_ref(), &mut visit) {
                     stack.push(frame);
                 }
-            } else if ft.is_symlink() {
+            } else if kind == Kind::Symlink {
                 visit(note(rel, "symbolic link; not followed, not synced"));
-            } else if !ft.is_file() {
+            } else if kind != Kind::File {
                 visit(note(rel, "not a regular file; skipped"));
             } else {
                 visit(Item::File {
                     rel,
-                    entry: child.entry,
+                    dir: top.dir.clone(),
+                    name: child.name,
                 });
             }
         }
@@ -221,7 +271,18 @@ impl Walk<'_> {
                 dir_rel.to_string()
             }
         };
-        let read = match fs::read_dir(&abs) {
+        let dir = match self.root_dir.open_beneath(dir_rel) {
+            Ok(d) => Rc::new(d),
+            Err(Refused::Symlink(_)) => {
+                visit(note(here(), "symbolic link; not followed, not synced"));
+                return None;
+            }
+            Err(Refused::Io(e)) => {
+                visit(note(here(), format!("not read: {e}")));
+                return None;
+            }
+        };
+        let read = match dir.list() {
             Ok(r) => r,
             Err(e) => {
                 visit(note(here(), format!("not read: {e}")));
@@ -230,26 +291,8 @@ impl Walk<'_> {
         };
         let mut children: Vec<Child> = Vec::new();
         let (mut has_custom, mut has_git_ignore, mut dot_git) = (false, false, None);
-        for item in read {
-            let entry = match item {
-                Ok(e) => e,
-                Err(e) => {
-                    visit(note(here(), format!("not read: {e}")));
-                    continue;
-                }
-            };
-            let file_type = match entry.file_type() {
-                Ok(t) => t,
-                Err(e) => {
-                    let name = entry.file_name();
-                    visit(note(
-                        shown(&name.to_string_lossy()),
-                        format!("not read: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            let name = match entry.file_name().into_string() {
+        for (raw, kind) in read {
+            let name = match raw.into_string() {
                 Ok(n) => n,
                 Err(raw) => {
                     visit(note(
@@ -259,41 +302,48 @@ impl Walk<'_> {
                     continue;
                 }
             };
-            if file_type.is_dir() && name == STATE_DIR {
+            let kind = match kind {
+                Some(k) => k,
+                // The file system does not say in its listing: ask.
+                None => match dir.stat(&name) {
+                    Ok(st) => Kind::of(&st),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        visit(note(shown(&name), format!("not read: {e}")));
+                        continue;
+                    }
+                },
+            };
+            let is_dir = kind == Kind::Dir;
+            if is_dir && name == STATE_DIR {
                 continue;
             }
+            // Ignore files are read only when they are regular files (a link
+            // is never followed, not even to read rules).
             match name.as_str() {
-                DRIFTSYNCIGNORE if !file_type.is_dir() => has_custom = true,
-                ".gitignore" if !file_type.is_dir() => has_git_ignore = true,
-                ".git" => dot_git = Some(file_type.is_file()),
+                DRIFTSYNCIGNORE if kind == Kind::File => has_custom = true,
+                ".gitignore" if kind == Kind::File => has_git_ignore = true,
+                ".git" if matches!(kind, Kind::File | Kind::Dir) => {
+                    dot_git = Some(kind == Kind::File)
+                }
                 _ => {}
             }
-            children.push(Child {
-                name,
-                entry,
-                file_type,
-            });
+            children.push(Child { name, kind });
         }
         let here = DirRules {
             custom: has_custom
                 .then(|| {
-                    rules_from(
+                    rules_in(
                         dir_rel,
-                        &abs.join(DRIFTSYNCIGNORE),
+                        &dir,
+                        DRIFTSYNCIGNORE,
                         &shown(DRIFTSYNCIGNORE),
                         visit,
                     )
                 })
                 .flatten(),
             git: (self.gitignore && has_git_ignore)
-                .then(|| {
-                    rules_from(
-                        dir_rel,
-                        &abs.join(".gitignore"),
-                        &shown(".gitignore"),
-                        visit,
-                    )
-                })
+                .then(|| rules_in(dir_rel, &dir, ".gitignore", &shown(".gitignore"), visit))
                 .flatten(),
             exclude: dot_git
                 .filter(|_| self.gitignore)
@@ -308,7 +358,7 @@ impl Walk<'_> {
         }
         let mut path = prefix.clone();
         children.retain(|c| {
-            let is_dir = c.file_type.is_dir();
+            let is_dir = c.kind == Kind::Dir;
             path.truncate(prefix.len());
             path.push_str(&c.name);
             if is_dir && self.filter.excludes_dir(&path) {
@@ -320,12 +370,13 @@ impl Walk<'_> {
         children.sort_unstable_by(|a, b| {
             key_cmp(
                 b.name.as_bytes(),
-                b.file_type.is_dir(),
+                b.kind == Kind::Dir,
                 a.name.as_bytes(),
-                a.file_type.is_dir(),
+                a.kind == Kind::Dir,
             )
         });
         Some(Frame {
+            dir,
             prefix,
             todo: children,
             has_rules,
@@ -362,8 +413,10 @@ mod tests {
     fn walk(root: &Path, gitignore: bool) -> (Vec<String>, Vec<ScanNote>) {
         let filter = PathFilter::all();
         let (mut files, mut notes) = (Vec::new(), Vec::new());
+        let root_dir = Dir::open(root).unwrap();
         Walk {
             root,
+            root_dir: &root_dir,
             filter: &filter,
             gitignore,
         }
@@ -508,8 +561,10 @@ mod tests {
         // The same path for a directory gone between its listing and its read
         // (deterministic even where permissions do not stop the test's user).
         let filter = PathFilter::all();
+        let root_dir = Dir::open(root).unwrap();
         let w = Walk {
             root,
+            root_dir: &root_dir,
             filter: &filter,
             gitignore: false,
         };
