@@ -515,7 +515,19 @@ fn disjoint(kind: Kind, name: &str, seed: u64, n_rounds: usize) {
         .chain(remote.keys())
         .filter(|p| p.contains(".conflict-"))
         .collect();
-    assert!(copies.is_empty(), "conflict copies: {copies:?}\n{context}");
+    if !copies.is_empty() {
+        // The rounds that touched those paths first: the log is long.
+        let stems: Vec<&str> = copies
+            .iter()
+            .map(|p| p.split(".conflict-").next().unwrap())
+            .collect();
+        let related: Vec<&String> = w
+            .log
+            .iter()
+            .filter(|l| stems.iter().any(|s| l.contains(s)))
+            .collect();
+        panic!("conflict copies: {copies:?}\nrounds that named them: {related:#?}\n{context}");
+    }
     for (p, c) in &expected {
         assert_eq!(
             committed.get(p),
