@@ -130,6 +130,7 @@ pub fn run_check(check: &Check, phase: &str, ctx: &RunContext<'_>) -> GateResult
         passed,
         message,
         findings,
+        dry_run_mode: None,
     };
     ctx.events.event(Event::GateFinished(&r));
     r
@@ -176,6 +177,7 @@ pub fn run_drift_gate(g: &DriftGate, ctx: &RunContext<'_>) -> GateResult {
         passed,
         message,
         findings: Vec::new(),
+        dry_run_mode: None,
     };
     ctx.events.event(Event::GateFinished(&r));
     r

@@ -162,6 +162,7 @@ pub fn run(
                     passed: false,
                     message: masker.mask(&e.to_string()),
                     findings: Vec::new(),
+                    dry_run_mode: None,
                 };
                 events.event(Event::GateFinished(&gate));
                 report.gates.push(gate);
@@ -187,6 +188,7 @@ pub fn run(
                 passed: false,
                 message: masker.mask(&failure.message),
                 findings: Vec::new(),
+                dry_run_mode: None,
             };
             events.event(Event::GateFinished(&gate));
             report.gates.push(gate);
