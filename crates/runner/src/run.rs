@@ -2,7 +2,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use driftsync_config::{Config, Direction, Target};
+use driftsync_config::{Config, Direction, Target, TargetKind};
 use driftsync_core::redact::{redact_url, Secret};
 use driftsync_core::report::{GateResult, PushRecord, Report, TargetReport, TargetStatus};
 
@@ -223,6 +223,25 @@ fn run_target(
     });
     let t0 = Instant::now();
     let mut environment_error = false;
+    // Check runs a pull or bidirectional command target in the working tree,
+    // then puts its outputs (and the index) back as they were.
+    let preserved =
+        if opts.check && t.direction != Direction::Push && matches!(t.kind, TargetKind::Command(_))
+        {
+            match crate::preserve::Preserved::take(ctx.repo_root, &t.outputs) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    let r = failed(
+                        t,
+                        format!("cannot save the outputs before checking (nothing was run): {e}"),
+                    );
+                    events.event(Event::TargetFinished(&r));
+                    return (r, true);
+                }
+            }
+        } else {
+            None
+        };
     let mut r = match executors.get(t.type_name()) {
         None => {
             environment_error = true;
@@ -244,6 +263,25 @@ fn run_target(
         },
     };
     finish_target(t, &mut r, ctx, opts);
+    if let Some(p) = preserved {
+        match p.restore() {
+            Ok(left) if left.is_empty() => {}
+            Ok(left) => {
+                r.status = TargetStatus::Failed;
+                r.success = false;
+                r.message = format!("{}; {}", r.message, left.describe());
+            }
+            Err(e) => {
+                environment_error = true;
+                r.status = TargetStatus::Failed;
+                r.success = false;
+                r.message = format!(
+                    "{}; cannot put the outputs back after checking: {e}",
+                    r.message
+                );
+            }
+        }
+    }
     r.duration = t0.elapsed().as_secs_f64();
     events.event(Event::TargetFinished(&r));
     (r, environment_error)
