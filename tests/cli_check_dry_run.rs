@@ -1,5 +1,6 @@
-//! `driftsync check` changes nothing: not the working tree, not the index,
-//! not HEAD.
+//! `driftsync check` and dry runs change nothing: not the working tree, not
+//! the index, not HEAD, and no entrypoint that did not declare `dry_run: true`
+//! is executed in a dry run.
 
 mod cli_support;
 
@@ -184,4 +185,96 @@ fn check_keeps_an_uncommitted_edit_in_an_output_path() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(r.read("docs/fact.txt"), "hosts: 3 (my local edit)\n");
     assert!(state(&r) == before, "check changed the repository");
+}
+
+/// A target that does not support dry runs (it would leave a marker), one that
+/// does (it records DRIFTSYNC_DRY_RUN), a push, a verification and a command gate.
+fn dry_repo(defaults: &str) -> (Repo, tempfile::TempDir) {
+    let rec = tempfile::tempdir().unwrap();
+    let rp = rec.path().display().to_string();
+    let r = Repo::new();
+    r.script(
+        "scripts/unsafe.sh",
+        "echo ran > \"$REC/unsafe.marker\"\nmkdir -p out\necho x > out/a.txt",
+    );
+    r.config(&format!(
+        r#"version: "1.0"
+{defaults}targets:
+  unsafe:
+    type: command
+    direction: pull
+    entrypoint: scripts/unsafe.sh
+    env: {{ REC: "{rp}" }}
+    inputs: ["src/**"]
+    outputs: ["out/**"]
+    verification: {{ command: 'echo ran > "{rp}/verify.marker"' }}
+  publish:
+    type: command
+    direction: push
+    run: 'echo ran > "$REC/publish.marker"'
+    env: {{ REC: "{rp}" }}
+  preview:
+    type: command
+    direction: pull
+    dry_run: true
+    run: 'echo "$DRIFTSYNC_DRY_RUN" > "$REC/preview.env"'
+    env: {{ REC: "{rp}" }}
+safety:
+  pre_sync_checks:
+    - name: prepare
+      command: 'echo ran > "{rp}/gate.marker"'
+"#
+    ));
+    r.commit_all("setup");
+    (r, rec)
+}
+
+fn assert_dry_run(r: &Repo, rec: &tempfile::TempDir, args: &[&str]) {
+    let before = settled_state(r);
+    let out = r.run(args);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let m = |n: &str| rec.path().join(n).exists();
+    assert!(!m("unsafe.marker"), "the entrypoint ran in a dry run");
+    assert!(!m("publish.marker"), "the push ran in a dry run");
+    assert!(!m("verify.marker"), "verification ran in a dry run");
+    assert!(!m("gate.marker"), "a command gate ran in a dry run");
+    assert_eq!(
+        std::fs::read_to_string(rec.path().join("preview.env")).unwrap(),
+        "1\n",
+        "a target with dry_run: true runs with DRIFTSYNC_DRY_RUN=1"
+    );
+    assert!(state(r) == before, "the dry run changed the repository");
+    for what in ["scripts/unsafe.sh", "out/**", "src/**", "pull", "push"] {
+        assert!(
+            out.stdout.contains(what),
+            "`{what}` not named: {}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.stdout.contains("echo ran > \"$REC/publish.marker\""),
+        "{}",
+        out.stdout
+    );
+    let rep = r.report();
+    assert_eq!(rep["dry_run"], true);
+    assert_eq!(rep["targets"][0]["dry_run_mode"], "listed");
+    assert_eq!(rep["targets"][0]["status"], "skipped");
+    assert!(rep["targets"][0]["verification_passed"].is_null());
+    assert_eq!(rep["targets"][1]["dry_run_mode"], "listed");
+    assert_eq!(rep["targets"][2]["dry_run_mode"], "previewed");
+    assert_eq!(rep["targets"][2]["status"], "ok");
+    assert_eq!(rep["gates"][0]["dry_run_mode"], "listed");
+}
+
+#[test]
+fn dry_run_flag_runs_only_targets_that_declare_dry_run() {
+    let (r, rec) = dry_repo("");
+    assert_dry_run(&r, &rec, &["run", "--dry-run", "--verify"]);
+}
+
+#[test]
+fn defaults_dry_run_runs_only_targets_that_declare_dry_run() {
+    let (r, rec) = dry_repo("defaults:\n  dry_run: true\n");
+    assert_dry_run(&r, &rec, &["run", "--verify"]);
 }

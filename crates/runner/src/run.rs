@@ -4,7 +4,9 @@ use std::time::{Instant, SystemTime};
 
 use driftsync_config::{Config, Direction, Target, TargetKind};
 use driftsync_core::redact::{redact_url, Secret};
-use driftsync_core::report::{GateResult, PushRecord, Report, TargetReport, TargetStatus};
+use driftsync_core::report::{
+    DryRunMode, GateResult, PushRecord, Report, TargetReport, TargetStatus,
+};
 
 use crate::events::{Event, Events};
 use crate::executor::{new_report, ExecError, Executors, RunContext};
@@ -254,7 +256,17 @@ fn run_target(
             )
         }
         Some(ex) => match ex.execute(t, ctx) {
-            Ok(r) => r,
+            Ok(mut r) => {
+                if ctx.dry_run && r.dry_run_mode.is_none() {
+                    // Planned (sync, bundle, schema), or nothing to do.
+                    r.dry_run_mode = Some(if r.status == TargetStatus::Skipped {
+                        DryRunMode::Listed
+                    } else {
+                        DryRunMode::Previewed
+                    });
+                }
+                r
+            }
             Err(ExecError::Environment(m)) => {
                 environment_error = true;
                 failed(t, masker.mask(&m))
@@ -511,7 +523,16 @@ fn finish_target(t: &Target, r: &mut TargetReport, ctx: &RunContext<'_>, opts: &
             }
         }
     }
-    if opts.verify {
+    if opts.verify && ctx.dry_run {
+        // Verification checks a result the dry run did not produce.
+        if let Some(v) = &t.verification {
+            r.message = format!(
+                "{}; verification not run in a dry run (would run `{}`)",
+                r.message,
+                ctx.masker.mask(&v.command)
+            );
+        }
+    } else if opts.verify {
         if let Some(v) = &t.verification {
             let res = crate::verify::verify(v, &format!("{} (verify)", t.name), ctx);
             r.verification_passed = Some(res.passed);
