@@ -151,6 +151,7 @@ fn schema_is_json_schema_of_the_same_types() {
         "inputs",
         "timeout",
         "verification",
+        "dry_run",
     ] {
         assert!(target.get(key).is_some(), "schema lacks targets.*.{key}");
     }

@@ -26,6 +26,7 @@ targets:
     type: command
     direction: pull
     entrypoint: scripts/pull.sh
+    dry_run: true
     env: {{ REMOTE: "{rp}" }}
     config: {{ depth: 1 }}
     outputs: ["docs/runtime/**"]
@@ -33,6 +34,7 @@ targets:
     type: command
     direction: push
     entrypoint: scripts/push.sh
+    dry_run: true
     env: {{ REMOTE: "{rp}" }}
     inputs: ["docs/**"]
 "#

@@ -14,9 +14,12 @@ use crate::exit::Exit;
 #[derive(Debug, Args)]
 #[command(
     about = "Report drift without committing anything (exit 1 on drift)",
-    long_about = "Run the selected targets in check mode: pull targets run and their outputs are \
-compared with HEAD (changed files are drift); push targets with `inputs` report drift when their inputs \
-changed since the last push (their entrypoint does not run); entrypoints get DRIFTSYNC_CHECK=1. \
+    long_about = "Run the selected targets in check mode and change nothing in the repository (working \
+tree, index, HEAD): pull and bidirectional command targets run in the working tree with DRIFTSYNC_CHECK=1, \
+their outputs are compared with HEAD (changed files are drift), then every path matching their `outputs` is \
+put back byte for byte (new files removed, deleted ones recreated, uncommitted edits kept). A target that \
+changes paths outside its `outputs` fails. Sync, bundle and schema targets only plan. Push targets with \
+`inputs` report drift when their inputs changed since the last push (their entrypoint does not run). \
 Gates run as in `run`. Nothing is committed.\n\n\
 Exit codes: 0 in sync, 1 drift or a failed gate/target, 2 configuration or environment error.",
     after_help = "Examples:\n  driftsync check\n  driftsync check --target docs --ci\n  driftsync check --json > drift.json"

@@ -67,16 +67,21 @@ it, re-runs the pull targets there, commits and pushes once more; rejected again
 --dry-run, --no-commit and `driftsync check` never push.\n\n\
 A failed pre-sync gate stops the run before any target. A failed target does not stop the others \
 unless --fail-fast.\n\n\
+--dry-run (or `defaults.dry_run: true`) executes nothing that was not declared safe: a command target \
+runs only if it sets `dry_run: true` (then with DRIFTSYNC_DRY_RUN=1); the others, command gates and \
+verification are only listed (entrypoint or run line, direction, inputs, outputs). Sync, bundle and \
+schema targets plan without writing.\n\n\
 Exit codes: 0 all good, 1 a target or gate failed (or drifted with fail_on_diff), \
 2 configuration or environment error.",
     after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n\n\
-Entrypoints get DRIFTSYNC_TARGET, DRIFTSYNC_DIRECTION, DRIFTSYNC_DRY_RUN (1 under --dry-run), \
+Entrypoints get DRIFTSYNC_TARGET, DRIFTSYNC_DIRECTION, DRIFTSYNC_DRY_RUN (1 in a dry run), \
 DRIFTSYNC_CHECK, DRIFTSYNC_FORCE, DRIFTSYNC_CONFIG (the target's config: as JSON), DRIFTSYNC_ROOT and the target's env."
 )]
 pub struct RunArgs {
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Change nothing: entrypoints get DRIFTSYNC_DRY_RUN=1; no state, no commit
+    /// Change nothing: run only command targets with `dry_run: true` (with
+    /// DRIFTSYNC_DRY_RUN=1), list the others and command gates; no state, no commit
     #[arg(long)]
     pub dry_run: bool,
     /// Run each target's verification command after it

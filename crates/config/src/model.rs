@@ -328,6 +328,9 @@ pub struct CommandTarget {
     pub env: BTreeMap<String, String>,
     /// `config:` passed as JSON in `DRIFTSYNC_CONFIG` (`null` when absent).
     pub config: serde_json::Value,
+    /// `dry_run: true`: the entrypoint honours `DRIFTSYNC_DRY_RUN=1`, so a dry
+    /// run may execute it; otherwise a dry run only lists what would run.
+    pub dry_run: bool,
 }
 
 /// What a command target runs.

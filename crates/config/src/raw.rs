@@ -83,6 +83,10 @@ pub struct RawTarget {
     pub env: Option<BTreeMap<String, String>>,
     /// (command) Free-form settings passed as JSON in `DRIFTSYNC_CONFIG`.
     pub config: Option<serde_json::Value>,
+    /// (command) The entrypoint supports dry runs: under `--dry-run` (or `defaults.dry_run`)
+    /// it runs with `DRIFTSYNC_DRY_RUN=1` and must change nothing. Without it a dry run only
+    /// lists what the target would run (default false).
+    pub dry_run: Option<bool>,
 
     // ---- type: sync ----
     /// (sync, bundle, schema) The repository directory kept in step, relative to the

@@ -74,10 +74,45 @@ safety:
         Entrypoint::Script("scripts/pull.sh".parse().unwrap())
     );
     assert_eq!(cmd.env["TOKEN_COPY"], "s3cr3t-value");
+    assert!(!cmd.dry_run, "dry_run defaults to false");
     assert_eq!(c.interpolated.len(), 1);
     assert_eq!(format!("{:?}", c.interpolated[0].value), "Secret(***)");
     assert_eq!(c.targets[1].direction, Direction::Push);
     assert_eq!(c.targets[0].pos.line, 5);
+}
+
+#[test]
+fn dry_run_is_a_command_target_key() {
+    let c = load("targets:\n  a:\n    type: command\n    run: x\n    dry_run: true\n").unwrap();
+    let TargetKind::Command(cmd) = &c.targets[0].kind else {
+        panic!("command")
+    };
+    assert!(cmd.dry_run);
+    let cases: &[(&str, usize, usize, &str)] = &[
+        (
+            "targets:\n  a:\n    type: command\n    run: x\n    dry_runn: true\n",
+            5,
+            5,
+            "did you mean `dry_run`",
+        ),
+        (
+            "targets:\n  a:\n    type: command\n    run: x\n    dry_run: yes please\n",
+            5,
+            14,
+            "write `true` or `false`",
+        ),
+        (
+            "targets:\n  a:\n    type: sync\n    local: d\n    remote: /tmp/x\n    dry_run: true\n",
+            6,
+            5,
+            "belongs to type `command`",
+        ),
+    ];
+    for (text, line, col, want) in cases {
+        let (l, c, m) = first_error(text);
+        assert_eq!((l, c), (*line, *col), "{text}\n{m}");
+        assert!(m.contains(want), "{text}: {m}");
+    }
 }
 
 #[test]

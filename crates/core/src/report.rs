@@ -100,6 +100,29 @@ pub struct ConflictRecord {
     pub resolution: String,
 }
 
+/// What a dry run did with a target or gate (absent outside dry runs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DryRunMode {
+    /// It worked out what it would change without changing anything: a
+    /// command target declaring `dry_run: true` ran with `DRIFTSYNC_DRY_RUN=1`;
+    /// a sync, bundle or schema target planned.
+    Previewed,
+    /// Nothing ran: the report only says what would have run (a command
+    /// target without `dry_run: true`, a command gate, a verification).
+    Listed,
+}
+
+impl DryRunMode {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DryRunMode::Previewed => "previewed",
+            DryRunMode::Listed => "listed",
+        }
+    }
+}
+
 /// The outcome of a gate (pre-sync, post-sync, drift).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateResult {
@@ -114,6 +137,10 @@ pub struct GateResult {
     /// What the gate found (secrets, invalid files…).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
+    /// In a dry run, `listed` when this command gate was not run (it then
+    /// counts as passed); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run_mode: Option<DryRunMode>,
 }
 
 /// How a target ended.
@@ -204,6 +231,10 @@ pub struct TargetReport {
     /// The last lines of the target's output (secrets masked).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub output_tail: String,
+    /// In a dry run: `previewed` (ran with `DRIFTSYNC_DRY_RUN=1`, or planned)
+    /// or `listed` (nothing ran; `message` says what would). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run_mode: Option<DryRunMode>,
 }
 
 /// Outcome of a target's verification command.
@@ -275,6 +306,37 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dry_run_mode_is_additive_and_absent_outside_dry_runs() {
+        let gate = GateResult {
+            name: "g".into(),
+            phase: "pre_sync".into(),
+            passed: true,
+            message: String::new(),
+            findings: Vec::new(),
+            dry_run_mode: None,
+        };
+        let json = serde_json::to_value(&gate).unwrap();
+        assert!(json.get("dry_run_mode").is_none());
+        // Reports written before the field existed still load.
+        let old: GateResult =
+            serde_json::from_str(r#"{"name":"g","phase":"pre_sync","passed":true,"message":""}"#)
+                .unwrap();
+        assert_eq!(old, gate);
+        let listed = GateResult {
+            dry_run_mode: Some(DryRunMode::Listed),
+            ..gate
+        };
+        assert_eq!(
+            serde_json::to_value(&listed).unwrap()["dry_run_mode"],
+            "listed"
+        );
+        assert_eq!(
+            serde_json::to_string(&DryRunMode::Previewed).unwrap(),
+            format!("\"{}\"", DryRunMode::Previewed.as_str())
+        );
+    }
 
     #[test]
     fn severity_orders_by_seriousness() {

@@ -187,6 +187,7 @@ mod tests {
                 conflicts: vec![],
                 findings,
                 output_tail: String::new(),
+                dry_run_mode: None,
             }],
             commit: None,
             push: None,

@@ -155,6 +155,7 @@ mod tests {
                     conflicts: vec![],
                     findings: vec![],
                     output_tail: String::new(),
+                    dry_run_mode: None,
                 }],
                 commit: None,
                 push: None,

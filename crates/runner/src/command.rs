@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use driftsync_config::{CommandTarget, Direction, Entrypoint, Target, TargetKind};
-use driftsync_core::report::{TargetReport, TargetStatus};
+use driftsync_core::report::{DryRunMode, TargetReport, TargetStatus};
 
 use crate::executor::{new_report, ExecError, RunContext, TargetExecutor};
 use crate::process::{self, Program};
@@ -15,7 +15,8 @@ pub mod env {
     pub const TARGET: &str = "DRIFTSYNC_TARGET";
     /// `pull`, `push` or `bidirectional`.
     pub const DIRECTION: &str = "DRIFTSYNC_DIRECTION";
-    /// `1` in a dry run (change nothing), else `0`.
+    /// `1` in a dry run (change nothing), else `0`. Only targets declaring
+    /// `dry_run: true` run in a dry run; the others are only listed.
     pub const DRY_RUN: &str = "DRIFTSYNC_DRY_RUN";
     /// `1` under `driftsync check` (report drift, change nothing remote), else `0`.
     pub const CHECK: &str = "DRIFTSYNC_CHECK";
@@ -83,6 +84,12 @@ impl TargetExecutor for CommandExecutor {
             return Ok(report);
         }
 
+        if ctx.dry_run && !cmd.dry_run {
+            report.status = TargetStatus::Skipped;
+            report.dry_run_mode = Some(DryRunMode::Listed);
+            report.message = ctx.masker.mask(&would_run(target, cmd));
+            return Ok(report);
+        }
         let envs = environment(target, cmd, ctx);
         let script_path;
         let program = match &cmd.entrypoint {
@@ -108,6 +115,9 @@ impl TargetExecutor for CommandExecutor {
             ))
         })?;
         report.output_tail = outcome.tail.clone();
+        if ctx.dry_run {
+            report.dry_run_mode = Some(DryRunMode::Previewed);
+        }
         let what = match &cmd.entrypoint {
             Entrypoint::Script(p) => p.to_string(),
             Entrypoint::Shell(_) => "run:".to_string(),
@@ -131,6 +141,27 @@ impl TargetExecutor for CommandExecutor {
         }
         Ok(report)
     }
+}
+
+/// What a dry run says instead of running a target without `dry_run: true`.
+fn would_run(target: &Target, cmd: &CommandTarget) -> String {
+    let what = match &cmd.entrypoint {
+        Entrypoint::Script(p) => p.to_string(),
+        Entrypoint::Shell(line) => format!("run: {line}"),
+    };
+    let globs = |label: &str, g: &driftsync_config::GlobList| {
+        if g.is_empty() {
+            String::new()
+        } else {
+            format!("; {label} {}", g.patterns().join(", "))
+        }
+    };
+    format!(
+        "dry run: would run `{what}` ({}{}{}); not run: the target does not declare `dry_run: true`",
+        target.direction,
+        globs("inputs", &target.inputs),
+        globs("outputs", &target.outputs),
+    )
 }
 
 fn changed_inputs(last: Option<&state::PushState>, now: &state::PushState) -> Vec<String> {

@@ -81,6 +81,7 @@ pub fn new_report(target: &Target) -> TargetReport {
         conflicts: Vec::new(),
         findings: Vec::new(),
         output_tail: String::new(),
+        dry_run_mode: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Pre-sync, post-sync and drift gates.
 
 use driftsync_config::{Check, CheckKind, DriftGate};
-use driftsync_core::report::{Finding, GateResult, Severity};
+use driftsync_core::report::{DryRunMode, Finding, GateResult, Severity};
 
 use crate::events::Event;
 use crate::executor::RunContext;
@@ -11,12 +11,31 @@ use crate::secrets::{AllowList, Scanner, DEFAULT_ALLOWLIST};
 /// Paths driftsync itself writes, never counted as "unclean".
 const OWN_PATHS: [&str; 2] = [".driftsync/reports/", ".driftsync/lock"];
 
-/// Run one check of `phase` (`pre_sync` or `post_sync`).
+/// A command gate in a dry run: not run (commands that were not declared
+/// safe for a dry run never run), counted as passed, marked `listed`.
+fn listed(name: &str, phase: &str, command: &str, ctx: &RunContext<'_>) -> GateResult {
+    let r = GateResult {
+        name: name.to_string(),
+        phase: phase.into(),
+        passed: true,
+        message: format!("dry run: would run `{}`; not run", ctx.masker.mask(command)),
+        findings: Vec::new(),
+        dry_run_mode: Some(DryRunMode::Listed),
+    };
+    ctx.events.event(Event::GateFinished(&r));
+    r
+}
+
+/// Run one check of `phase` (`pre_sync` or `post_sync`). In a dry run a
+/// command check is only listed; built-in checks (read-only) run.
 pub fn run_check(check: &Check, phase: &str, ctx: &RunContext<'_>) -> GateResult {
     ctx.events.event(Event::GateStarted {
         name: &check.name,
         phase,
     });
+    if let (true, CheckKind::Command { command, .. }) = (ctx.dry_run, &check.kind) {
+        return listed(&check.name, phase, command, ctx);
+    }
     let mut findings = Vec::new();
     let (passed, message) = match &check.kind {
         CheckKind::Command {
@@ -130,17 +149,22 @@ pub fn run_check(check: &Check, phase: &str, ctx: &RunContext<'_>) -> GateResult
         passed,
         message,
         findings,
+        dry_run_mode: None,
     };
     ctx.events.event(Event::GateFinished(&r));
     r
 }
 
-/// Run a drift gate: its number must be within bounds.
+/// Run a drift gate: its number must be within bounds. In a dry run it is
+/// only listed.
 pub fn run_drift_gate(g: &DriftGate, ctx: &RunContext<'_>) -> GateResult {
     ctx.events.event(Event::GateStarted {
         name: &g.name,
         phase: "drift",
     });
+    if ctx.dry_run {
+        return listed(&g.name, "drift", &g.command, ctx);
+    }
     let (passed, message) = match process::run(
         Program::Shell(&g.command),
         ctx.repo_root,
@@ -176,6 +200,7 @@ pub fn run_drift_gate(g: &DriftGate, ctx: &RunContext<'_>) -> GateResult {
         passed,
         message,
         findings: Vec::new(),
+        dry_run_mode: None,
     };
     ctx.events.event(Event::GateFinished(&r));
     r

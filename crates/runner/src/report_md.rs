@@ -27,9 +27,12 @@ pub fn render(report: &Report) -> String {
     if !report.targets.is_empty() {
         o.push_str("| target | type | direction | status | duration | message |\n|---|---|---|---|---|---|\n");
         for t in &report.targets {
+            let mode = t
+                .dry_run_mode
+                .map_or(String::new(), |m| format!(" ({})", m.as_str()));
             let _ = writeln!(
                 o,
-                "| `{}` | {} | {} | {} | {:.1}s | {} |",
+                "| `{}` | {} | {} | {}{mode} | {:.1}s | {} |",
                 t.target,
                 t.kind,
                 t.direction,
@@ -48,7 +51,11 @@ pub fn render(report: &Report) -> String {
                 "| {} | {} | {} | {} |",
                 table_cell(&g.name),
                 g.phase,
-                if g.passed { "✅ passed" } else { "❌ failed" },
+                match (g.dry_run_mode, g.passed) {
+                    (Some(m), _) => format!("➖ {}", m.as_str()),
+                    (None, true) => "✅ passed".into(),
+                    (None, false) => "❌ failed".into(),
+                },
                 table_cell(&g.message)
             );
         }

@@ -4,7 +4,9 @@ use std::time::{Instant, SystemTime};
 
 use driftsync_config::{Config, Direction, Target, TargetKind};
 use driftsync_core::redact::{redact_url, Secret};
-use driftsync_core::report::{GateResult, PushRecord, Report, TargetReport, TargetStatus};
+use driftsync_core::report::{
+    DryRunMode, GateResult, PushRecord, Report, TargetReport, TargetStatus,
+};
 
 use crate::events::{Event, Events};
 use crate::executor::{new_report, ExecError, Executors, RunContext};
@@ -162,6 +164,7 @@ pub fn run(
                     passed: false,
                     message: masker.mask(&e.to_string()),
                     findings: Vec::new(),
+                    dry_run_mode: None,
                 };
                 events.event(Event::GateFinished(&gate));
                 report.gates.push(gate);
@@ -187,6 +190,7 @@ pub fn run(
                 passed: false,
                 message: masker.mask(&failure.message),
                 findings: Vec::new(),
+                dry_run_mode: None,
             };
             events.event(Event::GateFinished(&gate));
             report.gates.push(gate);
@@ -233,6 +237,25 @@ fn run_target(
     });
     let t0 = Instant::now();
     let mut environment_error = false;
+    // Check runs a pull or bidirectional command target in the working tree,
+    // then puts its outputs (and the index) back as they were.
+    let preserved =
+        if opts.check && t.direction != Direction::Push && matches!(t.kind, TargetKind::Command(_))
+        {
+            match crate::preserve::Preserved::take(ctx.repo_root, &t.outputs) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    let r = failed(
+                        t,
+                        format!("cannot save the outputs before checking (nothing was run): {e}"),
+                    );
+                    events.event(Event::TargetFinished(&r));
+                    return (r, true);
+                }
+            }
+        } else {
+            None
+        };
     let mut r = match executors.get(t.type_name()) {
         None => {
             environment_error = true;
@@ -245,7 +268,17 @@ fn run_target(
             )
         }
         Some(ex) => match ex.execute(t, ctx) {
-            Ok(r) => r,
+            Ok(mut r) => {
+                if ctx.dry_run && r.dry_run_mode.is_none() {
+                    // Planned (sync, bundle, schema), or nothing to do.
+                    r.dry_run_mode = Some(if r.status == TargetStatus::Skipped {
+                        DryRunMode::Listed
+                    } else {
+                        DryRunMode::Previewed
+                    });
+                }
+                r
+            }
             Err(ExecError::Environment(m)) => {
                 environment_error = true;
                 failed(t, masker.mask(&m))
@@ -254,6 +287,25 @@ fn run_target(
         },
     };
     finish_target(t, &mut r, ctx, opts);
+    if let Some(p) = preserved {
+        match p.restore() {
+            Ok(left) if left.is_empty() => {}
+            Ok(left) => {
+                r.status = TargetStatus::Failed;
+                r.success = false;
+                r.message = format!("{}; {}", r.message, left.describe());
+            }
+            Err(e) => {
+                environment_error = true;
+                r.status = TargetStatus::Failed;
+                r.success = false;
+                r.message = format!(
+                    "{}; cannot put the outputs back after checking: {e}",
+                    r.message
+                );
+            }
+        }
+    }
     r.duration = t0.elapsed().as_secs_f64();
     events.event(Event::TargetFinished(&r));
     (r, environment_error)
@@ -483,7 +535,16 @@ fn finish_target(t: &Target, r: &mut TargetReport, ctx: &RunContext<'_>, opts: &
             }
         }
     }
-    if opts.verify {
+    if opts.verify && ctx.dry_run {
+        // Verification checks a result the dry run did not produce.
+        if let Some(v) = &t.verification {
+            r.message = format!(
+                "{}; verification not run in a dry run (would run `{}`)",
+                r.message,
+                ctx.masker.mask(&v.command)
+            );
+        }
+    } else if opts.verify {
         if let Some(v) = &t.verification {
             let res = crate::verify::verify(v, &format!("{} (verify)", t.name), ctx);
             r.verification_passed = Some(res.passed);

@@ -10,7 +10,7 @@ use crate::resolve::Ctx;
 /// The `command` type.
 pub const SPEC: KindSpec = KindSpec {
     name: "command",
-    fields: &["entrypoint", "run", "env", "config"],
+    fields: &["entrypoint", "run", "env", "config", "dry_run"],
     resolve,
 };
 
@@ -94,5 +94,6 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
         entrypoint: entrypoint?,
         env,
         config,
+        dry_run: raw.dry_run.unwrap_or(false),
     }))
 }
