@@ -374,3 +374,33 @@ fn space_import_never_reads_through_symlinks() {
         assert!(!v.contains("TOP-SECRET"));
     }
 }
+
+#[test]
+fn space_files_unknown_to_the_manifest_and_deletions_are_conflicts_too() {
+    let s = Space::new(&[("index.md", "# Home\n")]);
+    // A first export into a folder that already has a different index.md keeps it.
+    s.write("index.md", "mine\n");
+    let o = s.export(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(s.read("index.md"), "mine\n");
+    let o = s.import(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(s.read("index.md"), "mine\n");
+    assert_eq!(s.docs()["index.md"], "# Home\n");
+    let o = s.import(&["--on-conflict", "overwrite"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.docs()["index.md"], "mine\n");
+    // Deleted in the folder, changed in the space: skip keeps the document
+    // and writes it back; overwrite deletes it.
+    std::fs::remove_file(s.out().join("index.md")).unwrap();
+    s.put("index.md", DB_EDIT);
+    let o = s.import(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(s.read("index.md"), DB_EDIT);
+    std::fs::remove_file(s.out().join("index.md")).unwrap();
+    s.put("index.md", "# Home, again\n");
+    let o = s.import(&["--on-conflict", "overwrite"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(s.docs().is_empty());
+    assert!(!s.out().join("index.md").exists());
+}
