@@ -202,3 +202,142 @@ fn bundle_target_status_is_the_drift_check() {
     );
     assert_eq!(doc["bundles"][0]["state"], "in-sync");
 }
+
+/// Every byte under `dir`, for "did anything outside change" checks.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn bundle_import_never_stores_files_read_through_symlinks() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.yaml"), "TOP-SECRET-FILE\n").unwrap();
+    std::fs::create_dir_all(outside.path().join("docs")).unwrap();
+    std::fs::write(outside.path().join("docs/intro.md"), "TOP-SECRET-DIR\n").unwrap();
+    for (declared, link, target) in [
+        ("rules.yaml", "rules.yaml", "secret.yaml"),
+        ("docs/intro.md", "docs", "docs"),
+    ] {
+        let repo = tempfile::tempdir().unwrap();
+        let repo = repo.path();
+        let dir = repo.join("frameworks/leak");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("bundle.yaml"),
+            format!("name: leak\nversion: 1.0.0\nspec_version: 1\nfiles: [{declared}]\n"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(outside.path().join(target), dir.join(link)).unwrap();
+        let o = driftsync(repo, &["bundle", "import", "leak"]);
+        let t = text(&o);
+        assert_ne!(o.status.code(), Some(0), "{t}");
+        assert!(t.contains("symbolic link") && t.contains(declared), "{t}");
+        // Nothing of the secret reached the database (or anything else under .driftsync).
+        let o = driftsync(repo, &["bundle", "status", "--json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        assert!(
+            doc["bundles"][0]["database_version"].is_null(),
+            "{}",
+            text(&o)
+        );
+        if repo.join(".driftsync").exists() {
+            for (p, bytes) in snapshot(&repo.join(".driftsync")) {
+                let s = String::from_utf8_lossy(&bytes);
+                assert!(
+                    !s.contains("TOP-SECRET"),
+                    "{} holds the secret",
+                    p.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bundle_export_never_writes_or_deletes_through_symlinks() {
+    let repo = tempfile::tempdir().unwrap();
+    let repo = repo.path();
+    let dir = repo.join("frameworks/iso");
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
+    std::fs::write(
+        dir.join("bundle.yaml"),
+        "name: iso\nversion: 1.0.0\nspec_version: 1\nfiles: [rules.yaml, docs/intro.md]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("rules.yaml"), "rules: [a]\n").unwrap();
+    std::fs::write(dir.join("docs/intro.md"), "# Intro\n").unwrap();
+    let o = driftsync(repo, &["bundle", "import", "iso"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    std::fs::write(dir.join("rules.yaml"), "rules: [a, b]\n").unwrap();
+    std::fs::write(dir.join("docs/intro.md"), "# Intro v2\n").unwrap();
+    let o = driftsync(repo, &["bundle", "import", "iso", "--bump", "patch"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // docs/ becomes a link to an outside folder and rules.yaml a link to an
+    // outside file, both holding 1.0.0's bytes: the folder still hashes as
+    // 1.0.0, so exporting the latest (1.0.1) would write through both.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(outside.path().join("docs")).unwrap();
+    std::fs::write(outside.path().join("docs/intro.md"), "# Intro\n").unwrap();
+    std::fs::write(outside.path().join("rules.yaml"), "rules: [a]\n").unwrap();
+    std::fs::remove_dir_all(dir.join("docs")).unwrap();
+    std::fs::remove_file(dir.join("rules.yaml")).unwrap();
+    std::fs::write(
+        dir.join("bundle.yaml"),
+        "name: iso\nversion: 1.0.0\nspec_version: 1\nfiles: [rules.yaml, docs/intro.md]\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path().join("docs"), dir.join("docs")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("rules.yaml"), dir.join("rules.yaml")).unwrap();
+    let before = snapshot(outside.path());
+    for args in [
+        &["bundle", "export", "iso"][..],
+        &["bundle", "export", "iso", "--force"][..],
+    ] {
+        let o = driftsync(repo, args);
+        let t = text(&o);
+        assert_ne!(o.status.code(), Some(0), "{t}");
+        assert!(t.contains("symbolic link"), "{t}");
+        assert_eq!(snapshot(outside.path()), before, "{t}");
+        assert!(dir.join("docs").symlink_metadata().unwrap().is_symlink());
+    }
+
+    // A version without docs/intro.md: exporting it must not delete the outside file.
+    std::fs::remove_file(dir.join("docs")).unwrap();
+    std::fs::remove_file(dir.join("rules.yaml")).unwrap();
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
+    std::fs::write(dir.join("rules.yaml"), "rules: [a, b]\n").unwrap();
+    std::fs::write(dir.join("docs/intro.md"), "# Intro v2\n").unwrap();
+    std::fs::write(
+        dir.join("bundle.yaml"),
+        "name: iso\nversion: 1.0.1\nspec_version: 1\nfiles: [rules.yaml]\n",
+    )
+    .unwrap();
+    let o = driftsync(repo, &["bundle", "import", "iso", "--bump", "minor"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    std::fs::write(
+        dir.join("bundle.yaml"),
+        "name: iso\nversion: 1.0.1\nspec_version: 1\nfiles: [rules.yaml, docs/intro.md]\n",
+    )
+    .unwrap();
+    std::fs::remove_dir_all(dir.join("docs")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("docs"), dir.join("docs")).unwrap();
+    let o = driftsync(repo, &["bundle", "export", "iso", "--force"]);
+    let t = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("symbolic link"), "{t}");
+    assert_eq!(snapshot(outside.path()), before, "{t}");
+}

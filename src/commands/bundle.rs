@@ -41,6 +41,8 @@ pub enum BundleCommand {
         json: bool,
     },
     /// Write a stored version (default: the latest) into frameworks/NAME/, with a README.md.
+    // `--version X.Y.Z` here is the bundle version, not the program's.
+    #[command(disable_version_flag = true)]
     Export {
         /// Bundle name.
         name: String,
@@ -113,9 +115,9 @@ fn created_by() -> String {
 /// Map a bundle error to the exit code convention: environment and input → 2, refused work → 1.
 fn fail(e: BundleError) -> anyhow::Error {
     match e {
-        BundleError::VersionExists { .. } | BundleError::LocalChanges { .. } => {
-            Failed(e.to_string()).into()
-        }
+        BundleError::VersionExists { .. }
+        | BundleError::LocalChanges { .. }
+        | BundleError::Unsafe(_) => Failed(e.to_string()).into(),
         other => anyhow::Error::new(other),
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
-use driftsync_bundle::space::{export, import, Layout, SpaceReport};
+use driftsync_bundle::space::{export, import, ImportOptions, Layout, OnConflict, SpaceReport};
 use driftsync_replica_db::DbReplica;
 
 use crate::cli::Global;
@@ -42,7 +42,7 @@ pub enum SpaceCommand {
         dir: PathBuf,
     },
     /// Bring edits, new files, renames and deletions in DIR back into the space
-    /// (layout from DIR/.driftsync-manifest.json).
+    /// (layout from DIR/.driftsync-manifest.json), then refresh DIR.
     Import {
         /// The space.
         #[arg(
@@ -52,9 +52,30 @@ pub enum SpaceCommand {
             hide_env_values = true
         )]
         database: String,
+        /// A file changed in DIR whose document also changed in the space since
+        /// the export: skip (store nothing, keep the file, exit 1), overwrite
+        /// (the folder's copy replaces the document), rename or keep-both
+        /// (store the folder's copy as NAME.conflict-local-STAMP.EXT).
+        #[arg(long, value_enum, value_name = "STRATEGY", default_value = "skip")]
+        on_conflict: OnConflictArg,
+        /// Show what would be stored and removed; write nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// The folder.
         dir: PathBuf,
     },
+}
+
+/// Import conflict strategies.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OnConflictArg {
+    /// Store nothing for the file; it keeps the edit on disk (exit 1).
+    Skip,
+    /// The folder's copy replaces the document.
+    Overwrite,
+    /// Store the folder's copy beside the document as NAME.conflict-local-STAMP.EXT.
+    #[value(alias = "keep-both")]
+    Rename,
 }
 
 /// Export layouts.
@@ -68,27 +89,43 @@ pub enum LayoutArg {
     ByPath,
 }
 
-fn print(report: &SpaceReport) {
+fn print(report: &SpaceReport, details: bool) {
+    let would = if report.dry_run { "would be " } else { "" };
     println!(
-        "{} written, {} unchanged, {} renamed, {} removed, {} skipped",
+        "{} {would}written, {} unchanged, {} {would}renamed, {} {would}removed, {} conflict(s) {would}resolved, {} skipped",
         report.written.len(),
         report.unchanged,
         report.renamed.len(),
         report.removed.len(),
+        report.resolved.len(),
         report.skipped.len()
     );
+    if details {
+        for w in &report.written {
+            println!("  {would}written {w}");
+        }
+        for r in &report.removed {
+            println!("  {would}removed {r}");
+        }
+    }
     for r in &report.renamed {
-        println!("  renamed {r}");
+        println!("  {would}renamed {r}");
+    }
+    for r in &report.resolved {
+        println!("  {would}resolved {r}");
     }
     for s in &report.skipped {
         println!("  skipped {s}");
+    }
+    if report.dry_run {
+        println!("dry run: nothing written to the space or the folder");
     }
 }
 
 /// Run `driftsync space …`.
 pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
     let root = std::env::current_dir().context("current directory")?;
-    let report = match args.command {
+    let (report, details) = match args.command {
         SpaceCommand::Export {
             database,
             layout,
@@ -101,14 +138,31 @@ pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
                 LayoutArg::Flat => Layout::Flat,
                 LayoutArg::ByPath => Layout::ByPath,
             };
-            export(&space, &root.join(dir), layout, group_by.as_deref())?
+            (
+                export(&space, &root.join(dir), layout, group_by.as_deref())?,
+                false,
+            )
         }
-        SpaceCommand::Import { database, dir } => {
+        SpaceCommand::Import {
+            database,
+            on_conflict,
+            dry_run,
+            dir,
+        } => {
             let space = DbReplica::open(&database, &root)?;
-            import(&space, &root.join(dir))?
+            let opts = ImportOptions {
+                on_conflict: match on_conflict {
+                    OnConflictArg::Skip => OnConflict::Skip,
+                    OnConflictArg::Overwrite => OnConflict::Overwrite,
+                    OnConflictArg::Rename => OnConflict::Rename,
+                },
+                dry_run,
+                stamp: None,
+            };
+            (import(&space, &root.join(dir), &opts)?, true)
         }
     };
-    print(&report);
+    print(&report, details);
     if report.skipped.is_empty() {
         Ok(Exit::Ok)
     } else {

@@ -64,6 +64,10 @@ pub enum BundleError {
         /// Its directory.
         dir: PathBuf,
     },
+    /// A path inside a bundle folder that is a symbolic link (or not a
+    /// regular file): refused, never followed; nothing was written.
+    #[error("{0}")]
+    Unsafe(String),
     /// A name that cannot be a folder.
     #[error("{0:?} is not a bundle name (lowercase letters, digits, '-', '_', '.')")]
     BadName(String),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use driftsync_core::{Hash, RelPath};
 use serde::Serialize;
 
-use crate::local::{self, write_if_changed, LocalBundle};
+use crate::local::{self, Folder, LocalBundle};
 use crate::manifest::{rewrite_version, Bump, Semver, MANIFEST_FILE};
 use crate::readme::readme;
 use crate::state::{BaseRecord, BundleState};
@@ -119,11 +119,17 @@ impl Workspace {
     }
 
     fn local(&self, name: &str) -> Result<Option<LocalBundle>, BundleError> {
-        let dir = self.dir(name)?;
-        if !dir.join(MANIFEST_FILE).is_file() {
-            return Ok(None);
+        self.dir(name)?;
+        match local::load(&self.root, name) {
+            Err(BundleError::NoLocal(_)) => Ok(None),
+            other => other.map(Some),
         }
-        local::load(&dir, name).map(Some)
+    }
+
+    /// `name/path` inside the bundles folder.
+    fn in_bundle(name: &str, path: &str) -> Result<RelPath, BundleError> {
+        RelPath::new(format!("{name}/{path}"))
+            .map_err(|e| BundleError::Corrupt(format!("{name}: stored path {path:?}: {e}")))
     }
 
     /// The status of every bundle found in the folder or the database.
@@ -235,7 +241,8 @@ impl Workspace {
             created_by,
         })?;
         if let Some(text) = new_yaml {
-            write_if_changed(&local.dir.join(MANIFEST_FILE), text.as_bytes())?;
+            Folder::new(&self.root)
+                .write_if_changed(&Self::in_bundle(name, MANIFEST_FILE)?, text.as_bytes())?;
         }
         self.record(name, &info.version.to_string(), info.tree_hash)?;
         Ok(ImportOutcome::Stored(info))
@@ -277,26 +284,52 @@ impl Workspace {
             version: info.version.to_string(),
             ..ExportOutcome::default()
         };
+        let readme_path = RelPath::new("README.md").expect("valid path");
+        let readme_text =
+            (!files.contains_key(&readme_path)).then(|| readme(&info, &files).into_bytes());
+        let mut writes: Vec<(RelPath, &[u8])> = Vec::new();
         for (path, bytes) in &files {
-            if write_if_changed(&dir.join(path.as_str()), bytes)? {
+            writes.push((path.clone(), bytes));
+        }
+        if let Some(text) = &readme_text {
+            writes.push((readme_path, text));
+        }
+        let removes: Vec<RelPath> = local
+            .iter()
+            .flat_map(|l| l.files.keys())
+            .filter(|p| !files.contains_key(*p))
+            .cloned()
+            .collect();
+        // Every path is checked before anything is written: a link inside
+        // the folder (to a file or a folder) refuses the whole export.
+        let folder = Folder::new(&self.root);
+        let refused: Vec<String> = writes
+            .iter()
+            .map(|(p, _)| p)
+            .chain(&removes)
+            .filter_map(|p| {
+                Self::in_bundle(name, p.as_str())
+                    .map_err(|e| e.to_string())
+                    .and_then(|rel| folder.check(&rel).map_err(|e| e.to_string()))
+                    .err()
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(BundleError::Unsafe(format!(
+                "{name}: export refused, nothing written:\n  {}",
+                refused.join("\n  ")
+            )));
+        }
+        for (path, bytes) in &writes {
+            if folder.write_if_changed(&Self::in_bundle(name, path.as_str())?, bytes)? {
                 out.written.push(path.to_string());
-            } else {
+            } else if readme_text.is_none() || path.as_str() != "README.md" {
                 out.unchanged += 1;
             }
         }
-        if let Some(l) = &local {
-            for old in l.files.keys().filter(|p| !files.contains_key(*p)) {
-                let p = dir.join(old.as_str());
-                std::fs::remove_file(&p).map_err(|e| BundleError::Io { path: p, source: e })?;
-                out.removed.push(old.to_string());
-            }
-        }
-        let readme_path = RelPath::new("README.md").expect("valid path");
-        if !files.contains_key(&readme_path) {
-            let text = readme(&info, &files);
-            if write_if_changed(&dir.join("README.md"), text.as_bytes())? {
-                out.written.push("README.md".into());
-            }
+        for old in &removes {
+            folder.remove(&Self::in_bundle(name, old.as_str())?)?;
+            out.removed.push(old.to_string());
         }
         self.record(name, &info.version.to_string(), info.tree_hash)?;
         Ok(out)
@@ -317,7 +350,7 @@ pub fn validate(root: &Path, names: &[String]) -> Result<Vec<(String, BundleErro
             bad.push((name.clone(), BundleError::BadName(name)));
             continue;
         }
-        if let Err(e) = local::load(&root.join(&name), &name) {
+        if let Err(e) = local::load(root, &name) {
             bad.push((name, e));
         }
     }

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use driftsync_core::{Hash, RelPath};
+use driftsync_core::{Entry, Hash, RelPath};
 use driftsync_replica::{Expect, Replica, ReplicaError, ScanRequest, WriteMeta};
 use serde::{Deserialize, Serialize};
 
-use crate::local::write_if_changed;
+use crate::local::{Folder, FolderError, TEMP_MARKER};
 
 /// The manifest's file name at the top of an export.
 pub const MANIFEST: &str = ".driftsync-manifest.json";
@@ -56,7 +56,7 @@ pub struct SpaceManifest {
     pub entries: Vec<ManifestEntry>,
 }
 
-/// What an export or import did.
+/// What an export or import did (or, in a dry run, would do).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SpaceReport {
     /// Files or documents written.
@@ -67,8 +67,40 @@ pub struct SpaceReport {
     pub renamed: Vec<String>,
     /// Files or documents removed.
     pub removed: Vec<String>,
-    /// Skipped with the reason (changed on the other side since the export, unsafe names).
+    /// Conflicts settled by the chosen strategy (`overwrite`, `rename`), with how.
+    pub resolved: Vec<String>,
+    /// Left undone with the reason: edits not stored (kept on disk), links
+    /// not followed, unsafe names. Not empty = exit 1.
     pub skipped: Vec<String>,
+    /// Nothing was written: this is what would happen.
+    pub dry_run: bool,
+}
+
+/// What `import` does with a file edited in the folder whose document also
+/// changed (or appeared, or went away) in the space since the export — the
+/// importer strategies `skip`, `overwrite` and `rename` (`keep-both`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Store nothing for it; the file keeps the edit on disk, and it is
+    /// reported (exit 1) on every import until settled.
+    #[default]
+    Skip,
+    /// The folder's copy replaces the document (the space's change is discarded).
+    Overwrite,
+    /// Both are kept: the folder's copy is stored as a new document
+    /// `name.conflict-local-STAMP.ext` beside the space's.
+    Rename,
+}
+
+/// How to import.
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// The conflict strategy.
+    pub on_conflict: OnConflict,
+    /// Report what would happen; write nothing to the space or the folder.
+    pub dry_run: bool,
+    /// The stamp in conflict copies' names (default: the current UTC time, `20260102T030405Z`).
+    pub stamp: Option<String>,
 }
 
 /// A space operation failed.
@@ -98,16 +130,27 @@ pub enum SpaceError {
         /// What is wrong.
         message: String,
     },
+    /// A manifest entry names a path outside the folder (or otherwise unsafe);
+    /// nothing was read, written or removed.
+    #[error("{}: entries[{index}].{field} {value:?} is refused: {reason}; nothing was written", path.display())]
+    UnsafeEntry {
+        /// The manifest.
+        path: PathBuf,
+        /// Which entry.
+        index: usize,
+        /// `file` or `document`.
+        field: &'static str,
+        /// The value found.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// A path in the folder was refused (a link, not a regular file).
+    #[error(transparent)]
+    Folder(#[from] FolderError),
     /// Usage error.
     #[error("{0}")]
     Usage(String),
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SpaceError + '_ {
-    move |e| SpaceError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    }
 }
 
 /// `a/b%c.md` → `a%2Fb%25c.md` (reversible).
@@ -185,28 +228,67 @@ fn document_for(layout: Layout, file: &str) -> String {
     }
 }
 
-/// Read the manifest of an export folder, if there is one.
-pub fn load_manifest(dir: &Path) -> Result<Option<SpaceManifest>, SpaceError> {
-    let path = dir.join(MANIFEST);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| SpaceError::Manifest {
-                line: e.line(),
-                col: e.column(),
-                message: e.to_string(),
-                path,
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io(&path)(e)),
-    }
+fn manifest_rel() -> RelPath {
+    RelPath::new(MANIFEST).expect("valid path")
 }
 
-fn save_manifest(dir: &Path, m: &SpaceManifest) -> Result<(), SpaceError> {
+/// Read the manifest of an export folder, if there is one. Every entry's
+/// `file` and `document` must be a safe relative path ([`RelPath`]: no `..`,
+/// not absolute, no empty segment); the first that is not is an error naming
+/// the manifest and the entry.
+pub fn load_manifest(dir: &Path) -> Result<Option<SpaceManifest>, SpaceError> {
+    Ok(load_checked(&Folder::new(dir))?.map(|(m, _)| m))
+}
+
+/// A manifest entry whose paths passed the checks.
+#[derive(Clone, Debug)]
+struct Checked {
+    file: RelPath,
+    doc: RelPath,
+    sha256: Hash,
+    version: String,
+}
+
+fn load_checked(folder: &Folder) -> Result<Option<(SpaceManifest, Vec<Checked>)>, SpaceError> {
+    let path = folder.path(&manifest_rel());
+    let Some(bytes) = folder.read(&manifest_rel())? else {
+        return Ok(None);
+    };
+    let m: SpaceManifest = serde_json::from_slice(&bytes).map_err(|e| SpaceError::Manifest {
+        line: e.line(),
+        col: e.column(),
+        message: e.to_string(),
+        path: path.clone(),
+    })?;
+    let mut checked = Vec::with_capacity(m.entries.len());
+    for (index, e) in m.entries.iter().enumerate() {
+        let refuse = |field, value: &str, reason: String| SpaceError::UnsafeEntry {
+            path: path.clone(),
+            index,
+            field,
+            value: value.to_string(),
+            reason,
+        };
+        let file = RelPath::new(&e.file).map_err(|err| refuse("file", &e.file, err.to_string()))?;
+        if file.as_str() == MANIFEST || file.file_name().contains(TEMP_MARKER) {
+            return Err(refuse("file", &e.file, "not a document file".into()));
+        }
+        let doc = RelPath::new(&e.document)
+            .map_err(|err| refuse("document", &e.document, err.to_string()))?;
+        checked.push(Checked {
+            file,
+            doc,
+            sha256: e.sha256,
+            version: e.version.clone(),
+        });
+    }
+    Ok(Some((m, checked)))
+}
+
+fn save_manifest(folder: &Folder, m: &SpaceManifest) -> Result<(), SpaceError> {
     let mut text = serde_json::to_string_pretty(m).expect("manifest serialises");
     text.push('\n');
-    let path = dir.join(MANIFEST);
-    write_if_changed(&path, text.as_bytes()).map_err(|e| SpaceError::Usage(e.to_string()))?;
+    folder.write_if_changed(&manifest_rel(), text.as_bytes())?;
     Ok(())
 }
 
@@ -218,9 +300,18 @@ fn read_all(r: &dyn Replica, path: &RelPath) -> Result<Vec<u8>, SpaceError> {
     Ok(out)
 }
 
+/// Contents the space holds for some files right after an import: those
+/// files may be replaced or removed by the refresh even though they differ
+/// from what the manifest recorded.
+type Stored = BTreeMap<RelPath, BTreeSet<Hash>>;
+
 /// Write every document of `space` into `dir`; files that already hold the
 /// right bytes are not rewritten; files of the previous export whose
-/// documents are gone are removed (unless edited since, then kept and reported).
+/// documents are gone (or moved, in `by_path`) are removed. A file whose
+/// content differs from what the manifest recorded for it — an edit made in
+/// the folder and not imported — is never overwritten or removed: it is kept,
+/// keeps its manifest entry, and is reported. Nothing is read or written
+/// through a symbolic link: links are reported and left alone.
 pub fn export(
     space: &dyn Replica,
     dir: &Path,
@@ -232,7 +323,31 @@ pub fn export(
             "the by_path layout needs --group-by FIELD".into(),
         ));
     }
-    let old = load_manifest(dir)?;
+    let folder = Folder::new(dir);
+    let old = load_checked(&folder)?.map(|(_, e)| e).unwrap_or_default();
+    export_into(space, &folder, layout, group_by, &old, &Stored::new())
+}
+
+fn export_into(
+    space: &dyn Replica,
+    folder: &Folder,
+    layout: Layout,
+    group_by: Option<&str>,
+    old: &[Checked],
+    stored: &Stored,
+) -> Result<SpaceReport, SpaceError> {
+    let old_by_file: BTreeMap<&RelPath, &Checked> = old.iter().map(|e| (&e.file, e)).collect();
+    // May the file at `file`, now holding `hash`, be replaced or removed?
+    let replaceable = |file: &RelPath, hash: Hash| {
+        old_by_file.get(file).is_some_and(|e| e.sha256 == hash)
+            || stored.get(file).is_some_and(|s| s.contains(&hash))
+    };
+    let keep = |e: &Checked| ManifestEntry {
+        file: e.file.to_string(),
+        document: e.doc.to_string(),
+        sha256: e.sha256,
+        version: e.version.clone(),
+    };
     let scan = space.scan(&ScanRequest::default())?;
     let mut report = SpaceReport::default();
     for note in scan.notes {
@@ -241,43 +356,76 @@ pub fn export(
             .push(format!("{}: {}", note.path, note.reason));
     }
     let mut entries = Vec::new();
+    let mut claimed = BTreeSet::new();
     for (doc, entry) in scan.snapshot.iter() {
         let content = read_all(space, doc)?;
-        let file = file_for(layout, group_by, doc, &content);
-        let path = dir.join(&file);
-        if write_if_changed(&path, &content).map_err(|e| SpaceError::Usage(e.to_string()))? {
-            report.written.push(file.clone());
-        } else {
-            report.unchanged += 1;
+        let name = file_for(layout, group_by, doc, &content);
+        let Ok(file) = RelPath::new(&name) else {
+            report.skipped.push(format!(
+                "{doc}: maps to unsafe file name {name:?}; not exported"
+            ));
+            continue;
+        };
+        claimed.insert(file.clone());
+        let on_disk = match folder.read(&file) {
+            Ok(b) => b,
+            Err(e) if e.is_refusal() => {
+                report.skipped.push(format!("{e}; not written"));
+                entries.extend(old_by_file.get(&file).map(|e| keep(e)));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match on_disk {
+            Some(b) if b == content => report.unchanged += 1,
+            Some(b) if !replaceable(&file, Hash::of(&b)) => {
+                report.skipped.push(format!(
+                    "{file}: edited in the folder and not stored in the space; kept, not overwritten with {doc} (import it first)"
+                ));
+                entries.extend(old_by_file.get(&file).map(|e| keep(e)));
+                continue;
+            }
+            _ => match folder.write_if_changed(&file, &content) {
+                Ok(_) => report.written.push(file.to_string()),
+                Err(e) if e.is_refusal() => {
+                    report.skipped.push(format!("{e}; not written"));
+                    entries.extend(old_by_file.get(&file).map(|e| keep(e)));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            },
         }
         entries.push(ManifestEntry {
-            file,
+            file: file.to_string(),
             document: doc.to_string(),
             sha256: Hash::of(&content),
             version: entry.version.to_string(),
         });
     }
-    let now: BTreeSet<&str> = entries.iter().map(|e| e.file.as_str()).collect();
-    for gone in old
-        .iter()
-        .flat_map(|m| &m.entries)
-        .filter(|e| !now.contains(e.file.as_str()))
-    {
-        let path = dir.join(&gone.file);
-        match std::fs::read(&path) {
-            Ok(bytes) if Hash::of(&bytes) == gone.sha256 => {
-                std::fs::remove_file(&path).map_err(io(&path))?;
-                report.removed.push(gone.file.clone());
+    for gone in old.iter().filter(|e| !claimed.contains(&e.file)) {
+        match folder.read(&gone.file) {
+            Ok(None) => {}
+            Ok(Some(b)) if replaceable(&gone.file, Hash::of(&b)) => {
+                folder.remove(&gone.file)?;
+                report.removed.push(gone.file.to_string());
             }
-            Ok(_) => report
-                .skipped
-                .push(format!("{}: edited since the last export; kept", gone.file)),
-            Err(_) => {}
+            Ok(Some(_)) => {
+                report.skipped.push(format!(
+                    "{}: edited in the folder since the last export, and {} is gone from the space or now maps to another file; kept",
+                    gone.file, gone.doc
+                ));
+                entries.push(keep(gone));
+            }
+            Err(e) if e.is_refusal() => {
+                report.skipped.push(format!("{e}; left alone"));
+                entries.push(keep(gone));
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     entries.sort_by(|a, b| a.file.cmp(&b.file));
     save_manifest(
-        dir,
+        folder,
         &SpaceManifest {
             format: 1,
             layout,
@@ -286,27 +434,6 @@ pub fn export(
         },
     )?;
     Ok(report)
-}
-
-fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<(), SpaceError> {
-    for e in std::fs::read_dir(dir).map_err(io(dir))? {
-        let e = e.map_err(io(dir))?;
-        let path = e.path();
-        let ty = e.file_type().map_err(io(&path))?;
-        if ty.is_dir() {
-            walk(base, &path, out)?;
-        } else if ty.is_file() {
-            let rel = path
-                .strip_prefix(base)
-                .expect("under base")
-                .to_string_lossy()
-                .replace('\\', "/");
-            if rel != MANIFEST && !rel.contains(".driftsync-tmp-") {
-                out.insert(rel, std::fs::read(&path).map_err(io(&path))?);
-            }
-        }
-    }
-    Ok(())
 }
 
 fn meta(content: &[u8]) -> WriteMeta {
@@ -320,110 +447,393 @@ fn meta(content: &[u8]) -> WriteMeta {
     }
 }
 
-/// Bring the edits made in an export folder back into the space: changed
-/// files update their document (only if the document is still the version
-/// exported), new files create documents, a file renamed (same content,
-/// new name) renames its document, and deleted files delete theirs. The
-/// manifest is rewritten afterwards by a fresh export.
-pub fn import(space: &dyn Replica, dir: &Path) -> Result<SpaceReport, SpaceError> {
-    let manifest = load_manifest(dir)?.ok_or_else(|| {
+/// `20260102T030405Z`, now.
+fn utc_stamp() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace(['-', ':'], "")
+}
+
+/// `dir/name.conflict-local-STAMP.ext`, unused by any document in `taken`.
+fn conflict_copy(doc: &RelPath, stamp: &str, taken: &BTreeSet<RelPath>) -> RelPath {
+    let name = doc.file_name();
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    (1..)
+        .map(|n| {
+            let suffix = if n == 1 {
+                String::new()
+            } else {
+                format!("-{n}")
+            };
+            let file = format!("{stem}.conflict-local-{stamp}{suffix}{ext}");
+            match doc.parent() {
+                Some(d) => d.join(&file),
+                None => RelPath::new(file),
+            }
+            .expect("a conflict name built from a valid path is valid")
+        })
+        .find(|c| !taken.contains(c))
+        .expect("an unused conflict name always exists")
+}
+
+/// One change to the space.
+enum Act<'a> {
+    Write {
+        doc: RelPath,
+        content: &'a [u8],
+        expect: Expect,
+        /// The file it comes from (its content is stored once this succeeds).
+        file: RelPath,
+    },
+    Remove {
+        doc: RelPath,
+        expect: Expect,
+    },
+}
+
+/// The import being planned.
+struct Plan<'a> {
+    opts: &'a ImportOptions,
+    stamp: String,
+    current: BTreeMap<RelPath, Entry>,
+    /// Documents that exist or will: conflict copies avoid them.
+    taken: BTreeSet<RelPath>,
+    acts: Vec<Act<'a>>,
+    stored: Stored,
+    /// Files already reported (the refresh does not report them again).
+    reported: BTreeSet<RelPath>,
+    report: SpaceReport,
+}
+
+impl<'a> Plan<'a> {
+    fn write(&mut self, doc: RelPath, content: &'a [u8], expect: Expect, file: &RelPath) {
+        self.taken.insert(doc.clone());
+        self.acts.push(Act::Write {
+            doc,
+            content,
+            expect,
+            file: file.clone(),
+        });
+    }
+
+    fn same(&mut self, file: &RelPath, hash: Hash) {
+        self.report.unchanged += 1;
+        self.stored.entry(file.clone()).or_default().insert(hash);
+    }
+
+    /// `file` (with `content`) and document `doc` both changed since the
+    /// export: settle it by the strategy. `replace` is the write that
+    /// stores the folder's copy over `doc`; `also` is done with it under
+    /// `overwrite` (the removal half of a rename).
+    fn conflict(
+        &mut self,
+        file: &RelPath,
+        doc: &RelPath,
+        content: &'a [u8],
+        why: String,
+        also: Option<Act<'a>>,
+    ) {
+        let expect = match self.current.get(doc) {
+            Some(e) => Expect::Version(e.version.clone()),
+            None => Expect::Absent,
+        };
+        match self.opts.on_conflict {
+            OnConflict::Skip => {
+                self.reported.insert(file.clone());
+                self.report.skipped.push(format!(
+                    "{file}: {why}; the folder's copy was not stored and stays on disk (--on-conflict overwrite or rename stores it)"
+                ));
+            }
+            OnConflict::Overwrite => {
+                self.write(doc.clone(), content, expect, file);
+                self.acts.extend(also);
+                self.report
+                    .resolved
+                    .push(format!("{file}: {why}; the folder's copy replaced {doc}"));
+            }
+            OnConflict::Rename => {
+                let copy = if self.current.contains_key(doc) {
+                    conflict_copy(doc, &self.stamp, &self.taken)
+                } else {
+                    doc.clone()
+                };
+                self.write(copy.clone(), content, Expect::Absent, file);
+                self.report.resolved.push(format!(
+                    "{file}: {why}; the folder's copy was stored as {copy}, the space's kept"
+                ));
+            }
+        }
+    }
+}
+
+/// Bring the edits made in an export folder back into the space, in one
+/// batch: changed files update their document, new files create documents,
+/// a file renamed (same content, new name) renames its document, and
+/// deleted files delete theirs. Where the document changed in the space
+/// since the export too, `opts.on_conflict` decides (see [`OnConflict`]); a
+/// skipped edit stays on disk. Symbolic links in the folder are reported and
+/// never followed. Afterwards the folder is refreshed from the space by an
+/// export that never overwrites a file whose content the space does not hold.
+/// With `opts.dry_run` nothing is written anywhere.
+pub fn import(
+    space: &dyn Replica,
+    dir: &Path,
+    opts: &ImportOptions,
+) -> Result<SpaceReport, SpaceError> {
+    let folder = Folder::new(dir);
+    let (manifest, entries) = load_checked(&folder)?.ok_or_else(|| {
         SpaceError::Usage(format!(
             "{}: no {MANIFEST}; export into this folder first",
             dir.display()
         ))
     })?;
-    let mut files = BTreeMap::new();
-    walk(dir, dir, &mut files)?;
-    let by_file: BTreeMap<&str, &ManifestEntry> = manifest
-        .entries
+    let walk = folder.walk()?;
+    let scan = space.scan(&ScanRequest::default())?;
+    let current: BTreeMap<RelPath, Entry> = scan
+        .snapshot
         .iter()
-        .map(|e| (e.file.as_str(), e))
+        .map(|(p, e)| (p.clone(), e.clone()))
         .collect();
-    let mut missing: Vec<&ManifestEntry> = manifest
-        .entries
-        .iter()
-        .filter(|e| !files.contains_key(&e.file))
-        .collect();
-    let mut report = SpaceReport::default();
-    let record = |r: Result<(), ReplicaError>, what: String, report: &mut SpaceReport| match r {
-        Ok(()) => Ok(()),
-        Err(ReplicaError::Changed { path, detail }) => {
-            report.skipped.push(format!(
-                "{path}: changed in the space since the export ({detail}); {what} skipped"
-            ));
-            Ok(())
-        }
-        Err(e) => Err(SpaceError::Replica(e)),
+    let mut plan = Plan {
+        opts,
+        stamp: opts.stamp.clone().unwrap_or_else(utc_stamp),
+        taken: current.keys().cloned().collect(),
+        current,
+        acts: Vec::new(),
+        stored: Stored::new(),
+        reported: BTreeSet::new(),
+        report: SpaceReport {
+            dry_run: opts.dry_run,
+            ..SpaceReport::default()
+        },
     };
-    space.begin_batch()?;
-    let result = (|| -> Result<(), SpaceError> {
-        for (file, content) in &files {
-            let hash = Hash::of(content);
-            if let Some(entry) = by_file.get(file.as_str()) {
-                if entry.sha256 == hash {
-                    report.unchanged += 1;
-                    continue;
-                }
-                let doc = RelPath::new(entry.document.as_str())
-                    .map_err(|e| SpaceError::Usage(e.to_string()))?;
-                let r = space
-                    .write(
-                        &doc,
-                        &mut &content[..],
-                        &meta(content),
-                        &Expect::Version(entry.version.as_str().into()),
-                    )
-                    .map(|_| ());
-                if r.is_ok() {
-                    report.written.push(entry.document.clone());
-                }
-                record(r, "update".into(), &mut report)?;
+    for note in scan.notes {
+        plan.report
+            .skipped
+            .push(format!("{}: {}", note.path, note.reason));
+    }
+    for link in &walk.links {
+        plan.report.skipped.push(format!(
+            "{link}: a symbolic link; not followed, not imported"
+        ));
+    }
+    plan.report.skipped.extend(walk.passed_over.iter().cloned());
+    let linked = |file: &RelPath| {
+        walk.links
+            .iter()
+            .any(|l| file.as_str() == l || file.as_str().starts_with(&format!("{l}/")))
+    };
+    let files: BTreeMap<&RelPath, &[u8]> = walk
+        .files
+        .iter()
+        .filter(|(f, _)| f.as_str() != MANIFEST)
+        .map(|(f, b)| (f, b.as_slice()))
+        .collect();
+    let by_file: BTreeMap<&RelPath, &Checked> = entries.iter().map(|e| (&e.file, e)).collect();
+    // Exported files no longer there (a file behind a link is not "gone").
+    let mut missing: Vec<&Checked> = entries
+        .iter()
+        .filter(|e| !files.contains_key(&e.file) && !linked(&e.file))
+        .collect();
+    let mut created = BTreeSet::new();
+    for (&file, &content) in &files {
+        let hash = Hash::of(content);
+        if let Some(entry) = by_file.get(file) {
+            if entry.sha256 == hash {
+                plan.same(file, hash);
                 continue;
             }
-            let raw = document_for(manifest.layout, file);
-            let Ok(doc) = RelPath::new(raw.as_str()) else {
-                report
-                    .skipped
-                    .push(format!("{file}: maps to unsafe document path {raw:?}"));
-                continue;
-            };
-            // A new name whose content an exported file had, and that file is gone: a rename.
-            if let Some(i) = missing.iter().position(|e| e.sha256 == hash) {
-                let old = missing.remove(i);
-                let old_doc = RelPath::new(old.document.as_str())
-                    .map_err(|e| SpaceError::Usage(e.to_string()))?;
-                let r = space
-                    .write(&doc, &mut &content[..], &meta(content), &Expect::Absent)
-                    .map(|_| ())
-                    .and_then(|()| {
-                        space.remove(&old_doc, &Expect::Version(old.version.as_str().into()))
-                    });
-                if r.is_ok() {
-                    report.renamed.push(format!("{} -> {doc}", old.document));
+            let doc = &entry.doc;
+            match plan.current.get(doc) {
+                Some(e) if e.hash == hash => plan.same(file, hash),
+                Some(e) if e.version.as_str() == entry.version => {
+                    let expect = Expect::Version(e.version.clone());
+                    plan.write(doc.clone(), content, expect, file);
+                    plan.report.written.push(doc.to_string());
                 }
-                record(r, "rename".into(), &mut report)?;
-                continue;
+                Some(_) => plan.conflict(
+                    file,
+                    doc,
+                    content,
+                    format!("changed in the folder, and {doc} changed in the space since the export"),
+                    None,
+                ),
+                None => plan.conflict(
+                    file,
+                    doc,
+                    content,
+                    format!("changed in the folder, and {doc} was deleted in the space since the export"),
+                    None,
+                ),
             }
-            let r = space
-                .write(&doc, &mut &content[..], &meta(content), &Expect::Absent)
-                .map(|_| ());
-            if r.is_ok() {
-                report.written.push(doc.to_string());
-            }
-            record(r, "create".into(), &mut report)?;
+            continue;
         }
-        for gone in &missing {
-            let doc = RelPath::new(gone.document.as_str())
-                .map_err(|e| SpaceError::Usage(e.to_string()))?;
-            let r = space.remove(&doc, &Expect::Version(gone.version.as_str().into()));
-            if r.is_ok() {
-                report.removed.push(gone.document.clone());
+        let raw = document_for(manifest.layout, file.as_str());
+        let Ok(doc) = RelPath::new(raw.as_str()) else {
+            plan.report
+                .skipped
+                .push(format!("{file}: maps to unsafe document path {raw:?}"));
+            continue;
+        };
+        if !created.insert(doc.clone()) {
+            plan.report.skipped.push(format!(
+                "{file}: another file of the folder also maps to {doc}; not imported"
+            ));
+            continue;
+        }
+        let cur = plan.current.get(&doc).cloned();
+        // A new name whose content an exported file had, and that file is gone: a rename.
+        if let Some(i) = missing.iter().position(|e| e.sha256 == hash) {
+            let old = missing[i];
+            if old.doc == doc || cur.as_ref().is_some_and(|e| e.hash == hash) {
+                // The same document under another file name (a by-path folder
+                // moved by hand), or the space already has it.
+                if old.doc == doc {
+                    missing.remove(i);
+                }
+                plan.same(file, hash);
+                continue;
             }
-            record(r, "delete".into(), &mut report)?;
+            if cur.is_none() {
+                missing.remove(i);
+                let old_doc = old.doc.clone();
+                match plan.current.get(&old_doc).cloned() {
+                    Some(e) if e.version.as_str() == old.version || e.hash == old.sha256 => {
+                        plan.write(doc.clone(), content, Expect::Absent, file);
+                        plan.acts.push(Act::Remove {
+                            doc: old_doc.clone(),
+                            expect: Expect::Version(e.version.clone()),
+                        });
+                        plan.report.renamed.push(format!("{old_doc} -> {doc}"));
+                    }
+                    Some(e) => {
+                        let remove = Act::Remove {
+                            doc: old_doc.clone(),
+                            expect: Expect::Version(e.version.clone()),
+                        };
+                        plan.conflict(
+                            file,
+                            &doc,
+                            content,
+                            format!("renamed from {} in the folder, and {old_doc} changed in the space since the export", old.file),
+                            Some(remove),
+                        );
+                    }
+                    None => plan.conflict(
+                        file,
+                        &doc,
+                        content,
+                        format!("renamed from {} in the folder, and {old_doc} was deleted in the space since the export", old.file),
+                        None,
+                    ),
+                }
+                continue;
+            }
+        }
+        match cur {
+            Some(e) if e.hash == hash => plan.same(file, hash),
+            Some(_) => plan.conflict(
+                file,
+                &doc,
+                content,
+                format!("new in the folder, and the space has a different {doc}"),
+                None,
+            ),
+            None => {
+                plan.write(doc.clone(), content, Expect::Absent, file);
+                plan.report.written.push(doc.to_string());
+            }
+        }
+    }
+    for gone in missing {
+        match plan.current.get(&gone.doc).cloned() {
+            None => {}
+            Some(e) if e.version.as_str() == gone.version || e.hash == gone.sha256 => {
+                plan.acts.push(Act::Remove {
+                    doc: gone.doc.clone(),
+                    expect: Expect::Version(e.version.clone()),
+                });
+                plan.report.removed.push(gone.doc.to_string());
+            }
+            Some(e) => {
+                let why = format!(
+                    "{}: deleted in the folder, and {} changed in the space since the export",
+                    gone.file, gone.doc
+                );
+                match opts.on_conflict {
+                    OnConflict::Skip => plan.report.skipped.push(format!(
+                        "{why}; not deleted (the refresh writes the space's copy back)"
+                    )),
+                    OnConflict::Overwrite => {
+                        plan.acts.push(Act::Remove {
+                            doc: gone.doc.clone(),
+                            expect: Expect::Version(e.version.clone()),
+                        });
+                        plan.report.resolved.push(format!("{why}; deleted"));
+                    }
+                    OnConflict::Rename => plan
+                        .report
+                        .resolved
+                        .push(format!("{why}; the space's copy kept (written back)")),
+                }
+            }
+        }
+    }
+    let Plan {
+        acts,
+        mut stored,
+        mut reported,
+        mut report,
+        ..
+    } = plan;
+    for act in &acts {
+        if let Act::Write { file, content, .. } = act {
+            stored
+                .entry(file.clone())
+                .or_default()
+                .insert(Hash::of(content));
+        }
+    }
+    if opts.dry_run {
+        return Ok(report);
+    }
+    space.begin_batch()?;
+    let applied = (|| -> Result<(), SpaceError> {
+        for act in &acts {
+            let (r, what) = match act {
+                Act::Write {
+                    doc,
+                    content,
+                    expect,
+                    file,
+                } => (
+                    space
+                        .write(doc, &mut &content[..], &meta(content), expect)
+                        .map(|_| ()),
+                    Some((file, doc)),
+                ),
+                Act::Remove { doc, expect } => (space.remove(doc, expect), None),
+            };
+            match r {
+                Ok(()) => {}
+                Err(ReplicaError::Changed { path, detail }) => {
+                    if let Some((file, _)) = what {
+                        stored.remove(file);
+                        reported.insert(file.clone());
+                    }
+                    report.skipped.push(format!(
+                        "{path}: changed in the space during the import ({detail}); skipped, the folder's copy stays on disk"
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(())
     })();
-    match result {
+    match applied {
         Ok(()) => space.commit_batch()?,
         Err(e) => {
             space.rollback_batch();
@@ -431,7 +841,20 @@ pub fn import(space: &dyn Replica, dir: &Path) -> Result<SpaceReport, SpaceError
         }
     }
     // Refresh the manifest (and the files) to the space's new state.
-    export(space, dir, manifest.layout, manifest.group_by.as_deref())?;
+    let refresh = export_into(
+        space,
+        &folder,
+        manifest.layout,
+        manifest.group_by.as_deref(),
+        &entries,
+        &stored,
+    )?;
+    report.skipped.extend(
+        refresh
+            .skipped
+            .into_iter()
+            .filter(|s| !reported.iter().any(|f| s.starts_with(&format!("{f}: ")))),
+    );
     Ok(report)
 }
 

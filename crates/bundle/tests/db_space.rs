@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use driftsync_bundle::space::{export, import, load_manifest, Layout};
+use driftsync_bundle::space::{export, import, load_manifest, ImportOptions, Layout};
 use driftsync_core::{Hash, RelPath};
 use driftsync_replica::{Expect, Replica, ScanRequest, WriteMeta};
 use driftsync_replica_db::DbReplica;
@@ -102,7 +102,7 @@ fn layouts_round_trip(url: &str, tmp: &Path) {
             "{again:?}"
         );
         // Importing an untouched export changes nothing.
-        let rep = import(&r, &out).unwrap();
+        let rep = import(&r, &out, &ImportOptions::default()).unwrap();
         assert!(
             rep.written.is_empty() && rep.removed.is_empty() && rep.renamed.is_empty(),
             "{rep:?}"
@@ -124,7 +124,7 @@ fn import_edits_renames_creates_and_deletes(url: &str, tmp: &Path) {
     .unwrap();
     std::fs::write(out.join("new%2Fpage.md"), "# New\n").unwrap();
     std::fs::remove_file(out.join("guides%2Finstall.md")).unwrap();
-    let rep = import(&r, &out).unwrap();
+    let rep = import(&r, &out, &ImportOptions::default()).unwrap();
     assert_eq!(
         rep.renamed,
         ["guides/draft.md -> archive/old-draft.md"],
@@ -145,8 +145,13 @@ fn import_edits_renames_creates_and_deletes(url: &str, tmp: &Path) {
     // Edited in the space since the export and in the folder: the folder's edit is skipped, nothing lost.
     put(&r, "index.md", "# Home, edited in the database\n");
     std::fs::write(out.join("index.md"), "# Home, edited in the folder\n").unwrap();
-    let rep = import(&r, &out).unwrap_or_else(|e| panic!("{e}"));
+    let rep = import(&r, &out, &ImportOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rep.skipped.len(), 1, "{rep:?}");
     assert!(rep.skipped[0].contains("changed in the space"), "{rep:?}");
     assert_eq!(docs(&r)[1].1, "# Home, edited in the database\n");
+    // ... and the folder still holds its edit (the refresh did not overwrite it).
+    assert_eq!(
+        std::fs::read_to_string(out.join("index.md")).unwrap(),
+        "# Home, edited in the folder\n"
+    );
 }
