@@ -141,6 +141,19 @@ impl Remote {
             .unwrap_or_else(|e| panic!("remote write {path}: {e}"));
     }
 
+    /// The journal the target's runs keep on the remote (for failure reports).
+    fn journal(&self) -> String {
+        let path = RelPath::new(".driftsync/journal/data.json").unwrap();
+        match self.replica.read(&path) {
+            Ok(mut r) => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut r, &mut text).unwrap();
+                text
+            }
+            Err(_) => "(none)".into(),
+        }
+    }
+
     fn files(&self) -> BTreeMap<String, String> {
         let scan = self
             .replica
@@ -162,7 +175,8 @@ impl Remote {
 #[derive(Debug)]
 enum End {
     Exit(i32, String),
-    Killed,
+    /// Killed, with what it had printed.
+    Killed(String),
 }
 
 struct World {
@@ -299,9 +313,14 @@ impl World {
                 }
                 End::Exit(code, text)
             }
-            None => End::Killed,
+            None => End::Killed(format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )),
         };
         let _ = std::fs::remove_dir_all(&dir);
+        self.unlock_origin();
         if let End::Exit(code, text) = &end {
             assert!(
                 matches!(code, 0..=2),
@@ -332,6 +351,7 @@ impl World {
         });
         let _ = std::fs::remove_dir_all(&a);
         let _ = std::fs::remove_dir_all(&b);
+        self.unlock_origin();
         let [x, y] = ends;
         (x, y)
     }
@@ -343,13 +363,34 @@ impl World {
             match self.job(Kill::None) {
                 End::Exit(0, _) => return,
                 End::Exit(code, text) => last = format!("exit {code}: {text}"),
-                End::Killed => unreachable!(),
+                End::Killed(_) => unreachable!(),
             }
         }
         panic!(
             "no clean run after {tries} tries; last: {last}\n{}",
             self.log.join("\n")
         );
+    }
+
+    /// A job killed in the middle of its push updates the `file://` origin
+    /// from its own process and leaves git's ref lock behind; a real git
+    /// server is not killed with its client, so the driver clears it.
+    fn unlock_origin(&self) {
+        let _ = std::fs::remove_file(self.tmp.path().join("origin.git/refs/heads/main.lock"));
+    }
+
+    /// The content of data/`path` on origin's main, if it has one.
+    fn at_origin(&self, path: &str) -> Option<String> {
+        let out = Command::new("git")
+            .args(["show", &format!("main:data/{path}")])
+            .current_dir(self.tmp.path().join("origin.git"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .expect("git");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// What origin's main holds under data/.
@@ -408,8 +449,8 @@ fn disjoint(kind: Kind, name: &str, seed: u64, n_rounds: usize) {
     let mut w = World::new(kind, name, &start);
     w.settle(2);
     let mut expected = start;
-    // Paths written on one side since the last job that ended in step:
-    // the other side leaves them alone (the edits are disjoint).
+    // Paths written on one side that have not reached the other side yet:
+    // the other side's users leave them alone (the edits are disjoint).
     let mut local_pending: BTreeSet<String> = BTreeSet::new();
     let mut remote_pending: BTreeSet<String> = BTreeSet::new();
     // Files on the remote that do not parse, and the round each appeared.
@@ -490,15 +531,24 @@ fn disjoint(kind: Kind, name: &str, seed: u64, n_rounds: usize) {
         } else {
             let kill = pick_kill(&mut rng, w.typical);
             let end = w.job(kill);
-            if matches!(end, End::Killed) {
+            if matches!(end, End::Killed(_)) {
                 kills += 1;
             }
             w.log.push(format!("  job ({kill:?}): {end:?}"));
+            w.log
+                .push(format!("  journal after: {}", w.remote.journal()));
             matches!(end, End::Exit(0, _))
         };
         if in_step {
             local_pending.clear();
             remote_pending.clear();
+        } else {
+            // An edit that reached the other side — even through a job that
+            // was killed before its commit — is what that side's users see
+            // and edit next: exactly what the journal must get right.
+            let on_remote = w.remote.files();
+            local_pending.retain(|p| on_remote.get(p) != expected.get(p));
+            remote_pending.retain(|p| w.at_origin(p).as_ref() != expected.get(p));
         }
     }
     for (p, _) in std::mem::take(&mut invalid) {

@@ -21,9 +21,12 @@
 //!   journalled version, the journalled write becomes the base for that path.
 //!   So a remote edit made after the killed job's write reads as a remote
 //!   edit, a local edit made after it as a local edit, and the write itself
-//!   as nothing to do. An intent counts only where the remote holds exactly
-//!   its content. Anything else stays as the committed base says: a change on
-//!   both sides is a conflict, resolved by the policy, never a silent loss.
+//!   as nothing to do. An intent (a write whose version the killed run did
+//!   not record) counts where the remote holds exactly its content, or where
+//!   the local file holds it and the remote is no longer what the planning
+//!   scan saw (the write was conditional on exactly that). Anything else
+//!   stays as the committed base says: a change on both sides is a
+//!   conflict, resolved by the policy, never a silent loss.
 //!
 //! A conflict copy (`keep-both`) the remote got is journalled as such: it
 //! becomes the base only when the local side holds it too; otherwise it is a
@@ -50,6 +53,10 @@ struct Record {
     /// The remote's version after the write; `None` for an intent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     version: Option<String>,
+    /// An intent's view of the remote when the write was planned: the
+    /// version the scan saw there (`""`: nothing was there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prior: Option<String>,
     /// A keep-both copy of a conflict's loser.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     copy: bool,
@@ -65,7 +72,10 @@ struct File {
 pub(crate) struct Journal<'a> {
     replica: &'a dyn Replica,
     path: Option<RelPath>,
-    entries: BTreeMap<RelPath, Record>,
+    /// Each path's entries, oldest first: a later run may write a path
+    /// again before the first write is committed, and the remote may hold
+    /// either.
+    entries: BTreeMap<RelPath, Vec<Record>>,
     /// The committed base's hash of each path whose base a journal entry
     /// replaced (what later entries for that path name as `from`).
     committed: BTreeMap<RelPath, Option<Hash>>,
@@ -193,7 +203,7 @@ impl<'a> Journal<'a> {
         }
         for r in file.entries {
             if let Ok(p) = RelPath::new(&r.path) {
-                j.entries.insert(p, r);
+                j.entries.entry(p).or_default().push(r);
             }
         }
         Ok(j)
@@ -218,31 +228,27 @@ impl<'a> Journal<'a> {
         left: &Snapshot,
         right: &Snapshot,
     ) -> usize {
-        let before = self.entries.len();
+        let before: usize = self.entries.values().map(Vec::len).sum();
         let hex = |h: Option<&Entry>| h.map(|e| e.hash.to_hex());
-        self.entries
-            .retain(|p, r| hex(base.right.get(p)) == r.from && r.to.parse::<Hash>().is_ok());
-        self.dirty |= self.entries.len() != before;
+        for (p, rs) in self.entries.iter_mut() {
+            let committed = hex(base.right.get(p));
+            rs.retain(|r| r.from == committed && r.to.parse::<Hash>().is_ok());
+        }
+        self.entries.retain(|_, rs| !rs.is_empty());
+        let after: usize = self.entries.values().map(Vec::len).sum();
+        self.dirty |= after != before;
         let mut applied = 0;
-        for (path, r) in &self.entries {
-            let to: Hash = r.to.parse().expect("checked above");
+        for (path, rs) in &self.entries {
+            // The newest entry that still holds decides.
+            let Some((r, to)) = rs.iter().rev().find_map(|r| {
+                let to: Hash = r.to.parse().expect("checked above");
+                self.counts(r, to, left.get(path), right.get(path))
+                    .then_some((r, to))
+            }) else {
+                continue;
+            };
             let local = left.get(path);
             let remote = right.get(path);
-            let local_holds = local.is_some_and(|e| e.hash == to);
-            let remote_holds = match &r.version {
-                Some(v) => remote.is_some_and(|e| e.version.as_str() == v && e.hash == to),
-                None => remote.is_some_and(|e| e.hash == to),
-            };
-            let counts = if r.copy {
-                local_holds
-            } else if r.version.is_some() {
-                local_holds || remote_holds
-            } else {
-                remote_holds
-            };
-            if !counts {
-                continue;
-            }
             let made = |seen: Option<&Entry>, version: &str| match seen.filter(|e| e.hash == to) {
                 Some(e) => e.clone(),
                 None => Entry {
@@ -263,6 +269,33 @@ impl<'a> Journal<'a> {
             applied += 1;
         }
         applied
+    }
+
+    /// Whether entry `r` (writing `to`) holds, given what the local side
+    /// and the remote hold at its path now.
+    fn counts(&self, r: &Record, to: Hash, local: Option<&Entry>, remote: Option<&Entry>) -> bool {
+        let local_holds = local.is_some_and(|e| e.hash == to);
+        let remote_holds = match &r.version {
+            Some(v) => remote.is_some_and(|e| e.version.as_str() == v && e.hash == to),
+            None => remote.is_some_and(|e| e.hash == to),
+        };
+        // An intent (the run was killed before it recorded the version)
+        // whose local content still holds counts when the remote is no
+        // longer what the planning scan saw: the write was conditional
+        // on exactly that, so it is what changed it, unless another
+        // writer got there within the same run (see docs/sync.md).
+        let moved_on = || match r.prior.as_deref() {
+            None => false,
+            Some("") => remote.is_some(),
+            Some(v) => remote.is_none_or(|e| e.version.as_str() != v),
+        };
+        if r.copy {
+            local_holds
+        } else if r.version.is_some() {
+            local_holds || remote_holds
+        } else {
+            remote_holds || (local_holds && moved_on())
+        }
     }
 
     /// What the base (as committed) said about `path` on the right.
@@ -294,9 +327,18 @@ impl<'a> Journal<'a> {
                     size: e.size,
                     executable: e.executable,
                     version: None,
+                    prior: Some(
+                        r.get(path)
+                            .map_or_else(String::new, |e| e.version.to_string()),
+                    ),
                     copy,
                 };
-                self.entries.insert(path.clone(), rec);
+                let rs = self.entries.entry(path.clone()).or_default();
+                rs.push(rec);
+                // A few writes back is enough: each run adds one.
+                if rs.len() > 8 {
+                    rs.remove(0);
+                }
                 self.dirty = true;
             };
             match &a.op {
@@ -330,8 +372,13 @@ impl<'a> Journal<'a> {
 
     /// Record a write that happened: the remote's entry for `path` now.
     pub(crate) fn done(&mut self, path: &RelPath, now: &Entry) {
-        if let Some(r) = self.entries.get_mut(path) {
-            if r.to == now.hash.to_hex() {
+        let to = now.hash.to_hex();
+        let latest = self
+            .entries
+            .get_mut(path)
+            .and_then(|rs| rs.iter_mut().rev().find(|r| r.to == to));
+        if let Some(r) = latest {
+            {
                 r.version = Some(now.version.to_string());
                 r.size = now.size;
                 r.executable = now.executable;
@@ -353,7 +400,7 @@ impl<'a> Journal<'a> {
         }
         let file = File {
             version: FORMAT,
-            entries: self.entries.values().cloned().collect(),
+            entries: self.entries.values().flatten().cloned().collect(),
         };
         let mut data = serde_json::to_vec(&file).expect("the journal serialises");
         data.push(b'\n');

@@ -146,7 +146,11 @@ impl Lock {
         };
         let mut taken_over = None;
         for _ in 0..3 {
-            match fs::OpenOptions::new().write(true).create_new(true).open(path) {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+            {
                 Ok(mut f) => {
                     f.write_all(serde_json::to_string(&me).expect("serialises").as_bytes())
                         .map_err(io)?;
