@@ -11,6 +11,22 @@ use std::time::{Duration, Instant};
 
 use cli_support::Repo;
 
+/// `driftsync ARGS` in `dir` as a CI job runs it: exit code and all output.
+fn job(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_driftsync"))
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GITHUB_ACTIONS")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
 fn sync_target(remote: &Path) -> String {
     format!(
         "version: \"1.0\"\ntargets:\n  settings:\n    type: sync\n    direction: bidirectional\n    local: config/\n    remote: {}\n    validate: [yaml]\n    outputs: [\"config/**\"]\n",
@@ -34,7 +50,12 @@ fn a_failed_sync_target_commits_its_local_writes_with_its_base() {
     std::fs::write(remote.join("c.yaml"), "c: newer on the remote\n").unwrap();
     std::fs::write(remote.join("b.yaml"), "b: [never closed\n").unwrap();
     let out = r.run(&["run"]);
-    assert_eq!(out.code, 1, "the held-back file fails the run: {}", out.all());
+    assert_eq!(
+        out.code,
+        1,
+        "the held-back file fails the run: {}",
+        out.all()
+    );
     let report = r.report().to_string();
     assert!(report.contains("b.yaml"), "{report}");
     // The pulled file went into the commit with the base that records it.
@@ -44,23 +65,22 @@ fn a_failed_sync_target_commits_its_local_writes_with_its_base() {
         r.git(&["show", "HEAD:config/c.yaml"]),
         "c: newer on the remote\n"
     );
-    assert!(!r.exists("config/b.yaml"), "the invalid file was propagated");
+    assert!(
+        !r.exists("config/b.yaml"),
+        "the invalid file was propagated"
+    );
     // The next job starts from a fresh clone of that commit: the remote's
     // newer content stays.
     let clone = tmp.path().join("next-job");
-    r.git(&["clone", "-q", r.path().to_str().unwrap(), clone.to_str().unwrap()]);
+    r.git(&[
+        "clone",
+        "-q",
+        r.path().to_str().unwrap(),
+        clone.to_str().unwrap(),
+    ]);
     std::fs::write(remote.join("b.yaml"), "b: fixed\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_driftsync"))
-        .args(["run", "--no-push"])
-        .current_dir(&clone)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env_remove("GITHUB_ACTIONS")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (code, text) = job(&clone, &["run", "--no-push"], &[]);
+    assert_eq!(code, Some(0), "{text}");
     assert_eq!(
         std::fs::read_to_string(remote.join("c.yaml")).unwrap(),
         "c: newer on the remote\n",
@@ -83,7 +103,12 @@ fn a_second_job_on_the_same_remote_waits_for_the_lease() {
     r.commit_all("settings");
     // Two checkouts of the same repository, as two CI jobs have.
     let other = tmp.path().join("other-job");
-    r.git(&["clone", "-q", r.path().to_str().unwrap(), other.to_str().unwrap()]);
+    r.git(&[
+        "clone",
+        "-q",
+        r.path().to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
     // The first job stalls at its second crash point: the first is the
     // lease's own write, the second the journal's, before any data.
     let mut first = Command::new(env!("CARGO_BIN_EXE_driftsync"))
@@ -104,17 +129,10 @@ fn a_second_job_on_the_same_remote_waits_for_the_lease() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let second = Command::new(env!("CARGO_BIN_EXE_driftsync"))
-        .args(["run", "--no-commit"])
-        .current_dir(&other)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
+    let (code, text) = job(&other, &["run", "--no-commit"], &[]);
     let _ = first.kill();
     let _ = first.wait();
-    let text = String::from_utf8_lossy(&second.stdout).into_owned()
-        + &String::from_utf8_lossy(&second.stderr);
-    assert_eq!(second.status.code(), Some(2), "{text}");
+    assert_eq!(code, Some(2), "{text}");
     assert!(
         text.contains("another run is syncing this remote")
             && text.contains(&format!("pid {}", first.id())),
@@ -122,15 +140,8 @@ fn a_second_job_on_the_same_remote_waits_for_the_lease() {
     );
     // The first job was killed: its lease is taken over by the next run on
     // this machine at once (its process is gone), and the run completes.
-    let third = Command::new(env!("CARGO_BIN_EXE_driftsync"))
-        .args(["run", "--no-commit"])
-        .current_dir(&other)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&third.stdout).into_owned()
-        + &String::from_utf8_lossy(&third.stderr);
-    assert_eq!(third.status.code(), Some(0), "{text}");
+    let (code, text) = job(&other, &["run", "--no-commit"], &[]);
+    assert_eq!(code, Some(0), "{text}");
     assert_eq!(
         std::fs::read_to_string(remote.join("a.yaml")).unwrap(),
         "a: 1\n"

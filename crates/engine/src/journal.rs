@@ -432,7 +432,8 @@ impl<'a> Journal<'a> {
 
 /// Remove the journal `name` from `replica` (after the commit that carries
 /// its writes' base was made and pushed). Nothing to do for a replica that
-/// keeps no records.
+/// keeps no records. It is removed under the lease: a run applying right
+/// now keeps its journal (stale entries are dropped by the next run anyway).
 pub fn clear(replica: &dyn Replica, name: &str) -> Result<(), String> {
     let Some(path) = replica
         .keeps_records()
@@ -441,8 +442,19 @@ pub fn clear(replica: &dyn Replica, name: &str) -> Result<(), String> {
     else {
         return Ok(());
     };
-    match replica.remove(&path, &Expect::Any) {
+    let run = format!("clear-journal-{}", std::process::id());
+    let ttl = std::time::Duration::from_secs(60);
+    let lease = match crate::lease::Lease::acquire(replica, name, &run, ttl) {
+        Ok(lease) => lease.map(|(l, _)| l),
+        Err(crate::EngineError::Leased { .. }) => return Ok(()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let removed = match replica.remove(&path, &Expect::Any) {
         Ok(()) | Err(ReplicaError::NotFound { .. }) => Ok(()),
         Err(e) => Err(error(replica, "removed", e)),
+    };
+    if let Some(l) = lease {
+        l.release(replica);
     }
+    removed
 }

@@ -409,9 +409,15 @@ fn sync_held(
     });
     let (mut l, mut r) = (l?, r?);
     if !opts.dry_run {
-        // Temp files of killed runs the scans passed over (the lock is held).
-        left.remove_leftovers();
-        right.remove_leftovers();
+        // Temp files of killed runs the scans passed over (the lock is
+        // held); a side where a file came back from a killed delete is
+        // scanned again, so the plan sees it.
+        if left.remove_leftovers() > 0 {
+            l = scan_side(left, Side::Left, &base, written, opts)?;
+        }
+        if right.remove_leftovers() > 0 {
+            r = scan_side(right, Side::Right, &base, written, opts)?;
+        }
     }
     if journal.has_entries() {
         // Writes a killed run made to the remote: the journal decides, from

@@ -48,6 +48,24 @@ pub(crate) fn alive(_pid: u32) -> bool {
     true
 }
 
+/// The lock's directory made, and this run's holder record.
+fn prepare(path: &Path, now_ns: i64) -> Result<Holder, EngineError> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| io_error(path, e))?;
+    }
+    Ok(Holder {
+        pid: std::process::id(),
+        expires_ns: now_ns.saturating_add(LOCK_TTL_NS),
+    })
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> EngineError {
+    EngineError::Io {
+        context: format!("taking the lock {}", path.display()),
+        source: e,
+    }
+}
+
 impl Lock {
     /// Take the lock at `path`. Returns the lock and, if a run that was
     /// killed left its lock file behind, the pid it named. A lock another
@@ -63,17 +81,8 @@ impl Lock {
         use std::io::{Read, Seek};
         use std::os::unix::fs::MetadataExt;
         use std::os::unix::io::AsRawFd;
-        let io = |e: std::io::Error| EngineError::Io {
-            context: format!("taking the lock {}", path.display()),
-            source: e,
-        };
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(io)?;
-        }
-        let me = Holder {
-            pid: std::process::id(),
-            expires_ns: now_ns.saturating_add(LOCK_TTL_NS),
-        };
+        let io = |e: std::io::Error| io_error(path, e);
+        let me = prepare(path, now_ns)?;
         for _ in 0..10 {
             let mut f = fs::OpenOptions::new()
                 .read(true)
@@ -123,27 +132,18 @@ impl Lock {
                 taken_over,
             ));
         }
-        Err(EngineError::Io {
-            context: format!("taking the lock {}", path.display()),
-            source: std::io::Error::other("another process keeps re-creating it"),
-        })
+        Err(io_error(
+            path,
+            std::io::Error::other("another process keeps re-creating it"),
+        ))
     }
 
     /// Without `flock`: the file is created exclusively; one whose process
     /// is gone or whose expiry passed is taken over.
     #[cfg(not(unix))]
     pub fn acquire(path: &Path, now_ns: i64) -> Result<(Lock, Option<u32>), EngineError> {
-        let io = |e: std::io::Error| EngineError::Io {
-            context: format!("taking the lock {}", path.display()),
-            source: e,
-        };
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(io)?;
-        }
-        let me = Holder {
-            pid: std::process::id(),
-            expires_ns: now_ns.saturating_add(LOCK_TTL_NS),
-        };
+        let io = |e: std::io::Error| io_error(path, e);
+        let me = prepare(path, now_ns)?;
         let mut taken_over = None;
         for _ in 0..3 {
             match fs::OpenOptions::new()
@@ -179,10 +179,10 @@ impl Lock {
                 Err(e) => return Err(io(e)),
             }
         }
-        Err(EngineError::Io {
-            context: format!("taking the lock {}", path.display()),
-            source: std::io::Error::other("another process keeps re-creating it"),
-        })
+        Err(io_error(
+            path,
+            std::io::Error::other("another process keeps re-creating it"),
+        ))
     }
 }
 

@@ -251,9 +251,11 @@ pub trait Replica: Send + Sync {
     }
 
     /// Remove the temp files of runs that are gone (killed mid-write) that
-    /// the last scan passed over; returns how many. The engine calls it only
-    /// while it holds the lock, after its scans, never in a dry run: a scan
-    /// itself never deletes anything. The default does nothing.
+    /// the last scan passed over, and put back the files a killed delete
+    /// had moved aside; returns how many files it removed or put back (the
+    /// engine then scans again). The engine calls it only while it holds
+    /// the lock, after its scans, never in a dry run: a scan itself never
+    /// deletes anything. The default does nothing.
     fn remove_leftovers(&self) -> usize {
         0
     }

@@ -801,10 +801,24 @@ impl Replica for LocalReplica {
     }
 
     fn remove_leftovers(&self) -> usize {
-        let found = std::mem::take(&mut *self.leftovers.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut found =
+            std::mem::take(&mut *self.leftovers.lock().unwrap_or_else(|e| e.into_inner()));
         let Ok(root) = Dir::open(&self.root) else {
             return 0;
         };
+        // Scans never enter `.driftsync/`: the temp files of the engine's own
+        // records (journal, lease) a killed run left are looked for here.
+        for records in ["journal", "lease"] {
+            let dir = format!("{STATE_DIR}/{records}");
+            let Ok(d) = root.open_beneath(&dir) else {
+                continue;
+            };
+            for (name, _) in d.list().unwrap_or_default() {
+                if let Some(name) = name.to_str().filter(|n| temp_pid(n).is_some()) {
+                    found.push(format!("{dir}/{name}"));
+                }
+            }
+        }
         let mut removed = 0;
         for rel in found {
             let (dir, name) = beneath::split(&rel);
@@ -822,6 +836,7 @@ impl Replica for LocalReplica {
                 // when its name was taken meanwhile, beside it).
                 Some(at) => {
                     self.put_back(&d, name, &name[1..at]);
+                    removed += 1;
                 }
                 None => {
                     if d.unlink(name).is_ok() {
