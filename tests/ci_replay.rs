@@ -171,6 +171,15 @@ impl Remote {
     }
 }
 
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            End::Exit(code, text) => write!(f, "exit {code}: {text}"),
+            End::Killed(text) => write!(f, "killed after printing: {text}"),
+        }
+    }
+}
+
 /// How a job ended.
 #[derive(Debug)]
 enum End {
@@ -526,7 +535,7 @@ fn disjoint(kind: Kind, name: &str, seed: u64, n_rounds: usize) {
                     leased += 1;
                 }
             }
-            w.log.push(format!("  two jobs: {a:?} / {b:?}"));
+            w.log.push(format!("  two jobs: {a} / {b}"));
             false
         } else {
             let kill = pick_kill(&mut rng, w.typical);
@@ -534,7 +543,7 @@ fn disjoint(kind: Kind, name: &str, seed: u64, n_rounds: usize) {
             if matches!(end, End::Killed(_)) {
                 kills += 1;
             }
-            w.log.push(format!("  job ({kill:?}): {end:?}"));
+            w.log.push(format!("  job ({kill:?}): {end}"));
             w.log
                 .push(format!("  journal after: {}", w.remote.journal()));
             matches!(end, End::Exit(0, _))
@@ -637,7 +646,7 @@ fn same_path_edits_keep_both_contents_through_kills() {
         written.push((p, l, r));
         let kill = pick_kill(&mut rng, w.typical);
         let end = w.job(kill);
-        w.log.push(format!("round {round} ({kill:?}): {end:?}"));
+        w.log.push(format!("round {round} ({kill:?}): {end}"));
     }
     w.settle(3);
     let committed = w.committed();
