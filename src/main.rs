@@ -32,8 +32,30 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// A reader that goes away (`driftsync sync … | head -1`) ends the process
+/// quietly with the shell's code for it (128 + SIGPIPE), wherever a
+/// command still prints with `println!` (the run's own output goes through
+/// `render::stdout`, which stops writing and carries on instead). Every
+/// other panic is reported as usual.
+fn quiet_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
+}
+
 fn main() -> std::process::ExitCode {
     tune_allocator();
+    quiet_on_closed_stdout();
     let cli = cli::Cli::parse();
     match commands::dispatch(cli) {
         Ok(code) => code.into(),

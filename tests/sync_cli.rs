@@ -296,3 +296,30 @@ fn max_delete_refuses_with_exit_1_then_force_says_so() {
         "one manifest for the run: {manifests:?}"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for i in 0..50 {
+        write(dir.join(format!("a/f{i}")), "x\n");
+    }
+    fs::create_dir_all(dir.join("b")).unwrap();
+    for args in [&["sync", "a", "b"][..], &["sync", "a", "b", "--json"][..]] {
+        let mut child = bin()
+            .current_dir(dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before anything is printed.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {stderr}");
+    }
+    // The files were synced all the same.
+    assert_eq!(tree(&dir.join("a")), tree(&dir.join("b")));
+}
