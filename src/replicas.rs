@@ -45,7 +45,9 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
             if spec.is_empty() {
                 bail!("empty location; give a directory path or a URL");
             }
-            let path = std::path::absolute(spec)?;
+            // One spelling per directory (`d`, `d/`, `../x/d`, a link to
+            // it): the location names the ad hoc pair's base and lease.
+            let path = std::fs::canonicalize(spec).or_else(|_| std::path::absolute(spec))?;
             if path.exists() && !path.is_dir() {
                 bail!("{}: not a directory", path.display());
             }

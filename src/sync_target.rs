@@ -4,7 +4,7 @@
 use driftsync_config::{Direction as CfgDirection, Target, TargetKind};
 use driftsync_core::report::{Finding, Severity, TargetStatus};
 use driftsync_core::{Direction, Policy};
-use driftsync_engine::{sync, Silent, SyncOptions};
+use driftsync_engine::{sync, SyncOptions};
 use driftsync_replica::local::LocalReplica;
 use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
 
@@ -83,10 +83,22 @@ impl TargetExecutor for SyncExecutor {
         // The base is safe once committed and pushed: the runner says so
         // (`committed`), and only then does the journal go.
         opts.keep_journal = true;
+        // The base is committed: quick-check data alone (new in every
+        // fresh clone) does not rewrite it.
+        opts.refresh_quick_check = false;
         if let Some(ttl) = lease_ttl_override() {
             opts.lease_ttl = ttl;
         }
-        let out = sync(&*left, &*right, &opts, &Silent).map_err(|e| {
+        let heard = Heard::default();
+        let result = sync(&*left, &*right, &opts, &heard);
+        for note in heard.notes.into_inner().unwrap_or_default() {
+            ctx.events
+                .event(driftsync_runner::Event::Note(&mask(format!(
+                    "{}: {note}",
+                    target.name
+                ))));
+        }
+        let out = result.map_err(|e| {
             let msg = mask(format!("{}: {e}", target.name));
             if e.is_environment() {
                 ExecError::Environment(msg)
@@ -147,6 +159,10 @@ impl TargetExecutor for SyncExecutor {
             report.status = TargetStatus::Failed;
             report.success = false;
             report.message = format!("{} action(s) failed or skipped", out.not_done());
+            for f in report.findings.iter().filter(|f| f.code == "invalid-file") {
+                report.message.push_str("; ");
+                report.message.push_str(&f.message);
+            }
         } else if out.conflicts_left() > 0 {
             report.status = TargetStatus::Drift;
             report.success = false;
@@ -210,6 +226,34 @@ impl TargetExecutor for SyncExecutor {
                 target.name
             ));
             ctx.events.event(driftsync_runner::Event::Note(&msg));
+        }
+    }
+}
+
+/// What a CI user should hear of an engine run besides its outcome: a
+/// killed earlier run's lease taken over, its journalled writes taken as
+/// the base.
+#[derive(Default)]
+struct Heard {
+    notes: std::sync::Mutex<Vec<String>>,
+}
+
+impl driftsync_engine::Reporter for Heard {
+    fn event(&self, event: &driftsync_engine::Event) {
+        let note = match event {
+            driftsync_engine::Event::LeaseTakenOver { holder } => {
+                format!("took over the remote's lease left by {holder} (that run is gone)")
+            }
+            driftsync_engine::Event::JournalApplied { paths } => format!(
+                "{paths} write(s) an earlier run made to the remote before it was stopped were taken as the base"
+            ),
+            driftsync_engine::Event::LockTakenOver { pid } => {
+                format!("took over a stale lock left by pid {pid}")
+            }
+            _ => return,
+        };
+        if let Ok(mut n) = self.notes.lock() {
+            n.push(note);
         }
     }
 }

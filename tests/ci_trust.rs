@@ -199,3 +199,69 @@ fn a_hundred_simultaneous_starts_of_one_pair_apply_once() {
         );
     }
 }
+
+/// A job in a fresh clone of a repository in step commits nothing: its files
+/// have new inodes and mtimes, which alone never rewrite the committed base.
+#[test]
+fn a_fresh_clone_in_step_commits_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let remote = tmp.path().join("remote");
+    std::fs::create_dir_all(&remote).unwrap();
+    let r = Repo::new();
+    r.config(&sync_target(&remote));
+    r.write("config/a.yaml", "a: 1\n");
+    r.commit_all("settings");
+    std::fs::write(remote.join("b.yaml"), "b: 2\n").unwrap();
+    let out = r.run(&["run"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let head = r.head();
+    for job in ["job-1", "job-2"] {
+        let clone = tmp.path().join(job);
+        r.git(&[
+            "clone",
+            "-q",
+            r.path().to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ]);
+        let (code, text) = job_run(&clone);
+        assert_eq!(code, Some(0), "{text}");
+        let at = git_head(&clone);
+        assert_eq!(at, head, "{job} committed something: {text}");
+    }
+}
+
+fn job_run(dir: &Path) -> (Option<i32>, String) {
+    job(dir, &["run", "--no-push"], &[])
+}
+
+fn git_head(dir: &Path) -> String {
+    cli_support::git(dir, &["rev-parse", "HEAD"])
+        .trim()
+        .to_string()
+}
+
+/// `P`, `P/`, `../x/P` and a link to `P` are one location: the same base
+/// and the same lease, so a deleted file stays deleted.
+#[test]
+fn an_ad_hoc_pair_is_one_pair_however_it_is_spelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("P")).unwrap();
+    std::fs::create_dir_all(dir.join("Q")).unwrap();
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("P/keep.txt"), "1\n").unwrap();
+    std::fs::write(dir.join("P/gone.txt"), "2\n").unwrap();
+    let (code, text) = job(dir, &["sync", "P", "Q"], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    std::fs::remove_file(dir.join("P/gone.txt")).unwrap();
+    let (code, text) = job(dir, &["sync", "P/", "sub/../Q/"], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        !dir.join("P/gone.txt").exists() && !dir.join("Q/gone.txt").exists(),
+        "the deleted file came back: {text}"
+    );
+    let states = std::fs::read_dir(dir.join(".driftsync/state"))
+        .unwrap()
+        .count();
+    assert_eq!(states, 1, "one base for one pair");
+}

@@ -57,8 +57,11 @@ impl SelectArgs {
 #[command(
     about = "Sync the targets of .driftsync/sync.yaml",
     long_about = "Sync the selected targets: pre-sync gates, each target, verification (--verify), \
-post-sync and drift gates, then commit the outputs of pull targets (and changed .driftsync/state/ files) \
-with git, push that commit, and write report.json and report.md.\n\n\
+post-sync and drift gates, then commit the outputs of pull and bidirectional targets (and changed \
+.driftsync/state/ files) with git, push that commit, and write report.json and report.md. A sync target's \
+local files are committed with its base whatever its outcome, so the next run (a fresh clone) reads them \
+right; its writes to the remote are journalled there until that commit is pushed, and a lease on the remote \
+lets one run at a time apply.\n\n\
 Pushing: --push, or `defaults.git_push: true`, pushes the commit to the branch's upstream (else `origin`); \
 --no-push or `git_push: false` never does. Unset, it pushes in GitHub Actions (GITHUB_ACTIONS=true) when a token \
 is present and HEAD is on a branch. The token is DRIFTSYNC_GIT_TOKEN, else GITHUB_TOKEN, sent as `x-access-token`. \
@@ -72,7 +75,7 @@ runs only if it sets `dry_run: true` (then with DRIFTSYNC_DRY_RUN=1); the others
 verification are only listed (entrypoint or run line, direction, inputs, outputs). Sync, bundle and \
 schema targets plan without writing.\n\n\
 Exit codes: 0 all good, 1 a target or gate failed (or drifted with fail_on_diff), \
-2 configuration or environment error.",
+2 configuration or environment error, or another run holds the lock or the remote's lease.",
     after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n\n\
 Entrypoints get DRIFTSYNC_TARGET, DRIFTSYNC_DIRECTION, DRIFTSYNC_DRY_RUN (1 in a dry run), \
 DRIFTSYNC_CHECK, DRIFTSYNC_FORCE, DRIFTSYNC_CONFIG (the target's config: as JSON), DRIFTSYNC_ROOT and the target's env."
@@ -90,7 +93,8 @@ pub struct RunArgs {
     /// Stop at the first failed target
     #[arg(long)]
     pub fail_fast: bool,
-    /// Run push targets even when their inputs are unchanged
+    /// Run push targets even when their inputs are unchanged, and apply sync
+    /// targets despite their safety checks (max_delete, an empty side)
     #[arg(long)]
     pub force: bool,
     /// Do not commit (same as `git_commit: false`); nothing is pushed either

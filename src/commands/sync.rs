@@ -110,6 +110,16 @@ impl Reporter for Progress {
             Event::LockTakenOver { pid } => {
                 eprintln!("driftsync: took over a stale lock left by pid {pid}");
             }
+            Event::LeaseTakenOver { holder } => {
+                eprintln!(
+                    "driftsync: took over the remote's lease left by {holder} (that run is gone)"
+                );
+            }
+            Event::JournalApplied { paths } => {
+                eprintln!(
+                    "driftsync: {paths} write(s) an earlier run made to the remote before it was stopped were taken as the base"
+                );
+            }
             Event::Planned { actions } => self.total.store(*actions, Ordering::SeqCst),
             Event::ActionDone { .. } if self.draw => {
                 let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
@@ -238,6 +248,10 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
         .clone()
         .unwrap_or_else(|| adhoc_state_file(&work, &left.location(), &right.location()));
     let mut opts = SyncOptions::new(state.clone(), work);
+    opts.lease_name = Some(driftsync_engine::adhoc_name(
+        &left.location(),
+        &right.location(),
+    ));
     opts.plan.direction = args.direction;
     opts.plan.policy = args.on_conflict;
     opts.plan.delete_orphans = args.delete_orphans;

@@ -39,7 +39,7 @@ pub use state::State;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// Another run holds the lock.
-    #[error("locked by pid {pid} ({path}); wait for it to finish, or remove the file if that process is gone")]
+    #[error("locked by pid {pid} ({path}); another run in this checkout is syncing: wait for it to finish")]
     Locked {
         /// The holder's pid.
         pid: u32,
@@ -139,6 +139,15 @@ pub struct SyncOptions {
     pub keep_journal: bool,
     /// How long the lease on the remote lasts between renewals.
     pub lease_ttl: std::time::Duration,
+    /// The lease's name on the remote (default: the state file's stem). An
+    /// ad hoc pair names it after both locations, so the same pair is
+    /// leased once whichever state file each run uses.
+    pub lease_name: Option<String>,
+    /// Rewrite the state file when only the quick-check data of unchanged
+    /// files moved (inode, mtime). Off for a base committed to git: a fresh
+    /// clone's files all have new inodes and mtimes, and committing them
+    /// every job is noise.
+    pub refresh_quick_check: bool,
 }
 
 impl SyncOptions {
@@ -163,6 +172,8 @@ impl SyncOptions {
             check: None,
             keep_journal: false,
             lease_ttl: lease::DEFAULT_TTL,
+            lease_name: None,
+            refresh_quick_check: true,
         }
     }
 }
@@ -359,7 +370,8 @@ pub fn sync(
     let lease = if opts.dry_run {
         None
     } else {
-        match lease::Lease::acquire(right, &name, &run_id, opts.lease_ttl)? {
+        let lease_name = opts.lease_name.as_deref().unwrap_or(&name);
+        match lease::Lease::acquire(right, lease_name, &run_id, opts.lease_ttl)? {
             Some((lease, taken)) => {
                 if let Some(h) = taken {
                     reporter.event(&Event::LeaseTakenOver {
@@ -408,6 +420,7 @@ fn sync_held(
         (l.join().expect("scan thread panicked"), r)
     });
     let (mut l, mut r) = (l?, r?);
+    let mut journal_moved_base = false;
     if !opts.dry_run {
         // Temp files of killed runs the scans passed over (the lock is
         // held); a side where a file came back from a killed delete is
@@ -430,6 +443,7 @@ fn sync_held(
         };
         let (ls, rs) = (whole(&l, &base.left), whole(&r, &base.right));
         let paths = journal.apply_to_base(&mut base, &ls, &rs);
+        journal_moved_base = paths > 0;
         (l.snapshot, l.unchanged) = (ls, None);
         (r.snapshot, r.unchanged) = (rs, None);
         if paths > 0 {
@@ -450,7 +464,13 @@ fn sync_held(
     }
     let plan = reconcile_views(&base, lv, rv, &plan_opts);
     let violations = guard::check_views(&plan, &base, lv, rv, &opts.limits);
-    let (refresh, mut changed) = apply::refresh_unchanged(&base, &plan, lv, rv);
+    let (refresh, mut changed) = if opts.refresh_quick_check {
+        apply::refresh_unchanged(&base, &plan, lv, rv)
+    } else {
+        Default::default()
+    };
+    // A base the journal moved is written even when nothing else changes.
+    changed |= journal_moved_base;
     let mut notes: Vec<(Side, ScanNote)> =
         l.notes.iter().map(|n| (Side::Left, n.clone())).collect();
     notes.extend(r.notes.iter().map(|n| (Side::Right, n.clone())));
@@ -648,11 +668,16 @@ fn journal_note(detail: String) -> ScanNote {
     }
 }
 
+/// The lease name of an ad hoc pair: `adhoc-<16 hex digits>` of both locations.
+pub fn adhoc_name(left: &str, right: &str) -> String {
+    let h = driftsync_core::Hash::of(format!("{left}\n{right}").as_bytes());
+    format!("adhoc-{}", &h.to_hex()[..16])
+}
+
 /// The default state file for an ad hoc sync of two locations:
 /// `<work>/state/adhoc-<first 16 hex digits of SHA-256("left\nright")>.json`.
 pub fn adhoc_state_file(work_dir: &Path, left: &str, right: &str) -> PathBuf {
-    let h = driftsync_core::Hash::of(format!("{left}\n{right}").as_bytes());
     work_dir
         .join("state")
-        .join(format!("adhoc-{}.json", &h.to_hex()[..16]))
+        .join(format!("{}.json", adhoc_name(left, right)))
 }

@@ -25,21 +25,12 @@ pub struct Lock {
     _file: fs::File,
 }
 
-/// Whether process `pid` exists: `kill(pid, 0)` succeeds, or fails with
-/// EPERM (it exists but belongs to another user).
+/// Whether process `pid` is alive: it exists (`kill(pid, 0)`, or EPERM
+/// for another user's) and is not a zombie. One answer for the lock, the
+/// lease and the local replica's temp files.
 #[cfg(unix)]
 pub(crate) fn alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        // 0 and negative values address process groups, not one process.
-        return false;
-    }
-    // SAFETY: signal 0 performs only the existence and permission checks;
-    // nothing is delivered, and the call touches no memory of ours.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    driftsync_replica::local::process_alive(pid)
 }
 
 /// Without a portable liveness check the expiry alone decides.
@@ -228,6 +219,27 @@ mod tests {
         // Half-written or garbage: taken over, nobody named.
         fs::write(&path, "").unwrap();
         assert_eq!(Lock::acquire(&path, 10).unwrap().1, None);
+    }
+
+    #[test]
+    fn a_zombie_is_not_alive() {
+        // Killed but not reaped: a zombie until `wait`.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(alive(pid));
+        child.kill().unwrap();
+        let start = std::time::Instant::now();
+        while alive(pid) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "a killed, unreaped child still counts as alive"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        child.wait().unwrap();
     }
 
     #[test]

@@ -120,15 +120,32 @@ pub fn temp_pid(name: &str) -> Option<u32> {
     ok.then(|| pid.parse().ok()).flatten()
 }
 
-/// Whether process `pid` is alive (`kill(pid, 0)`; a process we may not
-/// signal is alive too).
+/// Whether process `pid` is alive: `kill(pid, 0)` succeeds (or fails with
+/// EPERM: another user's process) and it is not a zombie.
 pub fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };
-    // SAFETY: signal 0 only checks.
+    if pid <= 0 {
+        // 0 and negative values address process groups, not one process.
+        return false;
+    }
+    // SAFETY: signal 0 performs only the existence and permission checks.
     let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    // A killed process its parent has not reaped yet (a zombie) still
+    // answers kill(pid, 0), but it will never run again.
+    exists && !zombie(pid)
+}
+
+/// True when /proc says `pid` is a zombie (state `Z`); false elsewhere.
+fn zombie(pid: libc::pid_t) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // `pid (comm) S …`: the state follows the last `)` (comm may hold any byte).
+        stat.rfind(')')
+            .and_then(|at| stat[at + 1..].split_whitespace().next())
+            .is_some_and(|state| state == "Z")
+    })
 }
 
 /// Whether a temp file named `name` may be removed by this process: made by
