@@ -38,6 +38,31 @@ fn scheme(spec: &str) -> Option<&str> {
     valid.then_some(scheme)
 }
 
+/// Refuse two locations that are the same local directory, or where one
+/// local directory is inside the other: syncing them would copy the inner one
+/// into itself on every run (or sync a directory with itself). Paths are
+/// compared in canonical form (links, `.` and `..` resolved).
+pub fn refuse_nested(left: &str, right: &str) -> anyhow::Result<()> {
+    use driftsync_config::nesting::{canonical, nesting, Nesting};
+    if left.is_empty() || right.is_empty() || scheme(left).is_some() || scheme(right).is_some() {
+        return Ok(());
+    }
+    let (l, r) = (std::path::Path::new(left), std::path::Path::new(right));
+    match nesting(l, r) {
+        None => Ok(()),
+        Some(Nesting::Same) => bail!(
+            "`{left}` and `{right}` are the same directory ({}); give two different directories",
+            canonical(l).display()
+        ),
+        Some(Nesting::FirstInsideSecond) => bail!(
+            "`{left}` is inside `{right}`: each run would copy the inner directory into itself again; give two directories neither of which holds the other"
+        ),
+        Some(Nesting::SecondInsideFirst) => bail!(
+            "`{right}` is inside `{left}`: each run would copy the inner directory into itself again; give two directories neither of which holds the other"
+        ),
+    }
+}
+
 /// Open the replica a location names.
 pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Replica>> {
     match scheme(spec) {

@@ -13,7 +13,7 @@ use driftsync_engine::{adhoc_state_file, sync, Event, Outcome, Reporter, SyncOpt
 
 use crate::cli::Global;
 use crate::exit::Exit;
-use crate::replicas::{open_replica, OpenOptions};
+use crate::replicas::{open_replica, refuse_nested, OpenOptions};
 
 /// Arguments of `driftsync sync`.
 #[derive(Debug, Args)]
@@ -230,6 +230,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
         backup_prefix: Some(args.backup_prefix.clone()),
         request_timeout: Some(args.timeout),
     };
+    refuse_nested(&args.left, &args.right)?;
     let left = open_replica(&args.left, &open)?;
     let right = open_replica(&args.right, &open)?;
     let work = PathBuf::from(".driftsync");

@@ -15,6 +15,7 @@ pub mod interp;
 pub mod kinds;
 pub mod locate;
 pub mod model;
+pub mod nesting;
 pub mod raw;
 pub mod resolve;
 
