@@ -25,6 +25,9 @@ pub struct OpenOptions {
     pub backup_prefix: Option<String>,
     /// Object storage: deadline of one request (None = default).
     pub request_timeout: Option<std::time::Duration>,
+    /// A dry run or a check: open without creating anything (a database
+    /// file or table that does not exist yet reads as an empty side).
+    pub dry_run: bool,
 }
 
 /// The scheme of a location (`s3` in `s3://b/p`, `memory` in `memory:x`), if it has one.
@@ -89,15 +92,17 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
             }
             Ok(Box::new(driftsync_replica_object::ObjectReplica::open(spec, o)?))
         }
-        Some("sqlite" | "postgres" | "postgresql") => Ok(Box::new(
-            driftsync_replica_db::DbReplica::open(
-                spec,
-                &match &opts.root {
-                    Some(root) => root.clone(),
-                    None => std::env::current_dir()?,
-                },
-            )?,
-        )),
+        Some("sqlite" | "postgres" | "postgresql") => {
+            let base = match &opts.root {
+                Some(root) => root.clone(),
+                None => std::env::current_dir()?,
+            };
+            Ok(Box::new(if opts.dry_run {
+                driftsync_replica_db::DbReplica::open_read_only(spec, &base)?
+            } else {
+                driftsync_replica_db::DbReplica::open(spec, &base)?
+            }))
+        }
         Some(other) => bail!(
             "unsupported location {}: scheme {other:?} is not known; use a directory path, memory:NAME, s3://, gs://, az://, file:, sqlite:// or postgres://",
             driftsync_core::redact::redact_url(spec)

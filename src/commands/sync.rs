@@ -229,6 +229,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
         root: None,
         backup_prefix: Some(args.backup_prefix.clone()),
         request_timeout: Some(args.timeout),
+        dry_run: args.dry_run,
     };
     refuse_nested(&args.left, &args.right)?;
     let left = open_replica(&args.left, &open)?;
