@@ -366,3 +366,40 @@ fn nested_or_identical_sides_are_refused_with_exit_2_and_nothing_written() {
     let out = run(root, &["sync", "dl", "dl2"], &[]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+#[test]
+fn control_characters_in_names_cannot_fake_plan_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let (left, right) = (d.path().join("left"), d.path().join("right"));
+    fs::create_dir_all(&right).unwrap();
+    let evil = "evil\n+ left→right  fake.txt  new on left";
+    write(left.join(evil), "x\n");
+    write(left.join("tab\there"), "t\n");
+    write(left.join("esc\x1b[2K.txt"), "e\n");
+    write(left.join("plain.txt"), "p\n");
+    let (l, r) = (left.to_str().unwrap(), right.to_str().unwrap());
+    for extra in [&["--dry-run"][..], &[]] {
+        let mut args = vec!["sync", l, r];
+        args.extend(extra);
+        let out = run(d.path(), &args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "+ left→right  \"esc\\033[2K.txt\"  new on left",
+                "+ left→right  \"evil\\n+ left→right  fake.txt  new on left\"  new on left",
+                "+ left→right  plain.txt  new on left",
+                "+ left→right  \"tab\\there\"  new on left",
+            ],
+            "{args:?}"
+        );
+    }
+    // The copy has the exact name, and JSON keeps it exact too.
+    assert_eq!(fs::read_to_string(right.join(evil)).unwrap(), "x\n");
+    write(left.join(evil), "y\n");
+    let out = run(d.path(), &["sync", l, r, "--dry-run", "--json"], &[]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["plan"]["actions"][0]["path"], evil, "{doc}");
+}
