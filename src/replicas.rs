@@ -25,6 +25,9 @@ pub struct OpenOptions {
     pub backup_prefix: Option<String>,
     /// Object storage: deadline of one request (None = default).
     pub request_timeout: Option<std::time::Duration>,
+    /// A dry run or a check: open without creating anything (a database
+    /// file or table that does not exist yet reads as an empty side).
+    pub dry_run: bool,
 }
 
 /// The scheme of a location (`s3` in `s3://b/p`, `memory` in `memory:x`), if it has one.
@@ -36,6 +39,31 @@ fn scheme(spec: &str) -> Option<&str> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     valid.then_some(scheme)
+}
+
+/// Refuse two locations that are the same local directory, or where one
+/// local directory is inside the other: syncing them would copy the inner one
+/// into itself on every run (or sync a directory with itself). Paths are
+/// compared in canonical form (links, `.` and `..` resolved).
+pub fn refuse_nested(left: &str, right: &str) -> anyhow::Result<()> {
+    use driftsync_config::nesting::{canonical, nesting, Nesting};
+    if left.is_empty() || right.is_empty() || scheme(left).is_some() || scheme(right).is_some() {
+        return Ok(());
+    }
+    let (l, r) = (std::path::Path::new(left), std::path::Path::new(right));
+    match nesting(l, r) {
+        None => Ok(()),
+        Some(Nesting::Same) => bail!(
+            "`{left}` and `{right}` are the same directory ({}); give two different directories",
+            canonical(l).display()
+        ),
+        Some(Nesting::FirstInsideSecond) => bail!(
+            "`{left}` is inside `{right}`: each run would copy the inner directory into itself again; give two directories neither of which holds the other"
+        ),
+        Some(Nesting::SecondInsideFirst) => bail!(
+            "`{right}` is inside `{left}`: each run would copy the inner directory into itself again; give two directories neither of which holds the other"
+        ),
+    }
 }
 
 /// Open the replica a location names.
@@ -66,15 +94,17 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
             }
             Ok(Box::new(driftsync_replica_object::ObjectReplica::open(spec, o)?))
         }
-        Some("sqlite" | "postgres" | "postgresql") => Ok(Box::new(
-            driftsync_replica_db::DbReplica::open(
-                spec,
-                &match &opts.root {
-                    Some(root) => root.clone(),
-                    None => std::env::current_dir()?,
-                },
-            )?,
-        )),
+        Some("sqlite" | "postgres" | "postgresql") => {
+            let base = match &opts.root {
+                Some(root) => root.clone(),
+                None => std::env::current_dir()?,
+            };
+            Ok(Box::new(if opts.dry_run {
+                driftsync_replica_db::DbReplica::open_read_only(spec, &base)?
+            } else {
+                driftsync_replica_db::DbReplica::open(spec, &base)?
+            }))
+        }
         Some(other) => bail!(
             "unsupported location {}: scheme {other:?} is not known; use a directory path, memory:NAME, s3://, gs://, az://, file:, sqlite:// or postgres://",
             driftsync_core::redact::redact_url(spec)

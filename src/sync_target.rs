@@ -10,10 +10,12 @@ use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
 
 use crate::replicas::{open_replica, OpenOptions};
 
-/// The two sides of a sync target: `local` (left) under `repo_root`, and `remote` (right).
+/// The two sides of a sync target: `local` (left) under `repo_root`, and
+/// `remote` (right); `dry_run` opens them without creating anything.
 pub fn open_sides(
     t: &driftsync_config::SyncTarget,
     repo_root: &std::path::Path,
+    dry_run: bool,
 ) -> anyhow::Result<(
     Box<dyn driftsync_replica::Replica>,
     Box<dyn driftsync_replica::Replica>,
@@ -33,6 +35,7 @@ pub fn open_sides(
             root: Some(repo_root.to_path_buf()),
             backup_prefix: t.backup_prefix.clone(),
             request_timeout: t.request_timeout,
+            dry_run,
         },
     )?;
     Ok((Box::new(left), right))
@@ -54,7 +57,7 @@ impl TargetExecutor for SyncExecutor {
             )));
         };
         let mask = |s: String| ctx.masker.mask(&s);
-        let (left, right) = open_sides(t, ctx.repo_root)
+        let (left, right) = open_sides(t, ctx.repo_root, ctx.dry_run || ctx.check)
             .map_err(|e| ExecError::Environment(mask(format!("{}: {e:#}", target.name))))?;
         let work = ctx.repo_root.join(".driftsync");
         let mut opts = SyncOptions::new(
@@ -216,7 +219,7 @@ impl TargetExecutor for SyncExecutor {
         if !clean {
             return;
         }
-        let note = match open_sides(t, ctx.repo_root) {
+        let note = match open_sides(t, ctx.repo_root, false) {
             Ok((_, right)) => driftsync_engine::journal::clear(&*right, &target.name).err(),
             Err(e) => Some(format!("{e:#}")),
         };

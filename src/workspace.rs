@@ -40,11 +40,11 @@ pub fn locate(global: &Global) -> anyhow::Result<(PathBuf, PathBuf)> {
 /// Load and validate the configuration (`${VAR}` from the process environment).
 pub fn load(global: &Global) -> anyhow::Result<Config> {
     let (file, root) = locate(global)?;
-    let text =
-        std::fs::read_to_string(&file).map_err(|source| driftsync_config::ConfigError::Read {
-            path: file.clone(),
-            source,
-        })?;
+    let bytes = std::fs::read(&file).map_err(|source| driftsync_config::ConfigError::Read {
+        path: file.clone(),
+        source,
+    })?;
+    let text = driftsync_config::decode(bytes, &display_path(&file))?;
     let env = |name: &str| std::env::var(name).ok();
     let mut cfg = driftsync_config::parse(&text, &display_path(&file), &root, &env)?;
     cfg.file = file;

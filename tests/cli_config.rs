@@ -32,6 +32,8 @@ const MISTAKES: &[(&str, &str, usize, usize, &str)] = &[
     ("bad version", "version: \"2.0\"\n", 1, 10, "unsupported version"),
     ("both entrypoint and run", "targets:\n  a:\n    type: command\n    entrypoint: scripts/ok.sh\n    run: x\n", 5, 5, "not both"),
     ("check with both kinds", "safety:\n  post_sync_checks:\n    - { name: v, builtin: validate, command: 'true' }\n", 3, 37, "both `builtin` and `command`"),
+    ("target defined twice", "targets:\n  a:\n    type: command\n    run: x\n  b:\n    type: command\n    run: y\n  a:\n    type: command\n    run: z\n", 8, 3, "target `a` is defined twice (first at .driftsync/sync.yaml:2:3)"),
+    ("key written twice", "targets:\n  a:\n    type: command\n    run: x\n    env: { A: \"1\", A: \"2\" }\n", 5, 20, "`A` is written twice in `targets.a.env` (first at .driftsync/sync.yaml:5:12)"),
     ("drift gate without bound", "safety:\n  drift_gates:\n    - name: g\n      command: echo 1\n", 3, 7, "no bound"),
 ];
 
@@ -198,6 +200,38 @@ fn every_command_has_help_with_examples() {
         assert!(
             out.stdout.contains("Examples:"),
             "{cmd:?} --help has no examples"
+        );
+    }
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let r = repo_with_script();
+    r.config("\u{feff}version: \"1.0\"\ntargets:\n  a:\n    type: command\n    run: echo hi\n");
+    let out = r.run(&["config", "validate"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("valid (1 target(s)"), "{}", out.all());
+}
+
+#[test]
+fn a_file_that_is_not_utf8_names_the_line_and_column_of_the_first_bad_byte() {
+    let r = repo_with_script();
+    // Latin-1 `é` (0xE9) on line 5, after `    run: echo caf` (17 characters).
+    let mut bytes =
+        b"version: \"1.0\"\ntargets:\n  a:\n    type: command\n    run: echo caf".to_vec();
+    bytes.extend([0xE9, b'\n']);
+    r.config("");
+    std::fs::write(r.p(".driftsync/sync.yaml"), bytes).unwrap();
+    for cmd in [&["config", "validate"][..], &["run"], &["list"]] {
+        let out = r.run(cmd);
+        assert_eq!(out.code, 2, "{cmd:?}: {}", out.all());
+        assert!(
+            out.stderr.contains(".driftsync/sync.yaml:5:18:")
+                && out.stderr.contains("not UTF-8")
+                && out.stderr.contains("0xE9")
+                && out.stderr.contains("save the file as UTF-8"),
+            "{cmd:?}: {}",
+            out.stderr
         );
     }
 }

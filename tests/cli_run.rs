@@ -337,3 +337,33 @@ fn github_actions_commits_as_the_bot() {
         "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
     );
 }
+
+#[test]
+fn a_bad_schedule_on_the_command_line_is_exit_2_and_runs_nothing() {
+    let r = Repo::new();
+    r.script("scripts/mark.sh", "touch ran");
+    r.config(
+        "version: \"1.0\"\ntargets:\n  nightly:\n    type: command\n    entrypoint: scripts/mark.sh\n    schedule: \"0 2 * * *\"\n",
+    );
+    r.commit_all("config");
+    for (cron, want) in [
+        ("0 2 * *", "has 5 fields"),
+        ("61 2 * * *", "minute"),
+        ("@daily", "shortcuts are not supported"),
+    ] {
+        for cmd in ["run", "check", "list", "matrix"] {
+            let out = r.run(&[cmd, "--schedule", cron]);
+            assert_eq!(out.code, 2, "{cmd} --schedule {cron:?}: {}", out.all());
+            assert!(
+                out.stderr.contains("--schedule") && out.stderr.contains(want),
+                "{cmd} --schedule {cron:?}: {}",
+                out.stderr
+            );
+        }
+    }
+    assert!(!r.exists("ran"), "nothing ran");
+    // A good expression still selects, whitespace-insensitively.
+    let out = r.run(&["run", "--schedule", "0  2 * * *", "--no-commit"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(r.exists("ran"), "{}", out.all());
+}

@@ -323,3 +323,83 @@ fn a_closed_stdout_ends_quietly() {
     // The files were synced all the same.
     assert_eq!(tree(&dir.join("a")), tree(&dir.join("b")));
 }
+
+#[test]
+fn nested_or_identical_sides_are_refused_with_exit_2_and_nothing_written() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    write(root.join("dl/a.txt"), "a\n");
+    write(root.join("dl/sub/b.txt"), "b\n");
+    fs::create_dir_all(root.join("other")).unwrap();
+    // A link to `dl` from outside (the tree walk below does not follow links).
+    let links = tempfile::tempdir().unwrap();
+    let link = links.path().join("link");
+    std::os::unix::fs::symlink(root.join("dl"), &link).unwrap();
+    let link = link.to_str().unwrap();
+    let link_sub = format!("{link}/sub");
+    let link_sub_inside = format!("`{link_sub}` is inside `dl`");
+    let before = tree(root);
+    for (left, right, want) in [
+        ("dl", "dl/sub", "`dl/sub` is inside `dl`"),
+        ("dl/sub", "dl", "`dl/sub` is inside `dl`"),
+        ("dl", "dl/new/deeper", "`dl/new/deeper` is inside `dl`"),
+        ("dl", "dl", "are the same directory"),
+        ("dl", "./dl/", "are the same directory"),
+        ("dl", link, "are the same directory"),
+        (&link_sub, "dl", &link_sub_inside),
+    ] {
+        for extra in [&[][..], &["--dry-run"]] {
+            let mut args = vec!["sync", left, right];
+            args.extend(extra);
+            let out = run(root, &args, &[]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(want), "{args:?}: {err}");
+        }
+    }
+    assert_eq!(tree(root), before, "nothing was copied");
+    assert!(!root.join("dl/new").exists());
+    assert!(!root.join(".driftsync").exists(), "no state was written");
+    // Siblings, and a name that merely starts like the other, still sync.
+    let out = run(root, &["sync", "dl", "other"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = run(root, &["sync", "dl", "dl2"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn control_characters_in_names_cannot_fake_plan_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let (left, right) = (d.path().join("left"), d.path().join("right"));
+    fs::create_dir_all(&right).unwrap();
+    let evil = "evil\n+ left→right  fake.txt  new on left";
+    write(left.join(evil), "x\n");
+    write(left.join("tab\there"), "t\n");
+    write(left.join("esc\x1b[2K.txt"), "e\n");
+    write(left.join("plain.txt"), "p\n");
+    let (l, r) = (left.to_str().unwrap(), right.to_str().unwrap());
+    for extra in [&["--dry-run"][..], &[]] {
+        let mut args = vec!["sync", l, r];
+        args.extend(extra);
+        let out = run(d.path(), &args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "+ left→right  \"esc\\033[2K.txt\"  new on left",
+                "+ left→right  \"evil\\n+ left→right  fake.txt  new on left\"  new on left",
+                "+ left→right  plain.txt  new on left",
+                "+ left→right  \"tab\\there\"  new on left",
+            ],
+            "{args:?}"
+        );
+    }
+    // The copy has the exact name, and JSON keeps it exact too.
+    assert_eq!(fs::read_to_string(right.join(evil)).unwrap(), "x\n");
+    write(left.join(evil), "y\n");
+    let out = run(d.path(), &["sync", l, r, "--dry-run", "--json"], &[]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["plan"]["actions"][0]["path"], evil, "{doc}");
+}

@@ -72,3 +72,60 @@ fn a_conflict_left_by_skip_fails_the_run() {
         "unresolved"
     );
 }
+
+#[test]
+fn a_sync_target_whose_remote_overlaps_local_is_a_config_error() {
+    let outside = tempfile::tempdir().unwrap();
+    for (local, remote, want) in [
+        (
+            "docs/",
+            "docs/mirror".to_string(),
+            "`remote` docs/mirror is inside `local` docs",
+        ),
+        (
+            "docs/sub",
+            "docs".to_string(),
+            "`local` docs/sub is inside `remote` docs",
+        ),
+        (
+            "docs",
+            "./docs/".to_string(),
+            "is the same directory as `local` docs",
+        ),
+        (
+            "docs",
+            "{ROOT}/docs".to_string(),
+            "is the same directory as `local` docs",
+        ),
+    ] {
+        let r = Repo::new();
+        let remote = remote.replace("{ROOT}", &r.path().display().to_string());
+        r.write(
+            ".driftsync/sync.yaml",
+            &format!(
+                "version: \"1.0\"\ntargets:\n  docs:\n    type: sync\n    local: {local}\n    remote: {remote}\n"
+            ),
+        );
+        r.write("docs/a.md", "x\n");
+        for cmd in [&["config", "validate"][..], &["run"], &["check"]] {
+            let out = r.run(cmd);
+            assert_eq!(out.code, 2, "{cmd:?} {local} {remote}: {}", out.all());
+            assert!(
+                out.stderr.contains(".driftsync/sync.yaml:6:13:") && out.stderr.contains(want),
+                "{cmd:?} {local} {remote}: {}",
+                out.stderr
+            );
+        }
+        assert!(!r.exists("docs/mirror"), "nothing copied");
+    }
+    // A directory outside the repository is fine.
+    let r = Repo::new();
+    r.write(
+        ".driftsync/sync.yaml",
+        &format!(
+            "version: \"1.0\"\ntargets:\n  docs:\n    type: sync\n    local: docs\n    remote: {}\n",
+            outside.path().join("share").display()
+        ),
+    );
+    assert_eq!(r.run(&["config", "validate"]).code, 0);
+}

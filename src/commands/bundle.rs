@@ -282,7 +282,13 @@ impl driftsync_runner::TargetExecutor for BundleExecutor {
         };
         let url = DbUrl::parse(cfg.database.expose(), ctx.repo_root)
             .map_err(|e| ExecError::Environment(e.to_string()))?;
-        let store = BundleStore::open(&url).map_err(env)?;
+        // A dry run or a check creates no database file and no table.
+        let store = if ctx.check || ctx.dry_run {
+            BundleStore::open_read_only(&url)
+        } else {
+            BundleStore::open(&url)
+        }
+        .map_err(env)?;
         let mut ws = Workspace {
             root: ctx.repo_root.join(cfg.local.as_str()),
             state_path: ctx.repo_root.join(".driftsync/state/bundles.json"),

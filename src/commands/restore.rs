@@ -63,7 +63,7 @@ fn target_sides(global: &Global, name: &str) -> anyhow::Result<Sides> {
             target.type_name()
         );
     };
-    let (left, right) = crate::sync_target::open_sides(t, &config.root)?;
+    let (left, right) = crate::sync_target::open_sides(t, &config.root, false)?;
     Ok(Sides {
         work: config.root.join(".driftsync"),
         left,

@@ -23,8 +23,19 @@ pub struct SelectArgs {
     pub direction: Option<String>,
     /// Only targets whose `schedule` is CRON (whitespace-insensitive). In GitHub
     /// Actions a `schedule` event's cron is used when this is not given.
-    #[arg(long, value_name = "CRON")]
+    #[arg(long, value_name = "CRON", value_parser = parse_schedule)]
     pub schedule: Option<String>,
+}
+
+/// `--schedule` is checked with the parser `schedule:` in sync.yaml goes
+/// through: a mistyped cron is a usage error (exit 2), not an empty selection.
+fn parse_schedule(s: &str) -> Result<String, String> {
+    driftsync_config::cron::Cron::parse(s)
+        .map(|c| c.as_str().to_string())
+        .map_err(|e| match e.contains("e.g.") {
+            true => e,
+            false => format!("{e}; e.g. \"0 2 * * *\" is 02:00 every day"),
+        })
 }
 
 impl SelectArgs {

@@ -13,7 +13,7 @@ use driftsync_engine::{adhoc_state_file, sync, Event, Outcome, Reporter, SyncOpt
 
 use crate::cli::Global;
 use crate::exit::Exit;
-use crate::replicas::{open_replica, OpenOptions};
+use crate::replicas::{open_replica, refuse_nested, OpenOptions};
 
 /// Arguments of `driftsync sync`.
 #[derive(Debug, Args)]
@@ -142,44 +142,55 @@ impl Reporter for Progress {
 }
 
 fn print_human(out: &Outcome, state: &std::path::Path) {
+    use crate::render::plan;
     for (side, note) in &out.notes {
-        eprintln!("note: {side}: {}: {}", note.path, note.reason);
+        eprintln!(
+            "note: {side}: {}: {}",
+            plan::path(&note.path),
+            plan::text(&note.reason)
+        );
     }
     for h in &out.held_back {
+        let at = match (h.invalid.line, h.invalid.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", plan::path(h.path.as_str())),
+            (Some(l), None) => format!("{}:{l}", plan::path(h.path.as_str())),
+            _ => plan::path(h.path.as_str()).into_owned(),
+        };
         eprintln!(
-            "held back: {} {}: does not parse: {}",
+            "held back: {} {at}: does not parse: {}",
             h.side,
-            h.at(),
-            h.invalid.message
+            plan::text(&h.invalid.message)
         );
     }
     // One buffered writer: a sync of 100,000 files prints 100,000 lines, and
     // a line-buffered stdout makes each one a write of its own.
     let mut w = std::io::BufWriter::new(std::io::stdout().lock());
     if out.dry_run {
-        let _ = w.write_all(out.plan.render().as_bytes());
+        let _ = w.write_all(plan::render(&out.plan).as_bytes());
     } else {
         for (action, rec) in out.plan.actions.iter().zip(&out.results) {
             let _ = match rec.outcome {
-                ActionOutcome::Applied | ActionOutcome::Planned => writeln!(w, "{}", action.line()),
+                ActionOutcome::Applied | ActionOutcome::Planned => {
+                    writeln!(w, "{}", plan::action(action))
+                }
                 ActionOutcome::Skipped | ActionOutcome::Failed => writeln!(
                     w,
                     "{}  [{}: {}]",
-                    action.line(),
+                    plan::action(action),
                     if rec.outcome == ActionOutcome::Skipped {
                         "skipped"
                     } else {
                         "FAILED"
                     },
-                    rec.detail.as_deref().unwrap_or("")
+                    plan::text(rec.detail.as_deref().unwrap_or(""))
                 ),
             };
         }
         for c in out.plan.unresolved() {
-            let _ = writeln!(w, "{}", c.line());
+            let _ = writeln!(w, "{}", plan::conflict(c));
         }
         for n in &out.plan.notes {
-            let _ = writeln!(w, "  {:<10}  {}  {}", "kept", n.path, n.reason);
+            let _ = writeln!(w, "{}", plan::kept(n.path.as_str(), &n.reason));
         }
     }
     let _ = w.flush();
@@ -195,7 +206,7 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
         );
     }
     if let Some(why) = &out.blocked {
-        eprintln!("driftsync: {why}");
+        eprintln!("driftsync: {}", plan::text(why));
     }
     let applied = out
         .results
@@ -239,7 +250,9 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
         root: None,
         backup_prefix: Some(args.backup_prefix.clone()),
         request_timeout: Some(args.timeout),
+        dry_run: args.dry_run,
     };
+    refuse_nested(&args.left, &args.right)?;
     let left = open_replica(&args.left, &open)?;
     let right = open_replica(&args.right, &open)?;
     let work = PathBuf::from(".driftsync");

@@ -109,7 +109,7 @@ pub fn summary(report: &Report) -> String {
             t.message
         ));
         for d in &t.drifted {
-            s.push_str(&format!("           drifted: {d}\n"));
+            s.push_str(&format!("           drifted: {}\n", super::plan::text(d)));
         }
     }
     if let Some(c) = &report.commit {

@@ -120,6 +120,25 @@ impl BundleStore {
         })
     }
 
+    /// Open for a look that changes nothing (`run --dry-run`, `check`): no
+    /// SQLite file, folder or table is created and no migration runs; a
+    /// database without the bundle tables reads as holding no bundles.
+    pub fn open_read_only(url: &DbUrl) -> Result<BundleStore, BundleError> {
+        let (mut db, scratch) = Db::connect_existing(
+            url,
+            &["driftsync_bundle_versions", "driftsync_bundle_files"],
+        )?;
+        if scratch {
+            // Empty tables in memory, gone with the connection.
+            let steps = migrations(db.dialect());
+            db.migrate("bundles", &steps)?;
+        }
+        Ok(BundleStore {
+            db,
+            pause_before_commit: None,
+        })
+    }
+
     /// The database URL, password hidden.
     pub fn location(&self) -> String {
         self.db.location().redacted()

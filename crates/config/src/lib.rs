@@ -15,6 +15,7 @@ pub mod interp;
 pub mod kinds;
 pub mod locate;
 pub mod model;
+pub mod nesting;
 pub mod raw;
 pub mod resolve;
 
@@ -57,11 +58,52 @@ pub fn load(
     root: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+    let bytes = std::fs::read(file).map_err(|source| ConfigError::Read {
         path: file.to_path_buf(),
         source,
     })?;
+    let text = decode(bytes, file)?;
     parse(&text, file, root, env)
+}
+
+/// The bytes of a configuration file as text. A UTF-8 byte order mark is
+/// dropped; bytes that are not UTF-8 are an error at the line and column of
+/// the first bad byte (`file` names the file in it).
+pub fn decode(bytes: Vec<u8>, file: &Path) -> Result<String, ConfigError> {
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            Ok(text)
+        }
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let at = e.utf8_error().valid_up_to();
+            let bom = if bytes.starts_with(b"\xef\xbb\xbf") {
+                3
+            } else {
+                0
+            };
+            // The prefix is valid UTF-8 by definition of `valid_up_to`.
+            let before = std::str::from_utf8(&bytes[bom.min(at)..at]).unwrap_or_default();
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            Err(ConfigError::Invalid(vec![Diagnostic {
+                file: file.to_path_buf(),
+                line,
+                column,
+                message: format!(
+                    "the file is not UTF-8 text: byte 0x{:02X} here is not valid UTF-8",
+                    bytes[at]
+                ),
+                help: Some(
+                    "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`), then run again"
+                        .into(),
+                ),
+            }]))
+        }
+    }
 }
 
 /// Validate configuration `text` read from `file`.
@@ -80,6 +122,7 @@ pub fn parse(
             help,
         }])
     };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(diag(
             1,
@@ -87,6 +130,15 @@ pub fn parse(
             "the configuration file is empty".into(),
             Some("start with `version: \"1.0\"` and a `targets:` map".into()),
         ));
+    }
+    let positions = locate::Positions::parse(text);
+    if !positions.duplicates().is_empty() {
+        let errors = positions
+            .duplicates()
+            .iter()
+            .map(|d| duplicate_diagnostic(d, file))
+            .collect();
+        return Err(ConfigError::Invalid(errors));
     }
     let raw: raw::RawConfig = match serde_yaml::from_str(text) {
         Ok(r) => r,
@@ -96,7 +148,6 @@ pub fn parse(
             return Err(diag(line, column, message, help));
         }
     };
-    let positions = locate::Positions::parse(text);
     let mut ctx = resolve::Ctx::new(file, root, &positions, env);
     let resolved = resolve::resolve(raw, &mut ctx);
     match resolved {
@@ -114,6 +165,35 @@ pub fn parse(
             errors.sort_by_key(|d| (d.line, d.column));
             Err(ConfigError::Invalid(errors))
         }
+    }
+}
+
+/// A key written twice: an error at the second, naming the first (serde
+/// would keep the last one and drop the other without a word).
+fn duplicate_diagnostic(d: &locate::Duplicate, file: &Path) -> Diagnostic {
+    let first = format!("{}:{}:{}", file.display(), d.first.line, d.first.column);
+    let (message, help) = if d.path.len() == 1 && d.path[0] == "targets" {
+        (
+            format!("target `{}` is defined twice (first at {first})", d.key),
+            "rename one of them, or merge the two into one target".to_string(),
+        )
+    } else {
+        let place = if d.path.is_empty() {
+            "at the top level".to_string()
+        } else {
+            format!("in `{}`", d.path.join("."))
+        };
+        (
+            format!("`{}` is written twice {place} (first at {first})", d.key),
+            "keep one of them".to_string(),
+        )
+    };
+    Diagnostic {
+        file: file.to_path_buf(),
+        line: d.again.line,
+        column: d.again.column,
+        message,
+        help: Some(help),
     }
 }
 

@@ -5,6 +5,8 @@
 //! deserialisation. This keeps a second, position-only view of the document,
 //! built from yaml-rust2's marked events, so those errors get a line and column too.
 
+use std::collections::HashMap;
+
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
@@ -21,7 +23,22 @@ pub struct Pos {
 enum Shape {
     Scalar,
     Seq(Vec<Node>),
-    Map(Vec<(String, Node, Node)>),
+    /// Entries in file order, and where each key first appears among them:
+    /// a lookup is one hash probe, so a file of 40,000 targets loads in linear time.
+    Map(Vec<(String, Node, Node)>, HashMap<String, usize>),
+}
+
+/// A key written twice in one mapping (serde would silently keep the last).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The keys leading to the mapping (sequence items as decimal indices).
+    pub path: Vec<String>,
+    /// The repeated key.
+    pub key: String,
+    /// Where it is written first.
+    pub first: Pos,
+    /// Where it is written again.
+    pub again: Pos,
 }
 
 #[derive(Debug)]
@@ -34,12 +51,18 @@ struct Node {
 #[derive(Debug, Default)]
 pub struct Positions {
     root: Option<Node>,
+    duplicates: Vec<Duplicate>,
 }
+
+/// A key read so far: its text (`None` for an alias or a non-scalar key,
+/// never taken for a duplicate) and its node.
+type PendingKey = (Option<String>, Node);
 
 #[derive(Default)]
 struct Builder {
-    stack: Vec<(Node, Option<(String, Node)>)>,
+    stack: Vec<(Node, Option<PendingKey>)>,
     root: Option<Node>,
+    duplicates: Vec<Duplicate>,
 }
 
 fn pos(m: Marker) -> Pos {
@@ -50,18 +73,55 @@ fn pos(m: Marker) -> Pos {
 }
 
 impl Builder {
+    /// The keys leading to the innermost open collection.
+    fn path(&self) -> Vec<String> {
+        self.stack
+            .iter()
+            .take(self.stack.len().saturating_sub(1))
+            .map(|(node, pending)| match &node.shape {
+                Shape::Seq(items) => items.len().to_string(),
+                _ => pending
+                    .as_ref()
+                    .and_then(|(k, _)| k.clone())
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
     fn push_value(&mut self, node: Node, key_text: Option<String>) {
+        let mut duplicate = None;
         let Some((parent, pending_key)) = self.stack.last_mut() else {
             self.root = Some(node);
             return;
         };
         match &mut parent.shape {
             Shape::Seq(items) => items.push(node),
-            Shape::Map(entries) => match pending_key.take() {
-                None => *pending_key = Some((key_text.unwrap_or_default(), node)),
-                Some((k, knode)) => entries.push((k, knode, node)),
+            Shape::Map(entries, index) => match pending_key.take() {
+                None => *pending_key = Some((key_text, node)),
+                Some((k, knode)) => {
+                    if let Some(k) = &k {
+                        match index.get(k) {
+                            Some(&first) => {
+                                duplicate = Some(Duplicate {
+                                    path: Vec::new(),
+                                    key: k.clone(),
+                                    first: entries[first].1.pos,
+                                    again: knode.pos,
+                                });
+                            }
+                            None => {
+                                index.insert(k.clone(), entries.len());
+                            }
+                        }
+                    }
+                    entries.push((k.unwrap_or_default(), knode, node));
+                }
             },
             Shape::Scalar => {}
+        }
+        if let Some(mut d) = duplicate {
+            d.path = self.path();
+            self.duplicates.push(d);
         }
     }
 }
@@ -93,7 +153,7 @@ impl MarkedEventReceiver for Builder {
             Event::MappingStart(..) => self.stack.push((
                 Node {
                     pos: pos(mark),
-                    shape: Shape::Map(Vec::new()),
+                    shape: Shape::Map(Vec::new(), HashMap::new()),
                 },
                 None,
             )),
@@ -101,7 +161,7 @@ impl MarkedEventReceiver for Builder {
                 if let Some((mut node, _)) = self.stack.pop() {
                     // A block mapping's start mark can trail its first key;
                     // the first key is where people see the mapping begin.
-                    if let Shape::Map(entries) = &node.shape {
+                    if let Shape::Map(entries, _) = &node.shape {
                         if let Some((_, k, _)) = entries.first() {
                             node.pos = k.pos;
                         }
@@ -123,7 +183,15 @@ impl Positions {
         if parser.load(&mut b, false).is_err() {
             return Positions::default();
         }
-        Positions { root: b.root }
+        Positions {
+            root: b.root,
+            duplicates: b.duplicates,
+        }
+    }
+
+    /// Every key written twice in one mapping, in file order of the repeat.
+    pub fn duplicates(&self) -> &[Duplicate] {
+        &self.duplicates
     }
 
     fn walk(&self, path: &[&str]) -> (Option<&Node>, Option<Pos>, Pos) {
@@ -135,10 +203,9 @@ impl Positions {
         let mut deepest = node.pos;
         for seg in path {
             let next = match &node.shape {
-                Shape::Map(entries) => entries
-                    .iter()
-                    .find(|(k, _, _)| k == seg)
-                    .map(|(_, k, v)| (Some(k.pos), v)),
+                Shape::Map(entries, index) => index
+                    .get(*seg)
+                    .map(|&i| (Some(entries[i].1.pos), &entries[i].2)),
                 Shape::Seq(items) => seg
                     .parse::<usize>()
                     .ok()
@@ -178,7 +245,7 @@ impl Positions {
     /// The keys of the mapping at `path`, with their positions, in file order.
     pub fn keys(&self, path: &[&str]) -> Vec<(String, Pos)> {
         match self.walk(path).0.map(|n| &n.shape) {
-            Some(Shape::Map(entries)) => entries
+            Some(Shape::Map(entries, _)) => entries
                 .iter()
                 .map(|(k, kn, _)| (k.clone(), kn.pos))
                 .collect(),
@@ -224,5 +291,46 @@ mod tests {
             .map(|(k, _)| k)
             .collect();
         assert_eq!(keys, ["type", "outputs"]);
+    }
+
+    #[test]
+    fn keys_written_twice_are_found_with_their_mapping() {
+        let p = Positions::parse(
+            "targets:\n  a: {x: 1}\n  a: {x: 2, x: 3}\nsafety:\n  checks:\n    - {n: 1, n: 2}\n",
+        );
+        let d: Vec<(String, String, Pos, Pos)> = p
+            .duplicates()
+            .iter()
+            .map(|d| (d.path.join("."), d.key.clone(), d.first, d.again))
+            .collect();
+        assert_eq!(
+            d,
+            [
+                (
+                    "targets.a".into(),
+                    "x".into(),
+                    Pos { line: 3, column: 7 },
+                    Pos {
+                        line: 3,
+                        column: 13
+                    }
+                ),
+                (
+                    "targets".into(),
+                    "a".into(),
+                    Pos { line: 2, column: 3 },
+                    Pos { line: 3, column: 3 }
+                ),
+                (
+                    "safety.checks.0".into(),
+                    "n".into(),
+                    Pos { line: 6, column: 8 },
+                    Pos {
+                        line: 6,
+                        column: 14
+                    }
+                ),
+            ]
+        );
     }
 }

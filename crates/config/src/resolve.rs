@@ -512,8 +512,9 @@ fn resolve_safety(raw: &RawSafety, ctx: &mut Ctx<'_>) -> Safety {
 
 pub(crate) fn env_reads(reads: Vec<(String, String)>) -> Vec<EnvRead> {
     let mut out: Vec<EnvRead> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (name, value) in reads {
-        if !out.iter().any(|r| r.name == name) {
+        if seen.insert(name.clone()) {
             out.push(EnvRead {
                 name,
                 value: Secret::new(value),

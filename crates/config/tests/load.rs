@@ -240,3 +240,66 @@ fn a_sync_target_loads_and_its_mistakes_point_at_the_value() {
             .contains("no `remote`")
     );
 }
+
+#[test]
+fn forty_thousand_targets_load_in_file_order() {
+    // Correctness only; the timing (once 13 s, now about a second) is in bench/README.md.
+    let n = 40_000;
+    let mut text = String::from("version: \"1.0\"\ntargets:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  t{i}:\n    type: command\n    run: echo {i}\n    schedule: \"{} 2 * * *\"\n",
+            i % 60
+        ));
+    }
+    let c = load(&text).unwrap();
+    assert_eq!(c.targets.len(), n);
+    for (i, t) in c.targets.iter().enumerate() {
+        assert_eq!(t.name, format!("t{i}"));
+        assert_eq!(t.pos.line, 3 + 4 * i, "{}", t.name);
+        let TargetKind::Command(cmd) = &t.kind else {
+            panic!("command")
+        };
+        assert_eq!(cmd.entrypoint, Entrypoint::Shell(format!("echo {i}")));
+        assert_eq!(
+            t.schedule.as_ref().unwrap().as_str(),
+            format!("{} 2 * * *", i % 60)
+        );
+    }
+    // A mistake in the last target is still placed exactly.
+    let bad = text.replace(
+        &format!("    run: echo {}\n", n - 1),
+        &format!("    run: echo {}\n    timeout: soon\n", n - 1),
+    );
+    let e = load(&bad).unwrap_err();
+    assert_eq!(e.diagnostics().len(), 1, "{e}");
+    assert_eq!(e.diagnostics()[0].line, 3 + 4 * (n - 1) + 3, "{e}");
+}
+
+#[test]
+fn a_target_defined_twice_is_an_error_naming_both_places() {
+    let e = load(
+        "targets:\n  a:\n    type: command\n    run: x\n  a:\n    type: command\n    run: y\n",
+    )
+    .unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!((d.line, d.column), (5, 3), "{e}");
+    assert!(
+        d.message
+            .contains("target `a` is defined twice (first at .driftsync/sync.yaml:2:3)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_first_key() {
+    let c = load("\u{feff}version: \"1.0\"\ntargets: {}\n").unwrap();
+    assert_eq!(c.version, "1.0");
+    let e = driftsync_config::decode(b"a: 1\nb: \xff\n".to_vec(), Path::new("x.yaml")).unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!((d.line, d.column), (2, 4), "{e}");
+    assert_eq!(
+        driftsync_config::decode(b"\xef\xbb\xbfa: 1\n".to_vec(), Path::new("x.yaml")).unwrap(),
+        "a: 1\n"
+    );
+}

@@ -185,6 +185,82 @@ impl Db {
         }
     }
 
+    /// Connect for a look that must change nothing (a dry run, `check`):
+    /// no SQLite file or folder is created and no migration runs. When the
+    /// database, or the first of `tables`, does not exist yet, the answer is a
+    /// scratch in-memory SQLite database under the same location, and `true`:
+    /// the caller creates its tables there and reads an empty store.
+    pub fn connect_existing(url: &DbUrl, tables: &[&str]) -> Result<(Db, bool), DbError> {
+        let location = url.url.clone();
+        let existing = match &url.target {
+            DbTarget::Sqlite { path } if !path.exists() => None,
+            DbTarget::Sqlite { path } => {
+                use rusqlite::OpenFlags;
+                // Read-write but never create, and no pragma that changes the
+                // file (the journal mode is the file's own).
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = rusqlite::Connection::open_with_flags(path, flags)
+                    .and_then(|c| c.busy_timeout(SQLITE_BUSY).map(|()| c))
+                    .map_err(|e| DbError {
+                        kind: DbErrorKind::Unavailable,
+                        location: location.redacted(),
+                        what: "open".into(),
+                        source: e.into(),
+                    })?;
+                Some(Db {
+                    inner: Inner::Sqlite(conn),
+                    location: location.clone(),
+                    tx: None,
+                })
+            }
+            DbTarget::Postgres { .. } => Some(Db::connect(url)?),
+        };
+        if let Some(mut db) = existing {
+            let mut all = true;
+            for t in tables {
+                all &= db.table_exists(t)?;
+            }
+            if all {
+                return Ok((db, false));
+            }
+        }
+        let conn = rusqlite::Connection::open_in_memory().map_err(|e| DbError {
+            kind: DbErrorKind::Other,
+            location: location.redacted(),
+            what: "open a scratch database".into(),
+            source: e.into(),
+        })?;
+        Ok((
+            Db {
+                inner: Inner::Sqlite(conn),
+                location,
+                tx: None,
+            },
+            true,
+        ))
+    }
+
+    /// True when a table (or, for SQLite, a view) of this name exists (in
+    /// PostgreSQL: on the search path).
+    pub fn table_exists(&mut self, name: &str) -> Result<bool, DbError> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => {
+                "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = $1"
+            }
+            Dialect::Postgres => {
+                "SELECT count(*)::bigint FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relname = $1 AND n.nspname = ANY (current_schemas(false))"
+            }
+        };
+        Ok(self
+            .query(sql, &[Value::Text(name.into())])?
+            .first()
+            .is_some_and(|r| r[0].int() > 0))
+    }
+
     /// The engine behind this connection.
     pub fn dialect(&self) -> Dialect {
         match self.inner {

@@ -26,6 +26,8 @@ pub struct DbReplica {
     db: Mutex<Db>,
     table: String,
     location: RedactedUrl,
+    /// Opened for a dry run: every write is refused.
+    read_only: bool,
 }
 
 fn migrations(dialect: Dialect, table: &str) -> Vec<String> {
@@ -108,7 +110,42 @@ impl DbReplica {
             db: Mutex::new(db),
             table,
             location: parsed.url,
+            read_only: false,
         })
+    }
+
+    /// Open for a look that changes nothing (a dry run, `check`): no SQLite
+    /// file, folder or table is created and no migration runs; a database or
+    /// table that does not exist yet reads as an empty side. Writes are refused.
+    pub fn open_read_only(url: &str, base: &Path) -> Result<DbReplica, ReplicaError> {
+        let parsed = DbUrl::parse(url, base).map_err(|e| ReplicaError::Unavailable {
+            location: driftsync_core::redact::redact_url(url),
+            source: Box::new(e),
+        })?;
+        let table = parsed.table.clone().unwrap_or_else(|| DEFAULT_TABLE.into());
+        let (mut db, scratch) = Db::connect_existing(&parsed, &[&table]).map_err(replica_error)?;
+        if scratch {
+            // An empty table in memory: scans find nothing, nothing is kept.
+            let steps = migrations(db.dialect(), &table);
+            db.migrate(&format!("documents:{table}"), &steps)
+                .map_err(replica_error)?;
+        }
+        Ok(DbReplica {
+            db: Mutex::new(db),
+            table,
+            location: parsed.url,
+            read_only: true,
+        })
+    }
+
+    fn refuse_if_read_only(&self, path: &RelPath) -> Result<(), ReplicaError> {
+        if self.read_only {
+            return Err(ReplicaError::Other {
+                context: self.location.redacted(),
+                source: format!("{path}: opened for a dry run; nothing is written").into(),
+            });
+        }
+        Ok(())
     }
 
     fn db(&self) -> MutexGuard<'_, Db> {
@@ -253,6 +290,7 @@ impl Replica for DbReplica {
         meta: &WriteMeta,
         expect: &Expect,
     ) -> Result<Entry, ReplicaError> {
+        self.refuse_if_read_only(path)?;
         let mut bytes = Vec::with_capacity(meta.size as usize);
         content
             .read_to_end(&mut bytes)
@@ -325,6 +363,7 @@ impl Replica for DbReplica {
     }
 
     fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError> {
+        self.refuse_if_read_only(path)?;
         let t = &self.table;
         let mut db = self.db();
         let p = Value::Text(path.as_str().into());

@@ -152,6 +152,9 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
             Some("write e.g. `request_timeout: 30s`".into()),
         );
     }
+    if let (Some(l), Some(r)) = (&local, &remote) {
+        overlap(name, l, r, ctx);
+    }
     if ctx.errors.len() > errors_before {
         return None;
     }
@@ -178,4 +181,42 @@ fn is_object_url(remote: &str) -> bool {
     ["s3://", "gs://", "az://", "file:"]
         .iter()
         .any(|s| remote.starts_with(s))
+}
+
+/// The directory a remote names when it is a plain path (no `scheme:`),
+/// resolved the way the target opens it: relative to the repository root.
+fn remote_dir(remote: &str, root: &std::path::Path) -> Option<std::path::PathBuf> {
+    let has_scheme = remote.split_once(':').is_some_and(|(s, _)| {
+        s.len() > 1
+            && s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    (!has_scheme && !remote.is_empty()).then(|| root.join(remote))
+}
+
+/// A directory remote that is `local`, or holds it, or is inside it: each
+/// run would copy the inner one into itself again.
+fn overlap(name: &str, local: &RelPath, remote: &str, ctx: &mut Ctx<'_>) {
+    use crate::nesting::{nesting, Nesting};
+    let Some(dir) = remote_dir(remote, ctx.root) else {
+        return;
+    };
+    let how = match nesting(&ctx.root.join(local.as_str()), &dir) {
+        None => return,
+        Some(Nesting::Same) => {
+            format!("`remote` {remote} is the same directory as `local` {local}")
+        }
+        Some(Nesting::FirstInsideSecond) => {
+            format!("`local` {local} is inside `remote` {remote}: each run would copy it into itself again")
+        }
+        Some(Nesting::SecondInsideFirst) => {
+            format!("`remote` {remote} is inside `local` {local}: each run would copy it into itself again")
+        }
+    };
+    ctx.error_value(
+        &["targets", name, "remote"],
+        how,
+        Some("give a remote directory outside `local` that does not hold it either".into()),
+    );
 }
