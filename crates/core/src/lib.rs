@@ -8,6 +8,7 @@ pub mod entry;
 pub mod guard;
 pub mod hash;
 pub mod plan;
+pub mod quote;
 pub mod reconcile;
 pub mod redact;
 pub mod relpath;

@@ -167,8 +167,8 @@ impl Action {
         format!(
             "{symbol} {:<10}  {}  {}",
             self.direction(),
-            self.path,
-            self.reason
+            crate::quote::path(self.path.as_str()),
+            crate::quote::text(&self.reason)
         )
     }
 
@@ -206,7 +206,10 @@ impl Conflict {
     pub fn line(&self) -> String {
         format!(
             "! {:<10}  {}  {} ({})",
-            "conflict", self.path, self.reason, self.resolution
+            "conflict",
+            crate::quote::path(self.path.as_str()),
+            crate::quote::text(&self.reason),
+            crate::quote::text(&self.resolution)
         )
     }
 
@@ -270,10 +273,7 @@ impl Plan {
             lines.push((&c.path, c.line()));
         }
         for n in &self.notes {
-            lines.push((
-                &n.path,
-                format!("  {:<10}  {}  {}", "kept", n.path, n.reason),
-            ));
+            lines.push((&n.path, kept_line(n.path.as_str(), &n.reason)));
         }
         lines.sort_by(|a, b| a.0.cmp(b.0));
         let mut out = String::new();
@@ -283,6 +283,16 @@ impl Plan {
         }
         out
     }
+}
+
+/// A path the plan keeps on purpose: `  kept        path  reason`.
+pub fn kept_line(path: &str, reason: &str) -> String {
+    format!(
+        "  {:<10}  {}  {}",
+        "kept",
+        crate::quote::path(path),
+        crate::quote::text(reason)
+    )
 }
 
 #[cfg(test)]
