@@ -417,10 +417,14 @@ impl PushStep<'_> {
             })
             .map(|(i, _)| i)
             .collect();
-        events.event(Event::Note(&format!(
-            "{at} moved on (someone else pushed first): fetching it and re-running {} pull target(s) on the new tip",
-            redo.len()
-        )));
+        events.event(Event::Note(&match redo.len() {
+            0 => format!(
+                "{at} moved on (someone else pushed first): fetching it and committing on the new tip"
+            ),
+            n => format!(
+                "{at} moved on (someone else pushed first): fetching it and re-running {n} pull target(s) on the new tip"
+            ),
+        }));
         let tip = repo
             .fetch_and_move(&dest.remote, &dest.branch, token)
             .map_err(|e| {
@@ -475,10 +479,14 @@ impl PushStep<'_> {
                     .map_err(failed_push)?
                 {
                     driftsync_git::PushOutcome::Pushed => {
+                        let rerun = if record.rerun.is_empty() {
+                            "on its new tip".to_string()
+                        } else {
+                            format!("after re-running {}", record.rerun.join(", "))
+                        };
                         events.event(Event::Note(&format!(
-                            "pushed {} to {at} after re-running {}",
-                            short(&record.commit),
-                            record.rerun.join(", ")
+                            "pushed {} to {at} {rerun}",
+                            short(&record.commit)
                         )));
                         report.push = Some(record);
                         Ok(())
