@@ -198,14 +198,17 @@ fn concurrent_imports(url: &str) {
             &format!("# writer {i}\n"),
         );
     }
+    // The stores are opened (and the database created) first, one after the
+    // other: the race under test is the imports. A failed open then fails the
+    // test here instead of leaving the other thread at the barrier forever.
+    let workspaces: Vec<Workspace> = repos.iter().map(|r| workspace(r.path(), url)).collect();
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
     let results: Vec<Result<ImportOutcome, BundleError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = repos
-            .iter()
-            .map(|r| {
+        let handles: Vec<_> = workspaces
+            .into_iter()
+            .map(|mut ws| {
                 let barrier = barrier.clone();
                 s.spawn(move || {
-                    let mut ws = workspace(r.path(), url);
                     barrier.wait();
                     ws.import("race", None, "racer")
                 })
