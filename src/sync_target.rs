@@ -1,9 +1,8 @@
 //! `type: sync` targets: the runner hands a target here; the engine syncs
 //! `local` (left) with `remote` (right), base in `.driftsync/state/<target>.json`.
 
-use driftsync_config::{Direction as CfgDirection, Target, TargetKind};
+use driftsync_config::{Target, TargetKind};
 use driftsync_core::report::{Finding, Severity, TargetStatus};
-use driftsync_core::{Direction, Policy};
 use driftsync_engine::{sync, SyncOptions};
 use driftsync_replica::local::LocalReplica;
 use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
@@ -64,16 +63,8 @@ impl TargetExecutor for SyncExecutor {
             work.join("state").join(format!("{}.json", target.name)),
             work,
         );
-        opts.plan.direction = match target.direction {
-            CfgDirection::Pull => Direction::Pull,
-            CfgDirection::Push => Direction::Push,
-            CfgDirection::Bidirectional => Direction::Bidirectional,
-        };
-        let policy = t.on_conflict.unwrap_or(ctx.config.defaults.on_conflict);
-        opts.plan.policy = policy
-            .as_str()
-            .parse::<Policy>()
-            .map_err(ExecError::Environment)?;
+        opts.plan.direction = target.direction;
+        opts.plan.policy = t.on_conflict.unwrap_or(ctx.config.defaults.on_conflict);
         opts.plan.delete_orphans = t.delete_orphans;
         opts.limits.max_delete = t.max_delete;
         opts.force = ctx.force;

@@ -24,7 +24,7 @@ const MISTAKES: &[(&str, &str, usize, usize, &str)] = &[
     ("no entrypoint at all", "targets:\n  a:\n    type: command\n    direction: pull\n", 2, 3, "has no `entrypoint`"),
     ("unknown type", "targets:\n  a:\n    type: sink\n    run: x\n", 3, 11, "unknown target type `sink`"),
     ("missing type", "targets:\n  a:\n    run: x\n", 2, 3, "has no `type`"),
-    ("bad direction", "targets:\n  a:\n    type: command\n    run: x\n    direction: both\n", 5, 16, "unknown direction `both`"),
+    ("bad direction", "targets:\n  a:\n    type: command\n    run: x\n    direction: sideways\n", 5, 16, "unknown direction `sideways`"),
     ("unset variable", "targets:\n  a:\n    type: command\n    run: x\n    env:\n      URL: \"${DRIFTSYNC_TEST_UNSET_VAR}\"\n", 6, 12, "DRIFTSYNC_TEST_UNSET_VAR"),
     ("unknown builtin", "targets: {}\nsafety:\n  pre_sync_checks:\n    - name: x\n      builtin: git-clean\n", 5, 16, "did you mean `git_clean`"),
     ("bad secret pattern", "safety:\n  secret_patterns: [\"ok\", \"(unclosed\"]\n", 2, 27, "not a valid regular expression"),

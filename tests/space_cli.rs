@@ -191,6 +191,19 @@ fn space_import_skip_keeps_the_folder_edit_on_disk_and_exits_1() {
 
 #[test]
 fn space_import_overwrite_stores_the_folder_edit() {
+    // `directory_wins` is the space coordinator's name for the same strategy.
+    for strategy in ["overwrite", "directory_wins", "directory-wins"] {
+        let s = edited_on_both_sides();
+        let o = s.import(&["--on-conflict", strategy]);
+        assert_eq!(o.status.code(), Some(0), "{strategy}: {}", text(&o));
+        assert_eq!(s.docs()["index.md"], FOLDER_EDIT, "{strategy}");
+    }
+    // `space_wins` keeps the space's document, as `skip` does.
+    let s = edited_on_both_sides();
+    let o = s.import(&["--on-conflict", "space_wins"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(s.docs()["index.md"], DB_EDIT);
+    assert_eq!(s.read("index.md"), FOLDER_EDIT);
     let s = edited_on_both_sides();
     let o = s.import(&["--on-conflict", "overwrite"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -203,7 +216,7 @@ fn space_import_overwrite_stores_the_folder_edit() {
 
 #[test]
 fn space_import_rename_and_keep_both_store_the_edit_as_a_copy() {
-    for strategy in ["rename", "keep-both"] {
+    for strategy in ["rename", "keep-both", "keep_both", "backup_both"] {
         let s = edited_on_both_sides();
         let o = s.import(&["--on-conflict", strategy]);
         assert_eq!(o.status.code(), Some(0), "{strategy}: {}", text(&o));

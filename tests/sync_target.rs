@@ -129,3 +129,99 @@ fn a_sync_target_whose_remote_overlaps_local_is_a_config_error() {
     );
     assert_eq!(r.run(&["config", "validate"]).code, 0);
 }
+
+/// The strategy names of the tools driftsync replaces, in both spellings,
+/// are accepted by sync.yaml and by `--on-conflict` alike; anything else is
+/// refused by both.
+#[test]
+fn config_and_cli_accept_the_same_conflict_policy_names() {
+    let names = [
+        "newer",
+        "local",
+        "remote",
+        "keep-both",
+        "skip",
+        "fail",
+        "newer-wins",
+        "newest-wins",
+        "local-wins",
+        "remote-wins",
+        "directory-wins",
+        "space-wins",
+        "backup-both",
+        "left",
+        "right",
+    ];
+    let remote = tempfile::tempdir().unwrap();
+    let r = repo_with_sync_target(&remote.path().join("share"));
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a.path().to_str().unwrap(), b.path().to_str().unwrap());
+    let spellings = names
+        .iter()
+        .flat_map(|n| [n.to_string(), n.replace('-', "_")]);
+    for name in spellings.chain(["manual".into(), "newest_winner".into()]) {
+        let known = name != "manual" && name != "newest_winner";
+        r.write(
+            ".driftsync/sync.yaml",
+            &format!(
+                "version: \"1.0\"\ndefaults:\n  on_conflict: {name}\ntargets:\n  docs:\n    type: sync\n    local: docs/\n    remote: {}\n    on_conflict: {name}\n",
+                remote.path().join("share").display()
+            ),
+        );
+        let cfg = r.run(&["config", "validate"]);
+        let cli = r.run(&["sync", a, b, "--dry-run", "--on-conflict", &name]);
+        if known {
+            assert_eq!(cfg.code, 0, "{name}: {}", cfg.all());
+            assert_eq!(cli.code, 0, "{name}: {}", cli.all());
+        } else {
+            assert_eq!(cfg.code, 2, "{name}: {}", cfg.all());
+            assert_eq!(cli.code, 2, "{name}: {}", cli.all());
+            for at in ["sync.yaml:3:16:", "sync.yaml:9:18:"] {
+                assert!(cfg.all().contains(at), "{name}: {}", cfg.all());
+            }
+            for out in [&cfg, &cli] {
+                assert!(out.all().contains("skip"), "{name}: {}", out.all());
+            }
+        }
+    }
+    let unknown = r.run(&["config", "validate"]);
+    assert!(unknown.all().contains("newest_wins"), "{}", unknown.all());
+    // Directions take the space coordinator's names too.
+    r.write(
+        ".driftsync/sync.yaml",
+        &format!(
+            "version: \"1.0\"\ntargets:\n  docs:\n    type: sync\n    direction: space_to_directory\n    local: docs/\n    remote: {}\n",
+            remote.path().join("share").display()
+        ),
+    );
+    let pulls = r.run(&["list", "--direction", "pull", "--json"]);
+    assert_eq!(pulls.code, 0, "{}", pulls.all());
+    assert!(pulls.all().contains("\"docs\""), "{}", pulls.all());
+    let aliased = r.run(&["list", "--direction", "SPACE-TO-DIRECTORY", "--json"]);
+    assert_eq!(aliased.stdout, pulls.stdout, "{}", aliased.all());
+}
+
+/// `directory_wins` (the space coordinator's name) lets the repository's
+/// folder win a conflict, as `local` does.
+#[test]
+fn directory_wins_resolves_a_conflict_for_the_repository_side() {
+    let remote = tempfile::tempdir().unwrap();
+    let share = remote.path().join("share");
+    let r = repo_with_sync_target(&share);
+    std::fs::write(share.join("a.md"), "edited in the share\n").unwrap();
+    let yaml = std::fs::read_to_string(r.p(".driftsync/sync.yaml")).unwrap();
+    r.write(
+        ".driftsync/sync.yaml",
+        &format!("{yaml}    on_conflict: directory_wins\n"),
+    );
+    r.write("docs/a.md", "edited in the repo\n");
+    r.commit_all("directory wins");
+    let out = r.run(&["run"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        std::fs::read_to_string(share.join("a.md")).unwrap(),
+        "edited in the repo\n"
+    );
+    let rep = r.report();
+    assert_eq!(rep["targets"][0]["conflicts"][0]["path"], "a.md", "{rep}");
+}

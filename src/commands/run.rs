@@ -18,9 +18,9 @@ pub struct SelectArgs {
     /// Only targets whose name matches GLOB (repeatable; e.g. 'oca_*')
     #[arg(short = 't', long = "target", value_name = "GLOB")]
     pub targets: Vec<String>,
-    /// Only targets of this direction
-    #[arg(long, value_name = "DIRECTION", value_parser = ["pull", "push", "bidirectional"])]
-    pub direction: Option<String>,
+    /// Only targets of this direction: pull, push or bidirectional
+    #[arg(long, value_name = "DIRECTION", value_parser = parse_direction)]
+    pub direction: Option<Direction>,
     /// Only targets whose `schedule` is CRON (whitespace-insensitive). In GitHub
     /// Actions a `schedule` event's cron is used when this is not given.
     #[arg(long, value_name = "CRON", value_parser = parse_schedule)]
@@ -56,7 +56,7 @@ impl SelectArgs {
         }
         let sel = Selection {
             targets: self.targets.clone(),
-            direction: self.direction.as_deref().and_then(Direction::parse),
+            direction: self.direction,
             schedule,
         };
         Ok(driftsync_runner::select(config, &sel)?)
@@ -206,4 +206,9 @@ pub fn execute(
         1 => Exit::Drift,
         _ => Exit::Usage,
     })
+}
+
+/// `pull`, `push` or `bidirectional`, or one of their aliases.
+fn parse_direction(s: &str) -> Result<Direction, String> {
+    s.parse()
 }

@@ -70,11 +70,15 @@ pub enum SpaceCommand {
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OnConflictArg {
     /// Store nothing for the file; it keeps the edit on disk (exit 1).
+    /// Also `space-wins`.
+    #[value(aliases = ["space-wins", "space_wins"])]
     Skip,
-    /// The folder's copy replaces the document.
+    /// The folder's copy replaces the document. Also `directory-wins`.
+    #[value(aliases = ["directory-wins", "directory_wins"])]
     Overwrite,
     /// Store the folder's copy beside the document as NAME.conflict-local-STAMP.EXT.
-    #[value(alias = "keep-both")]
+    /// Also `keep-both`, `backup-both`.
+    #[value(aliases = ["keep-both", "keep_both", "backup-both", "backup_both"])]
     Rename,
 }
 

@@ -28,10 +28,11 @@ pub struct SyncArgs {
     /// The base file [default: .driftsync/state/adhoc-<hash of both locations>.json]
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Conflict policy: newer, local (left wins), remote (right wins), keep-both, skip, fail.
+    /// Conflict policy: newer, local (left wins), remote (right wins), keep-both, skip, fail
+    /// (also: newer_wins, newest_wins, local_wins, remote_wins, backup_both, left, right).
     #[arg(long, value_name = "P", default_value = "newer", value_parser = parse_policy)]
     pub on_conflict: Policy,
-    /// bidirectional, push (left → right) or pull (right → left).
+    /// bidirectional, push (left → right) or pull (right → left); `-` or `_` spellings alike.
     #[arg(long, value_name = "D", default_value = "bidirectional", value_parser = parse_direction)]
     pub direction: Direction,
     /// One-way: also delete destination files the source does not have.

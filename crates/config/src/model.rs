@@ -47,87 +47,12 @@ pub struct EnvRead {
     pub value: Secret,
 }
 
-/// Which way a target moves data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Remote → repository.
-    Pull,
-    /// Repository → remote.
-    Push,
-    /// Both ways.
-    Bidirectional,
-}
-
-impl Direction {
-    /// Every direction, for help texts.
-    pub const ALL: [Direction; 3] = [Direction::Pull, Direction::Push, Direction::Bidirectional];
-
-    /// The name used in config, CLI and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Pull => "pull",
-            Direction::Push => "push",
-            Direction::Bidirectional => "bidirectional",
-        }
-    }
-
-    /// Parse a config/CLI name.
-    pub fn parse(s: &str) -> Option<Direction> {
-        Direction::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Conflict policy of two-way targets (DESIGN §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnConflict {
-    /// The newer modification time wins; a tie keeps both.
-    Newer,
-    /// The local side wins.
-    Local,
-    /// The remote side wins.
-    Remote,
-    /// Both are kept, the loser renamed.
-    KeepBoth,
-    /// Both are left alone and reported; exit 1.
-    Skip,
-    /// Nothing is applied if any conflict exists.
-    Fail,
-}
-
-impl OnConflict {
-    /// Every policy.
-    pub const ALL: [OnConflict; 6] = [
-        OnConflict::Newer,
-        OnConflict::Local,
-        OnConflict::Remote,
-        OnConflict::KeepBoth,
-        OnConflict::Skip,
-        OnConflict::Fail,
-    ];
-
-    /// The config name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OnConflict::Newer => "newer",
-            OnConflict::Local => "local",
-            OnConflict::Remote => "remote",
-            OnConflict::KeepBoth => "keep-both",
-            OnConflict::Skip => "skip",
-            OnConflict::Fail => "fail",
-        }
-    }
-
-    /// Parse a config name.
-    pub fn parse(s: &str) -> Option<OnConflict> {
-        OnConflict::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-}
+/// Which way a target moves data (the core's type: `pull` is remote →
+/// repository, `push` repository → remote).
+pub use driftsync_core::Direction;
+/// Conflict policy of two-way targets (DESIGN §3): the core's type, so config,
+/// flags and the engine share one set of names and aliases.
+pub use driftsync_core::Policy;
 
 /// `defaults:` after validation.
 #[derive(Clone, Debug)]
@@ -144,7 +69,7 @@ pub struct Defaults {
     /// `None` in GitHub Actions with a token.
     pub git_push: Option<bool>,
     /// Default conflict policy.
-    pub on_conflict: OnConflict,
+    pub on_conflict: Policy,
     /// Default timeout.
     pub timeout: Option<Duration>,
 }
@@ -224,7 +149,7 @@ pub struct SyncTarget {
     /// Exclude globs as written.
     pub exclude: Vec<String>,
     /// Conflict policy (`None`: `defaults.on_conflict`).
-    pub on_conflict: Option<OnConflict>,
+    pub on_conflict: Option<Policy>,
     /// One-way: delete destination-only files.
     pub delete_orphans: bool,
     /// Deletes allowed on one side.

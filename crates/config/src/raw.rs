@@ -41,7 +41,9 @@ pub struct RawDefaults {
     /// Push the run's commit to the branch's upstream (`origin`). Unset: push
     /// in GitHub Actions when a token (`GITHUB_TOKEN`) is present.
     pub git_push: Option<bool>,
-    /// Conflict policy of two-way targets: newer, local, remote, keep-both, skip, fail.
+    /// Conflict policy of two-way targets: newer, local, remote, keep-both, skip, fail
+    /// (the source tools' names are accepted too: newer_wins, newest_wins, local_wins,
+    /// remote_wins, directory_wins, space_wins, backup_both; `-` or `_`).
     pub on_conflict: Option<String>,
     /// Default timeout of every target, e.g. `20m`.
     pub timeout: Option<String>,

@@ -222,14 +222,14 @@ fn direction(ctx: &mut Ctx<'_>, path: &[&str], s: &str) -> Option<Direction> {
 
 fn resolve_defaults(raw: &RawDefaults, ctx: &mut Ctx<'_>) -> Defaults {
     let on_conflict = match raw.on_conflict.as_deref() {
-        None => OnConflict::Newer,
-        Some(s) => OnConflict::parse(s).unwrap_or_else(|| {
+        None => Policy::Newer,
+        Some(s) => Policy::parse(s).unwrap_or_else(|| {
             ctx.error_value(
                 &["defaults", "on_conflict"],
                 format!("unknown conflict policy `{s}`"),
-                Some("write one of: newer, local, remote, keep-both, skip, fail".into()),
+                Some(Policy::hint(s)),
             );
-            OnConflict::Newer
+            Policy::Newer
         }),
     };
     Defaults {

@@ -31,6 +31,34 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// Every policy, in the order help texts list them.
+    pub const ALL: [Policy; 6] = [
+        Policy::Newer,
+        Policy::Local,
+        Policy::Remote,
+        Policy::KeepBoth,
+        Policy::Skip,
+        Policy::Fail,
+    ];
+
+    /// Other names for the same policies: the sync runner's, the space
+    /// coordinator's and the cloud sync's strategy names, and the sides of
+    /// `driftsync sync LEFT RIGHT`. The repository's folder is the local side
+    /// (`directory-wins`), the other place the remote one (`space-wins`).
+    /// Written with `-` or `_`, in any case.
+    pub const ALIASES: [(&'static str, Policy); 10] = [
+        ("newer-wins", Policy::Newer),
+        ("newest-wins", Policy::Newer),
+        ("newest", Policy::Newer),
+        ("local-wins", Policy::Local),
+        ("left", Policy::Local),
+        ("directory-wins", Policy::Local),
+        ("remote-wins", Policy::Remote),
+        ("right", Policy::Remote),
+        ("space-wins", Policy::Remote),
+        ("backup-both", Policy::KeepBoth),
+    ];
+
     /// The policy's name as written in config and flags.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,6 +70,39 @@ impl Policy {
             Policy::Fail => "fail",
         }
     }
+
+    /// A policy from its name or one of its [`ALIASES`](Policy::ALIASES),
+    /// spelled with `-` or `_`, in any case.
+    pub fn parse(s: &str) -> Option<Policy> {
+        let name = normalize(s);
+        Policy::ALL
+            .into_iter()
+            .find(|p| p.as_str() == name)
+            .or_else(|| {
+                Policy::ALIASES
+                    .into_iter()
+                    .find_map(|(alias, p)| (alias == name).then_some(p))
+            })
+    }
+
+    /// What to write instead of `s`, for an error message.
+    pub fn hint(s: &str) -> String {
+        let names = "newer, local, remote, keep-both, skip or fail";
+        if normalize(s) == "manual" {
+            format!(
+                "`manual` is not supported yet: use skip (both sides are left as they are, reported, and the run exits 1) or keep-both; one of {names}"
+            )
+        } else {
+            format!(
+                "use {names} (also accepted: newer_wins, newest_wins, local_wins, remote_wins, directory_wins, space_wins, backup_both, left, right)"
+            )
+        }
+    }
+}
+
+/// Lower case, `_` read as `-`, surrounding blanks dropped.
+fn normalize(s: &str) -> String {
+    s.trim().to_ascii_lowercase().replace('_', "-")
 }
 
 impl fmt::Display for Policy {
@@ -53,24 +114,13 @@ impl fmt::Display for Policy {
 impl FromStr for Policy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "newer" => Policy::Newer,
-            "local" | "left" => Policy::Local,
-            "remote" | "right" => Policy::Remote,
-            "keep-both" => Policy::KeepBoth,
-            "skip" => Policy::Skip,
-            "fail" => Policy::Fail,
-            other => {
-                return Err(format!(
-                    "unknown conflict policy {other:?}; use newer, local, remote, keep-both, skip or fail"
-                ))
-            }
-        })
+        Policy::parse(s)
+            .ok_or_else(|| format!("unknown conflict policy {s:?}; {}", Policy::hint(s)))
     }
 }
 
 /// Which way changes flow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Both ways, three-way merge against the base.
@@ -82,6 +132,19 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// Every direction, in the order help texts list them.
+    pub const ALL: [Direction; 3] = [Direction::Pull, Direction::Push, Direction::Bidirectional];
+
+    /// Other names for the same directions: the space coordinator's
+    /// (`space-to-directory` is a pull into the repository's folder,
+    /// `directory-to-space` a push) and `both`. Written with `-` or `_`, in
+    /// any case.
+    pub const ALIASES: [(&'static str, Direction); 3] = [
+        ("both", Direction::Bidirectional),
+        ("space-to-directory", Direction::Pull),
+        ("directory-to-space", Direction::Push),
+    ];
+
     /// `bidirectional`, `push` or `pull`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,21 +153,33 @@ impl Direction {
             Direction::Pull => "pull",
         }
     }
+
+    /// A direction from its name or one of its
+    /// [`ALIASES`](Direction::ALIASES), spelled with `-` or `_`, in any case.
+    pub fn parse(s: &str) -> Option<Direction> {
+        let name = normalize(s);
+        Direction::ALL
+            .into_iter()
+            .find(|d| d.as_str() == name)
+            .or_else(|| {
+                Direction::ALIASES
+                    .into_iter()
+                    .find_map(|(alias, d)| (alias == name).then_some(d))
+            })
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl FromStr for Direction {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "bidirectional" | "both" => Direction::Bidirectional,
-            "push" => Direction::Push,
-            "pull" => Direction::Pull,
-            other => {
-                return Err(format!(
-                    "unknown direction {other:?}; use pull, push or bidirectional"
-                ))
-            }
-        })
+        Direction::parse(s)
+            .ok_or_else(|| format!("unknown direction {s:?}; use pull, push or bidirectional"))
     }
 }
 
@@ -461,6 +536,55 @@ pub fn reconcile_views(base: &Base, left: View<'_>, right: View<'_>, opts: &Opti
 mod tests {
     use super::*;
     use crate::Hash;
+
+    #[test]
+    fn policies_parse_by_name_and_alias_in_either_spelling() {
+        for p in Policy::ALL {
+            assert_eq!(Policy::parse(p.as_str()), Some(p));
+            assert_eq!(Policy::parse(&p.as_str().replace('-', "_")), Some(p));
+            assert_eq!(p.as_str().parse::<Policy>(), Ok(p));
+        }
+        for (alias, p) in Policy::ALIASES {
+            assert_eq!(Policy::parse(alias), Some(p), "{alias}");
+            assert_eq!(Policy::parse(&alias.replace('-', "_")), Some(p), "{alias}");
+            assert_eq!(
+                Policy::parse(&alias.to_ascii_uppercase()),
+                Some(p),
+                "{alias}"
+            );
+        }
+        assert_eq!(Policy::parse("NEWEST_WINS"), Some(Policy::Newer));
+        assert_eq!(Policy::parse("backup_both"), Some(Policy::KeepBoth));
+        assert_eq!(Policy::parse("newest_winner"), None);
+        let err = "manual".parse::<Policy>().unwrap_err();
+        assert!(
+            err.contains("not supported yet") && err.contains("skip"),
+            "{err}"
+        );
+        let err = "bogus".parse::<Policy>().unwrap_err();
+        assert!(
+            err.contains("newest_wins") && err.contains("keep-both"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn directions_parse_by_name_and_alias() {
+        for d in Direction::ALL {
+            assert_eq!(Direction::parse(d.as_str()), Some(d));
+            assert_eq!(d.to_string(), d.as_str());
+        }
+        assert_eq!(
+            Direction::parse("space_to_directory"),
+            Some(Direction::Pull)
+        );
+        assert_eq!(
+            Direction::parse("DIRECTORY-TO-SPACE"),
+            Some(Direction::Push)
+        );
+        assert_eq!(Direction::parse("both"), Some(Direction::Bidirectional));
+        assert!("sideways".parse::<Direction>().is_err());
+    }
 
     fn e(content: &str, mtime: i64) -> Entry {
         Entry {

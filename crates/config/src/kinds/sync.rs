@@ -1,7 +1,7 @@
 //! `type: sync`: a local directory and another location, synced by the engine.
 
 use super::KindSpec;
-use crate::model::{FileKind, OnConflict, SyncTarget, TargetKind};
+use crate::model::{FileKind, Policy, SyncTarget, TargetKind};
 use crate::raw::{RawCount, RawTarget};
 use crate::resolve::Ctx;
 use driftsync_core::RelPath;
@@ -60,11 +60,11 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
     ctx.globs(&["targets", name, "exclude"], raw.exclude.as_ref());
     let on_conflict = match raw.on_conflict.as_deref() {
         None => None,
-        Some(p) => OnConflict::parse(p).or_else(|| {
+        Some(p) => Policy::parse(p).or_else(|| {
             ctx.error_value(
                 &["targets", name, "on_conflict"],
                 format!("unknown conflict policy `{p}`"),
-                Some("use newer, local, remote, keep-both, skip or fail".into()),
+                Some(Policy::hint(p)),
             );
             None
         }),
