@@ -192,6 +192,37 @@ fn a_concurrent_push_is_fetched_the_pull_target_rerun_on_it_and_both_commits_lan
 }
 
 #[test]
+fn a_rejected_push_never_reruns_a_target_that_is_not_idempotent() {
+    let mut s = Setup::new(1);
+    let yaml = s.repo.read(".driftsync/sync.yaml");
+    s.repo.config(&format!("{yaml}    idempotent: false\n"));
+    s.repo.commit_all("facts may not run twice");
+    s.repo.git(&["push", "-q", "origin", "main"]);
+    s.repo.env("GITHUB_TOKEN", TOKEN);
+    let out = s.repo.run(&["run", "--push"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(s.runs(), 1, "a non-idempotent target runs once");
+    let all = out.all();
+    assert!(
+        all.contains(
+            "facts is not idempotent (`idempotent: false`), so driftsync does not re-run it"
+        ),
+        "{all}"
+    );
+    assert_eq!(
+        s.origin_log()[0],
+        "colleague 1",
+        "nothing of ours was pushed"
+    );
+    // The commit stays on the local branch for a person (or the next run).
+    assert_eq!(
+        s.repo.git(&["log", "-1", "--format=%s"]).trim(),
+        "driftsync: sync facts"
+    );
+    assert_no_token(&s, &out);
+}
+
+#[test]
 fn a_second_rejection_fails_with_a_clear_message_and_exit_1() {
     let mut s = Setup::new(5);
     s.repo.env("GITHUB_TOKEN", TOKEN);

@@ -367,3 +367,137 @@ fn a_bad_schedule_on_the_command_line_is_exit_2_and_runs_nothing() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(r.exists("ran"), "{}", out.all());
 }
+
+/// The sync runner's own sync.yaml leaves `type` out (a target with an
+/// `entrypoint` or `run` is a command target) and says `idempotent`.
+#[test]
+fn a_target_with_an_entrypoint_needs_no_type_and_idempotent_is_accepted() {
+    let r = Repo::new();
+    r.script(
+        "scripts/facts.sh",
+        "mkdir -p docs\necho facts > docs/facts.txt",
+    );
+    r.config(
+        r#"version: "1.0"
+defaults:
+  direction: bidirectional
+  dry_run: false
+  fail_on_diff: false
+  idempotent: true
+  git_commit: true
+targets:
+  facts:
+    direction: pull
+    entrypoint: "scripts/facts.sh"
+    outputs: ["docs/**"]
+  inline:
+    direction: pull
+    run: "echo inline"
+    idempotent: false
+"#,
+    );
+    r.commit_all("config without types");
+    let out = r.run(&["list", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let listed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let types: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(types, ["command", "command"], "{listed}");
+    let out = r.run(&["run"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(r.read("docs/facts.txt"), "facts\n");
+    // Without a script to run, the type is still needed.
+    r.config("version: \"1.0\"\ntargets:\n  bare:\n    direction: pull\n");
+    let out = r.run(&["config", "validate"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("target `bare` has no `type`"),
+        "{}",
+        out.all()
+    );
+}
+
+/// `run --retry N` re-runs a failed idempotent target; a target marked
+/// `idempotent: false` is never re-run and the run says why.
+#[test]
+fn retry_reruns_failed_idempotent_targets_only() {
+    let state = tempfile::tempdir().unwrap();
+    let r = Repo::new();
+    // Fails on its first two runs, succeeds on the third.
+    r.script(
+        "scripts/flaky.sh",
+        "n=$(cat \"$STATE/$DRIFTSYNC_TARGET\" 2>/dev/null || echo 0)\necho $((n + 1)) > \"$STATE/$DRIFTSYNC_TARGET\"\n[ \"$n\" -ge 2 ] || { echo \"flaky failure $n\" >&2; exit 3; }\necho ok",
+    );
+    let sp = state.path().display();
+    r.config(&format!(
+        r#"version: "1.0"
+targets:
+  flaky:
+    type: command
+    direction: pull
+    entrypoint: scripts/flaky.sh
+    env: {{ STATE: "{sp}" }}
+  once:
+    type: command
+    direction: pull
+    entrypoint: scripts/flaky.sh
+    idempotent: false
+    env: {{ STATE: "{sp}" }}
+"#
+    ));
+    r.commit_all("flaky targets");
+    let runs = |t: &str| std::fs::read_to_string(state.path().join(t)).unwrap_or_default();
+    let out = r.run(&["run", "--retry", "1", "--target", "flaky"]);
+    assert_eq!(out.code, 1, "one retry is not enough: {}", out.all());
+    assert_eq!(runs("flaky").trim(), "2");
+    assert!(
+        out.all().contains("retrying flaky (attempt 2 of 2)"),
+        "{}",
+        out.all()
+    );
+    std::fs::remove_file(state.path().join("flaky")).unwrap();
+    let out = r.run(&["run", "--retry", "3"]);
+    assert_eq!(out.code, 1, "`once` still fails: {}", out.all());
+    assert_eq!(runs("flaky").trim(), "3", "succeeded on its third attempt");
+    assert_eq!(
+        runs("once").trim(),
+        "1",
+        "a non-idempotent target runs once"
+    );
+    assert!(
+        out.all()
+            .contains("once failed and is not idempotent (`idempotent: false`): not retried"),
+        "{}",
+        out.all()
+    );
+    let rep = r.report();
+    let by_name = |n: &str| {
+        rep["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["target"] == n)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_name("flaky")["status"], "ok", "{rep}");
+    assert!(
+        by_name("flaky")["message"]
+            .as_str()
+            .unwrap()
+            .contains("(attempt 3)"),
+        "{rep}"
+    );
+    assert_eq!(by_name("once")["status"], "failed", "{rep}");
+    assert!(
+        by_name("once")["message"]
+            .as_str()
+            .unwrap()
+            .contains("not retried"),
+        "{rep}"
+    );
+}

@@ -87,7 +87,7 @@ verification are only listed (entrypoint or run line, direction, inputs, outputs
 schema targets plan without writing.\n\n\
 Exit codes: 0 all good, 1 a target or gate failed (or drifted with fail_on_diff), \
 2 configuration or environment error, or another run holds the lock or the remote's lease.",
-    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n\n\
+    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --retry 2          # re-run failed idempotent targets\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n\n\
 Entrypoints get DRIFTSYNC_TARGET, DRIFTSYNC_DIRECTION, DRIFTSYNC_DRY_RUN (1 in a dry run), \
 DRIFTSYNC_CHECK, DRIFTSYNC_FORCE, DRIFTSYNC_CONFIG (the target's config: as JSON), DRIFTSYNC_ROOT and the target's env."
 )]
@@ -104,6 +104,10 @@ pub struct RunArgs {
     /// Stop at the first failed target
     #[arg(long)]
     pub fail_fast: bool,
+    /// Run a failed target again, up to N more times, when it is idempotent
+    /// (the default; `idempotent: false` targets are never re-run)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retry: u32,
     /// Run push targets even when their inputs are unchanged, and apply sync
     /// targets despite their safety checks (max_delete, an empty side)
     #[arg(long)]
@@ -142,6 +146,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<Exit> {
             _ => None,
         },
         git_token: env::git_token(),
+        retries: args.retry,
     };
     execute(
         global,

@@ -72,6 +72,8 @@ pub struct Defaults {
     pub on_conflict: Policy,
     /// Default timeout.
     pub timeout: Option<Duration>,
+    /// Targets may be re-run (default true).
+    pub idempotent: bool,
 }
 
 /// One validated target.
@@ -99,6 +101,8 @@ pub struct Target {
     pub git_commit: bool,
     /// Changed outputs exit 1.
     pub fail_on_diff: bool,
+    /// May be re-run with the same effect: after a rejected push, on `--retry`.
+    pub idempotent: bool,
     /// Where the target is defined in the file.
     pub pos: Pos,
 }

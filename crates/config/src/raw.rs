@@ -47,6 +47,10 @@ pub struct RawDefaults {
     pub on_conflict: Option<String>,
     /// Default timeout of every target, e.g. `20m`.
     pub timeout: Option<String>,
+    /// Targets may be run again with the same effect (default true): after a
+    /// rejected push their pull outputs are re-made on the new tip, and
+    /// `run --retry N` re-runs them when they fail.
+    pub idempotent: Option<bool>,
 }
 
 /// One target. Fields are shared by all types unless marked with a type;
@@ -54,7 +58,8 @@ pub struct RawDefaults {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
-    /// The target's type: `command` or `schema`.
+    /// The target's type: `command`, `sync`, `bundle` or `schema`; it may be
+    /// left out when `entrypoint` or `run` is given (then it is `command`).
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// `pull` (remote → repository), `push` (repository → remote) or `bidirectional`.
@@ -75,6 +80,9 @@ pub struct RawTarget {
     pub git_commit: Option<bool>,
     /// Changed outputs exit 1 instead of being committed (overrides `defaults.fail_on_diff`).
     pub fail_on_diff: Option<bool>,
+    /// May be run again with the same effect (overrides `defaults.idempotent`,
+    /// default true): re-run after a rejected push and on `run --retry N`.
+    pub idempotent: Option<bool>,
 
     // ---- type: command ----
     /// (command) Executable path relative to the repository root.

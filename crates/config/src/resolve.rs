@@ -244,6 +244,7 @@ fn resolve_defaults(raw: &RawDefaults, ctx: &mut Ctx<'_>) -> Defaults {
         git_push: raw.git_push,
         on_conflict,
         timeout: ctx.duration(&["defaults", "timeout"], raw.timeout.as_deref()),
+        idempotent: raw.idempotent.unwrap_or(true),
     }
 }
 
@@ -272,12 +273,15 @@ fn resolve_target(
         );
     }
     let type_names: Vec<&str> = kinds::KINDS.iter().map(|k| k.name).collect();
-    let Some(kind_name) = raw.kind.as_deref() else {
+    // A target with a script to run is a command target without saying so
+    // (as in the sync runner's own sync.yaml).
+    let implied = (raw.entrypoint.is_some() || raw.run.is_some()).then_some("command");
+    let Some(kind_name) = raw.kind.as_deref().or(implied) else {
         ctx.error_key(
             &base,
             format!("target `{name}` has no `type`"),
             Some(format!(
-                "add `type: {}` (types: {})",
+                "add `type: {}` (types: {}); a target with `entrypoint` or `run` is a command target",
                 type_names[0],
                 type_names.join(", ")
             )),
@@ -363,6 +367,7 @@ fn resolve_target(
         verification,
         git_commit: raw.git_commit.unwrap_or(defaults.git_commit),
         fail_on_diff: raw.fail_on_diff.unwrap_or(defaults.fail_on_diff),
+        idempotent: raw.idempotent.unwrap_or(defaults.idempotent),
         pos: ctx.pos.key(&base),
     })
 }

@@ -40,6 +40,9 @@ pub struct RunOptions {
     pub push: Option<bool>,
     /// Token for pushing over HTTPS (sent as `x-access-token`).
     pub git_token: Option<Secret>,
+    /// Re-run a failed target up to this many times when it is idempotent
+    /// (`run --retry N`).
+    pub retries: u32,
 }
 
 /// When the run's commit is pushed.
@@ -136,7 +139,7 @@ pub fn run(
             report.targets.push(r);
             continue;
         }
-        let (r, env_error) = run_target(t, executors, &ctx, opts);
+        let (r, env_error) = run_with_retries(t, executors, &ctx, opts);
         environment_error |= env_error;
         if r.status == TargetStatus::Failed && opts.fail_fast {
             stop = true;
@@ -223,6 +226,42 @@ pub fn run(
 }
 
 /// Execute one target and compare its outputs; the flag is an environment error.
+/// [`run_target`], again while it fails and `--retry` allows (idempotent
+/// targets only; a non-idempotent one is not re-run and a note says so).
+fn run_with_retries(
+    t: &Target,
+    executors: &Executors,
+    ctx: &RunContext<'_>,
+    opts: &RunOptions,
+) -> (TargetReport, bool) {
+    let (mut r, mut env_error) = run_target(t, executors, ctx, opts);
+    let mut attempt = 1;
+    while r.status == TargetStatus::Failed && attempt <= opts.retries {
+        if !t.idempotent {
+            ctx.events.event(Event::Note(&format!(
+                "{} failed and is not idempotent (`idempotent: false`): not retried",
+                t.name
+            )));
+            r.message
+                .push_str(" (not retried: the target is not idempotent)");
+            break;
+        }
+        attempt += 1;
+        ctx.events.event(Event::Note(&format!(
+            "retrying {} (attempt {attempt} of {})",
+            t.name,
+            opts.retries + 1
+        )));
+        (r, env_error) = run_target(t, executors, ctx, opts);
+        if r.status != TargetStatus::Failed {
+            r.message = format!("{} (attempt {attempt})", r.message)
+                .trim_start()
+                .to_string();
+        }
+    }
+    (r, env_error)
+}
+
 fn run_target(
     t: &Target,
     executors: &Executors,
@@ -403,7 +442,32 @@ impl PushStep<'_> {
             return Ok(());
         }
 
-        // Someone pushed first: redo our part on top of theirs, once.
+        // Someone pushed first: redo our part on top of theirs, once. A target
+        // that may not be run twice holds the commit back instead.
+        let held: Vec<&str> = self
+            .targets
+            .iter()
+            .zip(&report.targets)
+            .filter(|(t, r)| {
+                r.status == TargetStatus::Ok
+                    && t.git_commit
+                    && !t.fail_on_diff
+                    && t.direction != Direction::Push
+                    && !t.idempotent
+            })
+            .map(|(t, _)| t.name.as_str())
+            .collect();
+        if !held.is_empty() {
+            return Err(PushFailure {
+                message: format!(
+                    "push to {at} ({url}) was rejected (someone else pushed first), and {} not idempotent (`idempotent: false`), so driftsync does not re-run it on the new tip. \
+                     Commit {} stays on the local branch, not pushed. Run driftsync again on the new tip.",
+                    held.join(", ") + if held.len() == 1 { " is" } else { " are" },
+                    short(&record.commit)
+                ),
+                environment: false,
+            });
+        }
         let redo: Vec<usize> = self
             .targets
             .iter()
@@ -690,6 +754,7 @@ mod tests {
             github_actions: actions,
             push,
             git_token: token.then(|| Secret::new("ghs_example")),
+            retries: 0,
             ..RunOptions::default()
         }
     }

@@ -25,6 +25,7 @@ pub const COMMON_FIELDS: &[&str] = &[
     "verification",
     "git_commit",
     "fail_on_diff",
+    "idempotent",
 ];
 
 /// How a target type enters the configuration.
