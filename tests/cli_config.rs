@@ -23,7 +23,7 @@ const MISTAKES: &[(&str, &str, usize, usize, &str)] = &[
     ("missing entrypoint file", "targets:\n  a:\n    type: command\n    entrypoint: scripts/nope.sh\n", 4, 17, "does not exist"),
     ("no entrypoint at all", "targets:\n  a:\n    type: command\n    direction: pull\n", 2, 3, "has no `entrypoint`"),
     ("unknown type", "targets:\n  a:\n    type: sink\n    run: x\n", 3, 11, "unknown target type `sink`"),
-    ("missing type", "targets:\n  a:\n    run: x\n", 2, 3, "has no `type`"),
+    ("missing type", "targets:\n  a:\n    direction: pull\n", 2, 3, "has no `type`"),
     ("bad direction", "targets:\n  a:\n    type: command\n    run: x\n    direction: sideways\n", 5, 16, "unknown direction `sideways`"),
     ("unset variable", "targets:\n  a:\n    type: command\n    run: x\n    env:\n      URL: \"${DRIFTSYNC_TEST_UNSET_VAR}\"\n", 6, 12, "DRIFTSYNC_TEST_UNSET_VAR"),
     ("unknown builtin", "targets: {}\nsafety:\n  pre_sync_checks:\n    - name: x\n      builtin: git-clean\n", 5, 16, "did you mean `git_clean`"),
@@ -234,4 +234,49 @@ fn a_file_that_is_not_utf8_names_the_line_and_column_of_the_first_bad_byte() {
             out.stderr
         );
     }
+}
+
+/// Unknown keys anywhere in the file are reported together with every other
+/// mistake, each at its own line and column (not only the first one serde meets).
+#[test]
+fn unknown_keys_and_other_mistakes_are_reported_all_at_once() {
+    let r = repo_with_script();
+    r.config(
+        "version: \"1.0\"\ndefaults:\n  bogus: 1\n  dry_runn: true\ntargets:\n  a:\n    direction: sideways\n    run: x\n  b:\n    type: command\n    entrypoint: scripts/ok.sh\n    frobnicate: 2\nsafety:\n  pre_sync_checks:\n    - { name: x, colour: red }\n",
+    );
+    let out = r.run(&["config", "validate"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    let want = [
+        (":3:3:", "defaults: unknown field `bogus`"),
+        (":4:3:", "defaults: unknown field `dry_runn`"),
+        (":7:16:", "unknown direction `sideways`"),
+        (
+            ":12:5:",
+            "`frobnicate` is not valid for a target of type `command`",
+        ),
+        (":15:9:", "check `x` has neither `builtin` nor `command`"),
+        (
+            ":15:18:",
+            "safety.pre_sync_checks.0: unknown field `colour`",
+        ),
+    ];
+    let mut last = 0;
+    for (at, text) in want {
+        let i = out
+            .stderr
+            .find(&format!(".driftsync/sync.yaml{at} {text}"))
+            .unwrap_or_else(|| panic!("{at} {text} missing:\n{}", out.stderr));
+        assert!(i > last || last == 0, "not in file order:\n{}", out.stderr);
+        last = i;
+    }
+    assert!(
+        out.stderr.contains("did you mean `dry_run`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("6 problems in the configuration"),
+        "{}",
+        out.stderr
+    );
 }

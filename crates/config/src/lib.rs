@@ -18,6 +18,7 @@ pub mod model;
 pub mod nesting;
 pub mod raw;
 pub mod resolve;
+pub mod unknown;
 
 use std::path::{Path, PathBuf};
 
@@ -140,16 +141,57 @@ pub fn parse(
             .collect();
         return Err(ConfigError::Invalid(errors));
     }
+    // Unknown keys are all reported, with whatever else is wrong in the rest
+    // of the file (serde alone would stop at the first).
+    let mut unknown = Vec::new();
     let raw: raw::RawConfig = match serde_yaml::from_str(text) {
         Ok(r) => r,
         Err(e) => {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
             let (message, help) = explain_serde(&e.to_string());
-            return Err(diag(line, column, message, help));
+            let first = Diagnostic {
+                file: file.to_path_buf(),
+                line,
+                column,
+                message,
+                help,
+            };
+            let Some(mut doc) = serde_yaml::from_str::<serde_yaml::Value>(text).ok() else {
+                return Err(ConfigError::Invalid(vec![first]));
+            };
+            let keys = unknown::unknown_keys(&doc, &json_schema());
+            unknown = keys
+                .iter()
+                .map(|u| unknown_diagnostic(u, &positions, file))
+                .collect();
+            unknown::strip(&mut doc, &keys);
+            match serde_yaml::from_value::<raw::RawConfig>(doc) {
+                Ok(r) if !keys.is_empty() => r,
+                _ => {
+                    // Something else is wrong too (a value of the wrong type):
+                    // its position is known only while unknown keys precede it.
+                    if !unknown.iter().any(|d| (d.line, d.column) == (line, column)) {
+                        unknown.push(first);
+                    }
+                    unknown.sort_by_key(|d| (d.line, d.column));
+                    return Err(ConfigError::Invalid(unknown));
+                }
+            }
         }
     };
     let mut ctx = resolve::Ctx::new(file, root, &positions, env);
     let resolved = resolve::resolve(raw, &mut ctx);
+    // A target's key that is no key at all is also one its type does not
+    // take: the resolver says so with that type's keys, once.
+    for d in unknown {
+        if !ctx
+            .errors
+            .iter()
+            .any(|e| (e.line, e.column) == (d.line, d.column))
+        {
+            ctx.errors.push(d);
+        }
+    }
     match resolved {
         Some((version, defaults, targets, safety)) if ctx.errors.is_empty() => Ok(Config {
             file: file.to_path_buf(),
@@ -165,6 +207,34 @@ pub fn parse(
             errors.sort_by_key(|d| (d.line, d.column));
             Err(ConfigError::Invalid(errors))
         }
+    }
+}
+
+/// A key the schema does not know, at its position, with the closest valid
+/// key or the list of valid ones.
+fn unknown_diagnostic(
+    u: &unknown::UnknownKey,
+    positions: &locate::Positions,
+    file: &Path,
+) -> Diagnostic {
+    let mut at: Vec<&str> = u.path.iter().map(String::as_str).collect();
+    at.push(&u.key);
+    let pos = positions.key(&at);
+    let place = if u.path.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", u.path.join("."))
+    };
+    let help = match error::closest(&u.key, u.valid.iter().map(String::as_str)) {
+        Some(c) => format!("did you mean `{c}`?"),
+        None => format!("remove it; valid keys here: {}", u.valid.join(", ")),
+    };
+    Diagnostic {
+        file: file.to_path_buf(),
+        line: pos.line,
+        column: pos.column,
+        message: format!("{place}unknown field `{}`", u.key),
+        help: Some(help),
     }
 }
 

@@ -313,13 +313,17 @@ fn resolve_target(
         });
         let mut valid: Vec<&str> = COMMON_FIELDS.to_vec();
         valid.extend(spec.fields);
+        let help = match closest(&key, valid.iter().copied()).filter(|_| owner.is_empty()) {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => format!(
+                "remove it; a `{kind_name}` target takes: {}",
+                valid.join(", ")
+            ),
+        };
         ctx.error_key(
             &["targets", name, &key],
             format!("`{key}` is not valid for a target of type `{kind_name}`{owner}"),
-            Some(format!(
-                "remove it; a `{kind_name}` target takes: {}",
-                valid.join(", ")
-            )),
+            Some(help),
         );
     }
     let dir = raw
