@@ -37,8 +37,19 @@ pub fn locate(global: &Global) -> anyhow::Result<(PathBuf, PathBuf)> {
     Ok((file, root))
 }
 
-/// Load and validate the configuration (`${VAR}` from the process environment).
+/// Load and validate the configuration (`${VAR}` from the process
+/// environment); every `${VAR}` must be set.
 pub fn load(global: &Global) -> anyhow::Result<Config> {
+    let cfg = load_unset_allowed(global)?;
+    cfg.require_env(&cfg.targets)?;
+    Ok(cfg)
+}
+
+/// [`load`], where `${VAR}`s that are not set are only recorded
+/// (`Config::unset`): for commands that read the file without running what
+/// needs them (`list`, `config validate`), and for `run`/`check`, which
+/// require the variables of the targets they select.
+pub fn load_unset_allowed(global: &Global) -> anyhow::Result<Config> {
     let (file, root) = locate(global)?;
     let bytes = std::fs::read(&file).map_err(|source| driftsync_config::ConfigError::Read {
         path: file.clone(),
@@ -46,7 +57,7 @@ pub fn load(global: &Global) -> anyhow::Result<Config> {
     })?;
     let text = driftsync_config::decode(bytes, &display_path(&file))?;
     let env = |name: &str| std::env::var(name).ok();
-    let mut cfg = driftsync_config::parse(&text, &display_path(&file), &root, &env)?;
+    let mut cfg = driftsync_config::parse_unset_allowed(&text, &display_path(&file), &root, &env)?;
     cfg.file = file;
     Ok(cfg)
 }

@@ -35,7 +35,21 @@ pub enum ConfigAction {
 pub fn run(global: &Global, args: ConfigArgs) -> anyhow::Result<Exit> {
     match args.action {
         ConfigAction::Validate => {
-            let c = crate::workspace::load(global)?;
+            let c = crate::workspace::load_unset_allowed(global)?;
+            for u in &c.unset {
+                let d = &u.diagnostic;
+                let needs = u
+                    .target
+                    .as_ref()
+                    .map_or("every run".to_string(), |t| format!("target `{t}`"));
+                eprintln!(
+                    "note: {}:{}:{}: {}; {needs} needs it when it runs",
+                    d.file.display(),
+                    d.line,
+                    d.column,
+                    d.message
+                );
+            }
             println!(
                 "{}: valid ({} target(s), {} pre-sync check(s), {} post-sync check(s), {} drift gate(s))",
                 c.file.display(),

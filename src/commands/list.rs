@@ -34,7 +34,7 @@ struct Row<'a> {
 }
 
 pub fn run(global: &Global, args: ListArgs) -> anyhow::Result<Exit> {
-    let config = crate::workspace::load(global)?;
+    let config = crate::workspace::load_unset_allowed(global)?;
     let rows: Vec<Row<'_>> = args
         .select
         .select(&config)?

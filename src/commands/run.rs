@@ -165,8 +165,9 @@ pub fn execute(
     report_dir: Option<&PathBuf>,
     json: bool,
 ) -> anyhow::Result<Exit> {
-    let config = crate::workspace::load(global)?;
+    let config = crate::workspace::load_unset_allowed(global)?;
     let targets = select.select(&config)?;
+    config.require_env(targets.iter().copied())?;
     let masker = Masker::from_config(&config, std::env::vars());
     let in_actions = opts.github_actions;
     if in_actions {

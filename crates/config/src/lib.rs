@@ -107,8 +107,22 @@ pub fn decode(bytes: Vec<u8>, file: &Path) -> Result<String, ConfigError> {
     }
 }
 
-/// Validate configuration `text` read from `file`.
+/// Validate configuration `text` read from `file`; every `${VAR}` must be set.
 pub fn parse(
+    text: &str,
+    file: &Path,
+    root: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let config = parse_unset_allowed(text, file, root, env)?;
+    config.require_env(&config.targets)?;
+    Ok(config)
+}
+
+/// [`parse`], where a `${VAR}` that is not set is recorded in
+/// [`Config::unset`] instead of failing (unless a value needing it could not
+/// be checked without it).
+pub fn parse_unset_allowed(
     text: &str,
     file: &Path,
     root: &Path,
@@ -192,6 +206,16 @@ pub fn parse(
             ctx.errors.push(d);
         }
     }
+    // A value that could not be checked because its variable is unset makes
+    // the variable an error now, not a note for later.
+    let unchecked = ctx.errors.iter().any(|e| {
+        ctx.unset
+            .iter()
+            .any(|u| (u.diagnostic.line, u.diagnostic.column) == (e.line, e.column))
+    });
+    if unchecked {
+        ctx.errors.extend(ctx.unset.drain(..).map(|u| u.diagnostic));
+    }
     match resolved {
         Some((version, defaults, targets, safety)) if ctx.errors.is_empty() => Ok(Config {
             file: file.to_path_buf(),
@@ -201,10 +225,13 @@ pub fn parse(
             targets,
             safety,
             interpolated: resolve::env_reads(std::mem::take(&mut ctx.reads)),
+            unset: std::mem::take(&mut ctx.unset),
         }),
         _ => {
             let mut errors = std::mem::take(&mut ctx.errors);
+            errors.extend(ctx.unset.drain(..).map(|u| u.diagnostic));
             errors.sort_by_key(|d| (d.line, d.column));
+            errors.dedup_by_key(|d| (d.line, d.column, d.message.clone()));
             Err(ConfigError::Invalid(errors))
         }
     }

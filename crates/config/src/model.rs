@@ -29,12 +29,45 @@ pub struct Config {
     pub safety: Safety,
     /// Values read from the environment by `${VAR}`: mask them in every log.
     pub interpolated: Vec<EnvRead>,
+    /// `${VAR}`s that are not set. Listing and validating the file do not
+    /// need them; running a target that uses one (or a check that does) is an
+    /// error: see [`Config::require_env`].
+    pub unset: Vec<UnsetVar>,
+}
+
+/// A `${VAR}` that is not set (and has no default).
+#[derive(Clone, Debug)]
+pub struct UnsetVar {
+    /// The target using it; `None` for the file's other sections.
+    pub target: Option<String>,
+    /// Where, and what to do.
+    pub diagnostic: crate::Diagnostic,
 }
 
 impl Config {
     /// The target called `name`.
     pub fn target(&self, name: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// The unset `${VAR}`s that `targets` (and the safety checks, which run
+    /// with every selection) need, as an error naming each place.
+    pub fn require_env<'a>(
+        &self,
+        targets: impl IntoIterator<Item = &'a Target>,
+    ) -> Result<(), crate::ConfigError> {
+        let names: Vec<&str> = targets.into_iter().map(|t| t.name.as_str()).collect();
+        let missing: Vec<crate::Diagnostic> = self
+            .unset
+            .iter()
+            .filter(|u| u.target.as_deref().is_none_or(|t| names.contains(&t)))
+            .map(|u| u.diagnostic.clone())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::ConfigError::Invalid(missing))
+        }
     }
 }
 

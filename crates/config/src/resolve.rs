@@ -28,6 +28,7 @@ pub struct Ctx<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
     pub(crate) errors: Vec<Diagnostic>,
     pub(crate) reads: Vec<(String, String)>,
+    pub(crate) unset: Vec<crate::model::UnsetVar>,
 }
 
 impl<'a> Ctx<'a> {
@@ -44,6 +45,7 @@ impl<'a> Ctx<'a> {
             env,
             errors: Vec::new(),
             reads: Vec::new(),
+            unset: Vec::new(),
         }
     }
 
@@ -86,12 +88,40 @@ impl<'a> Ctx<'a> {
                 self.reads.extend(reads);
                 Some(s)
             }
+            // Only what runs needs it: recorded, the text kept as written.
+            Err(e @ crate::interp::InterpError::Unset(_)) => {
+                let (message, help) = e.explain();
+                let p = self.pos.value(path);
+                let target = (path.first() == Some(&"targets"))
+                    .then(|| path.get(1).map(|t| t.to_string()))
+                    .flatten();
+                self.unset.push(crate::model::UnsetVar {
+                    target,
+                    diagnostic: Diagnostic {
+                        file: self.file.to_path_buf(),
+                        line: p.line,
+                        column: p.column,
+                        message,
+                        help: Some(help),
+                    },
+                });
+                Some(text.to_string())
+            }
             Err(e) => {
                 let (m, h) = e.explain();
                 self.error_value(path, m, Some(h));
                 None
             }
         }
+    }
+
+    /// Whether the value at `path` holds a `${VAR}` that is not set (it
+    /// cannot be checked until the variable is).
+    pub fn is_unset(&self, path: &[&str]) -> bool {
+        let p = self.pos.value(path);
+        self.unset
+            .iter()
+            .any(|u| (u.diagnostic.line, u.diagnostic.column) == (p.line, p.column))
     }
 
     /// Interpolate every string inside a JSON value.

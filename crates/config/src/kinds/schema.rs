@@ -44,10 +44,10 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
         Some(d) => {
             let at = ["targets", name, "database"];
             let url = ctx.interpolate(&at, d)?;
-            if !(url.starts_with("postgres://")
+            let known = url.starts_with("postgres://")
                 || url.starts_with("postgresql://")
-                || url.starts_with("sqlite:"))
-            {
+                || url.starts_with("sqlite:");
+            if !known && !ctx.is_unset(&at) {
                 ctx.error_value(
                     &at,
                     "`database` is not a postgres:// or sqlite:// URL",
