@@ -19,6 +19,9 @@ pub const DEFAULT_DATABASE: &str = "sqlite://.driftsync/frameworks.db";
 
 /// Framework bundles: versioned directories stored in a database.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  driftsync bundle status\n  driftsync bundle import odoo --bump minor\n  driftsync bundle export odoo --version 1.2.0\n  driftsync bundle --database postgres://app@db/frameworks validate"
+)]
 pub struct BundleArgs {
     /// Database holding the bundle versions (sqlite://FILE or postgres://…);
     /// relative SQLite paths are under the repository root.
@@ -35,6 +38,9 @@ pub struct BundleArgs {
 #[derive(Debug, Subcommand)]
 pub enum BundleCommand {
     /// Compare every bundle directory with its latest stored version (exit 1 unless all in sync).
+    #[command(
+        after_help = "Examples:\n  driftsync bundle status\n  driftsync bundle status --json\n  driftsync bundle --dir bundles/ status"
+    )]
     Status {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -42,7 +48,10 @@ pub enum BundleCommand {
     },
     /// Write a stored version (default: the latest) into frameworks/NAME/, with a README.md.
     // `--version X.Y.Z` here is the bundle version, not the program's.
-    #[command(disable_version_flag = true)]
+    #[command(
+        disable_version_flag = true,
+        after_help = "Examples:\n  driftsync bundle export odoo\n  driftsync bundle export odoo --version 1.2.0\n  driftsync bundle export odoo --force   # replace local edits"
+    )]
     Export {
         /// Bundle name.
         name: String,
@@ -54,6 +63,9 @@ pub enum BundleCommand {
         force: bool,
     },
     /// Store frameworks/NAME/ as a new version (a no-op when unchanged).
+    #[command(
+        after_help = "Examples:\n  driftsync bundle import odoo\n  driftsync bundle import odoo --bump minor"
+    )]
     Import {
         /// Bundle name.
         name: String,
@@ -62,12 +74,18 @@ pub enum BundleCommand {
         bump: Option<BumpArg>,
     },
     /// Check bundle.yaml and the declared files of NAME (default: every bundle).
+    #[command(
+        after_help = "Examples:\n  driftsync bundle validate\n  driftsync bundle validate odoo crm"
+    )]
     Validate {
         /// Bundle names.
         names: Vec<String>,
     },
     /// Move every stored bundle to spec version SPEC through the declared
     /// migrations in .driftsync/bundle-migrations/ (dry run unless --apply).
+    #[command(
+        after_help = "Examples:\n  driftsync bundle migrate --to 2\n  driftsync bundle migrate --to 2 --apply\n  driftsync bundle migrate --to 2 --json"
+    )]
     Migrate {
         /// Target spec version.
         #[arg(long, value_name = "SPEC")]

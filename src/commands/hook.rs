@@ -15,6 +15,9 @@ const MARKER: &str = "# driftsync pre-commit hook";
 
 /// Git hooks.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  driftsync hook install\n  driftsync hook install -- check --target docs"
+)]
 pub struct HookArgs {
     #[command(subcommand)]
     pub action: HookAction,
@@ -27,6 +30,9 @@ pub enum HookAction {
     ///
     /// The commit is refused when that exits non-zero; `git commit --no-verify`
     /// skips the hook, as for any git hook.
+    #[command(
+        after_help = "Examples:\n  driftsync hook install                  # runs `driftsync schema check`\n  driftsync hook install -- check --target docs\n  driftsync hook install --force -- schema check --fail-on high"
+    )]
     Install {
         /// Replace an existing pre-commit hook that driftsync did not write.
         #[arg(long)]

@@ -10,9 +10,11 @@ use crate::exit::Exit;
 /// Print the selected targets as `{"include":[{"target":…,"direction":…,"type":…}]}`
 /// (and, inside Actions, set the step output `matrix` to it).
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  driftsync matrix --direction pull\n\n\
+#[command(
+    after_help = "Examples:\n  driftsync matrix --direction pull\n  driftsync matrix --schedule '0 2 * * *'\n\n\
 In a workflow: `matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}`, then \
-`driftsync run --target \"${TARGET}\"` with TARGET from `matrix.target`.")]
+`driftsync run --target \"${TARGET}\"` with TARGET from `matrix.target`."
+)]
 pub struct MatrixArgs {
     #[command(flatten)]
     pub select: SelectArgs,

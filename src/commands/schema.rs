@@ -18,6 +18,9 @@ use crate::exit::Exit;
 
 /// Schema drift between a live database and typed Python modules.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  DATABASE_URL=postgres://app@localhost/app driftsync schema check\n  driftsync schema diff --database sqlite://app.db\n  driftsync schema update --local schemas/"
+)]
 pub struct SchemaArgs {
     #[command(subcommand)]
     pub action: SchemaAction,
@@ -27,6 +30,9 @@ pub struct SchemaArgs {
 #[derive(Debug, Subcommand)]
 pub enum SchemaAction {
     /// Exit 1 when the database drifted from the modules at or above --fail-on.
+    #[command(
+        after_help = "Examples:\n  driftsync schema check\n  driftsync schema check --fail-on high --ci\n  driftsync schema check --database sqlite://app.db --local schemas/"
+    )]
     Check {
         #[command(flatten)]
         source: Source,
@@ -35,6 +41,9 @@ pub enum SchemaAction {
         fail_on: Severity,
     },
     /// Show every difference (exit 1 when there is any).
+    #[command(
+        after_help = "Examples:\n  driftsync schema diff\n  driftsync schema diff --json > drift.json\n  driftsync schema diff --schema public --exclude-schema audit"
+    )]
     Diff {
         #[command(flatten)]
         source: Source,
@@ -43,11 +52,17 @@ pub enum SchemaAction {
         json: bool,
     },
     /// Regenerate the modules and schema_version.py from the database.
+    #[command(
+        after_help = "Examples:\n  driftsync schema update\n  driftsync schema update --class-name properties=Property --type-override citext=str"
+    )]
     Update {
         #[command(flatten)]
         source: Source,
     },
     /// Markdown report: findings table and totals by severity.
+    #[command(
+        after_help = "Examples:\n  driftsync schema report\n  driftsync schema report --output schema-drift.md"
+    )]
     Report {
         #[command(flatten)]
         source: Source,

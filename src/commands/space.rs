@@ -14,6 +14,9 @@ use crate::exit::{Exit, Failed};
 
 /// Export a document space to a folder, or import the folder's edits back.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  driftsync space export --database 'sqlite://site.db?table=docs' docs/\n  driftsync space import --database 'sqlite://site.db?table=docs' docs/ --dry-run"
+)]
 pub struct SpaceArgs {
     #[command(subcommand)]
     pub command: SpaceCommand,
@@ -23,6 +26,9 @@ pub struct SpaceArgs {
 #[derive(Debug, Subcommand)]
 pub enum SpaceCommand {
     /// Write every document into DIR (unchanged files are not rewritten).
+    #[command(
+        after_help = "Examples:\n  driftsync space export --database 'sqlite://site.db?table=docs' docs/\n  driftsync space export --database \"$SPACE_URL\" --layout flat out/\n  driftsync space export --database \"$SPACE_URL\" --layout by-path --group-by section docs/"
+    )]
     Export {
         /// The space: sqlite://FILE?table=T or postgres://…?table=T.
         #[arg(
@@ -43,6 +49,9 @@ pub enum SpaceCommand {
     },
     /// Bring edits, new files, renames and deletions in DIR back into the space
     /// (layout from DIR/.driftsync-manifest.json), then refresh DIR.
+    #[command(
+        after_help = "Examples:\n  driftsync space import --database 'sqlite://site.db?table=docs' docs/\n  driftsync space import --database \"$SPACE_URL\" docs/ --dry-run\n  driftsync space import --database \"$SPACE_URL\" docs/ --on-conflict keep-both"
+    )]
     Import {
         /// The space.
         #[arg(

@@ -18,7 +18,7 @@ use crate::replicas::{open_replica, refuse_nested, OpenOptions};
 /// Arguments of `driftsync sync`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  driftsync sync docs/ /mnt/share/docs --dry-run\n  driftsync sync templates/ s3://site-assets/templates/ --direction push --validate yaml,json --timeout 20s\n  driftsync sync templates/ s3://site-assets/templates/ --backup-prefix _backups/\n  driftsync restore --list      # runs whose backups can be put back"
+    after_help = "Examples:\n  driftsync sync docs/ /mnt/share/docs --dry-run\n  driftsync sync templates/ s3://assets/t/ --direction push --validate yaml,json\n  driftsync sync docs/ s3://assets/docs/ --timeout 20s\n  driftsync sync templates/ s3://site-assets/templates/ --backup-prefix _backups/\n  driftsync restore --list      # runs whose backups can be put back"
 )]
 pub struct SyncArgs {
     /// The first location (a directory, or a URL such as memory:NAME).
