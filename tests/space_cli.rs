@@ -238,6 +238,27 @@ fn space_import_rename_and_keep_both_store_the_edit_as_a_copy() {
 }
 
 #[test]
+fn space_json_prints_the_lists_and_counts() {
+    let s = edited_on_both_sides();
+    let o = s.import(&["--json", "--on-conflict", "overwrite"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["summary"]["conflicts"], 1, "{v}");
+    assert_eq!(v["summary"]["skipped"], 0, "{v}");
+    assert_eq!(v["summary"]["dry_run"], false, "{v}");
+    assert!(v["summary"]["duration_ms"].is_u64(), "{v}");
+    assert!(
+        v["resolved"][0].as_str().unwrap().contains("index.md"),
+        "{v}"
+    );
+    let o = s.export(&["--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["summary"]["skipped"], 0, "{v}");
+    assert!(v["summary"]["unchanged"].as_u64().unwrap() >= 1, "{v}");
+}
+
+#[test]
 fn space_import_dry_run_writes_nothing() {
     for strategy in ["skip", "overwrite", "rename", "keep-both"] {
         let s = edited_on_both_sides();

@@ -237,6 +237,66 @@ fn names_non_utf8_skipped_symlinks_reported_others_synced() {
     assert!(dir.join("b/README.md").exists() && !dir.join("b/Readme.md").exists());
 }
 
+/// `--json` carries the counts: created, updated, deleted, skipped,
+/// conflicts with both sides' modification times, backups, duration.
+#[test]
+fn json_summary_counts_what_the_sync_did() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(dir.join("a/new-left"), "l");
+    write(dir.join("b/new-right"), "r");
+    write(dir.join("a/shared"), "same");
+    write(dir.join("b/shared"), "same");
+    write(dir.join("a/gone"), "bye");
+    write(dir.join("b/gone"), "bye");
+    write(dir.join("a/edit"), "v1");
+    write(dir.join("b/edit"), "v1");
+    let first = run(dir, &["sync", "a", "b", "--json"], &[]);
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    let v: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(v["summary"]["created"], 2, "{v}");
+    assert_eq!(v["summary"]["updated"], 0, "{v}");
+    write(dir.join("a/edit"), "v2");
+    std::fs::remove_file(dir.join("b/gone")).unwrap();
+    write(dir.join("a/shared"), "left's");
+    write(dir.join("b/shared"), "right's");
+    let left = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("a/shared"))
+        .unwrap()
+        .set_modified(left)
+        .unwrap();
+    let out = run(
+        dir,
+        &["sync", "a", "b", "--json", "--on-conflict", "keep-both"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["summary"];
+    assert_eq!(s["created"], 1, "the kept copy: {v}");
+    assert_eq!(s["updated"], 2, "edit and the conflict's winner: {v}");
+    assert_eq!(s["deleted"], 1, "{v}");
+    assert_eq!(s["skipped"], 0, "{v}");
+    assert_eq!(s["conflicts"], 1, "{v}");
+    assert_eq!(s["unresolved"], 0, "{v}");
+    assert_eq!(s["conflict_files"][0]["path"], "shared", "{v}");
+    assert_eq!(
+        s["conflict_files"][0]["left_mtime"], "2023-11-14T22:13:20Z",
+        "{v}"
+    );
+    assert!(
+        s["conflict_files"][0]["right_mtime"]
+            .as_str()
+            .unwrap()
+            .starts_with("20"),
+        "{v}"
+    );
+    assert!(s["duration_ms"].is_u64(), "{v}");
+    assert!(s["backed_up"].is_u64(), "{v}");
+}
+
 #[test]
 fn conflicts_left_exit_1_and_json_prints_the_plan() {
     let tmp = tempfile::tempdir().unwrap();

@@ -18,6 +18,9 @@ use crate::exit::{Exit, Failed};
     after_help = "Examples:\n  driftsync space export --database 'sqlite://site.db?table=docs' docs/\n  driftsync space import --database 'sqlite://site.db?table=docs' docs/ --dry-run"
 )]
 pub struct SpaceArgs {
+    /// Print what was done as JSON (lists and counts) instead of lines.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: SpaceCommand,
 }
@@ -138,6 +141,7 @@ fn print(report: &SpaceReport, details: bool) {
 /// Run `driftsync space …`.
 pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
     let root = std::env::current_dir().context("current directory")?;
+    let started = std::time::Instant::now();
     let (report, details) = match args.command {
         SpaceCommand::Export {
             database,
@@ -175,7 +179,22 @@ pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
             (import(&space, &root.join(dir), &opts)?, true)
         }
     };
-    print(&report, details);
+    if args.json {
+        let mut doc = serde_json::to_value(&report)?;
+        doc["summary"] = serde_json::json!({
+            "written": report.written.len(),
+            "unchanged": report.unchanged,
+            "renamed": report.renamed.len(),
+            "deleted": report.removed.len(),
+            "conflicts": report.resolved.len(),
+            "skipped": report.skipped.len(),
+            "dry_run": report.dry_run,
+            "duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print(&report, details);
+    }
     if report.skipped.is_empty() {
         Ok(Exit::Ok)
     } else {

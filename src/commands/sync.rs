@@ -283,6 +283,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
         done: AtomicUsize::new(0),
         out: Mutex::new(()),
     };
+    let started = std::time::Instant::now();
     let out = sync(&*left, &*right, &opts, &progress)?;
     if args.json {
         let notes: Vec<serde_json::Value> = out
@@ -302,6 +303,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
             "actions": out.records(),
             "notes": notes,
             "run": out.run_id,
+            "summary": summary(&out, started.elapsed()),
             "backed_up": out.backed_up,
             "held_back": out.held_back.iter().map(|h| serde_json::json!({
                 "side": h.side,
@@ -316,4 +318,56 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
         print_human(&out, &state);
     }
     Ok(if out.clean() { Exit::Ok } else { Exit::Drift })
+}
+
+/// The counts people (and the cloud sync's result objects) look at first:
+/// files created, updated and deleted, actions skipped or failed, conflicts
+/// with both sides' modification times, backups, and the time taken. A
+/// keep-both conflict counts as one file updated and one created (the kept
+/// copy). Planned actions count in a dry run.
+fn summary(out: &Outcome, took: std::time::Duration) -> serde_json::Value {
+    use driftsync_core::plan::Op;
+    let (mut created, mut updated, mut deleted, mut skipped, mut failed) = (0, 0, 0, 0, 0);
+    for (a, r) in out.plan.actions.iter().zip(&out.results) {
+        match r.outcome {
+            ActionOutcome::Skipped => skipped += 1,
+            ActionOutcome::Failed => failed += 1,
+            ActionOutcome::Applied | ActionOutcome::Planned => match &a.op {
+                Op::Copy { .. } if a.creates => created += 1,
+                Op::Copy { .. } => updated += 1,
+                Op::Delete { .. } => deleted += 1,
+                Op::KeepBoth { .. } => {
+                    updated += 1;
+                    created += 1;
+                }
+                _ => {}
+            },
+        }
+    }
+    let time = |ns: i64| driftsync_core::time::rfc3339(ns.div_euclid(1_000_000_000));
+    let conflicts: Vec<serde_json::Value> = out
+        .plan
+        .conflicts
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "path": c.path.as_str(),
+                "resolution": c.resolution,
+                "left_mtime": time(c.left_mtime_ns),
+                "right_mtime": time(c.right_mtime_ns),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "created": created,
+        "updated": updated,
+        "deleted": deleted,
+        "skipped": skipped,
+        "failed": failed,
+        "conflicts": conflicts.len(),
+        "unresolved": out.conflicts_left(),
+        "conflict_files": conflicts,
+        "backed_up": out.backed_up,
+        "duration_ms": u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+    })
 }

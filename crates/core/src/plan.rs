@@ -194,6 +194,12 @@ pub struct Conflict {
     pub reason: String,
     /// How the policy resolved it, or `unresolved`.
     pub resolution: String,
+    /// The left side's modification time (ns since the epoch).
+    #[serde(default)]
+    pub left_mtime_ns: i64,
+    /// The right side's modification time (ns since the epoch).
+    #[serde(default)]
+    pub right_mtime_ns: i64,
 }
 
 impl Conflict {

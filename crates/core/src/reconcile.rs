@@ -365,6 +365,8 @@ impl Ctx<'_> {
             path: path.clone(),
             reason: reason.to_string(),
             resolution,
+            left_mtime_ns: l.mtime_ns,
+            right_mtime_ns: r.mtime_ns,
         });
     }
 
