@@ -341,3 +341,94 @@ fn bundle_export_never_writes_or_deletes_through_symlinks() {
     assert!(t.contains("symbolic link"), "{t}");
     assert_eq!(snapshot(outside.path()), before, "{t}");
 }
+
+/// The framework document's habits: `bundle init`, a bundle.yaml without
+/// `files:` (the folder's files, less the generated README and junk),
+/// import/export of every bundle without a name, validate that parses the
+/// files and names folders without a bundle.yaml, and a README that keeps
+/// the word NAME where the description or a file name says it.
+#[test]
+fn bundles_without_files_lists_init_and_whole_folder_commands() {
+    let repo = tempfile::tempdir().unwrap();
+    let repo = repo.path();
+    let o = driftsync(
+        repo,
+        &[
+            "bundle",
+            "init",
+            "iso",
+            "--description",
+            "NAME is a placeholder",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = driftsync(repo, &["bundle", "init", "iso"]);
+    assert_eq!(o.status.code(), Some(1), "never overwrites: {}", text(&o));
+    let iso = repo.join("frameworks/iso");
+    std::fs::write(iso.join("controls.yaml"), "controls: [a]\n").unwrap();
+    std::fs::create_dir_all(iso.join("docs")).unwrap();
+    std::fs::write(iso.join("docs/NAME.md"), "# NAME\n").unwrap();
+    std::fs::write(iso.join(".DS_Store"), "junk").unwrap();
+    std::fs::write(iso.join("controls.yaml~"), "backup").unwrap();
+    make_bundle(repo, "soc2", "rules: [a]\n");
+    let o = driftsync(repo, &["bundle", "validate"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("every bundle is valid (iso, soc2)"),
+        "{}",
+        text(&o)
+    );
+
+    // Import and export without a name act on every bundle.
+    let o = driftsync(repo, &["bundle", "import"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("stored iso 0.1.0 (3 files"),
+        "bundle.yaml, controls.yaml, docs/NAME.md: {}",
+        text(&o)
+    );
+    assert!(text(&o).contains("stored soc2 1.0.0"), "{}", text(&o));
+    std::fs::remove_dir_all(repo.join("frameworks")).unwrap();
+    let o = driftsync(repo, &["bundle", "export"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(iso.join("controls.yaml")).unwrap(),
+        "controls: [a]\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(iso.join("docs/NAME.md")).unwrap(),
+        "# NAME\n"
+    );
+    assert!(!iso.join(".DS_Store").exists());
+    assert!(repo.join("frameworks/soc2/rules.yaml").is_file());
+    let readme = std::fs::read_to_string(iso.join("README.md")).unwrap();
+    assert!(readme.contains("NAME is a placeholder"), "{readme}");
+    assert!(readme.contains("`docs/NAME.md`"), "{readme}");
+    assert!(
+        readme.contains("driftsync bundle import iso --bump patch"),
+        "{readme}"
+    );
+    // The generated README is not part of the bundle: still in sync.
+    let o = driftsync(repo, &["bundle", "status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // A broken JSON file and a folder without bundle.yaml are reported.
+    std::fs::write(iso.join("mapping.json"), "{\"a\": }").unwrap();
+    std::fs::create_dir_all(repo.join("frameworks/draft")).unwrap();
+    let o = driftsync(repo, &["bundle", "validate"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("frameworks/iso/mapping.json:1:"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("frameworks/draft: no bundle.yaml, so it is not a bundle (`driftsync bundle init draft` writes one)"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("every bundle is valid"), "{}", text(&o));
+    let o = driftsync(repo, &["bundle", "import", "draft"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("bundle init NAME"), "{}", text(&o));
+}

@@ -46,34 +46,52 @@ pub enum BundleCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Write a stored version (default: the latest) into frameworks/NAME/, with a README.md.
+    /// Write bundle.yaml for a new bundle in frameworks/NAME/ (the files
+    /// there are the bundle unless you list them under `files:`).
+    #[command(
+        after_help = "Examples:\n  driftsync bundle init iso27001\n  driftsync bundle init iso27001 --spec-version 2 --description \"ISO 27001 controls\""
+    )]
+    Init {
+        /// Bundle name (lowercase letters, digits, `-`, `_`, `.`).
+        name: String,
+        /// The framework specification version its files follow.
+        #[arg(long, value_name = "SPEC", default_value = "1")]
+        spec_version: String,
+        /// One paragraph for the generated README.
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+    },
+    /// Write a stored version (default: the latest) into frameworks/NAME/, with
+    /// a README.md; without NAME, the latest version of every stored bundle.
     // `--version X.Y.Z` here is the bundle version, not the program's.
     #[command(
         disable_version_flag = true,
         after_help = "Examples:\n  driftsync bundle export odoo\n  driftsync bundle export odoo --version 1.2.0\n  driftsync bundle export odoo --force   # replace local edits"
     )]
     Export {
-        /// Bundle name.
-        name: String,
-        /// Version to export.
-        #[arg(long, value_name = "X.Y.Z")]
+        /// Bundle name (default: every stored bundle).
+        name: Option<String>,
+        /// Version to export (needs NAME).
+        #[arg(long, value_name = "X.Y.Z", requires = "name")]
         version: Option<String>,
         /// Overwrite local edits that are in no stored version.
         #[arg(long)]
         force: bool,
     },
-    /// Store frameworks/NAME/ as a new version (a no-op when unchanged).
+    /// Store frameworks/NAME/ as a new version (a no-op when unchanged);
+    /// without NAME, every bundle folder.
     #[command(
         after_help = "Examples:\n  driftsync bundle import odoo\n  driftsync bundle import odoo --bump minor"
     )]
     Import {
-        /// Bundle name.
-        name: String,
+        /// Bundle name (default: every bundle in the folder).
+        name: Option<String>,
         /// Store as the next major/minor/patch version and write it into bundle.yaml.
         #[arg(long, value_enum)]
         bump: Option<BumpArg>,
     },
-    /// Check bundle.yaml and the declared files of NAME (default: every bundle).
+    /// Check bundle.yaml and the files of NAME (default: every bundle, and every
+    /// folder that lacks a bundle.yaml); JSON, YAML and TOML files must parse.
     #[command(
         after_help = "Examples:\n  driftsync bundle validate\n  driftsync bundle validate odoo crm"
     )]
@@ -145,15 +163,15 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
     let root = repo_root(global)?;
     let frameworks = root.join(&args.dir);
     if let BundleCommand::Validate { names } = &args.command {
-        let bad = validate(&frameworks, names).map_err(fail)?;
-        for (name, err) in &bad {
-            eprintln!("{name}: invalid\n{err}");
-        }
-        if bad.is_empty() {
-            println!("every bundle is valid");
-            return Ok(Exit::Ok);
-        }
-        return Err(Failed(format!("{} bundle(s) invalid", bad.len())).into());
+        return validate_cmd(&frameworks, &args.dir, names);
+    }
+    if let BundleCommand::Init {
+        name,
+        spec_version,
+        description,
+    } = &args.command
+    {
+        return init(&frameworks, name, spec_version, description.as_deref());
     }
     let url = DbUrl::parse(&args.database, &root)?;
     let store = BundleStore::open(&url).map_err(fail)?;
@@ -163,7 +181,9 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
         store,
     };
     match args.command {
-        BundleCommand::Validate { .. } => unreachable!("handled above"),
+        BundleCommand::Validate { .. } | BundleCommand::Init { .. } => {
+            unreachable!("handled above")
+        }
         BundleCommand::Status { json } => {
             let lines = ws.status().map_err(fail)?;
             if json {
@@ -201,18 +221,27 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
             version,
             force,
         } => {
-            let version = version
+            let version: Option<driftsync_bundle::Semver> = version
                 .map(|v| v.parse())
                 .transpose()
                 .map_err(|e: String| anyhow::anyhow!("--version: {e}"))?;
-            let out = ws.export(&name, version, force).map_err(fail)?;
-            println!(
-                "exported {name} {}: {} written, {} unchanged, {} removed",
-                out.version,
-                out.written.len(),
-                out.unchanged,
-                out.removed.len()
-            );
+            let names = match name {
+                Some(n) => vec![n],
+                None => ws.store.names().map_err(fail)?,
+            };
+            if names.is_empty() {
+                println!("no bundle is stored in {}", url.url.redacted());
+            }
+            for name in names {
+                let out = ws.export(&name, version, force).map_err(fail)?;
+                println!(
+                    "exported {name} {}: {} written, {} unchanged, {} removed",
+                    out.version,
+                    out.written.len(),
+                    out.unchanged,
+                    out.removed.len()
+                );
+            }
             Ok(Exit::Ok)
         }
         BundleCommand::Import { name, bump } => {
@@ -221,15 +250,27 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
                 BumpArg::Minor => Bump::Minor,
                 BumpArg::Patch => Bump::Patch,
             });
-            match ws.import(&name, bump, &created_by()).map_err(fail)? {
-                ImportOutcome::Stored(info) => println!(
-                    "stored {name} {} ({} files, tree {})",
-                    info.version,
-                    info.file_count,
-                    info.tree_hash.short()
-                ),
-                ImportOutcome::Unchanged(v) => {
-                    println!("{name} is unchanged since {v}; nothing stored")
+            let names = match name {
+                Some(n) => vec![n],
+                None => driftsync_bundle::local::local_names(&ws.root).map_err(fail)?,
+            };
+            if names.is_empty() {
+                println!(
+                    "no bundle in {}/ (a folder with a bundle.yaml; `driftsync bundle init NAME` writes one)",
+                    args.dir.display()
+                );
+            }
+            for name in names {
+                match ws.import(&name, bump, &created_by()).map_err(fail)? {
+                    ImportOutcome::Stored(info) => println!(
+                        "stored {name} {} ({} files, tree {})",
+                        info.version,
+                        info.file_count,
+                        info.tree_hash.short()
+                    ),
+                    ImportOutcome::Unchanged(v) => {
+                        println!("{name} is unchanged since {v}; nothing stored")
+                    }
                 }
             }
             Ok(Exit::Ok)
@@ -264,6 +305,138 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
     }
+}
+
+/// `bundle validate`: each bundle's manifest and files (JSON, YAML and TOML
+/// files must parse), and, without names, every folder that lacks a
+/// bundle.yaml.
+fn validate_cmd(frameworks: &Path, dir: &Path, names: &[String]) -> anyhow::Result<Exit> {
+    let bad = validate(frameworks, names).map_err(fail)?;
+    let mut checked = if names.is_empty() {
+        driftsync_bundle::local::local_names(frameworks).map_err(fail)?
+    } else {
+        names.to_vec()
+    };
+    checked.retain(|n| !bad.iter().any(|(b, _)| b == n));
+    let mut broken = Vec::new();
+    for name in &checked {
+        let bundle = driftsync_bundle::local::load(frameworks, name).map_err(fail)?;
+        for (path, bytes) in &bundle.files {
+            let Some(kind) = driftsync_config::FileKind::of_path(path.as_str()) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(bytes);
+            if let Some(p) = driftsync_runner::validate::problem(kind, &text) {
+                let at = match (p.line, p.column) {
+                    (Some(l), Some(c)) => format!(":{l}:{c}"),
+                    (Some(l), None) => format!(":{l}"),
+                    _ => String::new(),
+                };
+                broken.push(format!(
+                    "{}/{name}/{path}{at}: {}",
+                    dir.display(),
+                    p.message
+                ));
+            }
+        }
+    }
+    let mut without = Vec::new();
+    if names.is_empty() {
+        if let Ok(rd) = std::fs::read_dir(frameworks) {
+            for e in rd.filter_map(Result::ok) {
+                let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+                let name = e.file_name().to_string_lossy().into_owned();
+                if is_dir
+                    && !name.starts_with('.')
+                    && !e
+                        .path()
+                        .join(driftsync_bundle::manifest::MANIFEST_FILE)
+                        .exists()
+                {
+                    without.push(name);
+                }
+            }
+        }
+        without.sort();
+    }
+    for (name, err) in &bad {
+        eprintln!("{name}: invalid\n{err}");
+    }
+    for b in &broken {
+        eprintln!("{b}");
+    }
+    for name in &without {
+        eprintln!(
+            "{}/{name}: no bundle.yaml, so it is not a bundle (`driftsync bundle init {name}` writes one)",
+            dir.display()
+        );
+    }
+    let invalid = bad.len() + usize::from(!broken.is_empty()) + without.len();
+    if invalid == 0 {
+        if checked.is_empty() {
+            println!("no bundle in {}/", dir.display());
+        } else {
+            println!("every bundle is valid ({})", checked.join(", "));
+        }
+        return Ok(Exit::Ok);
+    }
+    Err(Failed(format!(
+        "{} problem(s): invalid bundles, files that do not parse, or folders without bundle.yaml",
+        invalid
+    ))
+    .into())
+}
+
+/// `bundle init NAME`: a bundle.yaml without `files:` (the folder's files are
+/// the bundle), version 0.1.0; never overwrites one.
+fn init(
+    frameworks: &Path,
+    name: &str,
+    spec: &str,
+    description: Option<&str>,
+) -> anyhow::Result<Exit> {
+    if !driftsync_bundle::manifest::is_bundle_name(name) {
+        return Err(BundleError::BadName(name.to_string()).into());
+    }
+    let dir = frameworks.join(name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let q = |s: &str| serde_json::to_string(s).expect("strings serialise");
+    let mut text = format!(
+        "name: {}\nversion: \"0.1.0\"\nspec_version: {}\n",
+        q(name),
+        q(spec)
+    );
+    if let Some(d) = description {
+        text.push_str(&format!("description: {}\n", q(d)));
+    }
+    text.push_str(
+        "# Without `files:` the bundle is every file in this folder (except the\n\
+         # generated README.md and editor or OS junk). To list them instead:\n\
+         # files:\n#   - controls.yaml\n",
+    );
+    let path = dir.join(driftsync_bundle::manifest::MANIFEST_FILE);
+    let mut f = match std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Failed(format!(
+                "{} exists already; nothing written",
+                path.display()
+            ))
+            .into())
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("writing {}", path.display()))),
+    };
+    std::io::Write::write_all(&mut f, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {}: put the bundle's files beside it, then `driftsync bundle validate {name}` and `driftsync bundle import {name}`",
+        path.display()
+    );
+    Ok(Exit::Ok)
 }
 
 /// Runs `type: bundle` targets for `driftsync run` and `driftsync check`.

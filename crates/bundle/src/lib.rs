@@ -54,7 +54,7 @@ pub enum BundleError {
         version: String,
     },
     /// No bundle directory.
-    #[error("{}: no bundle here (expected {}/bundle.yaml)", .0.display(), .0.display())]
+    #[error("{}: no bundle here (expected {}/bundle.yaml; `driftsync bundle init NAME` writes one)", .0.display(), .0.display())]
     NoLocal(PathBuf),
     /// Export would overwrite edits that are in no stored version.
     #[error("{name}: {} holds changes that are in no stored version; import them first, or pass --force to overwrite them", dir.display())]

@@ -88,7 +88,40 @@ pub fn load(root: &Path, name: &str) -> Result<LocalBundle, BundleError> {
         RelPath::new(MANIFEST_FILE).expect("valid path"),
         text.into_bytes(),
     );
-    for (i, f) in manifest.files.iter().enumerate() {
+    let mut manifest = manifest;
+    if !manifest.files_declared {
+        // No `files:`: the bundle is what its folder holds.
+        let walk = Folder::new(&dir).walk()?;
+        for link in &walk.links {
+            problems.push(Problem {
+                line: 1,
+                col: 1,
+                message: format!(
+                    "{link} is a symbolic link; bundles hold only regular files inside their folder"
+                ),
+            });
+        }
+        for p in &walk.passed_over {
+            problems.push(Problem {
+                line: 1,
+                col: 1,
+                message: p.clone(),
+            });
+        }
+        for (rel, bytes) in walk.files {
+            if rel.as_str() == MANIFEST_FILE || is_junk(&rel) || is_generated_readme(&rel, &bytes) {
+                continue;
+            }
+            manifest.files.push(rel.clone());
+            files.insert(rel, bytes);
+        }
+    }
+    for (i, f) in manifest
+        .files
+        .iter()
+        .enumerate()
+        .filter(|_| manifest.files_declared)
+    {
         let why = match folder.read(&in_bundle(f.as_str())?) {
             Ok(Some(bytes)) => {
                 files.insert(f.clone(), bytes);
@@ -115,6 +148,24 @@ pub fn load(root: &Path, name: &str) -> Result<LocalBundle, BundleError> {
         manifest,
         files,
     })
+}
+
+/// Editor and OS leftovers that are never part of a bundle without `files:`.
+pub fn is_junk(rel: &RelPath) -> bool {
+    let name = rel.file_name();
+    matches!(name, ".DS_Store" | "Thumbs.db" | "desktop.ini")
+        || name.ends_with(".swp")
+        || name.ends_with(".swo")
+        || name.ends_with('~')
+        || name.starts_with(".#")
+        || (name.starts_with('#') && name.ends_with('#'))
+}
+
+/// The README.md that `bundle export` writes beside the files.
+fn is_generated_readme(rel: &RelPath, bytes: &[u8]) -> bool {
+    rel.as_str() == "README.md"
+        && String::from_utf8_lossy(&bytes[..bytes.len().min(4096)])
+            .contains(crate::readme::GENERATED)
 }
 
 /// The line of the i-th entry under `files:` (best effort, for messages).

@@ -105,8 +105,12 @@ pub struct Manifest {
     pub spec_version: String,
     /// One paragraph for humans.
     pub description: String,
-    /// The declared files, relative to the bundle directory, in declared order.
+    /// The declared files, relative to the bundle directory, in declared
+    /// order; without `files:` in the file, every file of the folder (see
+    /// [`crate::local::load`]).
     pub files: Vec<RelPath>,
+    /// `files:` is written in the file (else the folder's files are the bundle).
+    pub files_declared: bool,
     /// Where the `version` value sits (1-based line, column), for rewriting it.
     pub version_at: (usize, usize),
 }
@@ -194,6 +198,7 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, Vec<Problem>> {
         spec_version: text_of("spec_version"),
         description: text_of("description"),
         files,
+        files_declared: node.get("files").is_some(),
         version_at: (version_node.line, version_node.col),
     })
 }
@@ -233,9 +238,11 @@ pub fn render_manifest(m: &Manifest) -> String {
     if !m.description.is_empty() {
         out.push_str(&format!("description: {}\n", q(&m.description)));
     }
-    out.push_str("files:\n");
-    for f in &m.files {
-        out.push_str(&format!("  - {}\n", q(f.as_str())));
+    if m.files_declared {
+        out.push_str("files:\n");
+        for f in &m.files {
+            out.push_str(&format!("  - {}\n", q(f.as_str())));
+        }
     }
     out
 }
