@@ -71,6 +71,7 @@ impl TargetExecutor for SyncExecutor {
         opts.dry_run = ctx.dry_run || ctx.check;
         opts.concurrency = t.concurrency;
         opts.retries = t.retries;
+        opts.retry_delay_ms = u64::try_from(t.retry_delay.as_millis()).unwrap_or(u64::MAX);
         opts.include = t.include.clone();
         opts.exclude = t.exclude.clone();
         opts.check = crate::content_check::FormatCheck::for_kinds(&t.validate);

@@ -225,3 +225,36 @@ fn directory_wins_resolves_a_conflict_for_the_repository_side() {
     let rep = r.report();
     assert_eq!(rep["targets"][0]["conflicts"][0]["path"], "a.md", "{rep}");
 }
+
+/// `retry_delay` sits next to `retries` in sync.yaml and on the command line;
+/// a value that is not a duration is refused at its line and column.
+#[test]
+fn retry_delay_is_a_duration_in_config_and_cli() {
+    let remote = tempfile::tempdir().unwrap();
+    let r = repo_with_sync_target(&remote.path().join("share"));
+    let yaml = r.read(".driftsync/sync.yaml");
+    r.write(
+        ".driftsync/sync.yaml",
+        &format!("{yaml}    retries: 5\n    retry_delay: 1s\n"),
+    );
+    let out = r.run(&["config", "validate"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    r.write(
+        ".driftsync/sync.yaml",
+        &format!("{yaml}    retry_delay: soon\n"),
+    );
+    let out = r.run(&["config", "validate"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("sync.yaml:8:18: bad duration"),
+        "{}",
+        out.all()
+    );
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a.path().to_str().unwrap(), b.path().to_str().unwrap());
+    let ok = r.run(&["sync", a, b, "--retry-delay", "500ms", "--dry-run"]);
+    assert_eq!(ok.code, 0, "{}", ok.all());
+    let bad = r.run(&["sync", a, b, "--retry-delay", "soon"]);
+    assert_eq!(bad.code, 2, "{}", bad.all());
+    assert!(bad.all().contains("--retry-delay"), "{}", bad.all());
+}

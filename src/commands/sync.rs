@@ -65,6 +65,9 @@ pub struct SyncArgs {
     /// Retries of a transient failure.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
+    /// First retry's delay, doubled for each further one (with jitter), e.g. 1s.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_delay)]
+    pub retry_delay: std::time::Duration,
     /// Object storage: folder (relative to the URL's prefix) keeping a copy of
     /// every object this run overwrites or deletes, under <DIR><run>/.
     #[arg(long, value_name = "DIR", default_value = ".driftsync-backup/")]
@@ -91,6 +94,10 @@ fn parse_policy(s: &str) -> Result<Policy, String> {
 
 fn parse_direction(s: &str) -> Result<Direction, String> {
     s.parse()
+}
+
+fn parse_delay(s: &str) -> Result<std::time::Duration, String> {
+    driftsync_config::duration::parse_duration(s).map_err(|e| e.to_string())
 }
 
 fn parse_max_delete(s: &str) -> Result<MaxDelete, String> {
@@ -274,6 +281,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
     opts.dry_run = args.dry_run;
     opts.concurrency = args.concurrency.max(1);
     opts.retries = args.retries;
+    opts.retry_delay_ms = u64::try_from(args.retry_delay.as_millis()).unwrap_or(u64::MAX);
     opts.include = args.include;
     opts.exclude = args.exclude;
     opts.check = crate::content_check::FormatCheck::for_kinds(&args.validate);

@@ -195,6 +195,8 @@ pub struct SyncTarget {
     pub concurrency: usize,
     /// Retries of a transient failure.
     pub retries: u32,
+    /// First retry's delay (doubled for each further one).
+    pub retry_delay: Duration,
     /// Honour `.gitignore` in the local directory.
     pub gitignore: bool,
     /// Object-store remote: the backup folder relative to its prefix, ending in `/`

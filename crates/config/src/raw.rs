@@ -119,6 +119,9 @@ pub struct RawTarget {
     pub concurrency: Option<usize>,
     /// (sync) Retries of a transient failure (default 3).
     pub retries: Option<u32>,
+    /// (sync) First retry's delay, doubled for each further one, with jitter
+    /// (default `200ms`), e.g. `1s`.
+    pub retry_delay: Option<String>,
     /// (sync) Also honour `.gitignore` files in the local directory.
     pub gitignore: Option<bool>,
     /// (sync) Folder of an object-store remote, relative to its prefix, that keeps a copy of every

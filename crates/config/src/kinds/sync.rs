@@ -6,6 +6,9 @@ use crate::raw::{RawCount, RawTarget};
 use crate::resolve::Ctx;
 use driftsync_core::RelPath;
 
+/// The first retry's delay when `retry_delay` is not given (the engine's default).
+const DEFAULT_RETRY_DELAY_MS: u64 = 200;
+
 /// The `sync` type.
 pub const SPEC: KindSpec = KindSpec {
     name: "sync",
@@ -19,6 +22,7 @@ pub const SPEC: KindSpec = KindSpec {
         "max_delete",
         "concurrency",
         "retries",
+        "retry_delay",
         "gitignore",
         "backup_prefix",
         "validate",
@@ -168,6 +172,12 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
         max_delete: max_delete?,
         concurrency: raw.concurrency.unwrap_or(8),
         retries: raw.retries.unwrap_or(3),
+        retry_delay: ctx
+            .duration(
+                &["targets", name, "retry_delay"],
+                raw.retry_delay.as_deref(),
+            )
+            .unwrap_or(std::time::Duration::from_millis(DEFAULT_RETRY_DELAY_MS)),
         gitignore: raw.gitignore.unwrap_or(false),
         backup_prefix,
         validate,
