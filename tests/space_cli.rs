@@ -313,6 +313,83 @@ fn space_by_path_group_change_moves_the_file() {
     assert_eq!(s.docs().len(), 2);
 }
 
+/// The coordinator's spelling `by_path`, and by_path without a field to
+/// group by: files laid out by the document's own path, imported back.
+#[test]
+fn space_by_path_without_group_by_uses_the_document_path() {
+    let s = Space::new(&[("guides/a.md", "# A\n"), ("index.md", "# Home\n")]);
+    let o = s.export(&["--layout", "by_path"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.read("guides/a.md"), "# A\n");
+    assert_eq!(s.read("index.md"), "# Home\n");
+    s.write("guides/a.md", "# A, edited\n");
+    let o = s.import(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.docs()["guides/a.md"], "# A, edited\n");
+    assert_eq!(s.docs().len(), 2, "{:?}", s.docs());
+}
+
+/// New files in the folder: editor and OS junk is never imported, and
+/// --include/--exclude choose among the rest; exported files are always read.
+#[test]
+fn space_import_skips_junk_and_honours_include_and_exclude() {
+    let s = Space::new(&[("index.md", "# Home\n")]);
+    let o = s.export(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for junk in [".DS_Store", "index.md.swp", "index.md~", ".#index.md"] {
+        s.write(junk, "junk");
+    }
+    s.write("notes/draft.txt", "draft");
+    s.write("guides/new.md", "# New\n");
+    s.write("index.md", "# Home, edited\n");
+    let o = s.import(&[
+        "--include",
+        "**/*.md",
+        "--include",
+        "*.md",
+        "--exclude",
+        "notes/**",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let docs = s.docs();
+    assert_eq!(
+        docs.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["guides/new.md", "index.md"],
+        "{docs:?}"
+    );
+    assert_eq!(docs["index.md"], "# Home, edited\n");
+    // Without a selection, other new files come in; junk still does not.
+    let o = s.import(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(s.docs().contains_key("notes/draft.txt"));
+    assert_eq!(s.docs().len(), 3, "{:?}", s.docs());
+    let bad = s.import(&["--include", "[oops"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+}
+
+#[test]
+fn space_export_dry_run_writes_nothing() {
+    let s = Space::new(&[("index.md", "# Home\n"), ("guides/a.md", "# A\n")]);
+    let o = s.export(&["--dry-run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("2 would be written"), "{}", text(&o));
+    assert!(!s.out().exists(), "nothing created");
+    let o = s.export(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let before = tree(&s.out());
+    s.put("index.md", "# Home, new\n");
+    let o = s.export(&["--dry-run", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["written"], serde_json::json!(["index.md"]), "{v}");
+    assert_eq!(v["dry_run"], true, "{v}");
+    assert_eq!(
+        tree(&s.out()),
+        before,
+        "the folder and its manifest are untouched"
+    );
+}
+
 #[test]
 fn space_manifest_entries_outside_the_folder_are_refused() {
     let s = Space::new(&[("index.md", "# Home\n")]);

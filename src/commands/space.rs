@@ -44,9 +44,13 @@ pub enum SpaceCommand {
         /// How documents map to files.
         #[arg(long, value_enum, default_value = "hierarchical")]
         layout: LayoutArg,
-        /// The metadata field the by-path layout groups by.
+        /// The metadata field the by-path layout groups by (default: none, the
+        /// document's own path).
         #[arg(long, value_name = "FIELD")]
         group_by: Option<String>,
+        /// Show what would be written and removed; write nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// The folder.
         dir: PathBuf,
     },
@@ -70,6 +74,13 @@ pub enum SpaceCommand {
         /// (store the folder's copy as NAME.conflict-local-STAMP.EXT).
         #[arg(long, value_enum, value_name = "STRATEGY", default_value = "skip")]
         on_conflict: OnConflictArg,
+        /// Import only new files matching GLOB (repeatable; default: all).
+        #[arg(long, value_name = "GLOB")]
+        include: Vec<String>,
+        /// Never import new files matching GLOB (repeatable). Editor and OS
+        /// leftovers (.DS_Store, *.swp, *~, .#*) are never imported.
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
         /// Show what would be stored and removed; write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -101,7 +112,9 @@ pub enum LayoutArg {
     Hierarchical,
     /// One folder; the path encoded in the file name (`a%2Fb.md`).
     Flat,
-    /// `<metadata value>/<path>`, grouped by --group-by FIELD.
+    /// `<metadata value>/<path>`, grouped by --group-by FIELD; without it,
+    /// by the document's own path. Also `by_path`.
+    #[value(alias = "by_path")]
     ByPath,
 }
 
@@ -147,6 +160,7 @@ pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
             database,
             layout,
             group_by,
+            dry_run,
             dir,
         } => {
             let space = DbReplica::open(&database, &root)?;
@@ -156,13 +170,21 @@ pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
                 LayoutArg::ByPath => Layout::ByPath,
             };
             (
-                export(&space, &root.join(dir), layout, group_by.as_deref())?,
+                export(
+                    &space,
+                    &root.join(dir),
+                    layout,
+                    group_by.as_deref(),
+                    dry_run,
+                )?,
                 false,
             )
         }
         SpaceCommand::Import {
             database,
             on_conflict,
+            include,
+            exclude,
             dry_run,
             dir,
         } => {
@@ -175,6 +197,8 @@ pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
                 },
                 dry_run,
                 stamp: None,
+                include,
+                exclude,
             };
             (import(&space, &root.join(dir), &opts)?, true)
         }

@@ -101,6 +101,11 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// The stamp in conflict copies' names (default: the current UTC time, `20260102T030405Z`).
     pub stamp: Option<String>,
+    /// Globs of new files to import (empty: every file). Files the export
+    /// wrote are always read back.
+    pub include: Vec<String>,
+    /// Globs of new files never imported.
+    pub exclude: Vec<String>,
 }
 
 /// A space operation failed.
@@ -207,7 +212,10 @@ fn group_name(value: Option<String>) -> String {
 
 fn file_for(layout: Layout, group_by: Option<&str>, doc: &RelPath, content: &[u8]) -> String {
     match layout {
+        // by_path without a field to group by lays files out by the
+        // document's own path.
         Layout::Hierarchical => doc.to_string(),
+        Layout::ByPath if group_by.is_none() => doc.to_string(),
         Layout::Flat => flat_encode(doc.as_str()),
         Layout::ByPath => format!(
             "{}/{}",
@@ -217,9 +225,10 @@ fn file_for(layout: Layout, group_by: Option<&str>, doc: &RelPath, content: &[u8
     }
 }
 
-fn document_for(layout: Layout, file: &str) -> String {
+fn document_for(layout: Layout, group_by: Option<&str>, file: &str) -> String {
     match layout {
         Layout::Hierarchical => file.to_string(),
+        Layout::ByPath if group_by.is_none() => file.to_string(),
         Layout::Flat => flat_decode(file),
         Layout::ByPath => file
             .split_once('/')
@@ -317,15 +326,19 @@ pub fn export(
     dir: &Path,
     layout: Layout,
     group_by: Option<&str>,
+    dry_run: bool,
 ) -> Result<SpaceReport, SpaceError> {
-    if layout == Layout::ByPath && group_by.is_none() {
-        return Err(SpaceError::Usage(
-            "the by_path layout needs --group-by FIELD".into(),
-        ));
-    }
     let folder = Folder::new(dir);
     let old = load_checked(&folder)?.map(|(_, e)| e).unwrap_or_default();
-    export_into(space, &folder, layout, group_by, &old, &Stored::new())
+    export_into(
+        space,
+        &folder,
+        layout,
+        group_by,
+        &old,
+        &Stored::new(),
+        dry_run,
+    )
 }
 
 fn export_into(
@@ -335,6 +348,7 @@ fn export_into(
     group_by: Option<&str>,
     old: &[Checked],
     stored: &Stored,
+    dry_run: bool,
 ) -> Result<SpaceReport, SpaceError> {
     let old_by_file: BTreeMap<&RelPath, &Checked> = old.iter().map(|e| (&e.file, e)).collect();
     // May the file at `file`, now holding `hash`, be replaced or removed?
@@ -349,7 +363,10 @@ fn export_into(
         version: e.version.clone(),
     };
     let scan = space.scan(&ScanRequest::default())?;
-    let mut report = SpaceReport::default();
+    let mut report = SpaceReport {
+        dry_run,
+        ..SpaceReport::default()
+    };
     for note in scan.notes {
         report
             .skipped
@@ -385,6 +402,7 @@ fn export_into(
                 entries.extend(old_by_file.get(&file).map(|e| keep(e)));
                 continue;
             }
+            _ if dry_run => report.written.push(file.to_string()),
             _ => match folder.write_if_changed(&file, &content) {
                 Ok(_) => report.written.push(file.to_string()),
                 Err(e) if e.is_refusal() => {
@@ -406,7 +424,9 @@ fn export_into(
         match folder.read(&gone.file) {
             Ok(None) => {}
             Ok(Some(b)) if replaceable(&gone.file, Hash::of(&b)) => {
-                folder.remove(&gone.file)?;
+                if !dry_run {
+                    folder.remove(&gone.file)?;
+                }
                 report.removed.push(gone.file.to_string());
             }
             Ok(Some(_)) => {
@@ -424,6 +444,9 @@ fn export_into(
         }
     }
     entries.sort_by(|a, b| a.file.cmp(&b.file));
+    if dry_run {
+        return Ok(report);
+    }
     save_manifest(
         folder,
         &SpaceManifest {
@@ -626,13 +649,20 @@ pub fn import(
             .iter()
             .any(|l| file.as_str() == l || file.as_str().starts_with(&format!("{l}/")))
     };
+    let by_file: BTreeMap<&RelPath, &Checked> = entries.iter().map(|e| (&e.file, e)).collect();
+    // A new file is imported when the selection takes it; editor and OS
+    // leftovers (`.DS_Store`, `*.swp`, `*~`, `.#*`) never are.
+    let select = driftsync_replica::filter::PathFilter::new(&opts.include, &opts.exclude)
+        .map_err(|e| SpaceError::Usage(format!("--include/--exclude: {e}")))?;
     let files: BTreeMap<&RelPath, &[u8]> = walk
         .files
         .iter()
         .filter(|(f, _)| f.as_str() != MANIFEST)
+        .filter(|(f, _)| {
+            by_file.contains_key(f) || (!crate::local::is_junk(f) && select.matches(f.as_str()))
+        })
         .map(|(f, b)| (f, b.as_slice()))
         .collect();
-    let by_file: BTreeMap<&RelPath, &Checked> = entries.iter().map(|e| (&e.file, e)).collect();
     // Exported files no longer there (a file behind a link is not "gone").
     let mut missing: Vec<&Checked> = entries
         .iter()
@@ -671,7 +701,7 @@ pub fn import(
             }
             continue;
         }
-        let raw = document_for(manifest.layout, file.as_str());
+        let raw = document_for(manifest.layout, manifest.group_by.as_deref(), file.as_str());
         let Ok(doc) = RelPath::new(raw.as_str()) else {
             plan.report
                 .skipped
@@ -848,6 +878,7 @@ pub fn import(
         manifest.group_by.as_deref(),
         &entries,
         &stored,
+        false,
     )?;
     report.skipped.extend(
         refresh

@@ -90,13 +90,13 @@ fn layouts_round_trip(url: &str, tmp: &Path) {
         ),
     ] {
         let out = tmp.join(format!("{layout:?}"));
-        let rep = export(&r, &out, layout, group).unwrap();
+        let rep = export(&r, &out, layout, group, false).unwrap();
         assert_eq!(rep.written.len(), 3, "{rep:?}");
         assert!(out.join(expect).is_file(), "{layout:?}: {expect} missing");
         let m = load_manifest(&out).unwrap().unwrap();
         assert_eq!(m.entries.len(), 3);
         // Unchanged files are not rewritten.
-        let again = export(&r, &out, layout, group).unwrap();
+        let again = export(&r, &out, layout, group, false).unwrap();
         assert!(
             again.written.is_empty() && again.unchanged == 3,
             "{again:?}"
@@ -115,7 +115,7 @@ fn layouts_round_trip(url: &str, tmp: &Path) {
 fn import_edits_renames_creates_and_deletes(url: &str, tmp: &Path) {
     let r = space(url);
     let out = tmp.join("flat");
-    export(&r, &out, Layout::Flat, None).unwrap();
+    export(&r, &out, Layout::Flat, None, false).unwrap();
     std::fs::write(out.join("index.md"), "# Home, edited\n").unwrap();
     std::fs::rename(
         out.join("guides%2Fdraft.md"),
