@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build dependencies of the workspace: libgit2 is built with HTTPS (git push
 # to https://github.com) and PostgreSQL connections speak TLS: both link the
-# system OpenSSL on Linux. The tests make certificates with the openssl command.
+# system OpenSSL on Linux. The tests make certificates with the openssl command;
+# the sync runner's own sync.yaml (a fixture) verifies JSON with jq.
 set -euo pipefail
-PACKAGES=(libssl-dev pkg-config openssl)
+PACKAGES=(libssl-dev pkg-config openssl jq)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
