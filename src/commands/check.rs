@@ -54,6 +54,7 @@ pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
         github_actions: env::is_true(env::GITHUB_ACTIONS),
         push: Some(false),
         git_token: None,
+        proposal_branch: None,
     };
     super::run::execute(
         global,

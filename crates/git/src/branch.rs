@@ -133,6 +133,13 @@ impl Repo {
             let theirs = self.repo.find_commit(prev)?;
             let ours = self.repo.find_commit(local)?;
             if theirs.tree_id() == ours.tree_id() {
+                // The local branch follows: the proposal is the remote's commit.
+                self.repo.reference(
+                    &format!("refs/heads/{branch}"),
+                    prev,
+                    true,
+                    "driftsync: the remote branch already holds this result",
+                )?;
                 return Ok(BranchPush::Unchanged {
                     remote: prev.to_string(),
                 });
@@ -239,6 +246,7 @@ mod tests {
             BranchPush::Unchanged { remote: c1.clone() }
         );
         assert_eq!(git(&origin, &["rev-parse", "driftsync/x"]).trim(), c1);
+        assert_eq!(git(&d, &["rev-parse", "driftsync/x"]).trim(), c1);
         // A new result replaces the branch (a sibling of the old commit).
         std::fs::write(d.join("out.txt"), "v2").unwrap();
         let c3 = repo
