@@ -146,7 +146,29 @@ impl Repo {
             }
             fast_forward = self.repo.graph_descendant_of(local, prev).unwrap_or(false);
         }
-        let expected = previous.unwrap_or(Oid::ZERO_SHA1);
+        self.push_with_lease(remote, branch, previous, token)?;
+        Ok(match previous {
+            None => BranchPush::Created,
+            Some(p) if fast_forward => BranchPush::FastForward {
+                previous: p.to_string(),
+            },
+            Some(p) => BranchPush::Replaced {
+                previous: p.to_string(),
+            },
+        })
+    }
+
+    /// Force-push local `branch` to `remote`, only if the remote branch
+    /// still points at `expected` (`None`: does not exist) when the push is
+    /// negotiated.
+    fn push_with_lease(
+        &self,
+        remote: &str,
+        branch: &str,
+        expected: Option<Oid>,
+        token: Option<&str>,
+    ) -> Result<(), GitError> {
+        let expected = expected.unwrap_or(Oid::ZERO_SHA1);
         let dst = format!("refs/heads/{branch}");
         let lease_broken = std::cell::RefCell::new(None::<String>);
         let rejected = std::cell::RefCell::new(None::<String>);
@@ -183,15 +205,7 @@ impl Repo {
         if let Some(msg) = rejected.into_inner() {
             return Err(GitError::Git(format!("push to {remote} rejected: {msg}")));
         }
-        Ok(match previous {
-            None => BranchPush::Created,
-            Some(p) if fast_forward => BranchPush::FastForward {
-                previous: p.to_string(),
-            },
-            Some(p) => BranchPush::Replaced {
-                previous: p.to_string(),
-            },
-        })
+        Ok(())
     }
 }
 
@@ -308,6 +322,72 @@ mod tests {
             repo.push_branch("origin", "driftsync/x", None).unwrap(),
             BranchPush::Unchanged { remote: tip }
         );
+    }
+
+    #[test]
+    fn a_branch_someone_else_moved_is_not_overwritten() {
+        let (root, origin, d) = setup();
+        let mut repo = Repo::open(&d).unwrap();
+        let author = repo.author(false);
+        std::fs::write(d.join("out.txt"), "v1").unwrap();
+        let paths = vec!["out.txt".to_string()];
+        let c1 = repo
+            .commit_paths_to_branch(&paths, "sync", &author, "driftsync/x")
+            .unwrap()
+            .unwrap();
+        repo.push_branch("origin", "driftsync/x", None).unwrap();
+        // A person pushes a fix to the branch after driftsync looked at it.
+        let url = git(&d, &["remote", "get-url", "origin"]).trim().to_string();
+        let other = root.path().join("other");
+        git(
+            root.path(),
+            &[
+                "clone",
+                "-q",
+                "-b",
+                "driftsync/x",
+                &url,
+                other.to_str().unwrap(),
+            ],
+        );
+        std::fs::write(other.join("fix.txt"), "by hand").unwrap();
+        git(&other, &["add", "."]);
+        git(
+            &other,
+            &[
+                "-c",
+                "user.name=p",
+                "-c",
+                "user.email=p@x",
+                "commit",
+                "-q",
+                "-m",
+                "fix",
+            ],
+        );
+        git(&other, &["push", "-q", "origin", "driftsync/x"]);
+        let theirs = git(&origin, &["rev-parse", "driftsync/x"])
+            .trim()
+            .to_string();
+        std::fs::write(d.join("out.txt"), "v2").unwrap();
+        repo.commit_paths_to_branch(&paths, "sync", &author, "driftsync/x")
+            .unwrap()
+            .unwrap();
+        let stale = Some(Oid::from_str(&c1).unwrap());
+        let err = repo
+            .push_with_lease("origin", "driftsync/x", stale, None)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("someone else pushed to it"),
+            "{err}"
+        );
+        assert_eq!(git(&origin, &["rev-parse", "driftsync/x"]).trim(), theirs);
+        // A branch that appeared after driftsync saw none is not overwritten either.
+        let err = repo
+            .push_with_lease("origin", "driftsync/x", None, None)
+            .unwrap_err();
+        assert!(err.to_string().contains("moved to"), "{err}");
+        assert_eq!(git(&origin, &["rev-parse", "driftsync/x"]).trim(), theirs);
     }
 
     #[test]
