@@ -144,11 +144,30 @@ targets:
     fn propose(&self, api: &str, extra: &[&str]) -> Out {
         let mut args = vec!["run", "--pull-request"];
         args.extend_from_slice(extra);
+        let output = self.root.path().join("output");
+        let _ = std::fs::remove_file(&output);
         self.run(
             api,
-            &[("GITHUB_TOKEN", TOKEN), ("GITHUB_REPOSITORY", "acme/site")],
+            &[
+                ("GITHUB_TOKEN", TOKEN),
+                ("GITHUB_REPOSITORY", "acme/site"),
+                ("GITHUB_OUTPUT", output.to_str().unwrap()),
+            ],
             &args,
         )
+    }
+
+    /// The step outputs the last [`Setup::propose`] wrote (heredoc form).
+    fn outputs(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.root.path().join("output")).unwrap();
+        let mut out = Vec::new();
+        let mut lines = text.lines();
+        while let Some(l) = lines.next() {
+            let (name, delim) = l.split_once("<<").expect("heredoc form");
+            let value: Vec<&str> = lines.by_ref().take_while(|v| *v != delim).collect();
+            out.push((name.to_string(), value.join("\n")));
+        }
+        out
     }
 
     fn report_md(&self) -> String {
@@ -262,6 +281,17 @@ async fn a_proposal_is_opened_left_alone_updated_then_closed_when_it_landed() {
         "{}",
         out.stdout
     );
+    assert_eq!(
+        s.outputs(),
+        [
+            ("pull-request-operation".to_string(), "created".to_string()),
+            ("pull-request-number".into(), "5".into()),
+            (
+                "pull-request-url".into(),
+                "https://github.com/acme/site/pull/5".into()
+            ),
+        ]
+    );
     let first = s.origin_rev(BRANCH).expect("the branch was pushed");
     assert_eq!(
         git(&s.origin(), &["show", &format!("{BRANCH}:data/out.txt")]),
@@ -332,6 +362,7 @@ async fn a_proposal_is_opened_left_alone_updated_then_closed_when_it_landed() {
         out.stdout
     );
     assert_eq!(s.origin_rev(BRANCH).unwrap(), first, "not force-pushed");
+    assert_eq!(s.outputs()[0].1, "unchanged");
     assert!(writes(&api).await.is_empty(), "nothing patched");
     api.verify().await;
     api.reset().await;
@@ -423,6 +454,7 @@ async fn a_proposal_is_opened_left_alone_updated_then_closed_when_it_landed() {
         "{comment}"
     );
     assert_eq!(json_of(&w[1]), json!({"state": "closed"}));
+    assert_eq!(s.outputs()[0].1, "closed");
     api.verify().await;
 }
 

@@ -8,7 +8,8 @@ use driftsync_core::redact::Secret;
 use driftsync_core::report::Report;
 use driftsync_github::client::{block_on, RestClient};
 use driftsync_github::env as genv;
-use driftsync_github::pulls::{self, ProposalOutcome};
+use driftsync_github::pulls::{self, ProposalOutcome, PullRequest};
+use driftsync_github::workflow_commands;
 use driftsync_runner::RunOptions;
 
 use super::{PullRequestArgs, SelectArgs};
@@ -158,19 +159,58 @@ impl Plan {
     }
 
     /// Open, update or close the pull request after the run wrote `report`
-    /// and its `markdown`. Returns the lines to print.
+    /// and its `markdown`. Returns the lines to print. In GitHub Actions the
+    /// step outputs `pull-request-operation` (`created`, `updated`,
+    /// `unchanged`, `closed` or `none`), `pull-request-number` and
+    /// `pull-request-url` say what happened.
     pub fn publish(
         &self,
         report: &Report,
         markdown: &str,
         dry_run: bool,
     ) -> anyhow::Result<Vec<String>> {
+        let (mut lines, operation, pr) = self.publish_inner(report, markdown, dry_run)?;
+        if let Some(file) = var(genv::GITHUB_OUTPUT) {
+            let (number, url) = pr
+                .map(|p| (p.number.to_string(), p.url))
+                .unwrap_or_default();
+            driftsync_github::files::write_outputs(
+                std::path::Path::new(&file),
+                &[
+                    ("pull-request-operation", operation.to_string()),
+                    ("pull-request-number", number),
+                    ("pull-request-url", url),
+                ],
+            )
+            .context("writing the pull request's step outputs")?;
+        }
+        if var(genv::GITHUB_ACTIONS).is_some_and(|v| v == "true") {
+            for line in &mut lines {
+                if let Some(w) = line.strip_prefix("warning: ") {
+                    *line = workflow_commands::message(workflow_commands::Level::Warning, w);
+                }
+            }
+        }
+        Ok(lines)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn publish_inner(
+        &self,
+        report: &Report,
+        markdown: &str,
+        dry_run: bool,
+    ) -> anyhow::Result<(Vec<String>, &'static str, Option<PullRequest>)> {
         let at = format!("{}/{} {}", self.owner, self.repo, self.branch);
         if dry_run {
-            return Ok(vec![format!(
-                "pull request: dry run, nothing proposed ({} into {})",
-                self.branch, self.base
-            )]);
+            return Ok((
+                vec![format!(
+                    "pull request: dry run, nothing proposed ({} into {})",
+                    self.branch, self.base
+                )],
+                "none",
+                None,
+            ));
         }
         let failed_step = report
             .gates
@@ -203,15 +243,21 @@ impl Plan {
                         pr.number, pr.url, self.branch, self.base
                     )];
                     lines.extend(warnings.into_iter().map(|w| format!("warning: {w}")));
-                    lines
+                    (lines, "created", Some(pr))
                 }
-                ProposalOutcome::Updated { pr } => vec![format!(
-                    "pull request #{} updated (new report): {}",
-                    pr.number, pr.url
-                )],
-                ProposalOutcome::Unchanged { pr } => {
-                    vec![format!("pull request #{} unchanged: {}", pr.number, pr.url)]
-                }
+                ProposalOutcome::Updated { pr } => (
+                    vec![format!(
+                        "pull request #{} updated (new report): {}",
+                        pr.number, pr.url
+                    )],
+                    "updated",
+                    Some(pr),
+                ),
+                ProposalOutcome::Unchanged { pr } => (
+                    vec![format!("pull request #{} unchanged: {}", pr.number, pr.url)],
+                    "unchanged",
+                    Some(pr),
+                ),
             });
         }
         if report.commit.is_none() && report.exit_code == 0 {
@@ -228,25 +274,37 @@ impl Plan {
                 pulls::withdraw(&client, owner, repo, &self.branch, &why).await
             })
             .with_context(|| format!("closing the pull request of {at}"))?;
-            return Ok(vec![match closed {
-                Some(pr) => format!(
-                    "pull request #{} closed (nothing left to propose), branch {} deleted",
-                    pr.number, self.branch
+            return Ok(match closed {
+                Some(pr) => (
+                    vec![format!(
+                        "pull request #{} closed (nothing left to propose), branch {} deleted",
+                        pr.number, self.branch
+                    )],
+                    "closed",
+                    Some(pr),
                 ),
-                None => format!(
-                    "pull request: nothing to propose ({} into {})",
-                    self.branch, self.base
+                None => (
+                    vec![format!(
+                        "pull request: nothing to propose ({} into {})",
+                        self.branch, self.base
+                    )],
+                    "none",
+                    None,
                 ),
-            }]);
+            });
         }
-        Ok(vec![format!(
-            "pull request: not touched (the run {}): {at}",
-            if failed_step {
-                "could not commit or push"
-            } else {
-                "failed before committing"
-            }
-        )])
+        Ok((
+            vec![format!(
+                "pull request: not touched (the run {}): {at}",
+                if failed_step {
+                    "could not commit or push"
+                } else {
+                    "failed before committing"
+                }
+            )],
+            "none",
+            None,
+        ))
     }
 }
 
