@@ -816,6 +816,11 @@ mod tests {
         assert_eq!(
             opts(Some(true), false, false).push_policy(&config("defaults:\n  dry_run: true\n")),
             Never
-        );
+        ); // Pull-request mode always pushes its own branch, except in dry runs.
+        let mut o = opts(None, false, false);
+        o.proposal_branch = Some("driftsync/x".into());
+        assert_eq!(o.push_policy(&off), Always);
+        o.dry_run = true;
+        assert_eq!(o.push_policy(&unset), Never);
     }
 }
