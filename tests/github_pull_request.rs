@@ -526,3 +526,71 @@ fn flags_that_contradict_pull_request_mode_are_usage_errors() {
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("--pull-request"), "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn on_a_detached_head_the_base_comes_from_the_environment() {
+    let s = Setup::new();
+    s.source("v1\n");
+    s.repo.git(&["checkout", "-q", "--detach"]);
+    let api = MockServer::start().await;
+    let out = s.propose(&api.uri(), &["--pr-branch", "sync/custom"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("defaults.pull_request.base"),
+        "{}",
+        out.stderr
+    );
+    assert!(!s.repo.exists("data/out.txt"), "the target did not run");
+
+    mount_list_for(&api, "sync/custom").await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/pulls"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(open_pr("")[0].clone()))
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/issues/5/labels"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "data-sync"}])))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let output = s.root.path().join("output");
+    let out = s.run(
+        &api.uri(),
+        &[
+            ("GITHUB_TOKEN", TOKEN),
+            ("GITHUB_REPOSITORY", "acme/site"),
+            ("GITHUB_REF_NAME", "main"),
+            ("GITHUB_OUTPUT", output.to_str().unwrap()),
+        ],
+        &["run", "--pull-request", "--pr-branch", "sync/custom"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let all = api.received_requests().await.unwrap();
+    all.iter().for_each(assert_contract);
+    let post = all
+        .iter()
+        .find(|r| r.method.as_str() == "POST" && r.url.path() == "/repos/acme/site/pulls")
+        .unwrap();
+    let sent = json_of(post);
+    assert_eq!(sent["head"], "sync/custom");
+    assert_eq!(sent["base"], "main");
+    assert_eq!(sent["draft"], false);
+    assert!(s.origin_rev("sync/custom").is_some());
+    api.verify().await;
+}
+
+async fn mount_list_for(api: &MockServer, branch: &str) {
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/site/pulls"))
+        .and(wiremock::matchers::query_param(
+            "head",
+            format!("acme:{branch}"),
+        ))
+        .and(wiremock::matchers::query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(api)
+        .await;
+}
