@@ -594,3 +594,52 @@ async fn mount_list_for(api: &MockServer, branch: &str) {
         .mount(api)
         .await;
 }
+
+#[tokio::test]
+async fn refused_reviewers_and_auto_merge_are_warnings_not_failures() {
+    let s = Setup::new();
+    s.source("v1\n");
+    let api = MockServer::start().await;
+    mount_list(&api, json!([])).await;
+    for (p, status, body) in [
+        ("/repos/acme/site/pulls", 201, open_pr("")[0].clone()),
+        ("/repos/acme/site/issues/5/labels", 200, json!([])),
+        (
+            "/repos/acme/site/pulls/5/requested_reviewers",
+            422,
+            json!({"message": "Reviews may only be requested from collaborators."}),
+        ),
+        (
+            "/graphql",
+            200,
+            json!({"data": null, "errors": [{"message": "Pull request Auto merge is not allowed for this repository"}]}),
+        ),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .expect(1)
+            .mount(&api)
+            .await;
+    }
+    let out = s.propose(
+        &api.uri(),
+        &["--pr-reviewer", "stranger", "--pr-auto-merge", "rebase"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("warning: requesting reviewers failed: HTTP 422: Reviews may only be requested from collaborators."),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("Pull request Auto merge is not allowed for this repository"),
+        "{}",
+        out.stdout
+    );
+    let w = writes(&api).await;
+    assert_eq!(json_of(&w[3])["variables"]["mergeMethod"], "REBASE");
+    api.verify().await;
+}
