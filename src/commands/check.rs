@@ -55,6 +55,7 @@ pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
         push: Some(false),
         git_token: None,
         retries: 0,
+        proposal_branch: None,
     };
     super::run::execute(
         global,

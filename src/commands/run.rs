@@ -12,6 +12,8 @@ use crate::env;
 use crate::exit::Exit;
 use crate::render::{human, report_files, stdout};
 
+mod pull_request;
+
 /// Which targets: shared by `run`, `check` and `list`.
 #[derive(Debug, Args, Clone)]
 pub struct SelectArgs {
@@ -41,6 +43,16 @@ fn parse_schedule(s: &str) -> Result<String, String> {
 impl SelectArgs {
     /// Select from `config`; in a scheduled Actions run, the cron that fired.
     pub fn select<'c>(&self, config: &'c Config) -> anyhow::Result<Vec<&'c Target>> {
+        let sel = Selection {
+            targets: self.targets.clone(),
+            direction: self.direction,
+            schedule: self.schedule()?,
+        };
+        Ok(driftsync_runner::select(config, &sel)?)
+    }
+
+    /// `--schedule`, else in a scheduled Actions run the cron that fired.
+    pub fn schedule(&self) -> anyhow::Result<Option<String>> {
         let mut schedule = self.schedule.clone();
         if schedule.is_none()
             && std::env::var(env::GITHUB_EVENT_NAME).is_ok_and(|e| e == "schedule")
@@ -54,12 +66,7 @@ impl SelectArgs {
                     .with_context(|| format!("the event payload {path} has no `schedule`"))?,
             );
         }
-        let sel = Selection {
-            targets: self.targets.clone(),
-            direction: self.direction,
-            schedule,
-        };
-        Ok(driftsync_runner::select(config, &sel)?)
+        Ok(schedule)
     }
 }
 
@@ -79,6 +86,14 @@ is present and HEAD is on a branch. The token is DRIFTSYNC_GIT_TOKEN, else GITHU
 When the push is rejected because someone else pushed first, driftsync fetches the new tip, moves the branch onto \
 it, re-runs the pull targets there, commits and pushes once more; rejected again, the run fails (exit 1). \
 --dry-run, --no-commit and `driftsync check` never push.\n\n\
+Pull-request mode (--pull-request): the commit goes to a branch of its own, `driftsync/<target>` when one target \
+is selected, else `driftsync/<cron of the schedule>` or `driftsync/sync` (--pr-branch, `defaults.pull_request.branch`), \
+made from HEAD; the checkout's branch is not moved or pushed. That branch is pushed (only when its tree changed; \
+replaced under a lease) and one pull request per branch is opened into the checkout's branch (or GITHUB_BASE_REF, \
+GITHUB_REF_NAME, `defaults.pull_request.base`) with report.md as its body, rewritten only when the report changed. \
+When the run changes nothing any more, the open pull request is closed with a comment and its branch deleted. \
+Needs a token (GITHUB_TOKEN or DRIFTSYNC_GIT_TOKEN, with contents and pull-requests write) and GITHUB_REPOSITORY; \
+the API is GITHUB_API_URL (default https://api.github.com).\n\n\
 A failed pre-sync gate stops the run before any target. A failed target does not stop the others \
 unless --fail-fast.\n\n\
 --dry-run (or `defaults.dry_run: true`) executes nothing that was not declared safe: a command target \
@@ -87,7 +102,7 @@ verification are only listed (entrypoint or run line, direction, inputs, outputs
 schema targets plan without writing.\n\n\
 Exit codes: 0 all good, 1 a target or gate failed (or drifted with fail_on_diff), \
 2 configuration or environment error, or another run holds the lock or the remote's lease.",
-    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --retry 2          # re-run failed idempotent targets\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n\n\
+    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --retry 2          # re-run failed idempotent targets\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n  GITHUB_TOKEN=… driftsync run --pull-request --target nightly --pr-label sync --pr-reviewer octocat\n  driftsync run --pull-request --pr-draft --pr-auto-merge squash\n\n\
 Entrypoints get DRIFTSYNC_TARGET, DRIFTSYNC_DIRECTION, DRIFTSYNC_DRY_RUN (1 in a dry run), \
 DRIFTSYNC_CHECK, DRIFTSYNC_FORCE, DRIFTSYNC_CONFIG (the target's config: as JSON), DRIFTSYNC_ROOT and the target's env."
 )]
@@ -127,6 +142,32 @@ pub struct RunArgs {
     /// Print report.json to stdout instead of the human summary
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub pr: PullRequestArgs,
+}
+
+/// `run --pull-request` and its settings (each overrides `defaults.pull_request`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct PullRequestArgs {
+    /// Propose the commit as a pull request: commit to a branch of its own,
+    /// push it, open or update one pull request (needs GITHUB_TOKEN and GITHUB_REPOSITORY)
+    #[arg(long, conflicts_with_all = ["no_commit", "no_push", "push"])]
+    pub pull_request: bool,
+    /// The pull request's branch [default: driftsync/<target>, or driftsync/<schedule or 'sync'>]
+    #[arg(long, value_name = "NAME", requires = "pull_request")]
+    pub pr_branch: Option<String>,
+    /// Label to add to a new pull request (repeatable)
+    #[arg(long = "pr-label", value_name = "LABEL", requires = "pull_request")]
+    pub pr_labels: Vec<String>,
+    /// User to request a review from on a new pull request (repeatable)
+    #[arg(long = "pr-reviewer", value_name = "USER", requires = "pull_request")]
+    pub pr_reviewers: Vec<String>,
+    /// Open the pull request as a draft
+    #[arg(long, requires = "pull_request")]
+    pub pr_draft: bool,
+    /// Enable auto-merge on a new pull request with this method
+    #[arg(long, value_name = "METHOD", value_parser = ["merge", "squash", "rebase"], requires = "pull_request")]
+    pub pr_auto_merge: Option<String>,
 }
 
 pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<Exit> {
@@ -147,13 +188,15 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<Exit> {
         },
         git_token: env::git_token(),
         retries: args.retry,
+        proposal_branch: None,
     };
-    execute(
+    execute_with(
         global,
         &args.select,
         opts,
         args.report_dir.as_ref(),
         args.json,
+        args.pr.pull_request.then_some(&args.pr),
     )
 }
 
@@ -165,9 +208,30 @@ pub fn execute(
     report_dir: Option<&PathBuf>,
     json: bool,
 ) -> anyhow::Result<Exit> {
+    execute_with(global, select, opts, report_dir, json, None)
+}
+
+/// [`execute`], proposing the commit as a pull request when `pr` is given.
+fn execute_with(
+    global: &Global,
+    select: &SelectArgs,
+    mut opts: RunOptions,
+    report_dir: Option<&PathBuf>,
+    json: bool,
+    pr: Option<&PullRequestArgs>,
+) -> anyhow::Result<Exit> {
     let config = crate::workspace::load_unset_allowed(global)?;
     let targets = select.select(&config)?;
     config.require_env(targets.iter().copied())?;
+    // Everything pull-request mode needs is checked before any target runs.
+    let plan = match pr {
+        Some(args) => {
+            let plan = pull_request::Plan::resolve(&config, &targets, select, args, &opts)?;
+            opts.proposal_branch = Some(plan.branch.clone());
+            Some(plan)
+        }
+        None => None,
+    };
     let masker = Masker::from_config(&config, std::env::vars());
     let in_actions = opts.github_actions;
     if in_actions {
@@ -207,11 +271,30 @@ pub fn execute(
             jp.display()
         )))?;
     }
-    Ok(match report.exit_code {
+    let mut exit = match report.exit_code {
         0 => Exit::Ok,
         1 => Exit::Drift,
         _ => Exit::Usage,
-    })
+    };
+    if let Some(plan) = &plan {
+        let markdown =
+            std::fs::read_to_string(&mp).with_context(|| format!("reading {}", mp.display()))?;
+        let text = match plan.publish(&report, &markdown, opts.dry_run || config.defaults.dry_run) {
+            Ok(lines) => lines,
+            Err(e) => {
+                exit = Exit::Usage;
+                vec![format!("error: pull request: {e:#}")]
+            }
+        };
+        for line in text {
+            if json {
+                eprintln!("{}", masker.mask(&line));
+            } else {
+                stdout::line(&masker.mask(&line))?;
+            }
+        }
+    }
+    Ok(exit)
 }
 
 /// `pull`, `push` or `bidirectional`, or one of their aliases.

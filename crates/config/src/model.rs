@@ -107,6 +107,48 @@ pub struct Defaults {
     pub timeout: Option<Duration>,
     /// Targets may be re-run (default true).
     pub idempotent: bool,
+    /// `defaults.pull_request`: settings of `run --pull-request`.
+    pub pull_request: PullRequestSettings,
+}
+
+/// How `run --pull-request` proposes the run's commit (`defaults.pull_request`);
+/// command-line flags win over these.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PullRequestSettings {
+    /// The branch the commit goes to (validated as a git branch name).
+    pub branch: Option<String>,
+    /// The branch the pull request merges into.
+    pub base: Option<String>,
+    /// Labels to add.
+    pub labels: Vec<String>,
+    /// Reviewers to request.
+    pub reviewers: Vec<String>,
+    /// Open as a draft.
+    pub draft: bool,
+    /// Auto-merge method: `merge`, `squash` or `rebase`.
+    pub auto_merge: Option<String>,
+}
+
+/// The auto-merge methods GitHub accepts (`PullRequestMergeMethod`), lower case.
+pub const AUTO_MERGE_METHODS: [&str; 3] = ["merge", "squash", "rebase"];
+
+/// True when `name` is a branch name git and GitHub accept (a subset of
+/// `git check-ref-format --branch`: no spaces, control characters, `..`,
+/// `~^:?*[\`, `@{`, leading `-` or `/`, trailing `/`, `.` or `.lock`).
+pub fn valid_branch_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && !name.starts_with(['-', '/', '.'])
+        && !name.ends_with(['/', '.'])
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.contains("@{")
+        && !name.contains("/.")
+        && name != "@"
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c == ' ' || "~^:?*[\\".contains(c))
 }
 
 /// One validated target.

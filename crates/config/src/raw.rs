@@ -51,6 +51,28 @@ pub struct RawDefaults {
     /// rejected push their pull outputs are re-made on the new tip, and
     /// `run --retry N` re-runs them when they fail.
     pub idempotent: Option<bool>,
+    /// `driftsync run --pull-request`: the branch, labels, reviewers, draft
+    /// and auto-merge of the pull request the run proposes.
+    pub pull_request: Option<RawPullRequest>,
+}
+
+/// `defaults.pull_request`: how `run --pull-request` proposes its commit.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPullRequest {
+    /// The branch the commit goes to; default `driftsync/<target>` (one
+    /// target selected) or `driftsync/<schedule name or 'sync'>`.
+    pub branch: Option<String>,
+    /// The branch the pull request merges into; default the checkout's branch.
+    pub base: Option<String>,
+    /// Labels added to the pull request.
+    pub labels: Option<Vec<String>>,
+    /// Users asked to review the pull request.
+    pub reviewers: Option<Vec<String>>,
+    /// Open it as a draft.
+    pub draft: Option<bool>,
+    /// Enable auto-merge with this method: `merge`, `squash` or `rebase`.
+    pub auto_merge: Option<String>,
 }
 
 /// One target. Fields are shared by all types unless marked with a type;

@@ -275,6 +275,54 @@ fn resolve_defaults(raw: &RawDefaults, ctx: &mut Ctx<'_>) -> Defaults {
         on_conflict,
         timeout: ctx.duration(&["defaults", "timeout"], raw.timeout.as_deref()),
         idempotent: raw.idempotent.unwrap_or(true),
+        pull_request: resolve_pull_request(raw.pull_request.as_ref(), ctx),
+    }
+}
+
+fn resolve_pull_request(
+    raw: Option<&crate::raw::RawPullRequest>,
+    ctx: &mut Ctx<'_>,
+) -> crate::model::PullRequestSettings {
+    let Some(raw) = raw else {
+        return Default::default();
+    };
+    let at = |k: &'static str| ["defaults", "pull_request", k];
+    for (key, value) in [("branch", &raw.branch), ("base", &raw.base)] {
+        if let Some(b) = value {
+            if !crate::model::valid_branch_name(b) {
+                ctx.error_value(
+                    &at(key),
+                    format!("`{b}` is not a valid branch name"),
+                    Some(
+                        "use letters, digits, `-`, `_`, `.` and `/`, e.g. driftsync/nightly".into(),
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(m) = &raw.auto_merge {
+        if !crate::model::AUTO_MERGE_METHODS.contains(&m.as_str()) {
+            ctx.error_value(
+                &at("auto_merge"),
+                format!("unknown merge method `{m}`"),
+                Some("write one of: merge, squash, rebase".into()),
+            );
+        }
+    }
+    let list = |v: &Option<Vec<String>>| -> Vec<String> {
+        v.iter()
+            .flatten()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    crate::model::PullRequestSettings {
+        branch: raw.branch.clone(),
+        base: raw.base.clone(),
+        labels: list(&raw.labels),
+        reviewers: list(&raw.reviewers),
+        draft: raw.draft.unwrap_or(false),
+        auto_merge: raw.auto_merge.clone(),
     }
 }
 

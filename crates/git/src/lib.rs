@@ -5,8 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+mod branch;
 mod push;
 
+pub use branch::BranchPush;
 pub use push::{https_supported, PushDestination, PushOutcome, TOKEN_USER};
 
 use git2::{Repository, Signature, Status, StatusOptions};
@@ -164,16 +166,13 @@ impl Repo {
         }
     }
 
-    /// Commit exactly `paths` (as they are in the working tree; a missing file
-    /// is a deletion) on top of HEAD, leaving every other change — staged or
-    /// not — where it was. Returns the new commit, or `None` when these paths
-    /// already match HEAD (never an empty commit).
-    pub fn commit_paths(
+    /// HEAD's commit and the id of HEAD's tree with `paths` taken from the
+    /// working tree; `None` when that tree is HEAD's (nothing to commit).
+    #[allow(clippy::type_complexity)]
+    fn tree_with(
         &self,
         paths: &[String],
-        message: &str,
-        author: &Author,
-    ) -> Result<Option<String>, GitError> {
+    ) -> Result<Option<(Option<git2::Commit<'_>>, git2::Oid)>, GitError> {
         if paths.is_empty() {
             return Ok(None);
         }
@@ -221,6 +220,22 @@ impl Repo {
         if head_commit.as_ref().is_some_and(|c| c.tree_id() == tree_id) {
             return Ok(None);
         }
+        Ok(Some((head_commit, tree_id)))
+    }
+
+    /// Commit exactly `paths` (as they are in the working tree; a missing file
+    /// is a deletion) on top of HEAD, leaving every other change — staged or
+    /// not — where it was. Returns the new commit, or `None` when these paths
+    /// already match HEAD (never an empty commit).
+    pub fn commit_paths(
+        &self,
+        paths: &[String],
+        message: &str,
+        author: &Author,
+    ) -> Result<Option<String>, GitError> {
+        let Some((head_commit, tree_id)) = self.tree_with(paths)? else {
+            return Ok(None);
+        };
         let tree = self.repo.find_tree(tree_id)?;
         let sig = Signature::now(&author.name, &author.email)?;
         let parents: Vec<&git2::Commit<'_>> = head_commit.iter().collect();

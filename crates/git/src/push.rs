@@ -38,7 +38,7 @@ pub enum PushOutcome {
 /// (libgit2 ignores actions/checkout's `extraheader`, so we pass it ourselves).
 pub const TOKEN_USER: &str = "x-access-token";
 
-fn callbacks(token: Option<&str>) -> RemoteCallbacks<'_> {
+pub(crate) fn callbacks(token: Option<&str>) -> RemoteCallbacks<'_> {
     let mut cb = RemoteCallbacks::new();
     if let Some(token) = token {
         let mut tried = false;
@@ -154,21 +154,30 @@ impl Repo {
         branch: &str,
         token: Option<&str>,
     ) -> Result<String, GitError> {
+        let tracking = format!("refs/remotes/{remote}/{branch}");
+        self.fetch_keeping_shallow(remote, &format!("+refs/heads/{branch}:{tracking}"), token)?;
+        let tip = self.repo.refname_to_id(&tracking)?;
+        self.move_onto(tip)?;
+        Ok(tip.to_string())
+    }
+
+    /// Fetch `refspec` from `remote`, keeping a shallow clone's boundary.
+    pub(crate) fn fetch_keeping_shallow(
+        &mut self,
+        remote: &str,
+        refspec: &str,
+        token: Option<&str>,
+    ) -> Result<(), GitError> {
         let mut r = self.repo.find_remote(remote)?;
         let mut fo = FetchOptions::new();
         fo.remote_callbacks(callbacks(token));
-        let tracking = format!("refs/remotes/{remote}/{branch}");
         // libgit2 (1.9) drops `.git/shallow` when fetching into a shallow
         // clone (actions/checkout's default depth 1) without a depth, leaving
         // a repository whose oldest commit points at a parent it lacks. The
         // boundary does not move when fetching commits on top of it: keep it.
         let shallow_file = self.repo.path().join("shallow");
         let shallow = std::fs::read(&shallow_file).ok();
-        let fetched = r.fetch(
-            &[format!("+refs/heads/{branch}:{tracking}")],
-            Some(&mut fo),
-            None,
-        );
+        let fetched = r.fetch(&[refspec], Some(&mut fo), None);
         if let Some(before) = &shallow {
             let mut lines: BTreeSet<Vec<u8>> = before
                 .split(|&b| b == b'\n')
@@ -195,9 +204,7 @@ impl Repo {
             // libgit2 keeps the (emptied) boundary in memory: reopen.
             self.repo = git2::Repository::open(self.repo.path())?;
         }
-        let tip = self.repo.refname_to_id(&tracking)?;
-        self.move_onto(tip)?;
-        Ok(tip.to_string())
+        Ok(())
     }
 
     fn changed_between(

@@ -15,6 +15,7 @@ pub mod env;
 pub mod files;
 pub mod merge;
 pub mod publish;
+pub mod pulls;
 pub mod workflow;
 pub mod workflow_commands;
 

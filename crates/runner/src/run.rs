@@ -43,6 +43,10 @@ pub struct RunOptions {
     /// Re-run a failed target up to this many times when it is idempotent
     /// (`run --retry N`).
     pub retries: u32,
+    /// `run --pull-request`: commit to this branch (created from HEAD; the
+    /// checkout's own branch is not moved) and push it to `origin` (or the
+    /// current branch's remote) instead of pushing the checkout's branch.
+    pub proposal_branch: Option<String>,
 }
 
 /// When the run's commit is pushed.
@@ -62,6 +66,10 @@ impl RunOptions {
     pub fn push_policy(&self, config: &Config) -> PushPolicy {
         if self.dry_run || config.defaults.dry_run || self.check || !self.commit {
             return PushPolicy::Never;
+        }
+        if self.proposal_branch.is_some() {
+            // The proposal branch is always pushed, by its own step.
+            return PushPolicy::Always;
         }
         match self.push.or(config.defaults.git_push) {
             Some(true) => PushPolicy::Always,
@@ -176,7 +184,23 @@ pub fn run(
     }
 
     let policy = opts.push_policy(config);
-    if report.commit.is_some() && policy != PushPolicy::Never {
+    if let (Some(branch), Some(_), PushPolicy::Always) =
+        (&opts.proposal_branch, &report.commit, policy)
+    {
+        if let Err(failure) = push_proposal(config, branch, opts, &mut report, events) {
+            environment_error |= failure.environment;
+            let gate = GateResult {
+                name: "git push".into(),
+                phase: "push".into(),
+                passed: false,
+                message: masker.mask(&failure.message),
+                findings: Vec::new(),
+                dry_run_mode: None,
+            };
+            events.event(Event::GateFinished(&gate));
+            report.gates.push(gate);
+        }
+    } else if report.commit.is_some() && policy != PushPolicy::Never {
         let step = PushStep {
             config,
             targets,
@@ -570,6 +594,74 @@ impl PushStep<'_> {
     }
 }
 
+/// Push the proposal branch (`run --pull-request`) holding `report.commit`:
+/// nothing is pushed when the remote branch already has the same tree (the
+/// report then names the remote branch's commit); otherwise the branch is
+/// created, fast-forwarded or replaced under a lease.
+fn push_proposal(
+    config: &Config,
+    branch: &str,
+    opts: &RunOptions,
+    report: &mut Report,
+    events: &dyn Events,
+) -> Result<(), PushFailure> {
+    let mut repo =
+        driftsync_git::Repo::open(&config.root).map_err(|e| PushFailure::env(e.to_string()))?;
+    // The checkout's upstream remote when it has one, else `origin`.
+    let remote = repo
+        .push_destination()
+        .map(|d| d.remote)
+        .unwrap_or_else(|_| "origin".into());
+    let url = redact_url(
+        &repo
+            .remote_url(&remote)
+            .map_err(|e| PushFailure::env(e.to_string()))?,
+    );
+    let token = opts.git_token.as_ref().map(Secret::expose);
+    let at = format!("{remote}/{branch}");
+    let outcome = repo.push_branch(&remote, branch, token).map_err(|e| {
+        let text = e.to_string();
+        let hint = if token.is_none() {
+            " (no token: set GITHUB_TOKEN or DRIFTSYNC_GIT_TOKEN)"
+        } else if text.contains("403") || text.contains("401") {
+            " (the token may not push: give the job `permissions: contents: write`)"
+        } else {
+            ""
+        };
+        PushFailure::env(format!("push to {at} ({url}) failed: {text}{hint}"))
+    })?;
+    let commit = report.commit.clone().unwrap_or_default();
+    let how = match &outcome {
+        driftsync_git::BranchPush::Unchanged { remote: tip } => {
+            events.event(Event::Note(&format!(
+                "{at} already holds this result ({}): nothing pushed",
+                short(tip)
+            )));
+            report.commit = Some(tip.clone());
+            return Ok(());
+        }
+        driftsync_git::BranchPush::Created => "created".to_string(),
+        driftsync_git::BranchPush::FastForward { previous } => {
+            format!("fast-forwarded from {}", short(previous))
+        }
+        driftsync_git::BranchPush::Replaced { previous } => {
+            format!("replaced {} (rebuilt on the base)", short(previous))
+        }
+    };
+    events.event(Event::Note(&format!(
+        "pushed {} to {at}: {how}",
+        short(&commit)
+    )));
+    report.push = Some(PushRecord {
+        remote,
+        url,
+        branch: branch.to_string(),
+        commit,
+        rerun: Vec::new(),
+    });
+    Ok(())
+}
+
 fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
@@ -700,7 +792,11 @@ fn commit(
         opts.command
     );
     let author = repo.author(opts.github_actions);
-    Ok(repo.commit_paths(&paths, &message, &author)?.map(|id| {
+    let made = match &opts.proposal_branch {
+        Some(branch) => repo.commit_paths_to_branch(&paths, &message, &author, branch)?,
+        None => repo.commit_paths(&paths, &message, &author)?,
+    };
+    Ok(made.map(|id| {
         let note = format!(
             "committed {} ({} file(s)): {}",
             &id[..12],
@@ -785,6 +881,11 @@ mod tests {
         assert_eq!(
             opts(Some(true), false, false).push_policy(&config("defaults:\n  dry_run: true\n")),
             Never
-        );
+        ); // Pull-request mode always pushes its own branch, except in dry runs.
+        let mut o = opts(None, false, false);
+        o.proposal_branch = Some("driftsync/x".into());
+        assert_eq!(o.push_policy(&off), Always);
+        o.dry_run = true;
+        assert_eq!(o.push_policy(&unset), Never);
     }
 }
