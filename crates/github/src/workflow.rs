@@ -192,8 +192,8 @@ jobs:
         r#"
           direction: ${{ inputs.direction != 'all' && inputs.direction || '' }}
           target: ${{ inputs.target }}
-          dry-run: ${{ inputs.dry-run || 'false' }}
-          verify: ${{ inputs.verify || 'true' }}
+          dry-run: ${{ github.event_name == 'workflow_dispatch' && inputs.dry-run }}
+          verify: ${{ github.event_name != 'workflow_dispatch' || inputs.verify }}
           push: "true"
           token: ${{ github.token }}
 "#,
