@@ -32,10 +32,21 @@ fn workflows() -> Vec<PathBuf> {
         }
     }
     files.sort();
-    assert!(
-        files.len() >= 4,
-        "expected ci, release and two examples: {files:?}"
-    );
+    for want in [
+        "ci.yml",
+        "release.yml",
+        "commit.yml",
+        "pull-request.yml",
+        "check-only.yml",
+        "scale-out.yml",
+    ] {
+        assert!(
+            files
+                .iter()
+                .any(|f| f.file_name().is_some_and(|n| n == want)),
+            "{want} missing from {files:?}"
+        );
+    }
     files
 }
 
@@ -70,6 +81,57 @@ fn github_zizmor_finds_nothing() {
     c.args(["--offline", "--config", ".github/zizmor.yml", "action.yml"]);
     c.args(workflows());
     run(c);
+}
+
+/// What users copy must be clean under zizmor's own defaults, not only
+/// under this repository's configuration.
+#[test]
+fn github_zizmor_without_our_config_finds_nothing() {
+    let mut c = tool("zizmor");
+    c.args(["--offline", "--no-config", "action.yml"]);
+    c.args(workflows());
+    run(c);
+}
+
+/// The release builds what the installer downloads, on runner images that
+/// exist, and attests the archives with an action pinned by commit SHA.
+#[test]
+fn github_release_builds_the_installers_platforms_with_provenance() {
+    let release = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    let install =
+        std::fs::read_to_string(root().join(".github/scripts/install-driftsync.sh")).unwrap();
+    for triple in [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ] {
+        assert!(
+            release.contains(&format!("target: {triple},")),
+            "{triple} not built"
+        );
+        assert!(
+            install.contains(&format!("triple={triple}")),
+            "{triple} not installed"
+        );
+    }
+    assert!(
+        !release.contains("x86_64-apple-darwin"),
+        "Intel macOS is unsupported"
+    );
+    assert!(
+        !release.contains("macos-13"),
+        "macos-13 runners are retired"
+    );
+    assert!(release.contains(
+        "uses: actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32 # v4.1.0"
+    ));
+    // The OIDC and attestation permissions only on the publishing job.
+    assert_eq!(release.matches("id-token: write").count(), 1);
+    assert_eq!(release.matches("attestations: write").count(), 1);
+    let publish = &release[release.find("\n  publish:").unwrap()..];
+    assert!(publish.contains("id-token: write") && publish.contains("attestations: write"));
+    assert!(publish.contains("SHA256SUMS"));
 }
 
 #[test]
