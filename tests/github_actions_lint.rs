@@ -177,3 +177,56 @@ fn github_action_never_expands_expressions_in_shell_lines() {
         );
     }
 }
+
+/// The install story, the three ways to run and the scale-out recipe in
+/// docs/github.md show the tested example files: every yaml block under
+/// those headings is a verbatim excerpt of one of them.
+#[test]
+fn github_docs_yaml_is_copied_from_the_tested_examples() {
+    let docs = std::fs::read_to_string(root().join("docs/github.md")).unwrap();
+    let examples: Vec<(PathBuf, String)> = workflows()
+        .into_iter()
+        .filter(|p| p.starts_with(root().join("examples")))
+        .map(|p| {
+            let t = std::fs::read_to_string(&p).unwrap();
+            (p, t)
+        })
+        .collect();
+    let sections = [
+        "## Installing and verifying",
+        "## Three ways to run",
+        "## Scale-out",
+    ];
+    let mut heading = "";
+    let mut block: Option<String> = None;
+    let mut checked = std::collections::BTreeMap::<&str, usize>::new();
+    for line in docs.lines() {
+        if let Some(b) = block.as_mut() {
+            if line == "```" {
+                if sections.contains(&heading) {
+                    let b = block.take().unwrap();
+                    assert!(
+                        examples.iter().any(|(_, t)| t.contains(&b)),
+                        "a yaml block under {heading} is in no example file:\n{b}"
+                    );
+                    *checked.entry(heading).or_default() += 1;
+                }
+                block = None;
+            } else {
+                b.push_str(line);
+                b.push('\n');
+            }
+        } else if line == "```yaml" {
+            block = Some(String::new());
+        } else if line.starts_with("## ") {
+            heading = line;
+        }
+    }
+    for s in sections {
+        assert!(
+            checked.get(s).copied().unwrap_or(0) > 0,
+            "no yaml under {s}"
+        );
+    }
+    assert_eq!(checked.values().sum::<usize>(), 7, "{checked:?}");
+}

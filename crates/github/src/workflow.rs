@@ -277,4 +277,19 @@ mod tests {
         assert!(y.contains("- cron: \"0 2 * * *\"  # a, b\n"), "{y}");
         assert!(check(&t, &crons).is_empty());
     }
+
+    #[test]
+    fn a_generated_workflow_honours_a_manual_verify_false() {
+        // `inputs.verify || 'true'` is 'true' for false too; a schedule has
+        // no inputs and verifies (evaluated with GitHub's engine in
+        // tests/github_expressions.rs).
+        let y = generate(&pairs(&[("a", "0 2 * * *")]), "o/a@v1", "s.yaml");
+        assert!(!y.contains("|| 'true'"), "{y}");
+        assert!(y.contains(
+            "verify: ${{ github.event_name != 'workflow_dispatch' || inputs.verify }}\n"
+        ));
+        assert!(y.contains(
+            "dry-run: ${{ github.event_name == 'workflow_dispatch' && inputs.dry-run }}\n"
+        ));
+    }
 }
