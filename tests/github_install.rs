@@ -732,3 +732,88 @@ fn run_script_comment_merged_silences_legs_but_not_report_merge() {
         assert!(stdout.lines().any(|l| l == want), "{env:?}: {stdout}");
     }
 }
+
+/// Every step of the example workflows that uses the action passes only
+/// inputs `action.yml` declares, and `run-driftsync.sh` accepts them (with
+/// the defaults of the others) and prints the driftsync command they mean.
+#[test]
+fn run_script_accepts_the_inputs_of_every_example_step() {
+    let action: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root().join("action.yml")).unwrap()).unwrap();
+    let inputs = action["inputs"].as_mapping().unwrap();
+    // What the action's run step passes (INPUT_<NAME>), with its defaults.
+    let defaults: BTreeMap<String, String> = inputs
+        .iter()
+        .map(|(k, v)| {
+            let d = v["default"].as_str().unwrap_or("").to_string();
+            (k.as_str().unwrap().to_string(), d)
+        })
+        .collect();
+    // Expressions stand for what a run gives them.
+    let sample = |key: &str| match key {
+        "verify" => "true",
+        "dry-run" => "false",
+        "target" => "a*",
+        _ => "",
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("driftsync");
+    std::fs::write(&bin, "#!/bin/sh\nexit 0\n").unwrap();
+    Command::new("chmod").arg("755").arg(&bin).status().unwrap();
+    let path = format!("{}:/usr/bin:/bin", dir.path().display());
+    let mut seen = Vec::new();
+    for e in std::fs::read_dir(root().join("examples/workflows")).unwrap() {
+        let file = e.unwrap().path();
+        let wf: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        for (job, j) in wf["jobs"].as_mapping().unwrap() {
+            for step in j["steps"].as_sequence().unwrap() {
+                let Some(uses) = step["uses"].as_str() else {
+                    continue;
+                };
+                if !uses.starts_with("driftsync/driftsync@") {
+                    continue;
+                }
+                let mut values = defaults.clone();
+                for (k, v) in step["with"].as_mapping().unwrap() {
+                    let k = k.as_str().unwrap();
+                    assert!(
+                        defaults.contains_key(k),
+                        "{}: job {job:?} passes {k}, which action.yml does not declare",
+                        file.display()
+                    );
+                    let v = v.as_str().unwrap();
+                    let v = if v.contains("${{") { sample(k) } else { v };
+                    values.insert(k.to_string(), v.to_string());
+                }
+                let mut c = Command::new("bash");
+                c.arg(root().join(".github/scripts/run-driftsync.sh"))
+                    .env_clear()
+                    .env("PATH", &path);
+                for (k, v) in &values {
+                    c.env(format!("INPUT_{}", k.to_uppercase().replace('-', "_")), v);
+                }
+                let out = c.output().unwrap();
+                let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+                assert!(
+                    out.status.success(),
+                    "{} job {job:?}: {stdout}",
+                    file.display()
+                );
+                seen.push(stdout.lines().last().unwrap_or("").to_string());
+            }
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "driftsync check --ci",
+            "driftsync check --ci --target a*",
+            "driftsync matrix --ci",
+            "driftsync report merge reports --out merged --ci",
+            "driftsync run --ci --target a* --verify --pull-request --pr-label driftsync --pr-label automated",
+            "driftsync run --ci --target a* --verify --push",
+        ]
+    );
+}
