@@ -124,6 +124,30 @@ fn release(dir: &Path, version: &str, files: &mut BTreeMap<String, Vec<u8>>) {
             sum.into_bytes(),
         );
     }
+    // Windows: a zip holding driftsync.exe (here a shell script).
+    let stage = dir.join(format!("stage-win-{version}"));
+    std::fs::create_dir_all(&stage).unwrap();
+    let exe = stage.join("driftsync.exe");
+    std::fs::write(
+        &exe,
+        format!("#!/bin/sh\necho 'driftsync {version} windows'\n"),
+    )
+    .unwrap();
+    let asset = format!("driftsync-v{version}-x86_64-pc-windows-msvc.zip");
+    let zip = dir.join(&asset);
+    let status = Command::new(which("zip"))
+        .arg("-qj")
+        .arg(&zip)
+        .arg(&exe)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sum = format!("{}  {asset}\n", sha256_hex(&zip));
+    files.insert(asset_path(version, &asset), std::fs::read(&zip).unwrap());
+    files.insert(
+        asset_path(version, &format!("{asset}.sha256")),
+        sum.into_bytes(),
+    );
 }
 
 struct Fixture {
@@ -164,6 +188,7 @@ impl Fixture {
             "cat",
             "uname",
             "chmod",
+            "unzip",
         ] {
             std::os::unix::fs::symlink(which(t), tools.join(t)).unwrap();
         }
@@ -360,25 +385,29 @@ fn install_picks_the_asset_of_the_runner() {
     let r = f.install(&[("RUNNER_OS", "macOS"), ("RUNNER_ARCH", "ARM64")]);
     assert_eq!(r.code(), Some(0), "{}", r.all());
     assert_eq!(r.installed(), "driftsync 1.2.3 aarch64-apple-darwin");
-    // Linux arm64 and Windows x64 are released too: their asset names are
-    // what the download asks for (missing on this server, so a source build).
-    for (os, arch, asset) in [
-        (
-            "Linux",
-            "ARM64",
-            "driftsync-v1.2.3-aarch64-unknown-linux-musl.tar.gz",
-        ),
-        (
-            "Windows",
-            "X64",
-            "driftsync-v1.2.3-x86_64-pc-windows-msvc.zip",
-        ),
-    ] {
-        f.requests();
-        let r = f.install(&[("RUNNER_OS", os), ("RUNNER_ARCH", arch)]);
-        assert_eq!(r.code(), Some(0), "{}", r.all());
-        assert_eq!(f.requests(), vec![asset_path("1.2.3", asset)]);
-    }
+    // Windows: the zip, unpacked into the same folder.
+    let r = f.install(&[("RUNNER_OS", "Windows"), ("RUNNER_ARCH", "X64")]);
+    assert_eq!(r.code(), Some(0), "{}", r.all());
+    let exe = r.bin.with_file_name("driftsync.exe");
+    // (Windows has no executable bit; run the stand-in with sh.)
+    let out = Command::new("sh").arg(&exe).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "driftsync 1.2.3 windows"
+    );
+    // Linux arm64 is released too: its asset name is what the download asks
+    // for (missing on this server, so a source build).
+    f.requests();
+    let r = f.install(&[("RUNNER_OS", "Linux"), ("RUNNER_ARCH", "ARM64")]);
+    assert_eq!(r.code(), Some(0), "{}", r.all());
+    assert_eq!(
+        f.requests(),
+        vec![asset_path(
+            "1.2.3",
+            "driftsync-v1.2.3-aarch64-unknown-linux-musl.tar.gz"
+        )]
+    );
+    assert!(r.cargo.is_some());
 }
 
 #[test]
