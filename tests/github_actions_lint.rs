@@ -230,3 +230,41 @@ fn github_docs_yaml_is_copied_from_the_tested_examples() {
     }
     assert_eq!(checked.values().sum::<usize>(), 7, "{checked:?}");
 }
+
+/// release.yml refuses a tag other than v<.github/driftsync-version>: the
+/// action would never download that release. Its step runs here as is.
+#[test]
+fn github_release_tag_must_match_the_version_file() {
+    let text = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    let wf: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let step = wf["jobs"]["build"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Tag matches the version file"))
+        .expect("release.yml checks the tag against the version file");
+    let script = step["run"].as_str().unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    for (tag, ok) in [
+        (format!("v{version}"), true),
+        ("v99.0.0".to_string(), false),
+        (version.to_string(), false),
+    ] {
+        let out = Command::new("bash")
+            .args(["-e", "-c", script])
+            .env("TAG", &tag)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.success(), ok, "{tag}: {out:?}");
+        if !ok {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                stdout.contains(&format!(
+                    "::error::tag {tag} does not match .github/driftsync-version (v{version})"
+                )),
+                "{stdout}"
+            );
+        }
+    }
+}
