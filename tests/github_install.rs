@@ -846,3 +846,29 @@ fn run_script_accepts_the_inputs_of_every_example_step() {
         ]
     );
 }
+
+#[test]
+fn install_without_a_repository_or_a_version_says_why_it_builds() {
+    let f = Fixture::new(false);
+    let r = f.install(&[("ACTION_REPOSITORY", "")]);
+    assert_eq!(r.code(), Some(0), "{}", r.all());
+    assert!(
+        r.stdout().contains(
+            "::warning::building driftsync from source: the action's repository is unknown (a local action, uses: ./)"
+        ),
+        "{}",
+        r.all()
+    );
+    assert_eq!(r.cargo.as_deref(), Some(f.source_build_args().as_str()));
+    std::fs::remove_file(f.path("action/.github/driftsync-version")).unwrap();
+    let r = f.install(&[]);
+    assert!(
+        r.stdout().contains(&format!(
+            "::warning::building driftsync from source: no version: {} is missing and the version input is empty",
+            f.path("action/.github/driftsync-version").display()
+        )),
+        "{}",
+        r.all()
+    );
+    assert!(f.requests().is_empty());
+}
