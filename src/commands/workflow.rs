@@ -44,8 +44,10 @@ pub struct GenerateArgs {
     /// Where to write it, relative to the repository root ("-" for stdout)
     #[arg(long, short = 'o', default_value = DEFAULT_WORKFLOW)]
     pub output: PathBuf,
-    /// The action to use (pin it to a release's commit SHA)
-    #[arg(long, default_value = "driftsync/driftsync@v0.1.0")]
+    /// The action to use; pin it to the commit SHA of the release you adopt
+    /// (`git ls-remote https://github.com/driftsync/driftsync v<version>`),
+    /// as zizmor and GitHub's hardening guide ask
+    #[arg(long, default_value = concat!("driftsync/driftsync@v", env!("CARGO_PKG_VERSION")))]
     pub uses: String,
 }
 

@@ -192,8 +192,8 @@ jobs:
         r#"
           direction: ${{ inputs.direction != 'all' && inputs.direction || '' }}
           target: ${{ inputs.target }}
-          dry-run: ${{ inputs.dry-run || 'false' }}
-          verify: ${{ inputs.verify || 'true' }}
+          dry-run: ${{ github.event_name == 'workflow_dispatch' && inputs.dry-run }}
+          verify: ${{ github.event_name != 'workflow_dispatch' || inputs.verify }}
           push: "true"
           token: ${{ github.token }}
 "#,
@@ -276,5 +276,20 @@ mod tests {
         assert_eq!(crons.len(), 2);
         assert!(y.contains("- cron: \"0 2 * * *\"  # a, b\n"), "{y}");
         assert!(check(&t, &crons).is_empty());
+    }
+
+    #[test]
+    fn a_generated_workflow_honours_a_manual_verify_false() {
+        // `inputs.verify || 'true'` is 'true' for false too; a schedule has
+        // no inputs and verifies (evaluated with GitHub's engine in
+        // tests/github_expressions.rs).
+        let y = generate(&pairs(&[("a", "0 2 * * *")]), "o/a@v1", "s.yaml");
+        assert!(!y.contains("|| 'true'"), "{y}");
+        assert!(y.contains(
+            "verify: ${{ github.event_name != 'workflow_dispatch' || inputs.verify }}\n"
+        ));
+        assert!(y.contains(
+            "dry-run: ${{ github.event_name == 'workflow_dispatch' && inputs.dry-run }}\n"
+        ));
     }
 }
