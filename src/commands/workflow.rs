@@ -15,6 +15,9 @@ const DEFAULT_WORKFLOW: &str = ".github/workflows/driftsync-sync.yml";
 
 /// Keep the scheduled workflow and sync.yaml in step.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  driftsync workflow generate\n  driftsync workflow check\n  driftsync workflow generate -o - | less"
+)]
 pub struct WorkflowArgs {
     #[command(subcommand)]
     pub command: WorkflowCommand,
@@ -32,6 +35,9 @@ pub enum WorkflowCommand {
 
 /// Arguments of `workflow check`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  driftsync workflow check\n  driftsync workflow check .github/workflows/nightly.yml"
+)]
 pub struct CheckArgs {
     /// The workflow file, relative to the repository root
     #[arg(default_value = DEFAULT_WORKFLOW)]
@@ -40,6 +46,9 @@ pub struct CheckArgs {
 
 /// Arguments of `workflow generate`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  driftsync workflow generate\n  driftsync workflow generate -o .github/workflows/nightly.yml\n  driftsync workflow generate --uses driftsync/driftsync@<commit sha> -o -"
+)]
 pub struct GenerateArgs {
     /// Where to write it, relative to the repository root ("-" for stdout)
     #[arg(long, short = 'o', default_value = DEFAULT_WORKFLOW)]
