@@ -12,6 +12,9 @@ use crate::exit::Exit;
 /// Publish `report.json` / `report.md` from a folder to GitHub Actions: step
 /// outputs, job summary, annotations, sticky PR comment, check run, artifact.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  driftsync publish\n  driftsync publish path/to/report --artifact-name nightly\n  DRIFTSYNC_MATRIX='{\"os\":\"linux\"}' driftsync publish --no-artifact\n\nInside a matrix leg the PR comment and the artifact are named per leg (DRIFTSYNC_MATRIX); see docs/github.md."
+)]
 pub struct PublishArgs {
     /// Folder holding report.json (and report.md); run and check write it there
     #[arg(value_name = "DIR", default_value = crate::render::report_files::DEFAULT_DIR)]

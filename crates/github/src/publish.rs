@@ -84,7 +84,7 @@ const FORK_HINT: &str =
 fn comment_warning(env: &ActionsEnv, e: &GithubError) -> String {
     match e {
         GithubError::RateLimited { .. } => format!(
-            "PR comment not written: {e}; GitHub limits how fast a token may write (secondary rate limit), the next run writes it"
+            "PR comment not written: {e}; the token hit GitHub's rate limit (not a permission problem), the next run writes it"
         ),
         GithubError::Forbidden { .. } if env.from_fork() => {
             format!("PR comment not written: {e}{FORK_HINT}")
