@@ -48,7 +48,14 @@ pub fn publish_report(
         .mask_report(report)
         .context("masking the report before publishing it")?;
     let markdown = &masker.mask(markdown);
-    let actions = ActionsEnv::from_process().context("reading the GitHub Actions environment")?;
+    let mut actions =
+        ActionsEnv::from_process().context("reading the GitHub Actions environment")?;
+    // The matrix leg names the comment's marker: a secret in it is masked too.
+    if let Some(leg) = actions.matrix.as_mut() {
+        for v in &mut leg.values {
+            *v = masker.mask(v);
+        }
+    }
     // `report merge` writes the one summary comment even when the legs were
     // told to write none (`DRIFTSYNC_NO_COMMENT=merged`, the action's
     // `comment: merged`); any other value turns every comment off.

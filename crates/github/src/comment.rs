@@ -233,17 +233,74 @@ async fn upsert_inner(
             .await?;
         return Ok(CommentOutcome::Updated { id });
     }
-    let created = client
-        .send_retrying(
-            Method::POST,
-            &format!("/repos/{owner}/{repo}/issues/{number}/comments"),
-            Some(&json!({ "body": body })),
-            "creating the PR comment",
-        )
-        .await?
-        .json("creating the PR comment")?;
-    let id = created.get("id").and_then(Value::as_u64).unwrap_or(0);
-    Ok(CommentOutcome::Created { id })
+    create(client, &list, owner, repo, number, marker, body, author).await
+}
+
+/// POST the comment. A 5xx (or a rate limit with a short `retry-after`) is
+/// retried with backoff, but first the comments are listed again: GitHub may
+/// have stored the comment before the error, and a second POST would leave two.
+#[allow(clippy::too_many_arguments)]
+async fn create(
+    client: &RestClient,
+    list: &str,
+    owner: &str,
+    repo: &str,
+    number: u64,
+    marker: &str,
+    body: &str,
+    author: Option<&str>,
+) -> Result<CommentOutcome> {
+    let what = "creating the PR comment";
+    let policy = client.policy();
+    let mut wait = policy.backoff;
+    let mut attempt = 1;
+    loop {
+        let outcome = client
+            .send(
+                Method::POST,
+                &format!("/repos/{owner}/{repo}/issues/{number}/comments"),
+                Some(&json!({ "body": body })),
+                what,
+            )
+            .await;
+        let pause = match &outcome {
+            Err(GithubError::Api { status, .. }) if *status >= 500 => Some(wait),
+            Err(GithubError::RateLimited {
+                retry_after: Some(after),
+                ..
+            }) if *after <= policy.max_retry_after => Some(*after),
+            _ => None,
+        };
+        match (outcome, pause) {
+            (Ok(response), _) => {
+                let created = response.json(what)?;
+                let id = created.get("id").and_then(Value::as_u64).unwrap_or(0);
+                return Ok(CommentOutcome::Created { id });
+            }
+            (Err(e), None) => return Err(e),
+            (Err(e), Some(_)) if attempt >= policy.attempts.max(1) => return Err(e),
+            (Err(_), Some(p)) => {
+                tokio::time::sleep(p).await;
+                let comments = client.get_all(list, "listing PR comments").await?;
+                if let Some((id, existing)) = find_marked(&comments, marker, author) {
+                    if same_body(existing, body) {
+                        return Ok(CommentOutcome::Created { id });
+                    }
+                    client
+                        .send_retrying(
+                            Method::PATCH,
+                            &format!("/repos/{owner}/{repo}/issues/comments/{id}"),
+                            Some(&json!({ "body": body })),
+                            "updating the PR comment",
+                        )
+                        .await?;
+                    return Ok(CommentOutcome::Updated { id });
+                }
+                wait = wait.saturating_mul(2);
+                attempt += 1;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

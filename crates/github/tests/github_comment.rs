@@ -621,3 +621,44 @@ async fn github_a_hung_api_times_out() {
         .unwrap_err();
     assert!(e.to_string().contains("DRIFTSYNC_GITHUB_TIMEOUT"), "{e}");
 }
+
+#[tokio::test]
+async fn github_a_502_after_github_stored_the_comment_posts_no_second_one() {
+    let server = MockServer::start().await;
+    let b = body("r");
+    Mock::given(method("GET"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    // After the 502 the comment is there all the same.
+    Mock::given(method("GET"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 70, "user": {"login": "github-actions[bot]"}, "body": b}
+        ])))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = comment::upsert(
+        &quick(&server),
+        "acme",
+        "site",
+        7,
+        &marker(),
+        &b,
+        Some(comment::ACTIONS_BOT),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out, CommentOutcome::Created { id: 70 });
+    assert_eq!(writes(&server).await.len(), 1, "one POST, no second one");
+}
