@@ -41,21 +41,39 @@ pub fn publish_report(
     markdown: &str,
     report_dir: &Path,
     artifact_name: Option<String>,
+    merged: bool,
     masker: &Masker,
 ) -> anyhow::Result<()> {
     let report = &masker
         .mask_report(report)
         .context("masking the report before publishing it")?;
     let markdown = &masker.mask(markdown);
-    let actions = ActionsEnv::from_process().context("reading the GitHub Actions environment")?;
+    let mut actions =
+        ActionsEnv::from_process().context("reading the GitHub Actions environment")?;
+    // The matrix leg names the comment's marker: a secret in it is masked too.
+    if let Some(leg) = actions.matrix.as_mut() {
+        for v in &mut leg.values {
+            *v = masker.mask(v);
+        }
+    }
+    // `report merge` writes the one summary comment even when the legs were
+    // told to write none (`DRIFTSYNC_NO_COMMENT=merged`, the action's
+    // `comment: merged`); any other value turns every comment off.
+    let no_comment = std::env::var(env::DRIFTSYNC_NO_COMMENT).ok();
+    let comment = match no_comment.as_deref().map(str::trim) {
+        None => true,
+        Some("merged") => merged,
+        Some(_) => false,
+    };
     let options = PublishOptions {
         report_dir: report_dir.to_path_buf(),
-        comment: std::env::var_os(env::DRIFTSYNC_NO_COMMENT).is_none(),
+        comment,
         check_run: CheckRunMode::from_env_value(
             std::env::var(env::DRIFTSYNC_CHECK_RUN).ok().as_deref(),
         ),
         artifact_name,
         retry: Retry::default(),
+        merged,
     };
     let publication =
         driftsync_github::client::block_on(publish(&actions, report, markdown, &options))
@@ -84,11 +102,14 @@ pub fn publish_written(json: &Path, md: &Path, dir: &Path, masker: &Masker) {
         )?;
         let markdown =
             std::fs::read_to_string(md).with_context(|| format!("reading {}", md.display()))?;
+        let actions =
+            ActionsEnv::from_process().context("reading the GitHub Actions environment")?;
         publish_report(
             &report,
             &markdown,
             dir,
-            Some("driftsync-report".to_string()),
+            Some(actions.artifact_name()),
+            false,
             masker,
         )
     })();

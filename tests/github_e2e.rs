@@ -110,6 +110,19 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// `GET /user` as GitHub answers it for the Actions `GITHUB_TOKEN` (an
+/// installation token): 403.
+async fn actions_token_user(api: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "message": "Resource not accessible by integration",
+            "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user"
+        })))
+        .mount(api)
+        .await;
+}
+
 fn report_dir(name: &str) -> String {
     fixtures().join(name).display().to_string()
 }
@@ -135,6 +148,7 @@ async fn github_pull_request_publishes_outputs_summary_annotations_and_comment()
         .expect(1)
         .mount(&api)
         .await;
+    actions_token_user(&api).await;
     let mut step = Step::new("pull_request");
     step.set("GITHUB_API_URL", &api.uri())
         .set("GITHUB_TOKEN", TOKEN);
@@ -190,9 +204,10 @@ async fn github_pull_request_publishes_outputs_summary_annotations_and_comment()
     let body: Value = serde_json::from_slice(&posts[0].body).unwrap();
     let body = body["body"].as_str().unwrap();
     assert!(
-        body.starts_with("<!-- driftsync:driftsync check/check -->\n## driftsync check"),
+        body.starts_with("<!-- driftsync:driftsync check/check -->\n<!-- driftsync-digest:"),
         "{body}"
     );
+    assert!(body.contains(" -->\n## driftsync check"), "{body}");
     assert_eq!(
         posts[0].headers.get("authorization").unwrap(),
         &format!("Bearer {TOKEN}")
@@ -388,4 +403,252 @@ async fn github_pull_request_check_run_refused_is_a_notice_and_changes_nothing()
         .map(|r| format!("{} {}", r.method, r.url.path()))
         .collect();
     assert!(!paths.iter().any(|p| p.contains("check-runs")), "{paths:?}");
+}
+
+async fn empty_comment_list(api: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(api)
+        .await;
+}
+
+#[tokio::test]
+async fn github_a_hung_api_is_cut_off_by_the_timeout_and_only_warns() {
+    let api = MockServer::start().await;
+    actions_token_user(&api).await;
+    empty_comment_list(&api).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": 1}))
+                .set_delay(std::time::Duration::from_secs(60)),
+        )
+        .mount(&api)
+        .await;
+    let mut step = Step::new("pull_request");
+    step.set("GITHUB_API_URL", &api.uri())
+        .set("GITHUB_TOKEN", TOKEN)
+        .set("DRIFTSYNC_CHECK_RUN", "false")
+        .set("DRIFTSYNC_GITHUB_TIMEOUT", "1");
+    let out = step.run(&["publish", &report_dir("report-drift"), "--no-artifact"]);
+    let so = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the report's exit code stands\n{so}"
+    );
+    let warning = so
+        .lines()
+        .find(|l| l.starts_with("::warning::PR comment not written"))
+        .unwrap_or_else(|| panic!("no warning: {so}"));
+    assert!(
+        warning.contains("no complete answer within 1 s"),
+        "{warning}"
+    );
+    assert!(warning.contains("DRIFTSYNC_GITHUB_TIMEOUT"), "{warning}");
+
+    // A bad value is a clear error, not a silent default.
+    step.set("DRIFTSYNC_GITHUB_TIMEOUT", "soon");
+    let out = step.run(&["publish", &report_dir("report-drift"), "--no-artifact"]);
+    assert_eq!(out.status.code(), Some(2));
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert!(se.contains("DRIFTSYNC_GITHUB_TIMEOUT=\"soon\""), "{se}");
+}
+
+#[tokio::test]
+async fn github_only_a_refusal_on_a_fork_gets_the_fork_hint_and_a_rate_limit_has_its_own_warning() {
+    let refusal = || {
+        ResponseTemplate::new(403)
+            .set_body_json(json!({"message": "Resource not accessible by integration"}))
+    };
+    let run = |step: &Step| {
+        let out = step.run(&["publish", &report_dir("report-drift"), "--no-artifact"]);
+        assert_eq!(out.status.code(), Some(1));
+        let so = stdout(&out);
+        so.lines()
+            .find(|l| l.starts_with("::warning::PR comment not written"))
+            .unwrap_or_else(|| panic!("no warning: {so}"))
+            .to_string()
+    };
+
+    // Same repository, no permission: the permission hint, not the fork one.
+    let api = MockServer::start().await;
+    actions_token_user(&api).await;
+    empty_comment_list(&api).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(refusal())
+        .mount(&api)
+        .await;
+    let mut step = Step::new("pull_request");
+    step.set("GITHUB_API_URL", &api.uri())
+        .set("GITHUB_TOKEN", TOKEN)
+        .set("DRIFTSYNC_CHECK_RUN", "false");
+    let w = run(&step);
+    assert!(w.contains("pull-requests: write"), "{w}");
+    assert!(!w.contains("fork"), "{w}");
+
+    // The same refusal on a fork's pull request: the fork hint.
+    let fork = step.dir.path().join("event-fork.json");
+    std::fs::write(
+        &fork,
+        json!({"number": 7, "pull_request": {"number": 7,
+            "head": {"sha": "1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c", "repo": {"full_name": "mallory/site", "fork": true}}}})
+        .to_string(),
+    )
+    .unwrap();
+    step.set("GITHUB_EVENT_PATH", fork.to_str().unwrap());
+    let w = run(&step);
+    assert!(
+        w.contains("a pull request from a fork gets a read-only token"),
+        "{w}"
+    );
+
+    // A secondary rate limit (no retry-after): its own warning, even on a fork.
+    let api = MockServer::start().await;
+    actions_token_user(&api).await;
+    empty_comment_list(&api).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+        })))
+        .expect(1)
+        .mount(&api)
+        .await;
+    step.set("GITHUB_API_URL", &api.uri());
+    let w = run(&step);
+    assert!(w.contains("secondary rate limit"), "{w}");
+    assert!(w.contains("the next run writes it"), "{w}");
+    assert!(!w.contains("fork"), "{w}");
+}
+
+#[tokio::test]
+async fn github_a_502_then_201_writes_the_comment_once() {
+    let api = MockServer::start().await;
+    actions_token_user(&api).await;
+    empty_comment_list(&api).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 31})))
+        .with_priority(2)
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut step = Step::new("pull_request");
+    step.set("GITHUB_API_URL", &api.uri())
+        .set("GITHUB_TOKEN", TOKEN)
+        .set("DRIFTSYNC_CHECK_RUN", "false");
+    let out = step.run(&["publish", &report_dir("report-drift"), "--no-artifact"]);
+    let so = stdout(&out);
+    assert!(so.contains("PR comment: Created { id: 31 }"), "{so}");
+    assert!(!so.contains("::warning::PR comment"), "{so}");
+}
+
+#[tokio::test]
+async fn github_a_taken_artifact_name_is_suffixed_said_and_written_as_the_output() {
+    let results = MockServer::start().await;
+    let create = "/twirp/github.actions.results.api.v1.ArtifactService/CreateArtifact";
+    Mock::given(method("POST"))
+        .and(path(create))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"name": "driftsync-report-ubuntu-latest-docs"}),
+        ))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({"code": "already_exists"})))
+        .expect(1)
+        .mount(&results)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(create))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"name": "driftsync-report-ubuntu-latest-docs-2"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "signedUploadUrl": format!("{}/blob/b.zip?sig=s", results.uri())
+        })))
+        .expect(1)
+        .mount(&results)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/blob/b.zip"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&results)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(
+            "/twirp/github.actions.results.api.v1.ArtifactService/FinalizeArtifact",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ok": true, "artifactId": "78"})),
+        )
+        .expect(1)
+        .mount(&results)
+        .await;
+    let enc = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let jwt = format!(
+        "{}.{}.sig",
+        enc(json!({"alg": "RS256"})),
+        enc(json!({"scp": "Actions.Results:r1:j1"}))
+    );
+    let mut step = Step::new("schedule");
+    step.set("ACTIONS_RUNTIME_TOKEN", &jwt)
+        .set("ACTIONS_RESULTS_URL", &results.uri())
+        .set(
+            "DRIFTSYNC_MATRIX",
+            r#"{"target": "docs", "os": "ubuntu-latest"}"#,
+        );
+    let out = step.run(&["publish", &report_dir("report-ok")]);
+    let so = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{so}");
+    assert!(
+        so.contains("::warning::artifact name driftsync-report-ubuntu-latest-docs is already taken in this run; uploaded as driftsync-report-ubuntu-latest-docs-2"),
+        "{so}"
+    );
+    assert!(so.contains("id 78"), "{so}");
+    assert_eq!(
+        step.outputs()["artifact-name"],
+        "driftsync-report-ubuntu-latest-docs-2"
+    );
+
+    // Without the runtime (the action uploads): the output names the leg's artifact,
+    // DRIFTSYNC_ARTIFACT_NAME overrides it.
+    let mut step = Step::new("schedule");
+    step.set("DRIFTSYNC_MATRIX", r#"{"os": "macos-14"}"#);
+    step.run(&["publish", &report_dir("report-ok")]);
+    assert_eq!(step.outputs()["artifact-name"], "driftsync-report-macos-14");
+    let mut step = Step::new("schedule");
+    step.set("DRIFTSYNC_MATRIX", r#"{"os": "macos-14"}"#)
+        .set("DRIFTSYNC_ARTIFACT_NAME", "nightly-mac");
+    step.run(&["publish", &report_dir("report-ok")]);
+    assert_eq!(step.outputs()["artifact-name"], "nightly-mac");
+}
+
+#[test]
+fn github_publish_reads_the_folder_run_and_check_write() {
+    let step = Step::new("workflow_dispatch");
+    let d = step.dir.path().join(".driftsync/reports");
+    std::fs::create_dir_all(&d).unwrap();
+    for f in ["report.json", "report.md"] {
+        std::fs::copy(fixtures().join("report-ok").join(f), d.join(f)).unwrap();
+    }
+    let out = step.run(&["publish", "--no-artifact"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(step.outputs()["report-path"], ".driftsync/reports");
 }

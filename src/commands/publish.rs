@@ -12,13 +12,18 @@ use crate::exit::Exit;
 /// Publish `report.json` / `report.md` from a folder to GitHub Actions: step
 /// outputs, job summary, annotations, sticky PR comment, check run, artifact.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  driftsync publish\n  driftsync publish path/to/report --artifact-name nightly\n  DRIFTSYNC_MATRIX='{\"os\":\"linux\"}' driftsync publish --no-artifact\n\nInside a matrix leg the PR comment and the artifact are named per leg (DRIFTSYNC_MATRIX); see docs/github.md."
+)]
 pub struct PublishArgs {
-    /// Folder holding report.json (and report.md)
-    #[arg(value_name = "DIR", default_value = ".driftsync/report")]
+    /// Folder holding report.json (and report.md); run and check write it there
+    #[arg(value_name = "DIR", default_value = crate::render::report_files::DEFAULT_DIR)]
     pub dir: PathBuf,
-    /// Name of the artifact the binary uploads when the Actions runtime allows
-    #[arg(long, default_value = "driftsync-report")]
-    pub artifact_name: String,
+    /// Name of the artifact the binary uploads when the Actions runtime
+    /// allows [default: $DRIFTSYNC_ARTIFACT_NAME, else driftsync-report, or
+    /// driftsync-report-<matrix values> in a matrix leg ($DRIFTSYNC_MATRIX)]
+    #[arg(long)]
+    pub artifact_name: Option<String>,
     /// Do not upload an artifact (the action's upload step does it)
     #[arg(long)]
     pub no_artifact: bool,
@@ -32,9 +37,14 @@ pub fn run(_global: &Global, args: PublishArgs) -> anyhow::Result<Exit> {
             "driftsync publish runs inside GitHub Actions (GITHUB_ACTIONS=true is not set)"
         );
     }
-    let artifact = (!args.no_artifact).then_some(args.artifact_name);
+    let actions = driftsync_github::ActionsEnv::from_process()
+        .context("reading the GitHub Actions environment")?;
+    let artifact = (!args.no_artifact).then(|| {
+        args.artifact_name
+            .unwrap_or_else(|| actions.artifact_name())
+    });
     let masker = driftsync_runner::Masker::from_env(std::env::vars());
-    crate::github::publish_report(&report, &markdown, &args.dir, artifact, &masker)?;
+    crate::github::publish_report(&report, &markdown, &args.dir, artifact, false, &masker)?;
     Ok(exit_of(&report))
 }
 

@@ -22,6 +22,13 @@ pub struct ReportArgs {
 pub enum ReportCommand {
     /// Join report folders (each with report.json, e.g. downloaded artifacts)
     /// into one report, one job summary and one PR comment.
+    ///
+    /// Inside GitHub Actions (GITHUB_ACTIONS=true, or --ci with the Actions
+    /// variables set) the merged report is published: outputs, summary,
+    /// annotations and one sticky PR comment whose marker names no matrix leg.
+    #[command(
+        after_help = "Examples:\n  driftsync report merge reports/ --out merged\n  driftsync report merge driftsync-report-linux driftsync-report-macos --ci"
+    )]
     Merge(MergeArgs),
 }
 
@@ -64,7 +71,7 @@ fn report_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-fn merge(_global: &Global, args: MergeArgs) -> anyhow::Result<Exit> {
+fn merge(global: &Global, args: MergeArgs) -> anyhow::Result<Exit> {
     let mut jobs = Vec::new();
     for d in &args.dirs {
         for dir in report_dirs(d)? {
@@ -102,8 +109,9 @@ fn merge(_global: &Global, args: MergeArgs) -> anyhow::Result<Exit> {
         merged.failed,
         args.out.display()
     );
-    if crate::github::in_actions() {
-        crate::github::publish_report(&merged, &markdown, &args.out, None, &masker)?;
+    let actions_vars = std::env::var_os(driftsync_github::env::GITHUB_EVENT_NAME).is_some();
+    if crate::github::in_actions() || (global.ci && actions_vars) {
+        crate::github::publish_report(&merged, &markdown, &args.out, None, true, &masker)?;
     }
     Ok(exit_of(&merged))
 }

@@ -91,9 +91,38 @@ pub fn zip_dir(dir: &Path) -> Result<Vec<u8>> {
     Ok(cursor.into_inner())
 }
 
+/// A field of a results-service answer, in protobuf JSON's camelCase or in
+/// snake_case (the service has sent both).
+pub fn field<'a>(answer: &'a Value, snake: &str) -> Option<&'a Value> {
+    answer.get(snake).or_else(|| {
+        let mut camel = String::new();
+        let mut up = false;
+        for c in snake.chars() {
+            if c == '_' {
+                up = true;
+            } else if up {
+                camel.push(c.to_ascii_uppercase());
+                up = false;
+            } else {
+                camel.push(c);
+            }
+        }
+        answer.get(&camel)
+    })
+}
+
+/// How many names [`ArtifactClient::upload_dir`] tries when the name is taken
+/// in this run (`NAME`, `NAME-2`, … `NAME-5`).
+pub const NAME_ATTEMPTS: u32 = 5;
+
 /// A finished upload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Uploaded {
+    /// The name it was uploaded under (a suffixed one when the asked name was
+    /// taken in this run).
+    pub name: String,
+    /// The name asked for, when it was taken and another was used.
+    pub taken: Option<String>,
     /// The artifact's id.
     pub id: String,
     /// Zip size in bytes.
@@ -126,6 +155,7 @@ pub struct ArtifactClient {
     results_url: String,
     token: Secret,
     retry: Retry,
+    timeout: Duration,
 }
 
 impl ArtifactClient {
@@ -148,7 +178,14 @@ impl ArtifactClient {
             results_url: results_url.trim_end_matches('/').to_string(),
             token,
             retry,
+            timeout: Duration::from_secs(crate::client::DEFAULT_TIMEOUT_SECS),
         })
+    }
+
+    /// The same client with another whole-request timeout per call.
+    pub fn with_timeout(mut self, timeout: Duration) -> ArtifactClient {
+        self.timeout = timeout;
+        self
     }
 
     /// Zip `dir` and upload it as artifact `name`.
@@ -157,8 +194,34 @@ impl ArtifactClient {
         self.upload_zip(name, zip).await
     }
 
-    /// Upload an already zipped artifact.
+    /// Upload an already zipped artifact as `name`; when the service answers
+    /// 409 (the name is taken in this run, e.g. by another step of the job)
+    /// it is uploaded as `name-2`, `name-3`… and [`Uploaded::taken`] says so.
     pub async fn upload_zip(&self, name: &str, zip: Vec<u8>) -> Result<Uploaded> {
+        let mut attempt = 1;
+        loop {
+            let candidate = if attempt == 1 {
+                name.to_string()
+            } else {
+                format!("{name}-{attempt}")
+            };
+            match self.upload_once(&candidate, &zip).await {
+                Err(GithubError::Api { status: 409, .. }) if attempt < NAME_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Ok(mut u) => {
+                    if attempt > 1 {
+                        u.taken = Some(name.to_string());
+                    }
+                    return Ok(u);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn upload_once(&self, name: &str, zip: &[u8]) -> Result<Uploaded> {
+        let zip = zip.to_vec();
         let (run, job) = backend_ids(self.token.expose())?;
         let created = self
             .twirp(
@@ -171,15 +234,14 @@ impl ArtifactClient {
                 }),
             )
             .await?;
-        if created.get("ok").and_then(Value::as_bool) != Some(true) {
+        if field(&created, "ok").and_then(Value::as_bool) != Some(true) {
             return Err(GithubError::Api {
                 what: "CreateArtifact".into(),
                 status: 200,
                 message: format!("the service did not accept artifact {name:?} (ok is not true)"),
             });
         }
-        let url = created
-            .get("signed_upload_url")
+        let url = field(&created, "signed_upload_url")
             .and_then(Value::as_str)
             .ok_or_else(|| GithubError::Transport {
                 what: "CreateArtifact".into(),
@@ -210,19 +272,25 @@ impl ArtifactClient {
                 }),
             )
             .await?;
-        if finalized.get("ok").and_then(Value::as_bool) != Some(true) {
+        if field(&finalized, "ok").and_then(Value::as_bool) != Some(true) {
             return Err(GithubError::Api {
                 what: "FinalizeArtifact".into(),
                 status: 200,
                 message: format!("the service did not finalize artifact {name:?}"),
             });
         }
-        let id = match finalized.get("artifact_id") {
+        let id = match field(&finalized, "artifact_id") {
             Some(Value::String(s)) => s.clone(),
             Some(v) => v.to_string(),
             None => String::new(),
         };
-        Ok(Uploaded { id, size, hash })
+        Ok(Uploaded {
+            name: name.to_string(),
+            taken: None,
+            id,
+            size,
+            hash,
+        })
     }
 
     async fn twirp(&self, method: &str, body: &Value) -> Result<Value> {
@@ -276,14 +344,17 @@ impl ArtifactClient {
             // octocrab errors name the URL; the signed URL's query is a credential.
             message: driftsync_core::redact::redact_url(&e.to_string()),
         };
-        let response = self.octo.execute(request).await.map_err(transport)?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(transport)?.to_bytes().to_vec();
-        Ok(Response {
-            status: parts.status,
-            headers: parts.headers,
-            body,
+        crate::client::within(self.timeout, what, async {
+            let response = self.octo.execute(request).await.map_err(transport)?;
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.map_err(transport)?.to_bytes().to_vec();
+            Ok(Response {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
         })
+        .await
     }
 }
 
@@ -309,6 +380,17 @@ mod tests {
             enc(&json!({"alg": "RS256", "typ": "JWT"})),
             enc(&json!({"scp": scp, "exp": 1}))
         )
+    }
+
+    #[test]
+    fn answers_are_read_in_both_spellings() {
+        let camel = json!({"ok": true, "signedUploadUrl": "u1", "artifactId": "7"});
+        let snake = json!({"ok": true, "signed_upload_url": "u2", "artifact_id": 8});
+        assert_eq!(field(&camel, "signed_upload_url"), Some(&json!("u1")));
+        assert_eq!(field(&snake, "signed_upload_url"), Some(&json!("u2")));
+        assert_eq!(field(&camel, "artifact_id"), Some(&json!("7")));
+        assert_eq!(field(&snake, "artifact_id"), Some(&json!(8)));
+        assert_eq!(field(&snake, "missing_field"), None);
     }
 
     #[test]

@@ -118,7 +118,7 @@ pub async fn create(
             })?;
             for body in &updates {
                 client
-                    .send(
+                    .send_retrying(
                         Method::PATCH,
                         &format!("/repos/{owner}/{repo}/check-runs/{id}"),
                         Some(body),

@@ -2,6 +2,7 @@
 //! status mapped to [`GithubError`], `Link` pagination.
 
 use std::future::Future;
+use std::time::Duration;
 
 use driftsync_core::redact::Secret;
 use http::{HeaderMap, Method, StatusCode};
@@ -69,9 +70,37 @@ pub fn next_link(link: &str) -> Option<String> {
     })
 }
 
+/// Timeout and retries of GitHub calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpPolicy {
+    /// The whole request (connect, send, answer, body) must finish within this.
+    pub timeout: Duration,
+    /// Attempts in all for a retryable answer (5xx, or a secondary rate limit).
+    pub attempts: u32,
+    /// Wait before the second attempt; doubles per attempt.
+    pub backoff: Duration,
+    /// The longest `retry-after` honoured; a longer one gives up at once.
+    pub max_retry_after: Duration,
+}
+
+/// Default whole-request timeout in seconds (`DRIFTSYNC_GITHUB_TIMEOUT`).
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
+impl Default for HttpPolicy {
+    fn default() -> HttpPolicy {
+        HttpPolicy {
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+            attempts: 3,
+            backoff: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
 /// Authenticated access to the GitHub REST API at `GITHUB_API_URL`.
 pub struct RestClient {
     octo: Octocrab,
+    policy: HttpPolicy,
 }
 
 impl RestClient {
@@ -89,7 +118,60 @@ impl RestClient {
             .personal_token(token.expose().to_string())
             .build()
             .map_err(|e| transport(e.to_string()))?;
-        Ok(RestClient { octo })
+        Ok(RestClient {
+            octo,
+            policy: HttpPolicy::default(),
+        })
+    }
+
+    /// The same client with another timeout and retry policy.
+    pub fn with_policy(mut self, policy: HttpPolicy) -> RestClient {
+        self.policy = policy;
+        self
+    }
+
+    /// The timeout and retry policy in use.
+    pub fn policy(&self) -> HttpPolicy {
+        self.policy
+    }
+
+    /// Send one request, retrying a 5xx answer (and, for idempotent methods,
+    /// a failed or timed-out connection) with backoff, and a secondary rate
+    /// limit after its `retry-after` when that is within the policy's cap.
+    pub async fn send_retrying(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Response> {
+        let idempotent = matches!(
+            method,
+            Method::GET | Method::PUT | Method::PATCH | Method::DELETE | Method::HEAD
+        );
+        let mut wait = self.policy.backoff;
+        let mut attempt = 1;
+        loop {
+            let outcome = self.send(method.clone(), path, body, what).await;
+            let last = attempt >= self.policy.attempts.max(1);
+            let pause = match &outcome {
+                Err(GithubError::Api { status, .. }) if *status >= 500 && !last => Some(wait),
+                Err(GithubError::Transport { .. }) if idempotent && !last => Some(wait),
+                Err(GithubError::RateLimited {
+                    retry_after: Some(after),
+                    ..
+                }) if !last && *after <= self.policy.max_retry_after => Some(*after),
+                _ => None,
+            };
+            match pause {
+                None => return outcome,
+                Some(p) => {
+                    tokio::time::sleep(p).await;
+                    wait = wait.saturating_mul(2);
+                    attempt += 1;
+                }
+            }
+        }
     }
 
     /// Send one request. `path` is `/repos/...` or an absolute URL (a `Link`
@@ -109,23 +191,26 @@ impl RestClient {
             .octo
             .build_request(builder, body)
             .map_err(|e| transport(what, e))?;
-        let response = self
-            .octo
-            .execute(request)
-            .await
-            .map_err(|e| transport(what, e))?;
-        let (parts, body) = response.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map_err(|e| transport(what, e))?
-            .to_bytes()
-            .to_vec();
-        let response = Response {
-            status: parts.status,
-            headers: parts.headers,
-            body: bytes,
+        let exchange = async {
+            let response = self
+                .octo
+                .execute(request)
+                .await
+                .map_err(|e| transport(what, e))?;
+            let (parts, body) = response.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| transport(what, e))?
+                .to_bytes()
+                .to_vec();
+            Ok::<_, GithubError>(Response {
+                status: parts.status,
+                headers: parts.headers,
+                body: bytes,
+            })
         };
+        let response = within(self.policy.timeout, what, exchange).await?;
         check_status(response, what)
     }
 
@@ -162,6 +247,25 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// Run `exchange` with a deadline: no answer within `timeout` is a
+/// [`GithubError::Transport`] error naming the timeout and how to change it.
+pub async fn within<T>(
+    timeout: Duration,
+    what: &str,
+    exchange: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(GithubError::Transport {
+            what: what.to_string(),
+            message: format!(
+                "no complete answer within {} s (set DRIFTSYNC_GITHUB_TIMEOUT to wait longer)",
+                timeout.as_secs_f64()
+            ),
+        }),
+    }
+}
+
 fn transport(what: &str, e: impl std::fmt::Display) -> GithubError {
     GithubError::Transport {
         what: what.to_string(),
@@ -169,21 +273,47 @@ fn transport(what: &str, e: impl std::fmt::Display) -> GithubError {
     }
 }
 
-/// Map a non-2xx status to an error; 401 and 403 are [`GithubError::Forbidden`].
+/// The `retry-after` header in seconds, if present and numeric.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// Map a non-2xx status to an error: a rate limit (429, or a 403 with
+/// `retry-after`, an exhausted `x-ratelimit-remaining` or GitHub's "rate
+/// limit" message) is [`GithubError::RateLimited`]; other 401 and 403 answers
+/// are [`GithubError::Forbidden`].
 pub fn check_status(response: Response, what: &str) -> Result<Response> {
     let status = response.status;
     if status.is_success() {
         return Ok(response);
     }
     let message = response.message();
+    let after = retry_after(&response.headers);
+    let exhausted = response
+        .headers
+        .get("x-ratelimit-remaining")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0");
+    let says_rate_limit = message.to_ascii_lowercase().contains("rate limit");
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || (status == StatusCode::FORBIDDEN && (after.is_some() || exhausted || says_rate_limit))
+    {
+        return Err(GithubError::RateLimited {
+            what: what.to_string(),
+            status: status.as_u16(),
+            retry_after: after,
+            message,
+        });
+    }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         return Err(GithubError::Forbidden {
             what: what.to_string(),
             status: status.as_u16(),
-            hint: format!(
-                " ({message}); a pull request from a fork gets a read-only token, \
-                 otherwise grant the job `pull-requests: write` / `checks: write`"
-            ),
+            hint: format!(" ({message}); grant the job `pull-requests: write` / `checks: write`"),
         });
     }
     Err(GithubError::Api {
@@ -234,5 +364,44 @@ mod tests {
         assert!(!e.is_forbidden());
         assert_eq!(e.to_string(), "comment failed: HTTP 422: Validation Failed");
         assert!(check_status(r(201, "{}"), "x").is_ok());
+    }
+
+    #[test]
+    fn rate_limits_are_not_permission_refusals() {
+        let with = |s: u16, headers: &[(&'static str, &str)], body: &str| {
+            let mut h = HeaderMap::new();
+            for (k, v) in headers {
+                h.insert(*k, v.parse().unwrap());
+            }
+            Response {
+                status: StatusCode::from_u16(s).unwrap(),
+                headers: h,
+                body: body.as_bytes().to_vec(),
+            }
+        };
+        let secondary = r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#;
+        for (resp, after) in [
+            (with(403, &[], secondary), None),
+            (with(403, &[("retry-after", "7")], "{}"), Some(7)),
+            (with(429, &[], "{}"), None),
+            (with(403, &[("x-ratelimit-remaining", "0")], "{}"), None),
+        ] {
+            match check_status(resp, "comment").unwrap_err() {
+                GithubError::RateLimited { retry_after, .. } => {
+                    assert_eq!(retry_after, after.map(Duration::from_secs))
+                }
+                other => panic!("not a rate limit: {other}"),
+            }
+        }
+        let e = check_status(
+            with(
+                403,
+                &[],
+                r#"{"message":"Resource not accessible by integration"}"#,
+            ),
+            "c",
+        )
+        .unwrap_err();
+        assert!(e.is_forbidden());
     }
 }

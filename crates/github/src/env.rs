@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use driftsync_core::redact::Secret;
 use serde_json::Value;
@@ -48,6 +49,106 @@ pub const DRIFTSYNC_NO_COMMENT: &str = "DRIFTSYNC_NO_COMMENT";
 /// Check run with every annotation: unset on pull-request events, `true` on
 /// every event, `false` never.
 pub const DRIFTSYNC_CHECK_RUN: &str = "DRIFTSYNC_CHECK_RUN";
+
+/// `${{ toJSON(matrix) }}` of the job (the action passes it); `null` or empty
+/// outside a matrix. Names the sticky comment's marker and the artifact per leg.
+pub const DRIFTSYNC_MATRIX: &str = "DRIFTSYNC_MATRIX";
+/// The artifact's name, instead of `driftsync-report[-<leg>]`.
+pub const DRIFTSYNC_ARTIFACT_NAME: &str = "DRIFTSYNC_ARTIFACT_NAME";
+/// The login whose comments count as driftsync's (instead of asking `GET /user`).
+pub const DRIFTSYNC_COMMENT_AUTHOR: &str = "DRIFTSYNC_COMMENT_AUTHOR";
+/// Seconds every GitHub call may take in all (default 30).
+pub const DRIFTSYNC_GITHUB_TIMEOUT: &str = "DRIFTSYNC_GITHUB_TIMEOUT";
+
+/// The base name of the report artifact.
+pub const ARTIFACT_BASE: &str = "driftsync-report";
+
+/// One leg of a job's matrix, from `DRIFTSYNC_MATRIX`: the values in the order
+/// of their sorted keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatrixLeg {
+    /// Each value as text (strings as they are, anything else as compact JSON).
+    pub values: Vec<String>,
+}
+
+impl MatrixLeg {
+    /// Parse `DRIFTSYNC_MATRIX`: `None` for unset, empty, `null` or `{}`.
+    pub fn parse(raw: Option<&str>) -> Result<Option<MatrixLeg>> {
+        let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
+        let v: Value = serde_json::from_str(raw).map_err(|e| {
+            GithubError::Environment(format!(
+                "{DRIFTSYNC_MATRIX} is not JSON (pass ${{{{ toJSON(matrix) }}}}): {e}"
+            ))
+        })?;
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let values: Vec<String> = match &v {
+            Value::Null => vec![],
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                keys.into_iter().map(|k| text(&map[k])).collect()
+            }
+            other => vec![text(other)],
+        };
+        Ok((!values.is_empty()).then_some(MatrixLeg { values }))
+    }
+
+    /// The leg as people read it: the values joined by `, `.
+    pub fn label(&self) -> String {
+        self.values.join(", ")
+    }
+
+    /// The leg as a name part: lower-case letters, digits and `-` (other
+    /// characters become `-`), at most 80 characters.
+    pub fn slug(&self) -> String {
+        let mut out = String::new();
+        for c in self.values.join("-").chars() {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                out.push(c);
+            } else if !out.ends_with('-') {
+                out.push('-');
+            }
+        }
+        let out: String = out.trim_matches('-').chars().take(80).collect();
+        let out = out.trim_end_matches('-').to_string();
+        if out.is_empty() {
+            "leg".into()
+        } else {
+            out
+        }
+    }
+}
+
+/// The artifact name: `override_name` when set, else `driftsync-report` or
+/// `driftsync-report-<slug>` in a matrix leg.
+pub fn artifact_name(leg: Option<&MatrixLeg>, override_name: Option<&str>) -> String {
+    if let Some(n) = override_name.map(str::trim).filter(|n| !n.is_empty()) {
+        return n.to_string();
+    }
+    match leg {
+        Some(l) => format!("{ARTIFACT_BASE}-{}", l.slug()),
+        None => ARTIFACT_BASE.to_string(),
+    }
+}
+
+/// `DRIFTSYNC_GITHUB_TIMEOUT` as a duration: whole positive seconds, 30 when unset.
+pub fn timeout_from(raw: Option<&str>) -> Result<Duration> {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(Duration::from_secs(crate::client::DEFAULT_TIMEOUT_SECS)),
+        Some(r) => match r.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+            _ => Err(GithubError::Environment(format!(
+                "{DRIFTSYNC_GITHUB_TIMEOUT}={r:?} is not a whole number of seconds above 0"
+            ))),
+        },
+    }
+}
 
 /// What triggered the workflow, with the parts driftsync uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,6 +262,14 @@ pub struct ActionsEnv {
     pub runtime_token: Option<Secret>,
     /// Results-service URL, if present.
     pub results_url: Option<String>,
+    /// The matrix leg, inside a matrix.
+    pub matrix: Option<MatrixLeg>,
+    /// `DRIFTSYNC_ARTIFACT_NAME`, if set.
+    pub artifact_name_override: Option<String>,
+    /// `DRIFTSYNC_COMMENT_AUTHOR`, if set.
+    pub comment_author: Option<String>,
+    /// Whole-request timeout of every GitHub call.
+    pub timeout: Duration,
 }
 
 /// True when running inside GitHub Actions.
@@ -215,6 +324,10 @@ impl ActionsEnv {
             token: get_nonempty(GITHUB_TOKEN).map(Secret::new),
             runtime_token: get_nonempty(ACTIONS_RUNTIME_TOKEN).map(Secret::new),
             results_url: get_nonempty(ACTIONS_RESULTS_URL),
+            matrix: MatrixLeg::parse(get(DRIFTSYNC_MATRIX).as_deref())?,
+            artifact_name_override: get_nonempty(DRIFTSYNC_ARTIFACT_NAME),
+            comment_author: get_nonempty(DRIFTSYNC_COMMENT_AUTHOR),
+            timeout: timeout_from(get(DRIFTSYNC_GITHUB_TIMEOUT).as_deref())?,
         })
     }
 
@@ -244,6 +357,16 @@ impl ActionsEnv {
             self.repository,
             self.run_id
         )
+    }
+
+    /// The artifact name of this job (leg).
+    pub fn artifact_name(&self) -> String {
+        artifact_name(self.matrix.as_ref(), self.artifact_name_override.as_deref())
+    }
+
+    /// True on a pull request from a fork (its token is read-only).
+    pub fn from_fork(&self) -> bool {
+        matches!(self.event, Event::PullRequest { fork: true, .. })
     }
 
     /// The PR number, for a pull-request event.
@@ -352,6 +475,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("pull_request.head.sha"), "{err}");
+    }
+
+    #[test]
+    fn matrix_legs_are_canonical_and_name_the_artifact() {
+        for empty in [None, Some(""), Some("null"), Some(" {} ")] {
+            assert_eq!(MatrixLeg::parse(empty).unwrap(), None, "{empty:?}");
+        }
+        let a = MatrixLeg::parse(Some(r#"{"target":"docs","os":"ubuntu-latest"}"#))
+            .unwrap()
+            .unwrap();
+        let b = MatrixLeg::parse(Some(r#"{"os":"ubuntu-latest","target":"docs"}"#))
+            .unwrap()
+            .unwrap();
+        assert_eq!(a, b, "key order does not matter");
+        assert_eq!(a.label(), "ubuntu-latest, docs");
+        assert_eq!(a.slug(), "ubuntu-latest-docs");
+        let odd = MatrixLeg::parse(Some(r#"{"n":3,"p":"A/B: c*"}"#))
+            .unwrap()
+            .unwrap();
+        assert_eq!(odd.slug(), "3-a-b-c");
+        assert_eq!(
+            artifact_name(Some(&a), None),
+            "driftsync-report-ubuntu-latest-docs"
+        );
+        assert_eq!(artifact_name(None, None), "driftsync-report");
+        assert_eq!(artifact_name(Some(&a), Some("mine")), "mine");
+        let e = MatrixLeg::parse(Some("{os")).unwrap_err().to_string();
+        assert!(e.contains("DRIFTSYNC_MATRIX"), "{e}");
+    }
+
+    #[test]
+    fn the_timeout_is_whole_seconds() {
+        assert_eq!(timeout_from(None).unwrap(), Duration::from_secs(30));
+        assert_eq!(timeout_from(Some("5")).unwrap(), Duration::from_secs(5));
+        for bad in ["0", "-1", "1.5", "soon"] {
+            let e = timeout_from(Some(bad)).unwrap_err().to_string();
+            assert!(e.contains("DRIFTSYNC_GITHUB_TIMEOUT"), "{e}");
+        }
     }
 
     #[test]

@@ -47,6 +47,19 @@ pub enum GithubError {
         /// A hint about the cause.
         hint: String,
     },
+    /// GitHub's rate limit (a secondary one: too many writes too fast) stopped
+    /// the call: a warning of its own, never the fork hint.
+    #[error("GitHub's rate limit stopped {what} (HTTP {status}{}): {message}", retry_after.map(|d| format!(", retry after {} s", d.as_secs())).unwrap_or_default())]
+    RateLimited {
+        /// What was attempted.
+        what: String,
+        /// 403 or 429.
+        status: u16,
+        /// The `retry-after` GitHub asked for, if any.
+        retry_after: Option<std::time::Duration>,
+        /// The message GitHub returned.
+        message: String,
+    },
     /// GitHub or the results service answered with an unexpected status.
     #[error("{what} failed: HTTP {status}: {message}")]
     Api {

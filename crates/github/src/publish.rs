@@ -9,12 +9,12 @@ use driftsync_core::report::Report;
 use crate::annotations::{annotations_for, AnnotationSet};
 use crate::artifact::{ArtifactClient, Retry, Uploaded};
 use crate::checks::{self, CheckOutcome};
-use crate::client::RestClient;
+use crate::client::{HttpPolicy, RestClient};
 use crate::comment::{self, CommentOutcome};
 use crate::env::ActionsEnv;
 use crate::files;
 use crate::workflow_commands::{message, Level};
-use crate::Result;
+use crate::{GithubError, Result};
 
 /// What to publish besides outputs, summary and annotations.
 #[derive(Clone, Debug)]
@@ -29,6 +29,9 @@ pub struct PublishOptions {
     pub artifact_name: Option<String>,
     /// Retry policy for the results service.
     pub retry: Retry,
+    /// A merged report (`report merge`): its comment's marker names no
+    /// matrix leg, so the merge job keeps one summary comment.
+    pub merged: bool,
 }
 
 /// When a check run is created (there must be annotations and a token).
@@ -69,6 +72,25 @@ pub struct Publication {
     pub check: Option<CheckOutcome>,
     /// The uploaded artifact, if the binary uploaded it.
     pub artifact: Option<Uploaded>,
+    /// The `artifact-name` step output written, if any.
+    pub artifact_name: Option<String>,
+}
+
+const FORK_HINT: &str =
+    "; a pull request from a fork gets a read-only token, so this is expected there";
+
+/// The warning for a failed PR comment: a rate limit has its own words, a
+/// refusal on a fork's pull request gets the fork hint.
+fn comment_warning(env: &ActionsEnv, e: &GithubError) -> String {
+    match e {
+        GithubError::RateLimited { .. } => format!(
+            "PR comment not written: {e}; the token hit GitHub's rate limit (not a permission problem), the next run writes it"
+        ),
+        GithubError::Forbidden { .. } if env.from_fork() => {
+            format!("PR comment not written: {e}{FORK_HINT}")
+        }
+        _ => format!("PR comment not written: {e}"),
+    }
 }
 
 /// The step outputs: `report-path`, `drift`, `failed`, `changed`.
@@ -123,25 +145,67 @@ pub async fn publish(
 
     if let Some(token) = &env.token {
         let (owner, repo) = env.owner_repo()?;
-        let client = RestClient::new(&env.api_url, token);
+        let client = RestClient::new(&env.api_url, token).map(|c| {
+            c.with_policy(HttpPolicy {
+                timeout: env.timeout,
+                ..HttpPolicy::default()
+            })
+        });
         match client {
             Err(e) => p.lines.push(message(Level::Warning, &e.to_string())),
             Ok(client) => {
                 if options.comment {
                     if let Some(number) = env.pull_request() {
-                        let m = comment::marker(&env.workflow, &env.job);
-                        let body = comment::body(&m, markdown, &env.run_url());
-                        match comment::upsert(&client, owner, repo, number, &m, &body).await {
+                        let leg = if options.merged {
+                            None
+                        } else {
+                            env.matrix.as_ref().map(|l| l.label())
+                        };
+                        let m = comment::marker_for(&env.workflow, &env.job, leg.as_deref());
+                        let digest = comment::report_digest(report);
+                        let artifact = options
+                            .artifact_name
+                            .clone()
+                            .unwrap_or_else(|| env.artifact_name());
+                        let body = comment::body_stamped(
+                            &m,
+                            Some(&digest),
+                            markdown,
+                            &env.run_url(),
+                            &artifact,
+                        );
+                        let outcome = match comment::token_login(
+                            &client,
+                            env.comment_author.as_deref(),
+                        )
+                        .await
+                        {
+                            Ok(author) => {
+                                comment::upsert(
+                                    &client,
+                                    owner,
+                                    repo,
+                                    number,
+                                    &m,
+                                    &body,
+                                    Some(&author),
+                                )
+                                .await
+                            }
+                            Err(e) => Err(e),
+                        };
+                        match outcome {
                             Ok(o) => {
                                 if let CommentOutcome::Forbidden { warning } = &o {
-                                    p.lines.push(message(Level::Warning, warning));
+                                    let hint = if env.from_fork() { FORK_HINT } else { "" };
+                                    p.lines
+                                        .push(message(Level::Warning, &format!("{warning}{hint}")));
                                 }
                                 p.comment = Some(o);
                             }
-                            Err(e) => p.lines.push(message(
-                                Level::Warning,
-                                &format!("PR comment not written: {e}"),
-                            )),
+                            Err(e) => p
+                                .lines
+                                .push(message(Level::Warning, &comment_warning(env, &e))),
                         }
                     }
                 }
@@ -170,6 +234,8 @@ pub async fn publish(
                     {
                         Ok(o) => {
                             if let CheckOutcome::Forbidden { warning } = &o {
+                                let hint = if env.from_fork() { FORK_HINT } else { "" };
+                                let warning = &format!("{warning}{hint}");
                                 if options.check_run == CheckRunMode::Always {
                                     p.lines.push(message(Level::Warning, warning));
                                 } else {
@@ -197,15 +263,29 @@ pub async fn publish(
         match (&env.runtime_token, &env.results_url) {
             (Some(token), Some(url)) => {
                 let uploaded = match ArtifactClient::new(url, token.clone(), options.retry) {
-                    Ok(c) => c.upload_dir(name, &options.report_dir).await,
+                    Ok(c) => {
+                        c.with_timeout(env.timeout)
+                            .upload_dir(name, &options.report_dir)
+                            .await
+                    }
                     Err(e) => Err(e),
                 };
                 match uploaded {
                     Ok(u) => {
+                        if let Some(taken) = &u.taken {
+                            p.lines.push(message(
+                                Level::Warning,
+                                &format!(
+                                    "artifact name {taken} is already taken in this run; uploaded as {} instead (set DRIFTSYNC_ARTIFACT_NAME to choose one)",
+                                    u.name
+                                ),
+                            ));
+                        }
                         p.lines.push(format!(
-                            "artifact {name}: uploaded ({} bytes, {}, id {})",
-                            u.size, u.hash, u.id
+                            "artifact {}: uploaded ({} bytes, {}, id {})",
+                            u.name, u.size, u.hash, u.id
                         ));
+                        p.artifact_name = Some(u.name.clone());
                         p.artifact = Some(u);
                     }
                     Err(e) => p.lines.push(message(
@@ -214,10 +294,16 @@ pub async fn publish(
                     )),
                 }
             }
-            _ => p.lines.push(format!(
-                "artifact {name}: ACTIONS_RUNTIME_TOKEN/ACTIONS_RESULTS_URL not set; the action's upload step uploads {}",
-                options.report_dir.display()
-            )),
+            _ => {
+                p.lines.push(format!(
+                    "artifact {name}: ACTIONS_RUNTIME_TOKEN/ACTIONS_RESULTS_URL not set; the action's upload step uploads {}",
+                    options.report_dir.display()
+                ));
+                p.artifact_name = Some(name.clone());
+            }
+        }
+        if let (Some(out), Some(n)) = (&env.output_file, &p.artifact_name) {
+            files::write_outputs(out, &[("artifact-name", n.clone())])?;
         }
     }
     Ok(p)

@@ -179,3 +179,79 @@ async fn github_artifact_gives_up_after_the_retries_without_leaking_the_signatur
         "five attempts"
     );
 }
+
+#[tokio::test]
+async fn github_artifact_name_taken_is_uploaded_under_a_suffixed_name_from_camel_case_answers() {
+    let server = MockServer::start().await;
+    let create = "/twirp/github.actions.results.api.v1.ArtifactService/CreateArtifact";
+    // The first name is taken in this run (another step uploaded it).
+    Mock::given(method("POST"))
+        .and(path(create))
+        .and(wiremock::matchers::body_partial_json(json!({"name": "driftsync-report-linux"})))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({
+            "code": "already_exists", "msg": "an artifact with this name already exists on the workflow run"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(create))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"name": "driftsync-report-linux-2"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true,
+            "signedUploadUrl": format!("{}/blob/r2.zip?sig=SECRETSIG", server.uri())
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/blob/r2.zip"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(
+            "/twirp/github.actions.results.api.v1.ArtifactService/FinalizeArtifact",
+        ))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"name": "driftsync-report-linux-2"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ok": true, "artifactId": "4321"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = ArtifactClient::new(&server.uri(), Secret::new(runtime_token()), quick()).unwrap();
+    let u = c
+        .upload_zip("driftsync-report-linux", b"PK\x05\x06".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(u.name, "driftsync-report-linux-2");
+    assert_eq!(u.taken.as_deref(), Some("driftsync-report-linux"));
+    assert_eq!(u.id, "4321");
+}
+
+#[tokio::test]
+async fn github_artifact_a_hung_service_times_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    let c = ArtifactClient::new(
+        &server.uri(),
+        Secret::new(runtime_token()),
+        Retry {
+            attempts: 1,
+            base: Duration::from_millis(1),
+        },
+    )
+    .unwrap()
+    .with_timeout(Duration::from_millis(300));
+    let e = c.upload_zip("x", vec![1]).await.unwrap_err().to_string();
+    assert!(e.contains("DRIFTSYNC_GITHUB_TIMEOUT"), "{e}");
+}

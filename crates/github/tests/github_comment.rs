@@ -10,9 +10,12 @@
 use driftsync_core::redact::Secret;
 use driftsync_github::annotations::Annotation;
 use driftsync_github::checks::{self, CheckOutcome};
-use driftsync_github::client::RestClient;
+use std::time::Duration;
+
+use driftsync_github::client::{HttpPolicy, RestClient};
 use driftsync_github::comment::{self, CommentOutcome};
 use driftsync_github::workflow_commands::Level;
+use driftsync_github::GithubError;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -93,7 +96,7 @@ async fn github_first_run_creates_the_comment() {
         .mount(&server)
         .await;
     let b = body("# driftsync\n\n1 target drifted\n");
-    let out = comment::upsert(&client(&server), "acme", "site", 7, &marker(), &b)
+    let out = comment::upsert(&client(&server), "acme", "site", 7, &marker(), &b, None)
         .await
         .unwrap();
     assert_eq!(out, CommentOutcome::Created { id: 555 });
@@ -113,7 +116,7 @@ async fn github_same_report_writes_nothing() {
         json!([{"id": 9, "body": "hi"}, {"id": 10, "body": b.replace('\n', "\r\n")}]),
     )
     .await;
-    let out = comment::upsert(&client(&server), "acme", "site", 7, &marker(), &b)
+    let out = comment::upsert(&client(&server), "acme", "site", 7, &marker(), &b, None)
         .await
         .unwrap();
     assert_eq!(out, CommentOutcome::Unchanged { id: 10 });
@@ -131,7 +134,7 @@ async fn github_changed_report_patches_the_same_comment() {
         .mount(&server)
         .await;
     let b = body("new report");
-    let out = comment::upsert(&client(&server), "acme", "site", 7, &marker(), &b)
+    let out = comment::upsert(&client(&server), "acme", "site", 7, &marker(), &b, None)
         .await
         .unwrap();
     assert_eq!(out, CommentOutcome::Updated { id: 10 });
@@ -213,6 +216,7 @@ async fn github_three_pages_of_comments_are_paged_through() {
         7,
         &marker(),
         &body("fresh"),
+        None,
     )
     .await
     .unwrap();
@@ -244,9 +248,17 @@ async fn github_forbidden_degrades_to_a_warning() {
         .expect(1)
         .mount(&server)
         .await;
-    let out = comment::upsert(&client(&server), "acme", "site", 7, &marker(), &body("x"))
-        .await
-        .unwrap();
+    let out = comment::upsert(
+        &client(&server),
+        "acme",
+        "site",
+        7,
+        &marker(),
+        &body("x"),
+        None,
+    )
+    .await
+    .unwrap();
     let CommentOutcome::Forbidden { warning } = out else {
         panic!("{out:?}")
     };
@@ -255,7 +267,8 @@ async fn github_forbidden_degrades_to_a_warning() {
         warning.contains("Resource not accessible by integration"),
         "{warning}"
     );
-    assert!(warning.contains("fork"), "{warning}");
+    // The fork hint is only given on a fork's pull request (see the binary's tests).
+    assert!(!warning.contains("fork"), "{warning}");
     assert!(!warning.contains(TOKEN));
 }
 
@@ -351,4 +364,301 @@ async fn github_check_run_forbidden_is_a_warning() {
     .await
     .unwrap();
     assert!(matches!(out, CheckOutcome::Forbidden { .. }), "{out:?}");
+}
+
+fn quick(server: &MockServer) -> RestClient {
+    client(server).with_policy(HttpPolicy {
+        timeout: Duration::from_secs(5),
+        attempts: 3,
+        backoff: Duration::from_millis(10),
+        max_retry_after: Duration::from_secs(1),
+    })
+}
+
+#[tokio::test]
+async fn github_a_persons_comment_quoting_the_marker_is_never_edited() {
+    let server = MockServer::start().await;
+    // Someone pasted the marker (first line and all) into their own comment.
+    list_returns(
+        &server,
+        json!([
+            {"id": 1, "user": {"login": "alice"}, "body": body("my own words")},
+            {"id": 2, "user": {"login": "bob"}, "body": format!("> {}\n> quoted", marker())},
+        ]),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "message": "Resource not accessible by integration",
+            "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 3})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = quick(&server);
+    // The Actions GITHUB_TOKEN may not read /user: its comments are the bot's.
+    let login = comment::token_login(&c, None).await.unwrap();
+    assert_eq!(login, comment::ACTIONS_BOT);
+    let out = comment::upsert(
+        &c,
+        "acme",
+        "site",
+        7,
+        &marker(),
+        &body("report"),
+        Some(&login),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out, CommentOutcome::Created { id: 3 });
+    let w = writes(&server).await;
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        w[0].method.as_str(),
+        "POST",
+        "alice's comment is not patched"
+    );
+}
+
+#[tokio::test]
+async fn github_the_tokens_own_comment_is_found_by_login() {
+    let server = MockServer::start().await;
+    list_returns(
+        &server,
+        json!([
+            {"id": 1, "user": {"login": "alice"}, "body": body("alice quoting")},
+            {"id": 2, "user": {"login": "sync-bot"}, "body": body("old")},
+        ]),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"login": "sync-bot", "id": 1})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/site/issues/comments/2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 2})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = quick(&server);
+    let login = comment::token_login(&c, None).await.unwrap();
+    assert_eq!(login, "sync-bot");
+    assert_eq!(
+        comment::token_login(&c, Some("other-bot")).await.unwrap(),
+        "other-bot",
+        "the override asks nothing"
+    );
+    let out = comment::upsert(&c, "acme", "site", 7, &marker(), &body("new"), Some(&login))
+        .await
+        .unwrap();
+    assert_eq!(out, CommentOutcome::Updated { id: 2 });
+    assert_eq!(writes(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn github_a_502_is_retried_and_the_comment_created_once() {
+    let server = MockServer::start().await;
+    list_returns(&server, json!([])).await;
+    Mock::given(method("POST"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 8})))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = comment::upsert(
+        &quick(&server),
+        "acme",
+        "site",
+        7,
+        &marker(),
+        &body("r"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out, CommentOutcome::Created { id: 8 });
+    let w = writes(&server).await;
+    assert_eq!(w.len(), 2, "one failed and one good POST");
+    assert_eq!(comment_body_of(&w[0]), comment_body_of(&w[1]));
+}
+
+#[tokio::test]
+async fn github_a_lasting_5xx_gives_up_after_the_attempts() {
+    let server = MockServer::start().await;
+    list_returns(&server, json!([])).await;
+    Mock::given(method("POST"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let e = comment::upsert(
+        &quick(&server),
+        "acme",
+        "site",
+        7,
+        &marker(),
+        &body("r"),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, GithubError::Api { status: 503, .. }), "{e}");
+}
+
+#[tokio::test]
+async fn github_a_secondary_rate_limit_is_waited_out_within_the_cap() {
+    let server = MockServer::start().await;
+    list_returns(&server, json!([])).await;
+    Mock::given(method("POST"))
+        .and(path(LIST))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 4})))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = comment::upsert(
+        &quick(&server),
+        "acme",
+        "site",
+        7,
+        &marker(),
+        &body("r"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out, CommentOutcome::Created { id: 4 });
+}
+
+#[tokio::test]
+async fn github_a_rate_limit_beyond_the_cap_is_its_own_error_not_a_permission_one() {
+    let server = MockServer::start().await;
+    list_returns(&server, json!([])).await;
+    Mock::given(method("POST"))
+        .and(path(LIST))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "120")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit."})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = comment::upsert(
+        &quick(&server),
+        "acme",
+        "site",
+        7,
+        &marker(),
+        &body("r"),
+        None,
+    )
+    .await
+    .unwrap_err();
+    match &e {
+        GithubError::RateLimited {
+            status: 403,
+            retry_after,
+            ..
+        } => assert_eq!(*retry_after, Some(Duration::from_secs(120))),
+        other => panic!("{other:?}"),
+    }
+    assert!(!e.to_string().contains("fork"), "{e}");
+}
+
+#[tokio::test]
+async fn github_a_hung_api_times_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(LIST))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([]))
+                .set_delay(Duration::from_secs(30)),
+        )
+        .mount(&server)
+        .await;
+    let c = client(&server).with_policy(HttpPolicy {
+        timeout: Duration::from_millis(300),
+        attempts: 1,
+        ..HttpPolicy::default()
+    });
+    let e = comment::upsert(&c, "acme", "site", 7, &marker(), &body("r"), None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("DRIFTSYNC_GITHUB_TIMEOUT"), "{e}");
+}
+
+#[tokio::test]
+async fn github_a_502_after_github_stored_the_comment_posts_no_second_one() {
+    let server = MockServer::start().await;
+    let b = body("r");
+    Mock::given(method("GET"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    // After the 502 the comment is there all the same.
+    Mock::given(method("GET"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 70, "user": {"login": "github-actions[bot]"}, "body": b}
+        ])))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = comment::upsert(
+        &quick(&server),
+        "acme",
+        "site",
+        7,
+        &marker(),
+        &b,
+        Some(comment::ACTIONS_BOT),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out, CommentOutcome::Created { id: 70 });
+    assert_eq!(writes(&server).await.len(), 1, "one POST, no second one");
 }
