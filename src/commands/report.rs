@@ -12,6 +12,9 @@ use crate::exit::Exit;
 
 /// Work with reports.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  driftsync report merge reports/ --out merged\n  driftsync report merge reports/*/ --ci   # the one summary of a job matrix"
+)]
 pub struct ReportArgs {
     #[command(subcommand)]
     pub command: ReportCommand,
