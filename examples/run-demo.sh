@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build driftsync and run the demo project: copies examples/demo/ into a fresh
 # git repository under target/demo/ (created once, reused after) next to a
-# local "remote" (a bare git repository and a folder), then runs
-# `driftsync run --verify` there. Running it again does nothing new.
+# local "remote" (examples/demo-remote.sh: a bare git repository, folders, a
+# `file:` bucket and SQLite databases), then runs `driftsync run --verify`
+# there. Running it again does nothing new.
 # It never touches this repository's own git history.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,21 +16,9 @@ repo="$demo/repo"
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME="driftsync demo" GIT_AUTHOR_EMAIL="demo@example.com" \
   GIT_COMMITTER_NAME="driftsync demo" GIT_COMMITTER_EMAIL="demo@example.com"
 
-if [ ! -d "$remote/modules.git" ]; then
+if [ ! -f "$remote/app.db" ]; then
   echo "== creating the demo remote in $remote"
-  rm -rf "$remote"
-  mkdir -p "$remote/facts" "$demo/seed"
-  git init -q -b main "$demo/seed"
-  for m in accounting inventory website; do
-    mkdir -p "$demo/seed/$m"
-    printf '{"name": "%s", "version": "1.0.0"}\n' "$m" > "$demo/seed/$m/manifest.json"
-  done
-  git -C "$demo/seed" add -A
-  git -C "$demo/seed" commit -q -m "community modules"
-  git clone -q --bare "$demo/seed" "$remote/modules.git"
-  rm -rf "$demo/seed"
-  printf '{"hosts": ["web-1", "web-2"], "region": "eu-west"}\n' > "$remote/facts/hosts.json"
-  printf '{"app": "2.4.1", "database": "16.3"}\n' > "$remote/facts/versions.json"
+  bash examples/demo-remote.sh "$remote"
 fi
 
 if [ ! -d "$repo/.git" ]; then

@@ -24,25 +24,16 @@ fn copy_dir(from: &Path, to: &Path) {
 fn the_demo_syncs_every_direction_and_a_second_run_commits_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let remote = tmp.path().join("remote");
-    let seed = tmp.path().join("seed");
-    std::fs::create_dir_all(remote.join("facts")).unwrap();
-    std::fs::create_dir_all(&seed).unwrap();
-    git(&seed, &["init", "-q", "-b", "main"]);
-    for m in ["a", "b", "c"] {
-        std::fs::create_dir_all(seed.join(m)).unwrap();
-        std::fs::write(
-            seed.join(m).join("manifest.json"),
-            format!("{{\"name\": \"{m}\"}}\n"),
-        )
-        .unwrap();
-    }
-    git(&seed, &["add", "-A"]);
-    git(&seed, &["commit", "-q", "-m", "modules"]);
-    git(
-        tmp.path(),
-        &["clone", "-q", "--bare", "seed", "remote/modules.git"],
+    // The same remote the README's first command makes.
+    let made = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-remote.sh"))
+        .arg(&remote)
+        .output()
+        .expect("bash examples/demo-remote.sh");
+    assert!(
+        made.status.success(),
+        "demo-remote.sh: {made:?} (it needs git and python3)"
     );
-    std::fs::write(remote.join("facts/hosts.json"), "{\"hosts\": 2}\n").unwrap();
 
     let repo = tmp.path().join("repo");
     copy_dir(
@@ -77,11 +68,14 @@ fn the_demo_syncs_every_direction_and_a_second_run_commits_nothing() {
             .trim()
             .to_string()
     };
-    run();
+    let first = run();
     assert_eq!(count(), "2");
     let files = git(&repo, &["show", "--name-only", "--format=", "HEAD"]);
     for f in [
-        "addons/community/a/manifest.json",
+        "addons/community/accounting/manifest.json",
+        "assets/site.css",
+        ".driftsync/state/site_assets.json",
+        "schemas/tables.py",
         "docs/runtime/hosts.json",
         "catalog.txt",
         "templates/about.html",
@@ -92,6 +86,39 @@ fn the_demo_syncs_every_direction_and_a_second_run_commits_nothing() {
     assert!(
         remote.join("site/index.md").exists(),
         "push did not publish"
+    );
+    // The sync target: both ways, and the one conflict resolved and reported.
+    assert!(remote.join("bucket/README.md").is_file(), "{first}");
+    assert_eq!(
+        std::fs::read(remote.join("bucket/img/logo.svg")).unwrap(),
+        std::fs::read(repo.join("assets/img/logo.svg")).unwrap(),
+        "the newer (repository) logo won"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join(".driftsync/reports/report.json")).unwrap(),
+    )
+    .unwrap();
+    let target = |name: &str| {
+        report["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["target"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+    };
+    assert_eq!(
+        target("site_assets")["conflicts"][0]["path"],
+        "img/logo.svg",
+        "{report}"
+    );
+    // The bundle is stored in the database; the schema target typed the tables.
+    assert_eq!(target("frameworks")["status"], "ok", "{report}");
+    assert!(remote.join("frameworks.db").is_file());
+    let tables = std::fs::read_to_string(repo.join("schemas/tables.py")).unwrap();
+    assert!(
+        tables.contains("class Customers") || tables.contains("class Customer"),
+        "{tables}"
     );
     let second = run();
     assert_eq!(count(), "2", "the second run committed something");

@@ -502,14 +502,28 @@ impl driftsync_runner::TargetExecutor for BundleExecutor {
                     ws.export(&l.name, None, false)
                         .map(|o| format!("exported {}", o.version)),
                 ),
-                SyncState::ModifiedLocally | SyncState::OnlyLocal if push => (
-                    "import",
-                    ws.import(&l.name, Some(Bump::Patch), &created_by())
-                        .map(|o| match o {
+                // A bundle new to the database is stored under its own
+                // version; a changed one as the next patch version, written
+                // into its bundle.yaml (committed with the run).
+                SyncState::ModifiedLocally | SyncState::OnlyLocal if push => {
+                    let bump = (l.state == SyncState::ModifiedLocally).then_some(Bump::Patch);
+                    let result = ws.import(&l.name, bump, &created_by());
+                    if bump.is_some() && matches!(result, Ok(ImportOutcome::Stored(_))) {
+                        report.outputs_created.push(format!(
+                            "{}/{}/{}",
+                            cfg.local.as_str().trim_end_matches('/'),
+                            l.name,
+                            driftsync_bundle::manifest::MANIFEST_FILE
+                        ));
+                    }
+                    (
+                        "import",
+                        result.map(|o| match o {
                             ImportOutcome::Stored(i) => format!("stored {}", i.version),
                             ImportOutcome::Unchanged(v) => format!("unchanged since {v}"),
                         }),
-                ),
+                    )
+                }
                 SyncState::Diverged => {
                     report.conflicts.push(ConflictRecord {
                         path: l.name.clone(),

@@ -9,7 +9,14 @@ use crate::process::{self, last_number, Program};
 use crate::secrets::{AllowList, Scanner, DEFAULT_ALLOWLIST};
 
 /// Paths driftsync itself writes, never counted as "unclean".
-const OWN_PATHS: [&str; 2] = [".driftsync/reports/", ".driftsync/lock"];
+/// driftsync's own scratch files in the checkout, never "uncommitted
+/// changes": reports, the lock, and the backups of what a sync overwrote
+/// (kept for `driftsync restore`, uploaded rather than committed).
+const OWN_PATHS: [&str; 3] = [
+    ".driftsync/reports/",
+    ".driftsync/lock",
+    ".driftsync/backup/",
+];
 
 /// A command gate in a dry run: not run (commands that were not declared
 /// safe for a dry run never run), counted as passed, marked `listed`.

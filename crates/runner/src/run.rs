@@ -755,10 +755,13 @@ fn commit(
             paths.extend(changed);
             continue;
         }
+        // A push target writes nothing to commit, but a bundle pushed as a
+        // new version carries that version in its bundle.yaml.
+        let writes_back = matches!(t.kind, TargetKind::Bundle(_));
         if r.status != TargetStatus::Ok
             || !t.git_commit
             || t.fail_on_diff
-            || t.direction == Direction::Push
+            || (t.direction == Direction::Push && !writes_back)
         {
             continue;
         }
