@@ -142,8 +142,8 @@ fn check_leaves_working_tree_index_and_head_identical_and_still_reports_drift() 
         "a file's bytes or mode changed"
     );
     let rep = r.report();
-    assert_eq!(rep["targets"][0]["status"], "drift");
-    assert_eq!(rep["targets"][1]["drifted"][0], "gen/sub/new.txt");
+    assert_eq!(rep["results"][0]["status"], "drift");
+    assert_eq!(rep["results"][1]["drifted"][0], "gen/sub/new.txt");
 
     // A second check in the same job sees the same drift, and a run right after
     // passes the clean gate and commits the pulled outputs.
@@ -258,12 +258,12 @@ fn assert_dry_run(r: &Repo, rec: &tempfile::TempDir, args: &[&str]) {
     );
     let rep = r.report();
     assert_eq!(rep["dry_run"], true);
-    assert_eq!(rep["targets"][0]["dry_run_mode"], "listed");
-    assert_eq!(rep["targets"][0]["status"], "skipped");
-    assert!(rep["targets"][0]["verification_passed"].is_null());
-    assert_eq!(rep["targets"][1]["dry_run_mode"], "listed");
-    assert_eq!(rep["targets"][2]["dry_run_mode"], "previewed");
-    assert_eq!(rep["targets"][2]["status"], "ok");
+    assert_eq!(rep["results"][0]["dry_run_mode"], "listed");
+    assert_eq!(rep["results"][0]["status"], "skipped");
+    assert!(rep["results"][0]["verification_passed"].is_null());
+    assert_eq!(rep["results"][1]["dry_run_mode"], "listed");
+    assert_eq!(rep["results"][2]["dry_run_mode"], "previewed");
+    assert_eq!(rep["results"][2]["status"], "ok");
     assert_eq!(rep["gates"][0]["dry_run_mode"], "listed");
 }
 

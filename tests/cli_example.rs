@@ -99,7 +99,7 @@ fn the_demo_syncs_every_direction_and_a_second_run_commits_nothing() {
     )
     .unwrap();
     let target = |name: &str| {
-        report["targets"]
+        report["results"]
             .as_array()
             .unwrap()
             .iter()

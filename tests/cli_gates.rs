@@ -22,8 +22,8 @@ fn a_failing_pre_sync_gate_stops_the_run_before_any_target() {
     let rep = r.report();
     assert_eq!(rep["gates"][0]["passed"], false);
     assert_eq!(rep["gates"][1]["passed"], true);
-    assert_eq!(rep["targets"][0]["status"], "skipped");
-    assert!(rep["targets"][0]["message"]
+    assert_eq!(rep["results"][0]["status"], "skipped");
+    assert!(rep["results"][0]["message"]
         .as_str()
         .unwrap()
         .contains("pre-sync"));

@@ -129,7 +129,7 @@ fn no_credential_reaches_stdout_stderr_reports_or_the_step_summary() {
 
     let json = r.read(".driftsync/reports/report.json");
     assert_clean("report.json", &json);
-    let tail = r.report()["targets"][0]["output_tail"]
+    let tail = r.report()["results"][0]["output_tail"]
         .as_str()
         .unwrap()
         .to_string();
@@ -186,7 +186,7 @@ targets:
     assert!(out.stdout.contains(expected), "{}", out.stdout);
     assert!(out.stdout.contains("token ***"), "{}", out.stdout);
     assert!(!out.all().contains("tok-5e3c0a9b"), "{}", out.all());
-    let tail = r.report()["targets"][0]["output_tail"]
+    let tail = r.report()["results"][0]["output_tail"]
         .as_str()
         .unwrap()
         .to_string();

@@ -65,7 +65,7 @@ fn pull_commits_its_outputs_and_a_second_identical_pull_commits_nothing() {
     assert!(files.contains("docs/runtime/facts.json"), "{files}");
     let rep = r.report();
     assert_eq!(
-        rep["targets"][0]["outputs_created"][0],
+        rep["results"][0]["outputs_created"][0],
         "docs/runtime/facts.json"
     );
     assert_eq!(rep["successful"], 1);
@@ -103,7 +103,7 @@ fn push_runs_once_then_skips_until_its_inputs_change() {
         1,
         "unchanged inputs: no push"
     );
-    assert_eq!(r.report()["targets"][0]["status"], "skipped");
+    assert_eq!(r.report()["results"][0]["status"], "skipped");
 
     let out = r.run(&["run", "--direction", "push", "--force"]);
     assert_eq!(out.code, 0);
@@ -217,7 +217,7 @@ fn timeout_kills_the_whole_process_group_including_grandchildren() {
         !std::path::Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid),
         "pid {pid} is still running"
     );
-    assert_eq!(r.report()["targets"][0]["status"], "failed");
+    assert_eq!(r.report()["results"][0]["status"], "failed");
 }
 
 fn proc_is_zombie(pid: i32) -> bool {
@@ -239,7 +239,7 @@ fn a_failing_target_does_not_stop_the_others_unless_fail_fast() {
         (rep["successful"].as_u64(), rep["failed"].as_u64()),
         (Some(1), Some(1))
     );
-    assert!(rep["targets"][0]["message"]
+    assert!(rep["results"][0]["message"]
         .as_str()
         .unwrap()
         .contains("exited with code 3"));
@@ -247,7 +247,7 @@ fn a_failing_target_does_not_stop_the_others_unless_fail_fast() {
     let out = r.run(&["run", "--fail-fast"]);
     assert_eq!(out.code, 1);
     assert!(!r.exists("b.ran"), "--fail-fast must stop before b");
-    assert_eq!(r.report()["targets"][1]["status"], "skipped");
+    assert_eq!(r.report()["results"][1]["status"], "skipped");
 }
 
 #[test]
@@ -259,14 +259,14 @@ fn verification_passes_and_fails_by_its_number() {
     r.commit_all("setup");
     // Without --verify verification does not run.
     assert_eq!(r.run(&["run", "--no-commit"]).code, 0);
-    assert!(r.report()["targets"][0]["verification_passed"].is_null());
+    assert!(r.report()["results"][0]["verification_passed"].is_null());
     let out = r.run(&["run", "--verify", "--no-commit"]);
     assert_eq!(out.code, 1, "{}", out.all());
     let rep = r.report();
-    assert_eq!(rep["targets"][0]["verification_passed"], true);
-    assert_eq!(rep["targets"][0]["verification"]["value"], 2.0);
-    assert_eq!(rep["targets"][1]["verification_passed"], false);
-    assert!(rep["targets"][1]["message"]
+    assert_eq!(rep["results"][0]["verification_passed"], true);
+    assert_eq!(rep["results"][0]["verification"]["value"], 2.0);
+    assert_eq!(rep["results"][1]["verification_passed"], false);
+    assert!(rep["results"][1]["message"]
         .as_str()
         .unwrap()
         .contains("below expected_min 5"));
@@ -288,7 +288,7 @@ fn check_reports_drifted_outputs_and_commits_nothing() {
     );
     assert_eq!(r.head(), head);
     assert_eq!(
-        r.report()["targets"][0]["drifted"][0],
+        r.report()["results"][0]["drifted"][0],
         "docs/runtime/facts.json"
     );
 }
@@ -476,7 +476,7 @@ targets:
     );
     let rep = r.report();
     let by_name = |n: &str| {
-        rep["targets"]
+        rep["results"]
             .as_array()
             .unwrap()
             .iter()

@@ -329,7 +329,7 @@ fn github_report_merge_joins_job_reports() {
     .unwrap();
     assert_eq!(merged["total_targets"], 3);
     assert_eq!(merged["failed"], 1);
-    assert_eq!(merged["targets"].as_array().unwrap().len(), 3);
+    assert_eq!(merged["results"].as_array().unwrap().len(), 3);
     let summary = step.summary();
     assert!(
         summary.contains("3 target(s): 2 ok, 1 failed or drifted"),

@@ -30,7 +30,7 @@ fn body(server: &S3Server, key: &str) -> String {
 /// The run id in a target's report message (`…; run <id>: N file(s) backed up…`).
 fn run_id(r: &Repo) -> String {
     let rep = r.report();
-    let msg = rep["targets"][0]["message"].as_str().unwrap().to_string();
+    let msg = rep["results"][0]["message"].as_str().unwrap().to_string();
     let at = msg
         .find("; run ")
         .unwrap_or_else(|| panic!("no run id in {msg:?}"))
@@ -157,7 +157,7 @@ fn a_target_holds_back_files_that_do_not_parse_runs_after_commands_and_restores(
         first.all()
     );
     let rep = r.report();
-    let findings = rep["targets"][0]["findings"].as_array().unwrap();
+    let findings = rep["results"][0]["findings"].as_array().unwrap();
     let at: Vec<(String, u64)> = findings
         .iter()
         .map(|f| {
@@ -191,7 +191,7 @@ fn a_target_holds_back_files_that_do_not_parse_runs_after_commands_and_restores(
     let changed = fs::read_to_string(out_dir.path().join("changed.txt")).unwrap();
     assert_eq!(changed, "remote\tok.yaml\nremote\tpage.html\n");
     assert!(
-        rep["targets"][0]["output_tail"]
+        rep["results"][0]["output_tail"]
             .as_str()
             .unwrap()
             .contains("after for assets"),
@@ -258,7 +258,7 @@ fn a_failing_after_command_fails_the_target_with_its_exit_code_and_output() {
     let out = r.run(&["run"]);
     assert_eq!(out.code, 1, "{}", out.all());
     let rep = r.report();
-    let t = &rep["targets"][0];
+    let t = &rep["results"][0];
     assert!(
         t["message"]
             .as_str()

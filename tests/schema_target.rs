@@ -59,7 +59,7 @@ fn schema_target_check_and_run() {
     let o = driftsync(dir, &["check", "--json"], &url);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let findings = report["targets"][0]["findings"].as_array().unwrap();
+    let findings = report["results"][0]["findings"].as_array().unwrap();
     let codes: Vec<&str> = findings
         .iter()
         .map(|f| f["code"].as_str().unwrap())
@@ -80,7 +80,7 @@ fn schema_target_check_and_run() {
     let o = driftsync(dir, &["check", "--json"], &url);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let t = &report["targets"][0];
+    let t = &report["results"][0];
     assert_eq!(t["status"], "drift", "{report}");
     assert_eq!(t["findings"][0]["code"], "column-removed", "{report}");
     assert_eq!(t["findings"][0]["file"], "schemas/tables.py", "{report}");

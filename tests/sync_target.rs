@@ -36,7 +36,7 @@ fn a_sync_target_syncs_both_ways_and_commits_files_and_state() {
     );
     assert!(r.exists(".driftsync/state/docs.json"), "base not written");
     let rep = r.report();
-    let actions = rep["targets"][0]["actions"].as_array().unwrap();
+    let actions = rep["results"][0]["actions"].as_array().unwrap();
     assert_eq!(actions.len(), 2, "{rep}");
     // In check mode nothing is pending now.
     let check = r.run(&["check"]);
@@ -66,9 +66,9 @@ fn a_conflict_left_by_skip_fails_the_run() {
     let out = r.run(&["run"]);
     assert_eq!(out.code, 1, "{}", out.all());
     let rep = r.report();
-    assert_eq!(rep["targets"][0]["conflicts"][0]["path"], "a.md", "{rep}");
+    assert_eq!(rep["results"][0]["conflicts"][0]["path"], "a.md", "{rep}");
     assert_eq!(
-        rep["targets"][0]["conflicts"][0]["resolution"],
+        rep["results"][0]["conflicts"][0]["resolution"],
         "unresolved"
     );
 }
@@ -223,7 +223,7 @@ fn directory_wins_resolves_a_conflict_for_the_repository_side() {
         "edited in the repo\n"
     );
     let rep = r.report();
-    assert_eq!(rep["targets"][0]["conflicts"][0]["path"], "a.md", "{rep}");
+    assert_eq!(rep["results"][0]["conflicts"][0]["path"], "a.md", "{rep}");
 }
 
 /// `retry_delay` sits next to `retries` in sync.yaml and on the command line;

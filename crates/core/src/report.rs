@@ -275,7 +275,9 @@ pub struct Report {
     /// Gate outcomes in the order they ran.
     #[serde(default)]
     pub gates: Vec<GateResult>,
-    /// *Stable.* Per target, in run order.
+    /// *Stable.* Per target, in run order: the sync runner's `results`
+    /// (reports written as `targets` by earlier versions are read too).
+    #[serde(rename = "results", alias = "targets")]
     pub targets: Vec<TargetReport>,
     /// The commit the run made, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -52,7 +52,7 @@ pub fn report_digest(report: &Report) -> String {
     if let Some(o) = v.as_object_mut() {
         o.remove("timestamp");
         o.remove("total_duration");
-        if let Some(Value::Array(targets)) = o.get_mut("targets") {
+        if let Some(Value::Array(targets)) = o.get_mut("results") {
             for t in targets {
                 if let Some(t) = t.as_object_mut() {
                     t.remove("duration");
