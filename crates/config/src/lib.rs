@@ -16,6 +16,7 @@ pub mod kinds;
 pub mod locate;
 pub mod model;
 pub mod nesting;
+pub mod notify;
 pub mod raw;
 pub mod resolve;
 
@@ -140,7 +141,7 @@ pub fn parse(
             .collect();
         return Err(ConfigError::Invalid(errors));
     }
-    let raw: raw::RawConfig = match serde_yaml::from_str(text) {
+    let mut raw: raw::RawConfig = match serde_yaml::from_str(text) {
         Ok(r) => r,
         Err(e) => {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
@@ -148,8 +149,10 @@ pub fn parse(
             return Err(diag(line, column, message, help));
         }
     };
+    let raw_notify = raw.notify.take();
     let mut ctx = resolve::Ctx::new(file, root, &positions, env);
     let resolved = resolve::resolve(raw, &mut ctx);
+    let notify = notify::resolve(raw_notify.as_deref().unwrap_or_default(), &mut ctx);
     match resolved {
         Some((version, defaults, targets, safety)) if ctx.errors.is_empty() => Ok(Config {
             file: file.to_path_buf(),
@@ -159,6 +162,7 @@ pub fn parse(
             targets,
             safety,
             interpolated: resolve::env_reads(std::mem::take(&mut ctx.reads)),
+            notify,
         }),
         _ => {
             let mut errors = std::mem::take(&mut ctx.errors);

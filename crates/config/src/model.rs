@@ -29,6 +29,8 @@ pub struct Config {
     pub safety: Safety,
     /// Values read from the environment by `${VAR}`: mask them in every log.
     pub interpolated: Vec<EnvRead>,
+    /// Notifications sent after `run` and `check`.
+    pub notify: Vec<crate::notify::Notify>,
 }
 
 impl Config {
