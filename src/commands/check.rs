@@ -39,6 +39,9 @@ pub struct CheckArgs {
     /// Print report.json to stdout instead of the human summary
     #[arg(long)]
     pub json: bool,
+    /// Send no notification (`notify:` in sync.yaml); also DRIFTSYNC_NO_NOTIFY=1
+    #[arg(long)]
+    pub no_notify: bool,
 }
 
 pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
@@ -61,5 +64,6 @@ pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
         opts,
         args.report_dir.as_ref(),
         args.json,
+        args.no_notify,
     )
 }

@@ -123,6 +123,9 @@ pub struct RunArgs {
     /// Print report.json to stdout instead of the human summary
     #[arg(long)]
     pub json: bool,
+    /// Send no notification (`notify:` in sync.yaml); also DRIFTSYNC_NO_NOTIFY=1
+    #[arg(long)]
+    pub no_notify: bool,
 }
 
 pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<Exit> {
@@ -149,6 +152,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<Exit> {
         opts,
         args.report_dir.as_ref(),
         args.json,
+        args.no_notify,
     )
 }
 
@@ -159,6 +163,7 @@ pub fn execute(
     opts: RunOptions,
     report_dir: Option<&PathBuf>,
     json: bool,
+    no_notify: bool,
 ) -> anyhow::Result<Exit> {
     let config = crate::workspace::load(global)?;
     let targets = select.select(&config)?;
@@ -191,6 +196,9 @@ pub fn execute(
     let (jp, mp) = report_files::write(&report, &dir, &masker)?;
     if in_actions {
         crate::github::publish_written(&jp, &mp, &dir, &masker);
+    }
+    if !(no_notify || env::is_true(env::DRIFTSYNC_NO_NOTIFY) || report.dry_run) {
+        crate::notify::send(&config, &report, &masker, in_actions);
     }
     if json {
         stdout::line(&masker.mask(&serde_json::to_string_pretty(&report)?))?;
