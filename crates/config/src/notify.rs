@@ -158,7 +158,9 @@ pub(crate) fn resolve(raw: &[RawNotify], ctx: &mut Ctx<'_>) -> Vec<Notify> {
                 ctx.error_value(
                     &at("url"),
                     match u.contains("://") {
-                        true => format!("the notification URL ({host}…) is not an http(s) URL with a host"),
+                        true => format!(
+                            "the notification URL ({host}…) is not an http(s) URL with a host"
+                        ),
                         false => "the notification URL does not start with `https://`".to_string(),
                     },
                     Some(
@@ -208,7 +210,10 @@ pub(crate) fn resolve(raw: &[RawNotify], ctx: &mut Ctx<'_>) -> Vec<Notify> {
         if n.username.is_some() && kind.is_some_and(|k| k != NotifyKind::Mattermost) {
             ctx.error_key(
                 &at("username"),
-                format!("`username` applies to `kind: mattermost` only, not `{}`", n.kind),
+                format!(
+                    "`username` applies to `kind: mattermost` only, not `{}`",
+                    n.kind
+                ),
                 Some("remove it".into()),
             );
         }
@@ -291,9 +296,15 @@ mod tests {
         let e = parse("  - kind: slack\n    url: ${BAD_URL}\n", &env).unwrap_err();
         assert!(e.contains("does not start with `https://`"), "{e}");
         assert!(!e.contains("XXXXSECRET") && !e.contains("T000"), "{e}");
-        let e = parse("  - kind: slack\n    url: ftp://files.example/T000/XXXXSECRET\n", &env)
-            .unwrap_err();
-        assert!(e.contains("(ftp://files.example…) is not an http(s) URL"), "{e}");
+        let e = parse(
+            "  - kind: slack\n    url: ftp://files.example/T000/XXXXSECRET\n",
+            &env,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("(ftp://files.example…) is not an http(s) URL"),
+            "{e}"
+        );
         assert!(!e.contains("XXXXSECRET") && !e.contains("T000"), "{e}");
         let e = parse("  - kind: slack\n    url: ${NOPE}\n", &env).unwrap_err();
         assert!(e.contains("`NOPE` is not set"), "{e}");
@@ -308,7 +319,10 @@ mod tests {
             &env,
         )
         .unwrap_err();
-        assert!(e.contains("`username` applies to `kind: mattermost` only"), "{e}");
+        assert!(
+            e.contains("`username` applies to `kind: mattermost` only"),
+            "{e}"
+        );
         let e = parse(
             "  - kind: slack\n    url: ${SLACK_WEBHOOK_URL}\n    colour: red\n",
             &env,
