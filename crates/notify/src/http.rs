@@ -96,7 +96,10 @@ impl Client {
             })?;
         let exchange = async {
             let response = self.inner.request(request).await.map_err(|e| Failure {
-                message: format!("cannot connect: {}", error_chain(&e)),
+                message: match e.is_connect() {
+                    true => format!("cannot connect: {}", error_chain(&e)),
+                    false => format!("the request failed: {}", error_chain(&e)),
+                },
                 retry: true,
             })?;
             let status = response.status();
@@ -134,4 +137,74 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn an_endpoint_that_never_answers_times_out_without_a_retry() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        // Accept and read, never answer, until the client has given up; then
+        // count what else connected (a retry would sit in the backlog).
+        let peer = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            done_rx.recv().unwrap();
+            listener.set_nonblocking(true).unwrap();
+            let again = listener.accept().is_ok();
+            drop(s);
+            again
+        });
+        let err = block_on(Client::new().post_with_retry(
+            &format!("http://127.0.0.1:{port}/hook/SECRET"),
+            b"{}".to_vec(),
+            Duration::from_millis(300),
+        ))
+        .unwrap_err();
+        done_tx.send(()).unwrap();
+        assert_eq!(err, "no answer within 0.3s");
+        assert!(!peer.join().unwrap(), "a timeout is not retried");
+    }
+
+    #[test]
+    fn https_goes_through_tls() {
+        // A plain TCP peer that closes at once: the TLS handshake fails, and the
+        // error says so (proof the https scheme is not sent in clear text).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let peer = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 5];
+            s.read_exact(&mut buf).unwrap();
+            buf
+        });
+        let err = block_on(Client::new().post_with_retry(
+            &format!("https://127.0.0.1:{port}/hook/SECRET"),
+            b"{}".to_vec(),
+            Duration::from_secs(5),
+        ))
+        .unwrap_err();
+        let first = peer.join().unwrap();
+        assert_eq!(
+            first[0], 0x16,
+            "a TLS handshake record, not an HTTP request"
+        );
+        assert!(err.starts_with("cannot connect"), "{err}");
+        assert!(!err.contains("SECRET"), "{err}");
+    }
 }

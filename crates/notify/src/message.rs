@@ -423,3 +423,183 @@ impl Summary {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use driftsync_config::notify::{Notify, NotifyKind, NotifyOn};
+    use driftsync_config::GlobList;
+    use driftsync_core::redact::Secret;
+    use driftsync_core::report::{GateResult, Report, TargetReport, TargetStatus};
+    use serde_json::json;
+
+    use super::*;
+
+    fn entry(kind: NotifyKind, on: &[NotifyOn]) -> Notify {
+        Notify {
+            kind,
+            url: Secret::new("https://hooks.example/x"),
+            on: on.to_vec(),
+            name: kind.as_str().into(),
+            timeout: Duration::from_secs(10),
+            targets: GlobList::default(),
+            username: None,
+        }
+    }
+
+    fn target(name: &str, status: TargetStatus, message: &str) -> TargetReport {
+        let mut t: TargetReport = serde_json::from_value(json!({
+            "target": name, "type": "command", "direction": "pull", "success": true,
+            "status": "ok", "message": message, "duration": 0.0,
+            "outputs_created": [], "verification_passed": null
+        }))
+        .unwrap();
+        t.status = status;
+        t
+    }
+
+    fn report(targets: Vec<TargetReport>) -> Report {
+        let mut r: Report = serde_json::from_value(json!({
+            "timestamp": "2026-01-01T00:00:00Z", "command": "run", "total_targets": 0,
+            "successful": 0, "failed": 0, "total_duration": 0.0, "dry_run": false,
+            "gates": [], "targets": [], "exit_code": 0
+        }))
+        .unwrap();
+        r.targets = targets;
+        r
+    }
+
+    fn no_mask(s: &str) -> String {
+        s.to_string()
+    }
+
+    #[test]
+    fn without_actions_there_is_no_link() {
+        let run = RunInfo::from_env(&|_| None);
+        assert_eq!(run, RunInfo::default());
+        let r = report(vec![target("a", TargetStatus::Failed, "boom")]);
+        let e = entry(NotifyKind::Slack, &[NotifyOn::Failure]);
+        let s = Summary::new(&r, &e, run, &no_mask);
+        let slack = s.payload(&e);
+        assert_eq!(slack["blocks"].as_array().unwrap().len(), 2, "{slack}");
+        assert_eq!(
+            slack["text"],
+            json!("driftsync run: failure — 0 ok, 0 drift, 1 failed")
+        );
+        let teams = s.payload(&entry(NotifyKind::Teams, &[]));
+        assert!(teams["attachments"][0]["content"].get("actions").is_none());
+        let hook = s.payload(&entry(NotifyKind::Webhook, &[]));
+        assert_eq!(hook["run_url"], json!(null));
+        assert_eq!(hook["attempt"], json!(null));
+    }
+
+    #[test]
+    fn the_first_attempt_links_to_attempt_one_without_a_note() {
+        let env = |k: &str| {
+            Some(
+                match k {
+                    "GITHUB_SERVER_URL" => "https://ghe.example/",
+                    "GITHUB_REPOSITORY" => "o/r",
+                    "GITHUB_RUN_ID" => "7",
+                    "GITHUB_RUN_ATTEMPT" => "1",
+                    "GITHUB_REF" => "refs/pull/3/merge",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        };
+        let run = RunInfo::from_env(&env);
+        assert_eq!(
+            run.run_url.as_deref(),
+            Some("https://ghe.example/o/r/actions/runs/7/attempts/1")
+        );
+        assert_eq!(run.git_ref.as_deref(), Some("refs/pull/3/merge"));
+        let r = report(vec![target("a", TargetStatus::Drift, "1 file")]);
+        let e = entry(NotifyKind::Mattermost, &[NotifyOn::Drift]);
+        let text = Summary::new(&r, &e, run, &no_mask).payload(&e)["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            text.ends_with(
+                "[View the job run](https://ghe.example/o/r/actions/runs/7/attempts/1)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn lists_are_capped_and_messages_are_one_short_line() {
+        let mut targets: Vec<TargetReport> = (0..MAX_LISTED + 3)
+            .map(|i| target(&format!("t{i}"), TargetStatus::Failed, "x"))
+            .collect();
+        targets[0].message = format!("\n  first line {}\nsecond line", "y".repeat(300));
+        let r = report(targets);
+        let e = entry(NotifyKind::Slack, &[NotifyOn::Failure]);
+        let s = Summary::new(&r, &e, RunInfo::default(), &no_mask);
+        let (listed, more) = s.listed();
+        assert_eq!((listed.len(), more), (MAX_LISTED, 3));
+        assert_eq!(listed[0].message.chars().count(), MAX_MESSAGE);
+        assert!(listed[0].message.starts_with("first line y") && listed[0].message.ends_with('…'));
+        let slack = s.payload(&e);
+        assert!(slack["blocks"][1]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("\n…and 3 more"));
+        let teams = s.payload(&entry(NotifyKind::Teams, &[]));
+        let body = &teams["attachments"][0]["content"]["body"];
+        assert_eq!(body[2]["facts"].as_array().unwrap().len(), MAX_LISTED);
+        assert_eq!(body[3]["text"], json!("…and 3 more"));
+    }
+
+    #[test]
+    fn slack_markup_in_names_and_messages_is_escaped() {
+        let r = report(vec![target(
+            "a<b>",
+            TargetStatus::Failed,
+            "<!channel> & co",
+        )]);
+        let e = entry(NotifyKind::Slack, &[NotifyOn::Failure]);
+        let s = Summary::new(&r, &e, RunInfo::default(), &no_mask);
+        assert_eq!(
+            s.payload(&e)["blocks"][1]["text"]["text"],
+            json!("• *a&lt;b&gt;* (failed): &lt;!channel&gt; &amp; co")
+        );
+    }
+
+    #[test]
+    fn failed_gates_are_failures_and_listed() {
+        let mut r = report(vec![target("a", TargetStatus::Ok, "fine")]);
+        r.gates.push(
+            serde_json::from_value::<GateResult>(json!({
+                "name": "clean", "phase": "pre", "passed": false, "message": "dirty tree"
+            }))
+            .unwrap(),
+        );
+        let e = entry(NotifyKind::Webhook, &[NotifyOn::Failure]);
+        let s = Summary::new(&r, &e, RunInfo::default(), &no_mask);
+        assert_eq!(s.status, Status::Failure);
+        assert!(s.wanted_by(&e));
+        assert!(!s.wanted_by(&entry(NotifyKind::Webhook, &[NotifyOn::Drift])));
+        assert_eq!(s.counts(), "1 ok, 0 drift, 0 failed, 1 gate(s) failed");
+        assert_eq!(
+            s.payload(&e)["targets"][1],
+            json!({"name": "gate clean", "status": "failed", "message": "dirty tree"})
+        );
+    }
+
+    #[test]
+    fn every_text_goes_through_the_mask() {
+        let mut t = target("a", TargetStatus::Failed, "failed with s3cr3t-value");
+        t.output_tail = "line\nlast s3cr3t-value\n".into();
+        let r = report(vec![t]);
+        let e = entry(NotifyKind::Webhook, &[NotifyOn::Failure]);
+        let mask = |s: &str| s.replace("s3cr3t-value", "***");
+        let body = Summary::new(&r, &e, RunInfo::default(), &mask).payload(&e);
+        assert_eq!(
+            body["targets"][0]["message"],
+            json!("failed with *** — last ***")
+        );
+    }
+}
