@@ -32,7 +32,7 @@ targets:
   bad:
     type: command
     direction: pull
-    run: 'echo "calling the API with token={GHP}"; echo "refused: {GHP} is revoked" >&2; exit 3'
+    run: 'echo "calling the API with token={GHP}"; echo "refused: {GHP} is revoked"; exit 3'
 "#;
 
 /// A repository with the three targets and `notify` appended; the webhook
