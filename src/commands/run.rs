@@ -79,6 +79,10 @@ is present and HEAD is on a branch. The token is DRIFTSYNC_GIT_TOKEN, else GITHU
 When the push is rejected because someone else pushed first, driftsync fetches the new tip, moves the branch onto \
 it, re-runs the pull targets there, commits and pushes once more; rejected again, the run fails (exit 1). \
 --dry-run, --no-commit and `driftsync check` never push.\n\n\
+Notifying: after the report is written, each `notify:` entry of sync.yaml whose `on:` matches the outcome \
+(failure, drift, always) gets the summary (Slack, Mattermost, Teams Workflows or a JSON webhook; see \
+docs/notifications.md). A notification that fails is a warning and never changes the exit code; --dry-run, \
+--no-notify and DRIFTSYNC_NO_NOTIFY=1 send nothing.\n\n\
 A failed pre-sync gate stops the run before any target. A failed target does not stop the others \
 unless --fail-fast.\n\n\
 --dry-run (or `defaults.dry_run: true`) executes nothing that was not declared safe: a command target \
@@ -87,7 +91,7 @@ verification are only listed (entrypoint or run line, direction, inputs, outputs
 schema targets plan without writing.\n\n\
 Exit codes: 0 all good, 1 a target or gate failed (or drifted with fail_on_diff), \
 2 configuration or environment error, or another run holds the lock or the remote's lease.",
-    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n\n\
+    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n  SLACK_WEBHOOK_URL=… driftsync run --ci\n  driftsync run --no-notify\n\n\
 Entrypoints get DRIFTSYNC_TARGET, DRIFTSYNC_DIRECTION, DRIFTSYNC_DRY_RUN (1 in a dry run), \
 DRIFTSYNC_CHECK, DRIFTSYNC_FORCE, DRIFTSYNC_CONFIG (the target's config: as JSON), DRIFTSYNC_ROOT and the target's env."
 )]
