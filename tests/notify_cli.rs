@@ -503,3 +503,164 @@ fn the_config_schema_describes_notify() {
     assert_eq!(entry["required"], json!(["kind", "url"]), "{entry}");
     assert_eq!(entry["additionalProperties"], json!(false), "{entry}");
 }
+
+/// A self-signed certificate for `127.0.0.1`: (certificate PEM, key PEM).
+fn self_signed(dir: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        // Its own root, but a server certificate (webpki refuses a CA as one).
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .output()
+        .expect("the openssl command makes the test certificate (apt-get install openssl, or .ci/install/05-build-deps.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        std::fs::read(dir.join("cert.pem")).unwrap(),
+        std::fs::read(dir.join("key.pem")).unwrap(),
+    )
+}
+
+/// Serve one HTTPS connection on `listener`: read one request, answer 200.
+/// Returns the request's head and body as text.
+fn serve_one_tls(
+    listener: std::net::TcpListener,
+    cert: Vec<u8>,
+    key: Vec<u8>,
+) -> std::thread::JoinHandle<Result<String, String>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert)
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        let key = PrivateKeyDer::from_pem_slice(&key).map_err(|e| e.to_string())?;
+        let config = rustls::ServerConfig::builder_with_provider(
+            rustls::crypto::ring::default_provider().into(),
+        )
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| e.to_string())?;
+        let (tcp, _) = listener.accept().map_err(|e| e.to_string())?;
+        let conn = rustls::ServerConnection::new(std::sync::Arc::new(config))
+            .map_err(|e| e.to_string())?;
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = tls.read(&mut buf).map_err(|e| format!("TLS read: {e}"))?;
+            if n == 0 {
+                return Err("closed before the request was complete".into());
+            }
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len {
+                    break;
+                }
+            }
+        }
+        tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            .map_err(|e| e.to_string())?;
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+        Ok(String::from_utf8_lossy(&request).to_string())
+    })
+}
+
+#[test]
+fn https_endpoints_are_verified_against_the_system_roots() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(certs.path());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = serve_one_tls(listener, cert, key);
+    let mut r = Repo::new();
+    r.config("version: \"1.0\"\ntargets:\n  bad:\n    type: command\n    direction: pull\n    run: exit 4\nnotify:\n  - kind: webhook\n    url: ${HOOK}\n    timeout: 20s\n");
+    r.commit_all("setup");
+    r.env(
+        "HOOK",
+        &format!("https://127.0.0.1:{port}/hook/{HOOK_SECRET}?{QUERY_SECRET}"),
+    )
+    // The roots rustls-native-certs reads: here only the test's certificate.
+    .env(
+        "SSL_CERT_FILE",
+        &certs.path().join("cert.pem").display().to_string(),
+    )
+    .env("DRIFTSYNC_NO_NOTIFY", "");
+    let out = r.run(&["run", "--no-commit"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let request = server
+        .join()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}\n{}", out.all()));
+    assert!(
+        out.stderr.contains(&format!(
+            "notified webhook (https://127.0.0.1:{port}): HTTP 200"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        request.starts_with(&format!(
+            "POST /hook/{HOOK_SECRET}?{QUERY_SECRET} HTTP/1.1\r\n"
+        )),
+        "{request}"
+    );
+    let body: Value = serde_json::from_str(request.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!(body["status"], json!("failure"));
+    assert_eq!(
+        body["targets"][0]["message"],
+        json!("run: exited with code 4")
+    );
+    assert_no_url_secret(&out);
+
+    // Another certificate authority: the handshake fails, a warning, exit code unchanged.
+    let other = tempfile::tempdir().unwrap();
+    self_signed(other.path());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (cert, key) = (
+        std::fs::read(certs.path().join("cert.pem")).unwrap(),
+        std::fs::read(certs.path().join("key.pem")).unwrap(),
+    );
+    let server = serve_one_tls(listener, cert, key);
+    r.env(
+        "HOOK",
+        &format!("https://127.0.0.1:{port}/hook/{HOOK_SECRET}?{QUERY_SECRET}"),
+    )
+    .env(
+        "SSL_CERT_FILE",
+        &other.path().join("cert.pem").display().to_string(),
+    );
+    let out = r.run(&["run", "--no-commit"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(server.join().unwrap().is_err(), "the server saw no request");
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: notification webhook (https://127.0.0.1:{port}) failed: cannot connect"
+        )) && out.stderr.contains("certificate"),
+        "{}",
+        out.stderr
+    );
+    assert_no_url_secret(&out);
+}

@@ -72,7 +72,10 @@ impl Client {
             Ok(s) => Ok(s),
             Err(f) if f.retry => match self.post(url, body, timeout).await {
                 Ok(s) => Ok(s),
-                Err(again) => Err(format!("{} (after one retry)", again.message)),
+                Err(again) if again.message == f.message => {
+                    Err(format!("{} (after one retry)", again.message))
+                }
+                Err(again) => Err(format!("{}; retried: {}", f.message, again.message)),
             },
             Err(f) => Err(f.message),
         }
