@@ -13,6 +13,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// A GitHub token the failing target prints: only its format gives it away.
 const GHP: &str = "ghp_Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gFeDcBa";
+/// A secret driftsync knows by its variable's name only (`*_TOKEN`).
+const SERVICE_TOKEN: &str = "plain-service-value-123";
 /// The secret part of every webhook URL (path and query).
 const HOOK_SECRET: &str = "T0001/B0001/XXXXhookSECRET";
 const QUERY_SECRET: &str = "sig=QQQQquerySECRET";
@@ -32,7 +34,7 @@ targets:
   bad:
     type: command
     direction: pull
-    run: 'echo "calling the API with token={GHP}"; echo "refused: {GHP} is revoked"; exit 3'
+    run: 'echo "calling the API with token={GHP}"; echo "refused: {GHP} is revoked for $SERVICE_TOKEN"; exit 3'
 "#;
 
 /// A repository with the three targets and `notify` appended; the webhook
@@ -60,6 +62,7 @@ fn repo(server: &MockServer, notify: &str, hooks: &[&str]) -> Repo {
         ("GITHUB_REF_NAME", "main"),
         ("GITHUB_SHA", "0a0b0c0d0e0f10111213141516171819202122ab"),
         ("DRIFTSYNC_NO_NOTIFY", ""),
+        ("SERVICE_TOKEN", SERVICE_TOKEN),
     ] {
         r.env(k, v);
     }
@@ -102,7 +105,10 @@ async fn one_body(server: &MockServer, hook: &str) -> Value {
         .get("user-agent")
         .is_some_and(|v| v.to_str().unwrap().starts_with("driftsync/")));
     let body = String::from_utf8(r.body.clone()).unwrap();
-    assert!(!body.contains(GHP), "{hook}: the token leaked: {body}");
+    assert!(
+        !body.contains(GHP) && !body.contains(SERVICE_TOKEN),
+        "{hook}: a token leaked: {body}"
+    );
     assert!(
         !body.contains("XXXXhookSECRET") && !body.contains("QQQQquerySECRET"),
         "{hook}: the URL leaked: {body}"
@@ -124,10 +130,25 @@ fn assert_no_url_secret(out: &Out) {
     }
 }
 
+/// The JSON example under `### <heading>` in docs/notifications.md.
+fn doc_example(heading: &str) -> Value {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/notifications.md"),
+    )
+    .unwrap();
+    let section = doc
+        .split_once(&format!("\n### {heading}\n"))
+        .unwrap_or_else(|| panic!("no `### {heading}` in docs/notifications.md"))
+        .1;
+    let json = section.split_once("```json\n").unwrap().1;
+    let json = json.split_once("```").unwrap().0;
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{heading}: {e}"))
+}
+
 const RUN_URL: &str = "https://github.com/acme/site/actions/runs/4242/attempts/2";
 const TITLE: &str = "driftsync run on acme/site (main): failure";
 const COUNTS: &str = "1 ok, 1 drift, 1 failed";
-const BAD_MESSAGE: &str = "run: exited with code 3 — refused: *** is revoked";
+const BAD_MESSAGE: &str = "run: exited with code 3 — refused: *** is revoked for ***";
 const DRIFT_MESSAGE: &str = "1 output file(s) differ from HEAD";
 
 #[tokio::test]
@@ -156,8 +177,14 @@ async fn each_kind_posts_the_json_its_service_documents() {
 
     // Slack incoming webhook: `text` is the notification fallback, `blocks`
     // are mrkdwn sections and a context with the link.
+    let body = one_body(&server, "slack").await;
     assert_eq!(
-        one_body(&server, "slack").await,
+        body,
+        doc_example("Slack"),
+        "docs/notifications.md shows the body sent"
+    );
+    assert_eq!(
+        body,
         json!({
             "text": format!("{TITLE} — {COUNTS}"),
             "blocks": [
@@ -170,8 +197,14 @@ async fn each_kind_posts_the_json_its_service_documents() {
         })
     );
     // Mattermost incoming webhook: Markdown `text`, and the `username` override.
+    let body = one_body(&server, "mattermost").await;
     assert_eq!(
-        one_body(&server, "mattermost").await,
+        body,
+        doc_example("Mattermost"),
+        "docs/notifications.md shows the body sent"
+    );
+    assert_eq!(
+        body,
         json!({
             "text": format!(
                 "#### {TITLE}\n{COUNTS}\n\n- **drifty** (drift): {DRIFT_MESSAGE}\n- **bad** (failed): {BAD_MESSAGE}\n\n[View the job run]({RUN_URL}) (attempt 2)\n"),
@@ -180,8 +213,14 @@ async fn each_kind_posts_the_json_its_service_documents() {
     );
     // Teams Workflows ("When a Teams webhook request is received"): a message
     // whose one attachment is an Adaptive Card.
+    let body = one_body(&server, "teams").await;
     assert_eq!(
-        one_body(&server, "teams").await,
+        body,
+        doc_example("Microsoft Teams"),
+        "docs/notifications.md shows the body sent"
+    );
+    assert_eq!(
+        body,
         json!({
             "type": "message",
             "attachments": [{
@@ -205,8 +244,14 @@ async fn each_kind_posts_the_json_its_service_documents() {
         })
     );
     // The generic webhook: driftsync's documented object, every target listed.
+    let body = one_body(&server, "webhook").await;
     assert_eq!(
-        one_body(&server, "webhook").await,
+        body,
+        doc_example("Generic webhook"),
+        "docs/notifications.md shows the body sent"
+    );
+    assert_eq!(
+        body,
         json!({
             "event": "driftsync.run",
             "status": "failure",
