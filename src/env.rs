@@ -12,6 +12,8 @@ pub const GITHUB_EVENT_NAME: &str = "GITHUB_EVENT_NAME";
 pub const GITHUB_EVENT_PATH: &str = "GITHUB_EVENT_PATH";
 /// Token for pushing the run's commit over HTTPS; wins over [`GITHUB_TOKEN`].
 pub const DRIFTSYNC_GIT_TOKEN: &str = "DRIFTSYNC_GIT_TOKEN";
+/// `1` or `true`: `run` and `check` send no notification (like `--no-notify`).
+pub const DRIFTSYNC_NO_NOTIFY: &str = "DRIFTSYNC_NO_NOTIFY";
 /// The workflow's token: pushes the run's commit (as `x-access-token`).
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 

@@ -8,6 +8,7 @@ mod env;
 mod executors;
 mod exit;
 mod github;
+mod notify;
 mod render;
 mod replicas;
 mod sync_target;

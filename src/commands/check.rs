@@ -20,9 +20,10 @@ their outputs are compared with HEAD (changed files are drift), then every path 
 put back byte for byte (new files removed, deleted ones recreated, uncommitted edits kept). A target that \
 changes paths outside its `outputs` fails. Sync, bundle and schema targets only plan. Push targets with \
 `inputs` report drift when their inputs changed since the last push (their entrypoint does not run). \
-Gates run as in `run`. Nothing is committed.\n\n\
+Gates run as in `run`. Nothing is committed. Notifications (`notify:` in sync.yaml) are sent as \
+after `run` unless --no-notify or DRIFTSYNC_NO_NOTIFY=1.\n\n\
 Exit codes: 0 in sync, 1 drift or a failed gate/target, 2 configuration or environment error.",
-    after_help = "Examples:\n  driftsync check\n  driftsync check --target docs --ci\n  driftsync check --json > drift.json"
+    after_help = "Examples:\n  driftsync check\n  driftsync check --target docs --ci\n  driftsync check --json > drift.json\n  driftsync check --no-notify"
 )]
 pub struct CheckArgs {
     #[command(flatten)]
@@ -39,6 +40,9 @@ pub struct CheckArgs {
     /// Print report.json to stdout instead of the human summary
     #[arg(long)]
     pub json: bool,
+    /// Send no notification (`notify:` in sync.yaml); also DRIFTSYNC_NO_NOTIFY=1
+    #[arg(long)]
+    pub no_notify: bool,
 }
 
 pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
@@ -63,5 +67,6 @@ pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
         opts,
         args.report_dir.as_ref(),
         args.json,
+        args.no_notify,
     )
 }

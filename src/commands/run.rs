@@ -94,6 +94,10 @@ GITHUB_REF_NAME, `defaults.pull_request.base`) with report.md as its body, rewri
 When the run changes nothing any more, the open pull request is closed with a comment and its branch deleted. \
 Needs a token (GITHUB_TOKEN or DRIFTSYNC_GIT_TOKEN, with contents and pull-requests write) and GITHUB_REPOSITORY; \
 the API is GITHUB_API_URL (default https://api.github.com).\n\n\
+Notifying: after the report is written, each `notify:` entry of sync.yaml whose `on:` matches the outcome \
+(failure, drift, always) gets the summary (Slack, Mattermost, Teams Workflows or a JSON webhook; see \
+docs/notifications.md). A notification that fails is a warning and never changes the exit code; --dry-run, \
+--no-notify and DRIFTSYNC_NO_NOTIFY=1 send nothing.\n\n\
 A failed pre-sync gate stops the run before any target. A failed target does not stop the others \
 unless --fail-fast.\n\n\
 --dry-run (or `defaults.dry_run: true`) executes nothing that was not declared safe: a command target \
@@ -102,7 +106,7 @@ verification are only listed (entrypoint or run line, direction, inputs, outputs
 schema targets plan without writing.\n\n\
 Exit codes: 0 all good, 1 a target or gate failed (or drifted with fail_on_diff), \
 2 configuration or environment error, or another run holds the lock or the remote's lease.",
-    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --retry 2          # re-run failed idempotent targets\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n  GITHUB_TOKEN=… driftsync run --pull-request --target nightly --pr-label sync --pr-reviewer octocat\n  driftsync run --pull-request --pr-draft --pr-auto-merge squash\n\n\
+    after_help = "Examples:\n  driftsync run\n  driftsync run --target 'oca_*' --direction pull\n  driftsync run --dry-run\n  driftsync run --verify --fail-fast --ci\n  driftsync run --retry 2          # re-run failed idempotent targets\n  driftsync run --schedule '0 2 * * *' --no-commit --report-dir out/\n  GITHUB_TOKEN=… driftsync run --push --direction pull\n  GITHUB_TOKEN=… driftsync run --pull-request --target nightly --pr-label sync --pr-reviewer octocat\n  driftsync run --pull-request --pr-draft --pr-auto-merge squash\n  SLACK_WEBHOOK_URL=… driftsync run --ci\n  driftsync run --no-notify\n\n\
 Entrypoints get DRIFTSYNC_TARGET, DRIFTSYNC_DIRECTION, DRIFTSYNC_DRY_RUN (1 in a dry run), \
 DRIFTSYNC_CHECK, DRIFTSYNC_FORCE, DRIFTSYNC_CONFIG (the target's config: as JSON), DRIFTSYNC_ROOT and the target's env."
 )]
@@ -142,6 +146,9 @@ pub struct RunArgs {
     /// Print report.json to stdout instead of the human summary
     #[arg(long)]
     pub json: bool,
+    /// Send no notification (`notify:` in sync.yaml); also DRIFTSYNC_NO_NOTIFY=1
+    #[arg(long)]
+    pub no_notify: bool,
     #[command(flatten)]
     pub pr: PullRequestArgs,
 }
@@ -196,6 +203,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<Exit> {
         opts,
         args.report_dir.as_ref(),
         args.json,
+        args.no_notify,
         args.pr.pull_request.then_some(&args.pr),
     )
 }
@@ -207,8 +215,9 @@ pub fn execute(
     opts: RunOptions,
     report_dir: Option<&PathBuf>,
     json: bool,
+    no_notify: bool,
 ) -> anyhow::Result<Exit> {
-    execute_with(global, select, opts, report_dir, json, None)
+    execute_with(global, select, opts, report_dir, json, no_notify, None)
 }
 
 /// [`execute`], proposing the commit as a pull request when `pr` is given.
@@ -218,6 +227,7 @@ fn execute_with(
     mut opts: RunOptions,
     report_dir: Option<&PathBuf>,
     json: bool,
+    no_notify: bool,
     pr: Option<&PullRequestArgs>,
 ) -> anyhow::Result<Exit> {
     let config = crate::workspace::load_unset_allowed(global)?;
@@ -261,6 +271,9 @@ fn execute_with(
     let (jp, mp) = report_files::write(&report, &dir, &masker)?;
     if in_actions {
         crate::github::publish_written(&jp, &mp, &dir, &masker);
+    }
+    if !(no_notify || env::is_true(env::DRIFTSYNC_NO_NOTIFY) || report.dry_run) {
+        crate::notify::send(&config, &report, &masker, in_actions);
     }
     if json {
         stdout::line(&masker.mask(&serde_json::to_string_pretty(&report)?))?;

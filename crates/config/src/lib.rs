@@ -16,6 +16,7 @@ pub mod kinds;
 pub mod locate;
 pub mod model;
 pub mod nesting;
+pub mod notify;
 pub mod raw;
 pub mod resolve;
 pub mod unknown;
@@ -158,7 +159,7 @@ pub fn parse_unset_allowed(
     // Unknown keys are all reported, with whatever else is wrong in the rest
     // of the file (serde alone would stop at the first).
     let mut unknown = Vec::new();
-    let raw: raw::RawConfig = match serde_yaml::from_str(text) {
+    let mut raw: raw::RawConfig = match serde_yaml::from_str(text) {
         Ok(r) => r,
         Err(e) => {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
@@ -193,8 +194,10 @@ pub fn parse_unset_allowed(
             }
         }
     };
+    let raw_notify = raw.notify.take();
     let mut ctx = resolve::Ctx::new(file, root, &positions, env);
     let resolved = resolve::resolve(raw, &mut ctx);
+    let notify = notify::resolve(raw_notify.as_deref().unwrap_or_default(), &mut ctx);
     // A target's key that is no key at all is also one its type does not
     // take: the resolver says so with that type's keys, once.
     for d in unknown {
@@ -226,6 +229,7 @@ pub fn parse_unset_allowed(
             safety,
             interpolated: resolve::env_reads(std::mem::take(&mut ctx.reads)),
             unset: std::mem::take(&mut ctx.unset),
+            notify,
         }),
         _ => {
             let mut errors = std::mem::take(&mut ctx.errors);

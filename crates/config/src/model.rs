@@ -29,6 +29,8 @@ pub struct Config {
     pub safety: Safety,
     /// Values read from the environment by `${VAR}`: mask them in every log.
     pub interpolated: Vec<EnvRead>,
+    /// Notifications sent after `run` and `check`.
+    pub notify: Vec<crate::notify::Notify>,
     /// `${VAR}`s that are not set. Listing and validating the file do not
     /// need them; running a target that uses one (or a check that does) is an
     /// error: see [`Config::require_env`].

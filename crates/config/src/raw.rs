@@ -24,6 +24,8 @@ pub struct RawConfig {
     /// Gates around a run: secret scanning, clean tree, validity, drift limits.
     #[serde(default)]
     pub safety: RawSafety,
+    /// Chat and webhook notifications sent after `run` and `check` (never in a dry run).
+    pub notify: Option<Vec<RawNotify>>,
 }
 
 /// Defaults inherited by every target.
@@ -254,4 +256,35 @@ pub struct RawDriftGate {
     pub max_drift_score: Option<f64>,
     /// Longest the command may run (default 5m).
     pub timeout: Option<String>,
+}
+
+/// One notification endpoint: where to post the run's summary, and when.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    /// `slack`, `mattermost`, `teams` (a Teams Workflows webhook) or `webhook` (generic JSON).
+    pub kind: String,
+    /// The incoming-webhook URL, a secret: write `${SLACK_WEBHOOK_URL}` and keep the value in
+    /// the CI's secrets. Only its scheme and host are ever printed.
+    pub url: String,
+    /// When to send: `failure`, `drift`, `always` (one or a list; default `[failure, drift]`).
+    pub on: Option<RawOneOrMany>,
+    /// Name shown in driftsync's own messages (default: the kind).
+    pub name: Option<String>,
+    /// Longest one attempt may take, e.g. `10s` (default 10s).
+    pub timeout: Option<String>,
+    /// Only these targets (globs of target names) count and are listed.
+    pub targets: Option<Vec<String>>,
+    /// (mattermost) The user name the post shows.
+    pub username: Option<String>,
+}
+
+/// One value or a list of values.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawOneOrMany {
+    /// A single value.
+    One(String),
+    /// A list.
+    Many(Vec<String>),
 }

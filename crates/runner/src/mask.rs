@@ -94,6 +94,10 @@ impl Masker {
                 m.add_secret_fields(&c.config, false);
             }
         }
+        // A webhook URL is a credential whatever its variable is called.
+        for n in &config.notify {
+            m.add(n.url.expose());
+        }
         m
     }
 
