@@ -23,24 +23,7 @@ const BRANCH: &str = "driftsync/nightly";
 /// Every request carries the token as a bearer, GitHub's media type and API
 /// version; a write sends JSON, a read or delete sends nothing.
 fn assert_contract(req: &Request) {
-    let h = |name: &str| {
-        req.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_else(|| panic!("{} {} lacks {name}", req.method, req.url))
-    };
-    assert_eq!(h("authorization"), format!("Bearer {TOKEN}"));
-    assert_eq!(h("accept"), "application/vnd.github+json");
-    assert_eq!(h("x-github-api-version"), "2022-11-28");
-    assert!(!h("user-agent").is_empty());
-    match req.method.as_str() {
-        "GET" | "DELETE" => assert!(req.body.is_empty(), "{} {}", req.method, req.url),
-        "POST" | "PATCH" => {
-            assert_eq!(h("content-type"), "application/json");
-            let _: Value = serde_json::from_slice(&req.body).expect("JSON body");
-        }
-        m => panic!("unexpected method {m}"),
-    }
+    driftsync_testkit::github::assert_rest_conventions(req, TOKEN);
 }
 
 fn json_of(req: &Request) -> Value {

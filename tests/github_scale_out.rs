@@ -109,16 +109,7 @@ fn runtime_token(job: &str) -> String {
 
 /// GitHub's REST conventions, and each endpoint's own contract.
 fn assert_rest_contract(req: &Request) {
-    let h = |name: &str| {
-        req.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_else(|| panic!("{} {} lacks {name}", req.method, req.url))
-    };
-    assert_eq!(h("authorization"), format!("Bearer {TOKEN}"));
-    assert_eq!(h("accept"), "application/vnd.github+json");
-    assert_eq!(h("x-github-api-version"), "2022-11-28");
-    assert!(!h("user-agent").is_empty());
+    driftsync_testkit::github::assert_rest_conventions(req, TOKEN);
     let path = req.url.path();
     match req.method.as_str() {
         "GET" => {
@@ -134,7 +125,6 @@ fn assert_rest_contract(req: &Request) {
             }
         }
         "POST" | "PATCH" => {
-            assert_eq!(h("content-type"), "application/json");
             let v: Value = serde_json::from_slice(&req.body).expect("JSON body");
             let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
             assert_eq!(keys, ["body"], "a comment write sends only `body`");

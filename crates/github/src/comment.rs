@@ -220,20 +220,35 @@ async fn upsert_inner(
     let list = format!("/repos/{owner}/{repo}/issues/{number}/comments?per_page=100");
     let comments = client.get_all(&list, "listing PR comments").await?;
     if let Some((id, existing)) = find_marked(&comments, marker, author) {
-        if same_body(existing, body) {
-            return Ok(CommentOutcome::Unchanged { id });
-        }
-        client
-            .send_retrying(
-                Method::PATCH,
-                &format!("/repos/{owner}/{repo}/issues/comments/{id}"),
-                Some(&json!({ "body": body })),
-                "updating the PR comment",
-            )
-            .await?;
-        return Ok(CommentOutcome::Updated { id });
+        let unchanged = CommentOutcome::Unchanged { id };
+        return settle(client, owner, repo, id, existing, body, unchanged).await;
     }
     create(client, &list, owner, repo, number, marker, body, author).await
+}
+
+/// The marked comment `id` found holding `existing`: left alone (`unchanged`)
+/// when it already says `body`, else PATCHed to it.
+async fn settle(
+    client: &RestClient,
+    owner: &str,
+    repo: &str,
+    id: u64,
+    existing: &str,
+    body: &str,
+    unchanged: CommentOutcome,
+) -> Result<CommentOutcome> {
+    if same_body(existing, body) {
+        return Ok(unchanged);
+    }
+    client
+        .send_retrying(
+            Method::PATCH,
+            &format!("/repos/{owner}/{repo}/issues/comments/{id}"),
+            Some(&json!({ "body": body })),
+            "updating the PR comment",
+        )
+        .await?;
+    Ok(CommentOutcome::Updated { id })
 }
 
 /// POST the comment. A 5xx (or a rate limit with a short `retry-after`) is
@@ -283,18 +298,9 @@ async fn create(
                 tokio::time::sleep(p).await;
                 let comments = client.get_all(list, "listing PR comments").await?;
                 if let Some((id, existing)) = find_marked(&comments, marker, author) {
-                    if same_body(existing, body) {
-                        return Ok(CommentOutcome::Created { id });
-                    }
-                    client
-                        .send_retrying(
-                            Method::PATCH,
-                            &format!("/repos/{owner}/{repo}/issues/comments/{id}"),
-                            Some(&json!({ "body": body })),
-                            "updating the PR comment",
-                        )
-                        .await?;
-                    return Ok(CommentOutcome::Updated { id });
+                    // GitHub stored the first POST after all.
+                    let created = CommentOutcome::Created { id };
+                    return settle(client, owner, repo, id, existing, body, created).await;
                 }
                 wait = wait.saturating_mul(2);
                 attempt += 1;

@@ -189,16 +189,7 @@ pub fn run(
     {
         if let Err(failure) = push_proposal(config, branch, opts, &mut report, events) {
             environment_error |= failure.environment;
-            let gate = GateResult {
-                name: "git push".into(),
-                phase: "push".into(),
-                passed: false,
-                message: masker.mask(&failure.message),
-                findings: Vec::new(),
-                dry_run_mode: None,
-            };
-            events.event(Event::GateFinished(&gate));
-            report.gates.push(gate);
+            push_failed(&failure, masker, events, &mut report);
         }
     } else if report.commit.is_some() && policy != PushPolicy::Never {
         let step = PushStep {
@@ -211,16 +202,7 @@ pub fn run(
         };
         if let Err(failure) = step.push(policy, &mut report) {
             environment_error |= failure.environment;
-            let gate = GateResult {
-                name: "git push".into(),
-                phase: "push".into(),
-                passed: false,
-                message: masker.mask(&failure.message),
-                findings: Vec::new(),
-                dry_run_mode: None,
-            };
-            events.event(Event::GateFinished(&gate));
-            report.gates.push(gate);
+            push_failed(&failure, masker, events, &mut report);
         }
     }
 
@@ -468,17 +450,17 @@ impl PushStep<'_> {
 
         // Someone pushed first: redo our part on top of theirs, once. A target
         // that may not be run twice holds the commit back instead.
+        let committed = |t: &Target, r: &TargetReport| {
+            r.status == TargetStatus::Ok
+                && t.git_commit
+                && !t.fail_on_diff
+                && t.direction != Direction::Push
+        };
         let held: Vec<&str> = self
             .targets
             .iter()
             .zip(&report.targets)
-            .filter(|(t, r)| {
-                r.status == TargetStatus::Ok
-                    && t.git_commit
-                    && !t.fail_on_diff
-                    && t.direction != Direction::Push
-                    && !t.idempotent
-            })
+            .filter(|(t, r)| committed(t, r) && !t.idempotent)
             .map(|(t, _)| t.name.as_str())
             .collect();
         if !held.is_empty() {
@@ -497,12 +479,7 @@ impl PushStep<'_> {
             .iter()
             .zip(&report.targets)
             .enumerate()
-            .filter(|(_, (t, r))| {
-                r.status == TargetStatus::Ok
-                    && t.git_commit
-                    && !t.fail_on_diff
-                    && t.direction != Direction::Push
-            })
+            .filter(|(_, (t, r))| committed(t, r))
             .map(|(i, _)| i)
             .collect();
         events.event(Event::Note(&match redo.len() {
@@ -660,6 +637,20 @@ fn push_proposal(
         rerun: Vec::new(),
     });
     Ok(())
+}
+
+/// A failed push as the run's `git push` gate.
+fn push_failed(failure: &PushFailure, masker: &Masker, events: &dyn Events, report: &mut Report) {
+    let gate = GateResult {
+        name: "git push".into(),
+        phase: "push".into(),
+        passed: false,
+        message: masker.mask(&failure.message),
+        findings: Vec::new(),
+        dry_run_mode: None,
+    };
+    events.event(Event::GateFinished(&gate));
+    report.gates.push(gate);
 }
 
 fn short(id: &str) -> &str {

@@ -4,6 +4,7 @@
 //! how to get it (`bash .ci/run` installs everything).
 #![deny(missing_docs)]
 
+pub mod github;
 mod pg;
 pub mod s3;
 
