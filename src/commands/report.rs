@@ -33,6 +33,12 @@ pub enum ReportCommand {
         after_help = "Examples:\n  driftsync report merge reports/ --out merged\n  driftsync report merge driftsync-report-linux driftsync-report-macos --ci"
     )]
     Merge(MergeArgs),
+    /// Print the JSON Schema of report.json (what `run`, `check` and
+    /// `report merge` write), for the scripts and dashboards that read it.
+    #[command(
+        after_help = "Examples:\n  driftsync report schema > report.schema.json\n  # then: check-jsonschema --schemafile report.schema.json .driftsync/reports/report.json"
+    )]
+    Schema,
 }
 
 /// Arguments of `report merge`.
@@ -50,6 +56,13 @@ pub struct MergeArgs {
 pub fn run(global: &Global, args: ReportArgs) -> anyhow::Result<Exit> {
     match args.command {
         ReportCommand::Merge(m) => merge(global, m),
+        ReportCommand::Schema => {
+            let mut schema =
+                serde_json::to_value(schemars::schema_for!(driftsync_core::report::Report))?;
+            schema["title"] = "driftsync report.json".into();
+            crate::render::stdout::line(&serde_json::to_string_pretty(&schema)?)?;
+            Ok(Exit::Ok)
+        }
     }
 }
 

@@ -8,7 +8,20 @@
 use serde::{Deserialize, Serialize};
 
 /// How serious a finding is. Ordered: `Info < Low < Medium < High < Critical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[schemars(deny_unknown_fields)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// For information only.
@@ -38,7 +51,8 @@ impl Severity {
 
 /// One thing worth pointing at: a drifted schema object, a secret, a file that
 /// does not parse. With a file and line it becomes a CI annotation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Finding {
     /// Stable machine code, e.g. `column-removed`, `secret-github-token`.
     pub code: String,
@@ -58,7 +72,8 @@ pub struct Finding {
 }
 
 /// What became of one planned action.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionOutcome {
     /// Only planned (dry run).
@@ -72,7 +87,8 @@ pub enum ActionOutcome {
 }
 
 /// One action of a sync plan, as reported.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ActionRecord {
     /// The path acted on.
     pub path: String,
@@ -90,7 +106,8 @@ pub struct ActionRecord {
 }
 
 /// A conflict left for a person or resolved by policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ConflictRecord {
     /// The path in conflict.
     pub path: String,
@@ -101,7 +118,8 @@ pub struct ConflictRecord {
 }
 
 /// What a dry run did with a target or gate (absent outside dry runs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 #[serde(rename_all = "kebab-case")]
 pub enum DryRunMode {
     /// It worked out what it would change without changing anything: a
@@ -124,7 +142,8 @@ impl DryRunMode {
 }
 
 /// The outcome of a gate (pre-sync, post-sync, drift).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct GateResult {
     /// The gate's name from the config.
     pub name: String,
@@ -144,7 +163,8 @@ pub struct GateResult {
 }
 
 /// How a target ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 #[serde(rename_all = "kebab-case")]
 pub enum TargetStatus {
     /// Ran and succeeded (or nothing to do).
@@ -175,7 +195,8 @@ pub fn table_cell(s: &str) -> String {
 }
 
 /// Where the run's commit was pushed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct PushRecord {
     /// The remote's name (`origin`).
     pub remote: String,
@@ -192,7 +213,8 @@ pub struct PushRecord {
 }
 
 /// One target's part of the report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TargetReport {
     /// *Stable.* The target's name.
     pub target: String,
@@ -238,7 +260,8 @@ pub struct TargetReport {
 }
 
 /// Outcome of a target's verification command.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct VerificationResult {
     /// The command that ran.
     pub command: String,
@@ -253,7 +276,8 @@ pub struct VerificationResult {
 }
 
 /// A whole run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Report {
     /// *Stable.* When the run started, RFC 3339 UTC.
     pub timestamp: String,
