@@ -3,7 +3,7 @@
 //! checkout's branch, and pushed only when its tree differs from the remote
 //! branch's, with a lease so nobody else's push to that branch is overwritten.
 
-use git2::{Oid, PushOptions, Signature};
+use git2::{Oid, PushOptions};
 
 use crate::push::callbacks;
 use crate::{Author, GitError, Repo};
@@ -66,15 +66,9 @@ impl Repo {
                  check out the base branch instead"
             )));
         }
-        let Some((head_commit, tree_id)) = self.tree_with(paths)? else {
+        let Some(oid) = self.commit_on_head(paths, message, author, None)? else {
             return Ok(None);
         };
-        let tree = self.repo.find_tree(tree_id)?;
-        let sig = Signature::now(&author.name, &author.email)?;
-        let parents: Vec<&git2::Commit<'_>> = head_commit.iter().collect();
-        let oid = self
-            .repo
-            .commit(None, &sig, &sig, message, &tree, &parents)?;
         self.repo.reference(
             &format!("refs/heads/{branch}"),
             oid,

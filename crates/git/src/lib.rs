@@ -223,6 +223,27 @@ impl Repo {
         Ok(Some((head_commit, tree_id)))
     }
 
+    /// A commit of HEAD's tree with `paths` as in the working tree, whose
+    /// parent is HEAD; `update_ref` (e.g. `HEAD`) is moved to it when given.
+    /// `None` when the tree would not change.
+    fn commit_on_head(
+        &self,
+        paths: &[String],
+        message: &str,
+        author: &Author,
+        update_ref: Option<&str>,
+    ) -> Result<Option<git2::Oid>, GitError> {
+        let Some((head_commit, tree_id)) = self.tree_with(paths)? else {
+            return Ok(None);
+        };
+        let tree = self.repo.find_tree(tree_id)?;
+        let sig = Signature::now(&author.name, &author.email)?;
+        let parents: Vec<&git2::Commit<'_>> = head_commit.iter().collect();
+        Ok(Some(self.repo.commit(
+            update_ref, &sig, &sig, message, &tree, &parents,
+        )?))
+    }
+
     /// Commit exactly `paths` (as they are in the working tree; a missing file
     /// is a deletion) on top of HEAD, leaving every other change — staged or
     /// not — where it was. Returns the new commit, or `None` when these paths
@@ -233,15 +254,9 @@ impl Repo {
         message: &str,
         author: &Author,
     ) -> Result<Option<String>, GitError> {
-        let Some((head_commit, tree_id)) = self.tree_with(paths)? else {
+        let Some(oid) = self.commit_on_head(paths, message, author, Some("HEAD"))? else {
             return Ok(None);
         };
-        let tree = self.repo.find_tree(tree_id)?;
-        let sig = Signature::now(&author.name, &author.email)?;
-        let parents: Vec<&git2::Commit<'_>> = head_commit.iter().collect();
-        let oid = self
-            .repo
-            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)?;
         // Bring the real index in line for our paths only, so `git status`
         // shows them clean and any other staged change stays staged.
         let mut real = self.repo.index()?;
