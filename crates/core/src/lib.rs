@@ -21,7 +21,7 @@ pub mod time;
 pub use entry::Entry;
 pub use hash::Hash;
 pub use plan::{Action, Base, Conflict, Op, Plan, Side};
-pub use reconcile::{reconcile, reconcile_views, Direction, Options, Policy};
+pub use reconcile::{reconcile, reconcile_views, Decision, Direction, Keep, Options, Policy};
 pub use relpath::{RelPath, RelPathError};
 pub use small::SmallStr;
 pub use snapshot::{Snapshot, View};

@@ -203,9 +203,9 @@ pub struct Conflict {
 }
 
 impl Conflict {
-    /// True when no action resolves it (policy `skip` or `fail`).
+    /// True when no action resolves it (policy `skip`, `fail` or `manual`).
     pub fn unresolved(&self) -> bool {
-        self.resolution == "unresolved"
+        self.resolution.starts_with("unresolved")
     }
 
     /// One line: `! conflict  path  reason (resolution)`.

@@ -4,13 +4,14 @@
 //! the conflict stamp the caller passes in [`Options::stamp`].
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Action, Base, Conflict, Note, Op, Plan, Side};
-use crate::{Entry, RelPath, Snapshot, View};
+use crate::{Entry, Hash, RelPath, Snapshot, View};
 
 /// How a conflict (changed on both sides, contents differ) is resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,17 +29,21 @@ pub enum Policy {
     Skip,
     /// Apply nothing at all if any conflict exists.
     Fail,
+    /// Leave both as they are, keep both versions for review, exit 1 until a
+    /// person decides ([`Decision`]); every other change is applied.
+    Manual,
 }
 
 impl Policy {
     /// Every policy, in the order help texts list them.
-    pub const ALL: [Policy; 6] = [
+    pub const ALL: [Policy; 7] = [
         Policy::Newer,
         Policy::Local,
         Policy::Remote,
         Policy::KeepBoth,
         Policy::Skip,
         Policy::Fail,
+        Policy::Manual,
     ];
 
     /// Other names for the same policies: the sync runner's, the space
@@ -68,6 +73,7 @@ impl Policy {
             Policy::KeepBoth => "keep-both",
             Policy::Skip => "skip",
             Policy::Fail => "fail",
+            Policy::Manual => "manual",
         }
     }
 
@@ -86,17 +92,8 @@ impl Policy {
     }
 
     /// What to write instead of `s`, for an error message.
-    pub fn hint(s: &str) -> String {
-        let names = "newer, local, remote, keep-both, skip or fail";
-        if normalize(s) == "manual" {
-            format!(
-                "`manual` is not supported yet: use skip (both sides are left as they are, reported, and the run exits 1) or keep-both; one of {names}"
-            )
-        } else {
-            format!(
-                "use {names} (also accepted: newer_wins, newest_wins, local_wins, remote_wins, directory_wins, space_wins, backup_both, left, right)"
-            )
-        }
+    pub fn hint(_s: &str) -> String {
+        "use newer, local, remote, keep-both, skip, fail or manual (also accepted: newer_wins, newest_wins, local_wins, remote_wins, directory_wins, space_wins, backup_both, left, right)".to_string()
     }
 }
 
@@ -194,6 +191,10 @@ pub struct Options {
     pub delete_orphans: bool,
     /// UTC stamp for keep-both names, e.g. `20261123T120000Z` (the caller's clock).
     pub stamp: String,
+    /// A person's decisions on conflicts, by path (`driftsync conflicts
+    /// resolve`); each applies only while both sides still hold the versions
+    /// it was made about, whatever the policy.
+    pub decisions: BTreeMap<RelPath, Decision>,
 }
 
 impl Default for Options {
@@ -203,9 +204,69 @@ impl Default for Options {
             policy: Policy::Newer,
             delete_orphans: false,
             stamp: "19700101T000000Z".to_string(),
+            decisions: BTreeMap::new(),
         }
     }
 }
+
+/// Which version of a conflicted file a person keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Keep {
+    /// The local (left) version goes to the remote.
+    Local,
+    /// The remote (right) version comes to the local side.
+    Remote,
+    /// Both: the local version keeps the path, the remote one is kept beside
+    /// it as `name.conflict-right-<stamp>.ext`, on both sides.
+    Both,
+}
+
+impl Keep {
+    /// Every choice, in the order help texts list them.
+    pub const ALL: [Keep; 3] = [Keep::Local, Keep::Remote, Keep::Both];
+
+    /// `local`, `remote` or `both`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Keep::Local => "local",
+            Keep::Remote => "remote",
+            Keep::Both => "both",
+        }
+    }
+}
+
+impl FromStr for Keep {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let name = normalize(s);
+        Keep::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .ok_or_else(|| format!("unknown choice {s:?}; use local, remote or both"))
+    }
+}
+
+impl fmt::Display for Keep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A person's decision on one conflict, about the two versions it saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// What to keep.
+    pub keep: Keep,
+    /// The left (local) version decided about.
+    pub left: Hash,
+    /// The right (remote) version decided about.
+    pub right: Hash,
+}
+
+/// The resolution of a conflict kept for a person under [`Policy::Manual`].
+pub const MANUAL_RESOLUTION: &str =
+    "unresolved (on_conflict manual: both versions kept for review; driftsync conflicts list)";
 
 fn same(a: Option<&Entry>, b: Option<&Entry>) -> bool {
     match (a, b) {
@@ -327,17 +388,39 @@ impl Ctx<'_> {
             std::cmp::Ordering::Less => Some(Side::Right),
             std::cmp::Ordering::Equal => None,
         };
-        let winner = match self.opts.policy {
-            Policy::Newer => newer.map(|s| (s, format!("{s} is newer"))),
-            Policy::Local => Some((Side::Left, "left wins (policy local)".to_string())),
-            Policy::Remote => Some((Side::Right, "right wins (policy remote)".to_string())),
-            Policy::KeepBoth | Policy::Skip | Policy::Fail => None,
+        // A person's decision about exactly these two versions comes first.
+        let decided = self
+            .opts
+            .decisions
+            .get(path)
+            .filter(|d| d.left == l.hash && d.right == r.hash)
+            .map(|d| d.keep);
+        let winner = match (decided, self.opts.policy) {
+            (Some(Keep::Local), _) => Some((Side::Left, "resolved by hand: keep local".into())),
+            (Some(Keep::Remote), _) => {
+                Some((Side::Right, "resolved by hand: keep remote".into()))
+            }
+            (Some(Keep::Both), _) => None,
+            (None, Policy::Newer) => newer.map(|s| (s, format!("{s} is newer"))),
+            (None, Policy::Local) => Some((Side::Left, "left wins (policy local)".to_string())),
+            (None, Policy::Remote) => {
+                Some((Side::Right, "right wins (policy remote)".to_string()))
+            }
+            (None, Policy::KeepBoth | Policy::Skip | Policy::Fail | Policy::Manual) => None,
+        };
+        let keep_both = match decided {
+            Some(k) => k == Keep::Both,
+            None => matches!(self.opts.policy, Policy::Newer | Policy::KeepBoth),
         };
         let resolution = if let Some((side, why)) = winner {
             self.push(path, Op::Copy { from: side }, format!("{reason}: {why}"));
             format!("{why}; {}'s version backed up", side.other())
-        } else if matches!(self.opts.policy, Policy::Newer | Policy::KeepBoth) {
-            let winner = newer.unwrap_or(Side::Left);
+        } else if keep_both {
+            // By hand the local version keeps the path.
+            let winner = match decided {
+                Some(_) => Side::Left,
+                None => newer.unwrap_or(Side::Left),
+            };
             let (base, left, right) = (self.base, self.left, self.right);
             let loser_path = conflict_name(path, winner.other(), &self.opts.stamp, |p| {
                 base.left.get(p).is_some()
@@ -346,7 +429,12 @@ impl Ctx<'_> {
                     || right.get(p).is_some()
             });
             let why = format!(
-                "keep both: {}'s version kept as {loser_path}",
+                "{}keep both: {}'s version kept as {loser_path}",
+                if decided.is_some() {
+                    "resolved by hand: "
+                } else {
+                    ""
+                },
                 winner.other()
             );
             self.push(
@@ -358,6 +446,8 @@ impl Ctx<'_> {
                 format!("{reason}: {why}"),
             );
             why
+        } else if self.opts.policy == Policy::Manual {
+            MANUAL_RESOLUTION.to_string()
         } else {
             "unresolved".to_string()
         };
@@ -558,11 +648,7 @@ mod tests {
         assert_eq!(Policy::parse("NEWEST_WINS"), Some(Policy::Newer));
         assert_eq!(Policy::parse("backup_both"), Some(Policy::KeepBoth));
         assert_eq!(Policy::parse("newest_winner"), None);
-        let err = "manual".parse::<Policy>().unwrap_err();
-        assert!(
-            err.contains("not supported yet") && err.contains("skip"),
-            "{err}"
-        );
+        assert_eq!("MANUAL".parse::<Policy>(), Ok(Policy::Manual));
         let err = "bogus".parse::<Policy>().unwrap_err();
         assert!(
             err.contains("newest_wins") && err.contains("keep-both"),
@@ -691,6 +777,63 @@ mod tests {
         // A tie under `newer` keeps both.
         let tie = plan(&b, &snap(&[("f.txt", "L")]), &r, Policy::Newer);
         assert!(tie.starts_with("! both"), "{tie}");
+    }
+
+    #[test]
+    fn manual_leaves_the_conflict_and_applies_the_rest() {
+        let b = base(&[("f.txt", "0"), ("g", "0")]);
+        let l = snap(&[("f.txt", "L"), ("g", "1")]);
+        let r = snap(&[("f.txt", "R"), ("g", "0")]);
+        let p = reconcile(
+            &b,
+            &l,
+            &r,
+            &Options {
+                policy: Policy::Manual,
+                ..Options::default()
+            },
+        );
+        assert_eq!(p.actions.len(), 1, "{}", p.render());
+        assert_eq!(p.actions[0].path.as_str(), "g");
+        assert_eq!(p.unresolved().count(), 1);
+        assert_eq!(p.conflicts[0].resolution, MANUAL_RESOLUTION);
+    }
+
+    #[test]
+    fn a_decision_applies_only_to_the_versions_it_was_made_about() {
+        let b = base(&[("f.txt", "0")]);
+        let r = snap(&[("f.txt", "R")]);
+        let decide = |keep, left: &str| Options {
+            policy: Policy::Manual,
+            decisions: [(
+                RelPath::new("f.txt").unwrap(),
+                Decision {
+                    keep,
+                    left: Hash::of(left.as_bytes()),
+                    right: Hash::of(b"R"),
+                },
+            )]
+            .into(),
+            ..Options::default()
+        };
+        let l = snap(&[("f.txt", "L")]);
+        let render = |keep| reconcile(&b, &l, &r, &decide(keep, "L")).render();
+        assert!(
+            render(Keep::Local).starts_with("~ left→right  f.txt")
+                && render(Keep::Local).contains("resolved by hand: keep local"),
+            "{}",
+            render(Keep::Local)
+        );
+        assert!(render(Keep::Remote).starts_with("~ right→left  f.txt"));
+        let both = render(Keep::Both);
+        assert!(
+            both.starts_with("! both") && both.contains("f.conflict-right-19700101T000000Z.txt"),
+            "{both}"
+        );
+        // The local file changed again after the decision: a conflict again.
+        let stale = reconcile(&b, &l, &r, &decide(Keep::Remote, "an older L"));
+        assert!(stale.actions.is_empty(), "{}", stale.render());
+        assert_eq!(stale.unresolved().count(), 1);
     }
 
     #[test]
