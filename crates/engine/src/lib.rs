@@ -15,6 +15,7 @@ mod apply;
 pub mod backup;
 pub mod check;
 pub mod clock;
+pub mod conflicts;
 pub mod events;
 pub mod journal;
 pub mod lease;
@@ -207,6 +208,12 @@ pub struct Outcome {
     pub dry_run: bool,
     /// True when the state file was (re)written.
     pub state_written: bool,
+    /// Where the conflicts left for a person are kept (`on_conflict: manual`),
+    /// when any are open after this run.
+    pub conflicts_dir: Option<PathBuf>,
+    /// Decisions that no longer applied: a side changed after the conflict
+    /// was recorded, so it was recorded anew for a person to look at again.
+    pub stale_decisions: Vec<driftsync_core::RelPath>,
 }
 
 /// What happened to one action.
@@ -462,7 +469,15 @@ fn sync_held(
     if plan_opts.stamp.is_empty() {
         plan_opts.stamp = clock::stamp(now);
     }
+    // Conflicts kept for a person, and the decisions made on them.
+    let mut kept = conflicts::Store::load(&opts.work_dir, &record_name(&opts.state_file))?;
+    plan_opts.decisions.extend(kept.decisions());
     let plan = reconcile_views(&base, lv, rv, &plan_opts);
+    let conflict_seen: Vec<_> = plan
+        .conflicts
+        .iter()
+        .map(|c| (lv.get(&c.path).cloned(), rv.get(&c.path).cloned()))
+        .collect();
     let violations = guard::check_views(&plan, &base, lv, rv, &opts.limits);
     let (refresh, mut changed) = if opts.refresh_quick_check {
         apply::refresh_unchanged(&base, &plan, lv, rv)
@@ -510,6 +525,8 @@ fn sync_held(
         held_back: Vec::new(),
         dry_run: opts.dry_run,
         state_written: false,
+        conflicts_dir: None,
+        stale_decisions: Vec::new(),
     };
     if opts.dry_run || outcome.blocked.is_some() {
         return Ok(outcome);
@@ -643,6 +660,24 @@ fn sync_held(
         drop_later(state);
     } else {
         drop_later(base);
+    }
+    // After the base: conflicts that cannot be recorded are found again by
+    // the next run (their paths' base did not move).
+    let k = kept.keep(
+        &outcome.plan,
+        &outcome.results,
+        &conflict_seen,
+        [left, right],
+        opts.plan.policy,
+        clock::now_ns(),
+    );
+    kept.save()?;
+    outcome
+        .notes
+        .extend(k.notes.into_iter().map(|n| (Side::Left, n)));
+    outcome.stale_decisions = k.stale;
+    if !kept.is_empty() {
+        outcome.conflicts_dir = Some(kept.dir().to_path_buf());
     }
     // The state file now records every journalled write; an ad hoc sync's
     // state file is its record, a target's is safe once committed.
