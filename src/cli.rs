@@ -76,4 +76,5 @@ pub enum Command {
     /// Check or generate the scheduled workflow from sync.yaml
     Workflow(crate::commands::workflow::WorkflowArgs),
     Restore(crate::commands::restore::RestoreArgs),
+    Conflicts(crate::commands::conflicts::ConflictsArgs),
 }

@@ -119,6 +119,17 @@ impl TargetExecutor for SyncExecutor {
                 column: None,
             })
             .collect();
+        report.findings.extend(out.stale_decisions.iter().map(|p| Finding {
+            code: "conflict-decision-stale".into(),
+            severity: Severity::Medium,
+            message: mask(format!(
+                "{}/{p}: changed after the conflict was decided; the decision was not applied and the conflict is open again",
+                t.local.as_str().trim_end_matches('/')
+            )),
+            file: None,
+            line: None,
+            column: None,
+        }));
         report.findings.extend(
             out.held_back
                 .iter()
@@ -165,6 +176,13 @@ impl TargetExecutor for SyncExecutor {
             report.status = TargetStatus::Drift;
             report.success = false;
             report.message = format!("{} conflict(s) left unresolved", out.conflicts_left());
+            if out.conflicts_dir.is_some() {
+                report.message.push_str(&format!(
+                    "; both versions kept in {} for review: driftsync conflicts list, then driftsync conflicts resolve PATH --keep local|remote|both --target {}",
+                    driftsync_runner::sync_conflicts_dir(&target.name),
+                    target.name
+                ));
+            }
         } else {
             report.message = if out.dry_run {
                 format!("dry run: {pending} action(s) planned")

@@ -159,8 +159,8 @@ fn config_and_cli_accept_the_same_conflict_policy_names() {
     let spellings = names
         .iter()
         .flat_map(|n| [n.to_string(), n.replace('-', "_")]);
-    for name in spellings.chain(["manual".into(), "newest_winner".into()]) {
-        let known = name != "manual" && name != "newest_winner";
+    for name in spellings.chain(["manual".into(), "MANUAL".into(), "newest_winner".into()]) {
+        let known = name != "newest_winner";
         r.write(
             ".driftsync/sync.yaml",
             &format!(

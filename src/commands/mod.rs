@@ -3,6 +3,7 @@
 pub mod bundle;
 pub mod check;
 pub mod config;
+pub mod conflicts;
 pub mod hook;
 pub mod list;
 pub mod matrix;
@@ -36,5 +37,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Publish(args) => publish::run(&cli.global, args),
         Command::Workflow(args) => workflow::run(&cli.global, args),
         Command::Restore(args) => restore::run(&cli.global, args),
+        Command::Conflicts(args) => conflicts::run(&cli.global, args),
     }
 }

@@ -28,7 +28,8 @@ pub struct SyncArgs {
     /// The base file [default: .driftsync/state/adhoc-<hash of both locations>.json]
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Conflict policy: newer, local (left wins), remote (right wins), keep-both, skip, fail
+    /// Conflict policy: newer, local (left wins), remote (right wins), keep-both, skip, fail,
+    /// manual (both versions kept for review: `driftsync conflicts`)
     /// (also: newer_wins, newest_wins, local_wins, remote_wins, backup_both, left, right).
     #[arg(long, value_name = "P", default_value = "newer", value_parser = parse_policy)]
     pub on_conflict: Policy,
@@ -216,6 +217,19 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
     if let Some(why) = &out.blocked {
         eprintln!("driftsync: {}", plan::text(why));
     }
+    for p in &out.stale_decisions {
+        eprintln!(
+            "driftsync: {}: changed after the conflict was decided; the decision was not applied and the conflict is open again",
+            plan::path(p.as_str())
+        );
+    }
+    if let Some(dir) = &out.conflicts_dir {
+        eprintln!(
+            "driftsync: {} conflict(s) left for a person; both versions kept in {}: driftsync conflicts list, then driftsync conflicts resolve PATH --keep local|remote|both (the next sync applies it)",
+            out.conflicts_left(),
+            dir.display()
+        );
+    }
     let applied = out
         .results
         .iter()
@@ -313,6 +327,8 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
             "run": out.run_id,
             "summary": summary(&out, started.elapsed()),
             "backed_up": out.backed_up,
+            "conflicts_dir": out.conflicts_dir.as_ref().map(|d| d.display().to_string()),
+            "stale_decisions": out.stale_decisions,
             "held_back": out.held_back.iter().map(|h| serde_json::json!({
                 "side": h.side,
                 "path": h.path.as_str(),

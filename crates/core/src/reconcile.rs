@@ -266,7 +266,7 @@ pub struct Decision {
 
 /// The resolution of a conflict kept for a person under [`Policy::Manual`].
 pub const MANUAL_RESOLUTION: &str =
-    "unresolved (on_conflict manual: both versions kept for review; driftsync conflicts list)";
+    "unresolved: both versions kept for review (on_conflict manual)";
 
 fn same(a: Option<&Entry>, b: Option<&Entry>) -> bool {
     match (a, b) {
@@ -397,15 +397,11 @@ impl Ctx<'_> {
             .map(|d| d.keep);
         let winner = match (decided, self.opts.policy) {
             (Some(Keep::Local), _) => Some((Side::Left, "resolved by hand: keep local".into())),
-            (Some(Keep::Remote), _) => {
-                Some((Side::Right, "resolved by hand: keep remote".into()))
-            }
+            (Some(Keep::Remote), _) => Some((Side::Right, "resolved by hand: keep remote".into())),
             (Some(Keep::Both), _) => None,
             (None, Policy::Newer) => newer.map(|s| (s, format!("{s} is newer"))),
             (None, Policy::Local) => Some((Side::Left, "left wins (policy local)".to_string())),
-            (None, Policy::Remote) => {
-                Some((Side::Right, "right wins (policy remote)".to_string()))
-            }
+            (None, Policy::Remote) => Some((Side::Right, "right wins (policy remote)".to_string())),
             (None, Policy::KeepBoth | Policy::Skip | Policy::Fail | Policy::Manual) => None,
         };
         let keep_both = match decided {

@@ -218,17 +218,39 @@ impl Store {
             .collect()
     }
 
-    /// Record a person's decision on the conflict at `path` (false: none is open there).
-    pub fn decide(&mut self, path: &RelPath, keep: Keep, now_ns: i64) -> bool {
-        let Some(o) = self.open.get_mut(path) else {
-            return false;
-        };
+    /// Record a person's decision on the conflict at `path` (false: none is
+    /// open there). `local_now` is the local file as it is now (content and
+    /// mtime) when the person edited it since the conflict was found (a merge
+    /// by hand): the decision is then about that content, and its copy
+    /// replaces the kept local version.
+    pub fn decide(
+        &mut self,
+        path: &RelPath,
+        keep: Keep,
+        now_ns: i64,
+        local_now: Option<(&[u8], i64)>,
+    ) -> io::Result<bool> {
+        if !self.open.contains_key(path) {
+            return Ok(false);
+        }
+        if let Some((content, mtime_ns)) = local_now {
+            let dest = self.copy(Side::Left, path);
+            fs::create_dir_all(dest.parent().expect("a copy has a parent folder"))?;
+            fs::write(&dest, content)?;
+            let o = self.open.get_mut(path).expect("checked above");
+            o.local = Version {
+                size: content.len() as u64,
+                mtime_ns,
+                hash: Hash::of(content),
+            };
+        }
+        let o = self.open.get_mut(path).expect("checked above");
         o.decision = Some(Decided {
             keep,
             decided_ns: now_ns,
         });
         self.dirty = true;
-        true
+        Ok(true)
     }
 
     /// After a run: record the conflicts `policy` left for a person (with
@@ -268,7 +290,8 @@ impl Store {
             let existing = self.open.get(&c.path);
             if existing.is_some_and(|o| o.local.hash == l.hash && o.remote.hash == r.hash) {
                 // The same conflict: nothing to write, unless a copy went missing.
-                for (side, replica, e) in [(Side::Left, replicas[0], l), (Side::Right, replicas[1], r)]
+                for (side, replica, e) in
+                    [(Side::Left, replicas[0], l), (Side::Right, replicas[1], r)]
                 {
                     if !self.copy(side, &c.path).is_file() {
                         if let Err(e) = self.write_copy(side, replica, &c.path, e) {
@@ -282,9 +305,10 @@ impl Store {
                 kept.stale.push(c.path.clone());
             }
             let mut versions = [version(l), version(r)];
-            for (i, (side, replica, e)) in [(Side::Left, replicas[0], l), (Side::Right, replicas[1], r)]
-                .into_iter()
-                .enumerate()
+            for (i, (side, replica, e)) in
+                [(Side::Left, replicas[0], l), (Side::Right, replicas[1], r)]
+                    .into_iter()
+                    .enumerate()
             {
                 match self.write_copy(side, replica, &c.path, e) {
                     // What was copied is what the record describes (and
@@ -396,6 +420,10 @@ impl Store {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io(e)),
                 _ => {}
             }
+            // The last store goes with its folder.
+            if let Some(parent) = self.dir.parent() {
+                let _ = fs::remove_dir(parent);
+            }
             self.dirty = false;
             return Ok(());
         }
@@ -459,8 +487,13 @@ mod tests {
                 mtime_ns: 1,
                 executable: false,
             };
-            r.write(&p, &mut c.as_bytes(), &meta, &driftsync_replica::Expect::Any)
-                .unwrap()
+            r.write(
+                &p,
+                &mut c.as_bytes(),
+                &meta,
+                &driftsync_replica::Expect::Any,
+            )
+            .unwrap()
         };
         let (l, r) = (put(&left, "L"), put(&right, "R"));
         let snap = |e: &Entry| Snapshot::from_iter([(p.clone(), e.clone())]);
@@ -483,10 +516,17 @@ mod tests {
         assert!(!again.dirty);
         again.save().unwrap();
         assert_eq!(fs::read(&record).unwrap(), before);
-        assert!(again.decide(&p, Keep::Remote, 9));
+        assert!(again.decide(&p, Keep::Remote, 9, None).unwrap());
         assert_eq!(again.decisions()[&p].right, Hash::of(b"R"));
         // The conflict gone: record and copies go.
-        again.keep(&Plan::default(), &[], &[], [&left, &right], Policy::Manual, 10);
+        again.keep(
+            &Plan::default(),
+            &[],
+            &[],
+            [&left, &right],
+            Policy::Manual,
+            10,
+        );
         again.save().unwrap();
         assert!(!again.dir().exists());
     }

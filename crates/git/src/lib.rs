@@ -41,6 +41,24 @@ impl From<git2::Error> for GitError {
     }
 }
 
+/// A unified diff of two texts as git prints it (`--- a/OLD`, `+++ b/NEW`,
+/// hunks with three lines of context); empty when they are equal.
+pub fn unified_diff(
+    old: &[u8],
+    old_name: &str,
+    new: &[u8],
+    new_name: &str,
+) -> Result<String, GitError> {
+    let mut patch = git2::Patch::from_buffers(
+        old,
+        Some(Path::new(old_name)),
+        new,
+        Some(Path::new(new_name)),
+        None,
+    )?;
+    Ok(String::from_utf8_lossy(&patch.to_buf()?).into_owned())
+}
+
 /// Who a commit is by.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Author {

@@ -24,5 +24,5 @@ pub mod verify;
 pub use events::{Event, Events, Silent};
 pub use executor::{new_report, ExecError, Executors, RunContext, TargetExecutor};
 pub use mask::Masker;
-pub use run::{run, sync_state_file, PushPolicy, RunOptions};
+pub use run::{run, sync_conflicts_dir, sync_state_file, PushPolicy, RunOptions};
 pub use select::{select, Selection};

@@ -731,16 +731,20 @@ fn commit(
             // the outcome: the base records exactly the local writes that
             // were applied, so committing one without the other would make
             // the next run (a fresh clone) misread them.
+            // Its conflicts kept for a person go with the base too.
             let state = sync_state_file(&t.name);
+            let kept = sync_conflicts_dir(&t.name);
             if r.status == TargetStatus::Skipped || !t.git_commit || t.fail_on_diff {
                 held.push(state);
+                held.push(kept);
                 continue;
             }
             let local = sync_local_prefix(s.local.as_str());
             let changed = repo.changed_since_head(&|p: &str| {
                 (p.starts_with(&local) && !is_engine_path(p)) || t.outputs.is_match(p)
             })?;
-            if !changed.is_empty() || repo.changed_since_head(&|p: &str| p == state)?.len() == 1 {
+            let own = |p: &str| p == state || p.starts_with(&kept);
+            if !changed.is_empty() || !repo.changed_since_head(&own)?.is_empty() {
                 names.push(t.name.as_str());
             }
             paths.extend(changed);
@@ -762,7 +766,10 @@ fn commit(
         }
     }
     let state = repo.changed_since_head(&|p| {
-        p.starts_with(".driftsync/state/") && !held.iter().any(|h| h == p)
+        (p.starts_with(".driftsync/state/") || p.starts_with(".driftsync/conflicts/"))
+            && !held
+                .iter()
+                .any(|h| h == p || (h.ends_with('/') && p.starts_with(h.as_str())))
     })?;
     if !state.is_empty() && names.is_empty() {
         names.extend(
@@ -804,6 +811,12 @@ fn commit(
 /// The base of sync target `name`, relative to the repository root.
 pub fn sync_state_file(name: &str) -> String {
     format!(".driftsync/state/{name}.json")
+}
+
+/// The folder of sync target `name`'s conflicts kept for a person
+/// (`on_conflict: manual`), relative to the repository root, with a final `/`.
+pub fn sync_conflicts_dir(name: &str) -> String {
+    format!(".driftsync/conflicts/{name}/")
 }
 
 /// The repository paths under a sync target's `local` directory start with this.
