@@ -43,7 +43,7 @@ pub struct RawDefaults {
     /// Push the run's commit to the branch's upstream (`origin`). Unset: push
     /// in GitHub Actions when a token (`GITHUB_TOKEN`) is present.
     pub git_push: Option<bool>,
-    /// Conflict policy of two-way targets: newer, local, remote, keep-both, skip, fail
+    /// Conflict policy of two-way targets: newer, local, remote, keep-both, skip, fail, manual
     /// (the source tools' names are accepted too: newer_wins, newest_wins, local_wins,
     /// remote_wins, directory_wins, space_wins, backup_both; `-` or `_`).
     pub on_conflict: Option<String>,
@@ -133,7 +133,7 @@ pub struct RawTarget {
     pub include: Option<Vec<String>>,
     /// (sync) Paths matching these globs are left out.
     pub exclude: Option<Vec<String>>,
-    /// (sync) Conflict policy (overrides `defaults.on_conflict`): newer, local, remote, keep-both, skip, fail.
+    /// (sync) Conflict policy (overrides `defaults.on_conflict`): newer, local, remote, keep-both, skip, fail, manual.
     pub on_conflict: Option<String>,
     /// (sync) One-way targets also delete destination files the source does not have.
     pub delete_orphans: Option<bool>,
