@@ -501,3 +501,81 @@ fn no_edit_is_lost_under_manual() {
         "{with_conflicts} case(s) with conflicts, {with_stale} with stale decisions"
     );
 }
+
+/// `run --pull-request`: both versions of a conflicted file arrive in the
+/// pull request's branch, for a person to review there.
+#[tokio::test]
+async fn conflicted_files_arrive_in_the_pull_request() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let outside = tempfile::tempdir().unwrap();
+    let share = outside.path().join("share");
+    let r = synced(share.to_str().unwrap(), &share);
+    let (_, url) = driftsync_testkit::bare_repo(outside.path());
+    r.git(&["remote", "add", "origin", &url]);
+    r.git(&["push", "-q", "-u", "origin", "main"]);
+    conflict(&r, &share);
+    r.git(&["push", "-q", "origin", "main"]);
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/site/pulls"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/site/pulls"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+            "number": 7,
+            "node_id": "PR_7",
+            "html_url": "https://github.com/acme/site/pull/7",
+            "state": "open",
+            "body": "",
+            "head": {"ref": "driftsync/sync", "label": "acme:driftsync/sync"},
+            "base": {"ref": "main"},
+        })))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let out = Command::new(env!("CARGO_BIN_EXE_driftsync"))
+        .args(["run", "--pull-request", "--pr-branch", "driftsync/sync"])
+        .current_dir(r.path())
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_EVENT_NAME")
+        .env_remove("GITHUB_EVENT_PATH")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GITHUB_API_URL", api.uri())
+        .env("GITHUB_TOKEN", "ghs_conflictsPullRequest0123456789")
+        .env("GITHUB_REPOSITORY", "acme/site")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let origin = outside.path().join("origin.git");
+    for (file, want) in [
+        ("remote/a.md", "a: the remote's edit\n"),
+        ("local/a.md", "a: the repository's edit\n"),
+    ] {
+        let shown = cli_support::git(
+            &origin,
+            &[
+                "show",
+                &format!("driftsync/sync:.driftsync/conflicts/docs/{file}"),
+            ],
+        );
+        assert_eq!(shown, want, "{all}");
+    }
+    let record = cli_support::git(
+        &origin,
+        &[
+            "show",
+            "driftsync/sync:.driftsync/conflicts/docs/conflicts.json",
+        ],
+    );
+    assert!(record.contains("\"path\": \"b.md\""), "{record}");
+}
