@@ -7,9 +7,8 @@ mod cli_support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use cli_support::{Out, Repo};
+use cli_support::{tree, Out, Repo};
 
 /// A repository with target `docs` (`docs/` ↔ `remote`, policy manual),
 /// synced once with a.md, b.md, c.md and d.md on both sides.
@@ -54,20 +53,7 @@ fn remote_text(remote_dir: &Path, f: &str) -> String {
 }
 
 fn driftsync_in(dir: &Path, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftsync"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CI")
-        .env_remove("GITHUB_ACTIONS")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("run the driftsync binary");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cli_support::run_in(dir, args, &[])
 }
 
 /// `git status --porcelain` without driftsync's backups (kept, never committed).
@@ -193,7 +179,15 @@ fn manual_keeps_conflicts_for_review_and_applies_each_decision() {
         unknown.all()
     );
 
-    // Decide in the clone; its next run (fresh mtimes and all) applies them.
+    // A run in the fresh clone (new mtimes everywhere) finds the same
+    // conflicts and commits nothing new.
+    let clone_head = cli_support::git(&clone, &["rev-parse", "HEAD"]);
+    let rerun = driftsync_in(&clone, &["run"]);
+    assert_eq!(rerun.code, 1, "{}", rerun.all());
+    assert_eq!(cli_support::git(&clone, &["rev-parse", "HEAD"]), clone_head);
+    assert_eq!(uncommitted(&clone), "");
+
+    // Decide in the clone; its next run applies them.
     for (f, keep) in [("a.md", "local"), ("b.md", "remote"), ("c.md", "both")] {
         let d = driftsync_in(&clone, &["conflicts", "resolve", f, "--keep", keep]);
         assert_eq!(d.code, 0, "{}", d.all());
@@ -343,28 +337,6 @@ impl Rng {
     }
 }
 
-/// Every file under `dir` (`.driftsync` left out) with its content.
-fn tree(dir: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if e.file_name() == ".driftsync" {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.push((rel, fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Every content found on either side or among the kept conflict copies.
 fn everywhere(work: &Path, left: &Path, right: &Path) -> Vec<String> {
     let mut all: Vec<String> = [
@@ -373,7 +345,11 @@ fn everywhere(work: &Path, left: &Path, right: &Path) -> Vec<String> {
         work.join(".driftsync/conflicts"),
     ]
     .iter()
-    .flat_map(|d| tree(d).into_iter().map(|(_, c)| c))
+    .flat_map(|d| {
+        tree(d)
+            .into_values()
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
+    })
     .collect();
     all.sort();
     all.dedup();
@@ -536,26 +512,22 @@ async fn conflicted_files_arrive_in_the_pull_request() {
         .expect(1)
         .mount(&api)
         .await;
-    let out = Command::new(env!("CARGO_BIN_EXE_driftsync"))
-        .args(["run", "--pull-request", "--pr-branch", "driftsync/sync"])
-        .current_dir(r.path())
-        .env_remove("CI")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_EVENT_NAME")
-        .env_remove("GITHUB_EVENT_PATH")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GITHUB_API_URL", api.uri())
-        .env("GITHUB_TOKEN", "ghs_conflictsPullRequest0123456789")
-        .env("GITHUB_REPOSITORY", "acme/site")
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let env = [
+        ("GITHUB_API_URL", api.uri()),
+        (
+            "GITHUB_TOKEN",
+            "ghs_conflictsPullRequest0123456789".to_string(),
+        ),
+        ("GITHUB_REPOSITORY", "acme/site".to_string()),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let out = cli_support::run_in(
+        r.path(),
+        &["run", "--pull-request", "--pr-branch", "driftsync/sync"],
+        &env,
     );
-    assert_eq!(out.status.code(), Some(1), "{all}");
+    let all = out.all();
+    assert_eq!(out.code, 1, "{all}");
     let origin = outside.path().join("origin.git");
     for (file, want) in [
         ("remote/a.md", "a: the remote's edit\n"),

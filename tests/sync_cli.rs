@@ -1,11 +1,15 @@
 //! `driftsync sync` as a user runs it: crash recovery, the lock, names, exit codes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod cli_support;
+
+use cli_support::tree;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_driftsync"));
@@ -22,27 +26,6 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
         c.env(k, v);
     }
     c.output().expect("run driftsync")
-}
-
-/// Every file under `dir` (relative path → bytes), skipping `.driftsync`.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if e.file_name() == ".driftsync" {
-                continue;
-            }
-            if e.file_type().unwrap().is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
 }
 
 fn all_files(dir: &Path) -> Vec<PathBuf> {

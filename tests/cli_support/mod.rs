@@ -20,6 +20,49 @@ impl Out {
     }
 }
 
+/// Run `driftsync ARGS` in `dir`, outside CI (no GitHub variables, no
+/// system or global git configuration), with `env` added.
+pub fn run_in(dir: &Path, args: &[&str], env: &[(String, String)]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_driftsync"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_EVENT_NAME")
+        .env_remove("GITHUB_EVENT_PATH")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("run the driftsync binary");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Every file under `dir` (relative path → bytes), skipping `.driftsync`.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_name() == ".driftsync" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
 pub struct Repo {
     pub dir: tempfile::TempDir,
     env: Vec<(String, String)>,
@@ -99,23 +142,7 @@ impl Repo {
 
     /// Run `driftsync ARGS` in the repository, outside CI.
     pub fn run(&self, args: &[&str]) -> Out {
-        let out = Command::new(env!("CARGO_BIN_EXE_driftsync"))
-            .args(args)
-            .current_dir(self.path())
-            .env_remove("CI")
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("GITHUB_EVENT_NAME")
-            .env_remove("GITHUB_EVENT_PATH")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("run the driftsync binary");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        run_in(self.path(), args, &self.env)
     }
 
     pub fn report(&self) -> serde_json::Value {
