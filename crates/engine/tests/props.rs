@@ -206,16 +206,30 @@ proptest! {
     }
 
     #[test]
-    fn skip_and_fail_change_nothing_in_conflict(
-        left in tree(), right in tree(), le in edits(), re in edits(), fail in any::<bool>()
+    fn skip_fail_and_manual_change_nothing_in_conflict(
+        left in tree(), right in tree(), le in edits(), re in edits(), which in 0..3usize
     ) {
         let dir = tempdir();
         let (l, r) = (MemoryReplica::new("left"), MemoryReplica::new("right"));
         fill(&l, &left);
         fill(&r, &right);
-        let o = opts(dir.path(), if fail { Policy::Fail } else { Policy::Skip });
+        let policy = [Policy::Skip, Policy::Fail, Policy::Manual][which];
+        let fail = policy == Policy::Fail;
+        let o = opts(dir.path(), policy);
         let before = (l.contents(), r.contents());
         let out = sync(&l, &r, &o, &Silent).unwrap();
+        if policy == Policy::Manual {
+            // Both versions of every conflict are kept for review, byte for byte.
+            let name = driftsync_engine::record_name(&o.state_file);
+            let kept = driftsync_engine::conflicts::Store::load(&o.work_dir, &name).unwrap();
+            prop_assert_eq!(kept.open().count(), out.plan.unresolved().count());
+            for c in out.plan.unresolved() {
+                let p = c.path.as_str();
+                let copy = |side| std::fs::read(kept.copy(side, &c.path)).unwrap();
+                prop_assert_eq!(Some(&copy(driftsync_core::Side::Left)), before.0.get(p));
+                prop_assert_eq!(Some(&copy(driftsync_core::Side::Right)), before.1.get(p));
+            }
+        }
         if fail && !out.plan.conflicts.is_empty() {
             prop_assert!(out.blocked.is_some());
             prop_assert_eq!((l.contents(), r.contents()), before.clone(), "policy fail applied something");
