@@ -188,7 +188,7 @@ fn manual_keeps_conflicts_for_review_and_applies_each_decision() {
     assert_eq!(uncommitted(&clone), "");
 
     // Decide in the clone; its next run applies them.
-    for (f, keep) in [("a.md", "local"), ("b.md", "remote"), ("c.md", "both")] {
+    for (f, keep) in [("a.md", "local"), ("b.md", "remote"), ("docs/c.md", "both")] {
         let d = driftsync_in(&clone, &["conflicts", "resolve", f, "--keep", keep]);
         assert_eq!(d.code, 0, "{}", d.all());
     }

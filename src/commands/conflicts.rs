@@ -23,7 +23,7 @@ manual`). A conflicted file is left as it is on both sides; both versions are ke
 (conflicts.json), committed by `driftsync run` like the base. `resolve` records a decision; the \
 next `driftsync run` (or `driftsync sync`) applies it and removes the copies. A decision applies \
 only to the versions it was made about: a side that changed since is a new conflict.",
-    after_help = "Examples:\n  driftsync conflicts list\n  driftsync conflicts show docs/intro.md\n  driftsync conflicts resolve docs/intro.md --keep remote\n  driftsync run --target docs      # applies the decision"
+    after_help = "Examples:\n  driftsync conflicts list\n  driftsync conflicts show intro.md\n  driftsync conflicts resolve intro.md --keep remote\n  driftsync conflicts resolve docs/intro.md --keep both --target docs   # the repository's path works too\n  driftsync run --target docs      # applies the decision"
 )]
 pub struct ConflictsArgs {
     #[command(subcommand)]
@@ -50,7 +50,8 @@ pub enum ConflictsCommand {
         after_help = "Examples:\n  driftsync conflicts show intro.md\n  driftsync conflicts show img/logo.png --target assets"
     )]
     Show {
-        /// The path, relative to the target's folders (as `conflicts list` prints it).
+        /// The path, relative to the target's folders (as `conflicts list` prints
+        /// it), or the repository's path of the local file.
         path: String,
         /// The target (default: the only one with this conflict open).
         #[arg(long, value_name = "NAME")]
@@ -66,7 +67,8 @@ the decision is about the file as you saved it.",
         after_help = "Examples:\n  driftsync conflicts resolve intro.md --keep local\n  driftsync conflicts resolve intro.md --keep remote --target docs\n  driftsync conflicts resolve data.csv --keep both && driftsync run --target docs"
     )]
     Resolve {
-        /// The path, relative to the target's folders (as `conflicts list` prints it).
+        /// The path, relative to the target's folders (as `conflicts list` prints
+        /// it), or the repository's path of the local file.
         path: String,
         /// Which version to keep: local, remote or both.
         #[arg(long, value_name = "SIDE", value_parser = parse_keep)]
@@ -87,11 +89,11 @@ pub fn run(global: &Global, args: ConflictsArgs) -> anyhow::Result<Exit> {
     match args.command {
         ConflictsCommand::List { target, json } => list(&work, target.as_deref(), json),
         ConflictsCommand::Show { path, target } => {
-            let (store, path) = find(&work, target.as_deref(), &path)?;
+            let (store, path) = find(global, &work, target.as_deref(), &path)?;
             show(&store, &path)
         }
         ConflictsCommand::Resolve { path, keep, target } => {
-            let (store, path) = find(&work, target.as_deref(), &path)?;
+            let (store, path) = find(global, &work, target.as_deref(), &path)?;
             resolve(global, store, &path, keep)
         }
     }
@@ -119,24 +121,42 @@ fn stores(work: &Path, target: Option<&str>) -> anyhow::Result<Vec<Store>> {
     })
 }
 
-/// The store holding the open conflict at `path`, or an error listing the open ones.
-fn find(work: &Path, target: Option<&str>, path: &str) -> anyhow::Result<(Store, RelPath)> {
+/// The store holding the open conflict at `path`, or an error listing the
+/// open ones. The path is relative to the target's folders, or the
+/// repository's path of the local file (the target's `local`, then the path).
+fn find(
+    global: &Global,
+    work: &Path,
+    target: Option<&str>,
+    path: &str,
+) -> anyhow::Result<(Store, RelPath)> {
     let all = stores(work, target)?;
-    let wanted = RelPath::new(path.trim_start_matches("./"))
-        .with_context(|| format!("{path}: not a path relative to the target's folders"))?;
-    let mut with: Vec<Store> = Vec::new();
+    let given = path.trim_start_matches("./");
+    let config = crate::workspace::load_unset_allowed(global).ok();
+    let in_local = |store: &str| -> Option<RelPath> {
+        let TargetKind::Sync(t) = &config.as_ref()?.target(store)?.kind else {
+            return None;
+        };
+        let local = t.local.as_str().trim_end_matches('/');
+        RelPath::new(given.strip_prefix(local)?.strip_prefix('/')?).ok()
+    };
+    let mut with: Vec<(Store, RelPath)> = Vec::new();
     let mut open: Vec<String> = Vec::new();
     for s in all {
         open.extend(
             s.open()
                 .map(|o| format!("{} (--target {})", o.path, s.name())),
         );
-        if s.get(&wanted).is_some() {
-            with.push(s);
+        let hit = [RelPath::new(given).ok(), in_local(s.name())]
+            .into_iter()
+            .flatten()
+            .find(|p| s.get(p).is_some());
+        if let Some(p) = hit {
+            with.push((s, p));
         }
     }
     match with.len() {
-        1 => Ok((with.pop().expect("one"), wanted)),
+        1 => Ok(with.pop().expect("one")),
         0 if open.is_empty() => bail!(
             "no conflict is open{} (under {}); nothing to resolve",
             target
@@ -153,7 +173,10 @@ fn find(work: &Path, target: Option<&str>, path: &str) -> anyhow::Result<(Store,
         ),
         _ => bail!(
             "`{path}` is open in several targets ({}): give --target NAME",
-            with.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+            with.iter()
+                .map(|(s, _)| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

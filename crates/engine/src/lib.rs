@@ -7,7 +7,9 @@
 //! bounded parallelism and retries, backs up everything it overwrites or
 //! deletes (inside the replica when it keeps copies of its own, else
 //! `<work>/backup/<run>/<side>/<path>`), and writes the base
-//! atomically last, advanced only for what succeeded. It never prints:
+//! atomically last, advanced only for what succeeded. Conflicts left for a
+//! person (`manual`) are kept with both versions in `<work>/conflicts/<name>/`
+//! ([`conflicts`]), and the decisions made there are applied. It never prints:
 //! progress goes to a [`Reporter`].
 #![deny(missing_docs)]
 
