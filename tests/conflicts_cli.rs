@@ -315,8 +315,42 @@ fn an_edit_after_the_decision_is_not_overwritten() {
     assert_eq!(remote_text(&share, "b.md"), "b: merged by hand\n");
 }
 
-/// Ad hoc `driftsync sync --on-conflict manual`: with nothing open,
-/// `resolve` says so.
+/// Ad hoc `driftsync sync --on-conflict manual --json`: the summary counts
+/// the open conflict and names where both versions are kept; `show` of a
+/// binary file gives sizes and hashes.
+#[test]
+fn ad_hoc_sync_reports_open_conflicts_in_its_json() {
+    let work = tempfile::tempdir().unwrap();
+    let (a, b) = (work.path().join("a"), work.path().join("b"));
+    for (dir, bytes) in [(&a, &b"\0left"[..]), (&b, &b"\0right"[..])] {
+        fs::create_dir_all(dir).unwrap();
+        fs::write(dir.join("logo.bin"), bytes).unwrap();
+    }
+    let out = driftsync_in(
+        work.path(),
+        &["sync", "a", "b", "--on-conflict", "manual", "--json"],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["summary"]["conflicts"], 1, "{doc}");
+    assert_eq!(doc["summary"]["unresolved"], 1, "{doc}");
+    let dir = doc["conflicts_dir"].as_str().unwrap();
+    assert!(dir.starts_with(".driftsync/conflicts/adhoc-"), "{dir}");
+    assert_eq!(
+        fs::read(work.path().join(dir).join("remote/logo.bin")).unwrap(),
+        b"\0right"
+    );
+    let shown = driftsync_in(work.path(), &["conflicts", "show", "logo.bin"]);
+    assert_eq!(shown.code, 0, "{}", shown.all());
+    assert!(
+        shown.stdout.contains("binary: local 5 byte(s)")
+            && shown.stdout.contains("remote 6 byte(s)"),
+        "{}",
+        shown.all()
+    );
+}
+
+/// With nothing open, `resolve` says so.
 #[test]
 fn resolve_with_nothing_open_is_a_clear_error() {
     let r = Repo::new();
