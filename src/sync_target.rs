@@ -261,7 +261,7 @@ impl driftsync_engine::Reporter for Heard {
                 format!("took over the remote's lease left by {holder} (that run is gone)")
             }
             driftsync_engine::Event::JournalApplied { paths } => format!(
-                "{paths} write(s) an earlier run made to the remote before it was stopped were taken as the base"
+                "{paths} write(s) an earlier run made to the remote were taken as the base (that run was stopped before its base reached this checkout, or its base is on a branch not merged yet)"
             ),
             driftsync_engine::Event::LockTakenOver { pid } => {
                 format!("took over a stale lock left by pid {pid}")

@@ -584,4 +584,89 @@ async fn conflicted_files_arrive_in_the_pull_request() {
         ],
     );
     assert!(record.contains("\"path\": \"b.md\""), "{record}");
+    api.verify().await;
+
+    // The next scheduled runs, each in a fresh clone of the base branch, find
+    // the same open conflicts: the branch they build holds the same result
+    // (the base differs only in the checkout's mtimes), so the pull request
+    // gets no new commit. The first of them finds d.md copied already, so its
+    // report (the pull request's body) differs once; the next is unchanged.
+    let tip = |rev: &str| {
+        cli_support::git(&origin, &["rev-parse", rev])
+            .trim()
+            .to_string()
+    };
+    let first_tip = tip("driftsync/sync");
+    let body_of = |q: &wiremock::Request| {
+        serde_json::from_slice::<serde_json::Value>(&q.body).unwrap()["body"].clone()
+    };
+    let mut body = body_of(
+        api.received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .find(|q| q.method.as_str() == "POST")
+            .expect("the pull request was opened"),
+    );
+    for round in 0..2 {
+        api.reset().await;
+        let pr = serde_json::json!({
+            "number": 7,
+            "node_id": "PR_7",
+            "html_url": "https://github.com/acme/site/pull/7",
+            "state": "open",
+            "body": body,
+            "head": {"ref": "driftsync/sync", "label": "acme:driftsync/sync"},
+            "base": {"ref": "main"},
+        });
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/site/pulls"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([pr])))
+            .mount(&api)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path("/repos/acme/site/pulls/7"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(pr.clone()))
+            .mount(&api)
+            .await;
+        let clone = outside.path().join(format!("ci-clone-{round}"));
+        cli_support::git(
+            outside.path(),
+            &["clone", "-q", &url, clone.to_str().unwrap()],
+        );
+        for (k, v) in [("user.name", "CI"), ("user.email", "ci@example.com")] {
+            cli_support::git(&clone, &["config", k, v]);
+        }
+        let again = cli_support::run_in(
+            &clone,
+            &["run", "--pull-request", "--pr-branch", "driftsync/sync"],
+            &env,
+        );
+        let all = again.all();
+        let changed = cli_support::git(&origin, &["diff", &first_tip, "driftsync/sync"]);
+        assert_eq!(changed, "", "round {round}: {all}");
+        assert_eq!(tip("driftsync/sync"), first_tip, "no new commit: {all}");
+        assert_eq!(again.code, 1, "the conflicts are still open: {all}");
+        let writes: Vec<wiremock::Request> = api
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|q| q.method.as_str() != "GET")
+            .collect();
+        let routes: Vec<String> = writes
+            .iter()
+            .map(|q| format!("{} {}", q.method, q.url.path()))
+            .collect();
+        if round == 0 {
+            // This run's report differs from the first's (d.md is copied
+            // already): the body is rewritten, nothing is pushed.
+            assert_eq!(routes, ["PATCH /repos/acme/site/pulls/7"], "{all}");
+            body = body_of(&writes[0]);
+            assert!(!body.as_str().unwrap().contains("d.md"), "{body}");
+        } else {
+            assert!(routes.is_empty(), "{routes:?}: {all}");
+            assert!(all.contains("pull request #7 unchanged"), "{all}");
+        }
+    }
 }

@@ -60,6 +60,7 @@ pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
         git_token: None,
         retries: 0,
         proposal_branch: None,
+        same_base: Some(driftsync_engine::state::State::same_result),
     };
     super::run::execute(
         global,

@@ -188,7 +188,7 @@ fn time(ns: i64) -> String {
 fn version_json(store: &Store, side: Side, path: &RelPath, v: &Version) -> serde_json::Value {
     serde_json::json!({
         "size": v.size,
-        "mtime": time(v.mtime_ns),
+        "mtime": v.mtime_ns.map(time),
         "sha256": v.hash.to_hex(),
         "copy": shown(&store.copy(side, path)),
     })
@@ -222,7 +222,6 @@ fn list(work: &Path, target: Option<&str>, json: bool) -> anyhow::Result<Exit> {
                         "target": s.name(),
                         "path": o.path.as_str(),
                         "reason": o.reason,
-                        "detected": time(o.detected_ns),
                         "local": version_json(s, Side::Left, &o.path, &o.local),
                         "remote": version_json(s, Side::Right, &o.path, &o.remote),
                         "decision": o.decision.as_ref().map(|d| serde_json::json!({
@@ -257,19 +256,20 @@ fn list(work: &Path, target: Option<&str>, json: bool) -> anyhow::Result<Exit> {
 fn describe(s: &Store, o: &Open) -> String {
     let side = |side: Side, v: &Version| {
         format!(
-            "  {:<6}  {} byte(s)  modified {}  sha256 {}  {}\n",
+            "  {:<6}  {} byte(s){}  sha256 {}  {}\n",
             driftsync_engine::conflicts::side_dir(side),
             v.size,
-            time(v.mtime_ns),
+            v.mtime_ns
+                .map(|ns| format!("  modified {}", time(ns)))
+                .unwrap_or_default(),
             v.hash.short(),
             shown(&s.copy(side, &o.path))
         )
     };
     format!(
-        "{}: {}  (found {}: {})\n{}{}  decision: {}\n",
+        "{}: {}  ({})\n{}{}  decision: {}\n",
         s.name(),
         crate::render::plan::path(o.path.as_str()),
-        time(o.detected_ns),
         o.reason,
         side(Side::Left, &o.local),
         side(Side::Right, &o.remote),
@@ -327,12 +327,11 @@ fn resolve(global: &Global, mut store: Store, path: &RelPath, keep: Keep) -> any
     let now_local = local_file(global, store.name(), path)
         .and_then(|f| {
             let bytes = std::fs::read(&f).ok()?;
-            let mtime = std::fs::metadata(&f).and_then(|m| m.modified()).ok()?;
-            Some((f, bytes, mtime))
+            Some((f, bytes))
         })
-        .filter(|(_, bytes, _)| driftsync_core::Hash::of(bytes) != recorded.hash);
+        .filter(|(_, bytes)| driftsync_core::Hash::of(bytes) != recorded.hash);
     let mut local_now = None;
-    if let Some((file, bytes, mtime)) = &now_local {
+    if let Some((file, bytes)) = &now_local {
         if keep == Keep::Remote {
             bail!(
                 "{}: changed since the conflict was found; keeping the remote version would replace that edit. \
@@ -341,10 +340,7 @@ Keep local (or both) to decide about the file as it is now, or put the found ver
                 shown(&store.copy(Side::Left, path))
             );
         }
-        let ns = mtime
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-        local_now = Some((bytes.as_slice(), ns));
+        local_now = Some(bytes.as_slice());
         eprintln!(
             "{}: edited since the conflict was found; the decision is about its current content",
             file.display()

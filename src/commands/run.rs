@@ -196,6 +196,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<Exit> {
         git_token: env::git_token(),
         retries: args.retry,
         proposal_branch: None,
+        same_base: Some(driftsync_engine::state::State::same_result),
     };
     execute_with(
         global,

@@ -126,7 +126,7 @@ impl Reporter for Progress {
             }
             Event::JournalApplied { paths } => {
                 eprintln!(
-                    "driftsync: {paths} write(s) an earlier run made to the remote before it was stopped were taken as the base"
+                    "driftsync: {paths} write(s) an earlier run made to the remote were taken as the base (that run was stopped before its base reached this checkout, or its base is on a branch not merged yet)"
                 );
             }
             Event::Planned { actions } => self.total.store(*actions, Ordering::SeqCst),

@@ -2,9 +2,12 @@
 //! `<work>/conflicts/<name>/` beside the base, so that a run commits them and
 //! every fresh clone (every CI run) sees them:
 //!
-//! - `conflicts.json`: one entry per open conflict: the path, why, when it
-//!   was first seen, each side's size, mtime and SHA-256, and the decision
-//!   once a person made one (`driftsync conflicts resolve`);
+//! - `conflicts.json`: one entry per open conflict: the path, why, each
+//!   side's size and SHA-256, the remote side's mtime, and the decision once
+//!   a person made one (`driftsync conflicts resolve`). Nothing in it depends
+//!   on when or where the run happened, so finding the same conflict again in
+//!   a fresh clone writes the same bytes (a pull request that did not change
+//!   gets no new commit);
 //! - `local/<path>` and `remote/<path>`: the two versions, byte for byte.
 //!
 //! Written only when something changed: a run that finds the same conflict
@@ -37,8 +40,12 @@ pub const RECORD_VERSION: u32 = 1;
 pub struct Version {
     /// Size in bytes.
     pub size: u64,
-    /// Modification time when the conflict was found (ns since the epoch).
-    pub mtime_ns: i64,
+    /// The remote version's modification time (ns since the epoch). The
+    /// local one is not recorded: in a fresh clone it is only the checkout
+    /// time, and recording it would make every CI run rewrite the record
+    /// (and push a new commit to a pull request that has not changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime_ns: Option<i64>,
     /// SHA-256 of the content: what a decision is about.
     pub hash: Hash,
 }
@@ -61,8 +68,6 @@ pub struct Open {
     pub path: RelPath,
     /// Why it is a conflict.
     pub reason: String,
-    /// When it was first found (ns since the epoch).
-    pub detected_ns: i64,
     /// The local (left) version.
     pub local: Version,
     /// The remote (right) version.
@@ -219,8 +224,7 @@ impl Store {
     }
 
     /// Record a person's decision on the conflict at `path` (false: none is
-    /// open there). `local_now` is the local file as it is now (content and
-    /// mtime) when the person edited it since the conflict was found (a merge
+    /// open there). `local_now` is the local file's content as it is now when the person edited it since the conflict was found (a merge
     /// by hand): the decision is then about that content, and its copy
     /// replaces the kept local version.
     pub fn decide(
@@ -228,19 +232,19 @@ impl Store {
         path: &RelPath,
         keep: Keep,
         now_ns: i64,
-        local_now: Option<(&[u8], i64)>,
+        local_now: Option<&[u8]>,
     ) -> io::Result<bool> {
         if !self.open.contains_key(path) {
             return Ok(false);
         }
-        if let Some((content, mtime_ns)) = local_now {
+        if let Some(content) = local_now {
             let dest = self.copy(Side::Left, path);
             fs::create_dir_all(dest.parent().expect("a copy has a parent folder"))?;
             fs::write(&dest, content)?;
             let o = self.open.get_mut(path).expect("checked above");
             o.local = Version {
                 size: content.len() as u64,
-                mtime_ns,
+                mtime_ns: None,
                 hash: Hash::of(content),
             };
         }
@@ -257,7 +261,6 @@ impl Store {
     /// copies of both versions), and forget those that are gone or were
     /// resolved (by a decision that was applied, or by another policy).
     /// `seen` holds what the scans saw at each conflict, in plan order.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn keep(
         &mut self,
         plan: &Plan,
@@ -265,7 +268,6 @@ impl Store {
         seen: &[(Option<Entry>, Option<Entry>)],
         replicas: [&dyn Replica; 2],
         policy: Policy,
-        now_ns: i64,
     ) -> Kept {
         let mut kept = Kept::default();
         let mut still: Vec<&RelPath> = Vec::new();
@@ -304,7 +306,7 @@ impl Store {
             if existing.is_some_and(|o| o.decision.is_some()) {
                 kept.stale.push(c.path.clone());
             }
-            let mut versions = [version(l), version(r)];
+            let mut versions = [version(Side::Left, l), version(Side::Right, r)];
             for (i, (side, replica, e)) in
                 [(Side::Left, replicas[0], l), (Side::Right, replicas[1], r)]
                     .into_iter()
@@ -323,7 +325,6 @@ impl Store {
                 Open {
                     path: c.path.clone(),
                     reason: c.reason.clone(),
-                    detected_ns: now_ns,
                     local,
                     remote,
                     decision: None,
@@ -396,8 +397,8 @@ impl Store {
             fs::rename(&tmp, &dest)?;
             Ok(Version {
                 size,
-                mtime_ns: seen.mtime_ns,
                 hash: hasher.finish(),
+                ..version(side, seen)
             })
         })();
         if written.is_err() {
@@ -451,10 +452,10 @@ pub fn side_dir(side: Side) -> &'static str {
     }
 }
 
-fn version(e: &Entry) -> Version {
+fn version(side: Side, e: &Entry) -> Version {
     Version {
         size: e.size,
-        mtime_ns: e.mtime_ns,
+        mtime_ns: (side == Side::Right).then_some(e.mtime_ns),
         hash: e.hash,
     }
 }
@@ -504,7 +505,7 @@ mod tests {
         let plan = reconcile(&Base::new(), &snap(&l), &snap(&r), &opts);
         let seen = vec![(Some(l.clone()), Some(r.clone()))];
         let mut store = Store::load(work.path(), "t").unwrap();
-        store.keep(&plan, &[], &seen, [&left, &right], Policy::Manual, 7);
+        store.keep(&plan, &[], &seen, [&left, &right], Policy::Manual);
         store.save().unwrap();
         assert_eq!(fs::read(store.copy(Side::Right, &p)).unwrap(), b"R");
         assert_eq!(fs::read(store.copy(Side::Left, &p)).unwrap(), b"L");
@@ -512,21 +513,14 @@ mod tests {
         let before = fs::read(&record).unwrap();
         // Again: nothing rewritten.
         let mut again = Store::load(work.path(), "t").unwrap();
-        again.keep(&plan, &[], &seen, [&left, &right], Policy::Manual, 8);
+        again.keep(&plan, &[], &seen, [&left, &right], Policy::Manual);
         assert!(!again.dirty);
         again.save().unwrap();
         assert_eq!(fs::read(&record).unwrap(), before);
         assert!(again.decide(&p, Keep::Remote, 9, None).unwrap());
         assert_eq!(again.decisions()[&p].right, Hash::of(b"R"));
         // The conflict gone: record and copies go.
-        again.keep(
-            &Plan::default(),
-            &[],
-            &[],
-            [&left, &right],
-            Policy::Manual,
-            10,
-        );
+        again.keep(&Plan::default(), &[], &[], [&left, &right], Policy::Manual);
         again.save().unwrap();
         assert!(!again.dir().exists());
     }

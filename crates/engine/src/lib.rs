@@ -671,7 +671,6 @@ fn sync_held(
         &conflict_seen,
         [left, right],
         opts.plan.policy,
-        clock::now_ns(),
     );
     kept.save()?;
     outcome

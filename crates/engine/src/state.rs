@@ -27,7 +27,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use serde::de::{self, SeqAccess, Visitor};
@@ -221,7 +221,7 @@ fn unsupported(path: &Path, version: u32) -> EngineError {
 
 /// The fast path: the layout [`State::save`] writes, parsed row by row.
 /// `Ok(None)` means "another layout": read the whole document instead.
-fn load_rows(path: &Path, file: fs::File) -> Result<Option<State>, EngineError> {
+fn load_rows(path: &Path, file: impl Read) -> Result<Option<State>, EngineError> {
     let io = |e: std::io::Error| EngineError::State {
         path: path.display().to_string(),
         detail: e.to_string(),
@@ -405,16 +405,12 @@ fn quick_row(line: &str) -> Option<Row> {
 }
 
 /// The slow path: the whole document, any layout, format 1 or 2.
-fn load_document(path: &Path) -> Result<State, EngineError> {
-    let text = fs::read(path).map_err(|e| EngineError::State {
-        path: path.display().to_string(),
-        detail: e.to_string(),
-    })?;
+fn load_document(path: &Path, text: &[u8]) -> Result<State, EngineError> {
     let parse_err = |e: serde_json::Error| bad(path, e.line(), e.column(), e);
-    let probe: Probe = serde_json::from_slice(&text).map_err(parse_err)?;
+    let probe: Probe = serde_json::from_slice(text).map_err(parse_err)?;
     match probe.version {
         1 => {
-            let v1: V1 = serde_json::from_slice(&text).map_err(parse_err)?;
+            let v1: V1 = serde_json::from_slice(text).map_err(parse_err)?;
             Ok(State {
                 version: v1.version,
                 written_ns: v1.written_ns,
@@ -424,7 +420,7 @@ fn load_document(path: &Path) -> Result<State, EngineError> {
             })
         }
         STATE_VERSION => {
-            let h: Header = serde_json::from_slice(&text).map_err(parse_err)?;
+            let h: Header = serde_json::from_slice(text).map_err(parse_err)?;
             let mut rows = Rows::default();
             for row in h.files {
                 rows.push(row);
@@ -517,7 +513,39 @@ impl State {
         if let Some(state) = load_rows(path, file)? {
             return Ok(Some(state));
         }
-        load_document(path).map(Some)
+        let text = fs::read(path).map_err(|e| EngineError::State {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        load_document(path, &text).map(Some)
+    }
+
+    /// Read a state file's bytes (`name` says where they came from, in errors).
+    pub fn parse(name: &str, bytes: &[u8]) -> Result<State, EngineError> {
+        let path = Path::new(name);
+        match load_rows(path, bytes)? {
+            Some(state) => Ok(state),
+            None => load_document(path, bytes),
+        }
+    }
+
+    /// Whether two state files describe the same result: the same paths with
+    /// the same size, content hash and executable bit on each side. What only
+    /// says when and where a base was written (its time, the locations, each
+    /// file's mtime and version token) is left out: two runs in different
+    /// clones that reach the same result write bases that differ only there
+    /// (a fresh checkout gives every file a new mtime). Unreadable bytes are
+    /// never the same.
+    pub fn same_result(a: &[u8], b: &[u8]) -> bool {
+        let (Ok(a), Ok(b)) = (State::parse("a", a), State::parse("b", b)) else {
+            return false;
+        };
+        let key = |s: &Snapshot| {
+            s.iter()
+                .map(|(p, e)| (p.clone(), e.size, e.hash, e.executable))
+                .collect::<Vec<_>>()
+        };
+        key(&a.base.left) == key(&b.base.left) && key(&a.base.right) == key(&b.base.right)
     }
 
     /// Write atomically in format [`STATE_VERSION`]: a temp file in the same
@@ -694,6 +722,53 @@ mod tests {
         };
         empty.save(&path, false).unwrap();
         assert_eq!(State::load(&path).unwrap().unwrap(), empty);
+    }
+
+    #[test]
+    fn the_same_result_ignores_when_and_where_a_base_was_written() {
+        let d = tempfile::tempdir().unwrap();
+        let bytes = |s: &State| {
+            let path = d.path().join("s.json");
+            s.save(&path, false).unwrap();
+            fs::read(&path).unwrap()
+        };
+        let a = bytes(&sample());
+        // Another clone: other time, paths, mtimes and version tokens.
+        let mut moved = sample();
+        moved.written_ns = 12345;
+        moved.left = "/elsewhere/docs".into();
+        for (_, e) in moved.base.left.iter_mut() {
+            e.mtime_ns += 1_000;
+            e.version = "9-9-9".into();
+        }
+        let b = bytes(&moved);
+        assert_ne!(a, b);
+        assert!(State::same_result(&a, &b));
+        // A different content hash, size, executable bit or path is not.
+        let p = RelPath::new("z").unwrap();
+        let changes: [&dyn Fn(&mut State); 3] = [
+            &|s| {
+                s.base
+                    .right
+                    .insert(p.clone(), entry("other", 2, "w", false));
+            },
+            &|s| {
+                s.base
+                    .left
+                    .insert(p.clone(), entry("same", 1, "3-4-1", true));
+            },
+            &|s| {
+                s.base
+                    .left
+                    .insert(RelPath::new("new").unwrap(), entry("n", 1, "", false));
+            },
+        ];
+        for change in changes {
+            let mut other = sample();
+            change(&mut other);
+            assert!(!State::same_result(&a, &bytes(&other)));
+        }
+        assert!(!State::same_result(&a, b"not a base"));
     }
 
     #[test]

@@ -8,6 +8,10 @@ use git2::{Oid, PushOptions};
 use crate::push::callbacks;
 use crate::{Author, GitError, Repo};
 
+/// Whether two versions (theirs, ours) of the file at a path hold the same
+/// result although their bytes differ.
+pub type SameFile = dyn Fn(&str, &[u8], &[u8]) -> bool;
+
 /// How [`Repo::push_branch`] ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BranchPush {
@@ -97,7 +101,10 @@ impl Repo {
     }
 
     /// Push local branch `branch` to the same name on `remote`, unless the
-    /// remote branch already has the same tree. A remote branch that is not
+    /// remote branch already holds the same result: the same tree, or trees
+    /// whose every difference is a file changed in a way `same(path, theirs,
+    /// ours)` accepts as equal (a base that differs only in mtimes). A
+    /// remote branch that is not
     /// an ancestor is replaced, but only if it still points where it pointed
     /// when driftsync looked (a lease); otherwise the push fails.
     pub fn push_branch(
@@ -105,6 +112,7 @@ impl Repo {
         remote: &str,
         branch: &str,
         token: Option<&str>,
+        same: &SameFile,
     ) -> Result<BranchPush, GitError> {
         let local = self
             .repo
@@ -126,7 +134,7 @@ impl Repo {
             }
             let theirs = self.repo.find_commit(prev)?;
             let ours = self.repo.find_commit(local)?;
-            if theirs.tree_id() == ours.tree_id() {
+            if self.same_result(&theirs.tree()?, &ours.tree()?, same)? {
                 // The local branch follows: the proposal is the remote's commit.
                 self.repo.reference(
                     &format!("refs/heads/{branch}"),
@@ -150,6 +158,36 @@ impl Repo {
                 previous: p.to_string(),
             },
         })
+    }
+
+    /// Whether two trees hold the same result: equal, or every difference a
+    /// modified file whose two versions `same` accepts.
+    fn same_result(
+        &self,
+        theirs: &git2::Tree<'_>,
+        ours: &git2::Tree<'_>,
+        same: &SameFile,
+    ) -> Result<bool, GitError> {
+        if theirs.id() == ours.id() {
+            return Ok(true);
+        }
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(theirs), Some(ours), None)?;
+        for delta in diff.deltas() {
+            if delta.status() != git2::Delta::Modified {
+                return Ok(false);
+            }
+            let Some(path) = delta.new_file().path().and_then(|p| p.to_str()) else {
+                return Ok(false);
+            };
+            let old = self.repo.find_blob(delta.old_file().id())?;
+            let new = self.repo.find_blob(delta.new_file().id())?;
+            if !same(path, old.content(), new.content()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Force-push local `branch` to `remote`, only if the remote branch
@@ -224,6 +262,47 @@ mod tests {
     }
 
     #[test]
+    fn a_difference_the_caller_calls_the_same_result_is_not_pushed() {
+        let (_root, origin, d) = setup();
+        let mut repo = Repo::open(&d).unwrap();
+        let author = repo.author(false);
+        let paths = vec!["out.txt".to_string(), "base.txt".to_string()];
+        let commit = |repo: &mut Repo, out: &str, base: &str| {
+            std::fs::write(d.join("out.txt"), out).unwrap();
+            std::fs::write(d.join("base.txt"), base).unwrap();
+            repo.commit_paths_to_branch(&paths, "sync", &author, "driftsync/x")
+                .unwrap()
+                .unwrap()
+        };
+        // `base.txt` versions are the same result when their first word is.
+        let same = |path: &str, a: &[u8], b: &[u8]| {
+            path == "base.txt" && a.split(|c| *c == b' ').next() == b.split(|c| *c == b' ').next()
+        };
+        let c1 = commit(&mut repo, "v1", "r1 written-at-1");
+        repo.push_branch("origin", "driftsync/x", None, &same)
+            .unwrap();
+        commit(&mut repo, "v1", "r1 written-at-2");
+        assert_eq!(
+            repo.push_branch("origin", "driftsync/x", None, &same)
+                .unwrap(),
+            BranchPush::Unchanged { remote: c1.clone() }
+        );
+        // Any other difference is a new result: the content, or the part of
+        // base.txt that the caller does not call the same.
+        for (out, base) in [("v2", "r1 written-at-3"), ("v1", "r2 written-at-3")] {
+            let before = git(&origin, &["rev-parse", "driftsync/x"]);
+            let c = commit(&mut repo, out, base);
+            assert!(matches!(
+                repo.push_branch("origin", "driftsync/x", None, &same)
+                    .unwrap(),
+                BranchPush::Replaced { .. }
+            ));
+            assert_ne!(git(&origin, &["rev-parse", "driftsync/x"]), before);
+            assert_eq!(git(&origin, &["rev-parse", "driftsync/x"]).trim(), c);
+        }
+    }
+
+    #[test]
     fn the_side_branch_is_pushed_once_then_left_alone_then_replaced_under_a_lease() {
         let (_root, origin, d) = setup();
         let mut repo = Repo::open(&d).unwrap();
@@ -240,7 +319,8 @@ mod tests {
         assert_eq!(git(&d, &["status", "--porcelain"]).trim(), "?? out.txt");
         assert_eq!(git(&d, &["rev-parse", "driftsync/x^"]), head);
         assert_eq!(
-            repo.push_branch("origin", "driftsync/x", None).unwrap(),
+            repo.push_branch("origin", "driftsync/x", None, &|_, _, _| false)
+                .unwrap(),
             BranchPush::Created
         );
         assert_eq!(git(&origin, &["rev-parse", "driftsync/x"]).trim(), c1);
@@ -250,7 +330,8 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            repo.push_branch("origin", "driftsync/x", None).unwrap(),
+            repo.push_branch("origin", "driftsync/x", None, &|_, _, _| false)
+                .unwrap(),
             BranchPush::Unchanged { remote: c1.clone() }
         );
         assert_eq!(git(&origin, &["rev-parse", "driftsync/x"]).trim(), c1);
@@ -262,7 +343,8 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            repo.push_branch("origin", "driftsync/x", None).unwrap(),
+            repo.push_branch("origin", "driftsync/x", None, &|_, _, _| false)
+                .unwrap(),
             BranchPush::Replaced { previous: c1 }
         );
         assert_eq!(git(&origin, &["rev-parse", "driftsync/x"]).trim(), c3);
@@ -286,7 +368,8 @@ mod tests {
         repo.commit_paths_to_branch(&paths, "sync", &author, "driftsync/x")
             .unwrap()
             .unwrap();
-        repo.push_branch("origin", "driftsync/x", None).unwrap();
+        repo.push_branch("origin", "driftsync/x", None, &|_, _, _| false)
+            .unwrap();
         let tip = git(&origin, &["rev-parse", "driftsync/x"])
             .trim()
             .to_string();
@@ -313,7 +396,8 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            repo.push_branch("origin", "driftsync/x", None).unwrap(),
+            repo.push_branch("origin", "driftsync/x", None, &|_, _, _| false)
+                .unwrap(),
             BranchPush::Unchanged { remote: tip }
         );
     }
@@ -329,7 +413,8 @@ mod tests {
             .commit_paths_to_branch(&paths, "sync", &author, "driftsync/x")
             .unwrap()
             .unwrap();
-        repo.push_branch("origin", "driftsync/x", None).unwrap();
+        repo.push_branch("origin", "driftsync/x", None, &|_, _, _| false)
+            .unwrap();
         // A person pushes a fix to the branch after driftsync looked at it.
         let url = git(&d, &["remote", "get-url", "origin"]).trim().to_string();
         let other = root.path().join("other");

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 mod branch;
 mod push;
 
-pub use branch::BranchPush;
+pub use branch::{BranchPush, SameFile};
 pub use push::{https_supported, PushDestination, PushOutcome, TOKEN_USER};
 
 use git2::{Repository, Signature, Status, StatusOptions};

@@ -13,6 +13,9 @@ use crate::executor::{new_report, ExecError, Executors, RunContext};
 use crate::gates;
 use crate::mask::Masker;
 
+/// Whether two versions of a sync target's base describe the same result.
+pub type SameBase = fn(&[u8], &[u8]) -> bool;
+
 /// How to run.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -47,6 +50,11 @@ pub struct RunOptions {
     /// checkout's own branch is not moved) and push it to `origin` (or the
     /// current branch's remote) instead of pushing the checkout's branch.
     pub proposal_branch: Option<String>,
+    /// Whether two versions of a sync target's base describe the same result
+    /// (the engine's `State::same_result`). With it, a pull-request branch
+    /// whose only difference from this run's is in such bases (mtimes of a
+    /// fresh checkout, when they were written) is left as it is.
+    pub same_base: Option<SameBase>,
 }
 
 /// When the run's commit is pushed.
@@ -596,17 +604,25 @@ fn push_proposal(
     );
     let token = opts.git_token.as_ref().map(Secret::expose);
     let at = format!("{remote}/{branch}");
-    let outcome = repo.push_branch(&remote, branch, token).map_err(|e| {
-        let text = e.to_string();
-        let hint = if token.is_none() {
-            " (no token: set GITHUB_TOKEN or DRIFTSYNC_GIT_TOKEN)"
-        } else if text.contains("403") || text.contains("401") {
-            " (the token may not push: give the job `permissions: contents: write`)"
-        } else {
-            ""
-        };
-        PushFailure::env(format!("push to {at} ({url}) failed: {text}{hint}"))
-    })?;
+    let same_base = opts.same_base;
+    let same = move |path: &str, theirs: &[u8], ours: &[u8]| {
+        path.starts_with(".driftsync/state/")
+            && !path.ends_with(".push.json")
+            && same_base.is_some_and(|f| f(theirs, ours))
+    };
+    let outcome = repo
+        .push_branch(&remote, branch, token, &same)
+        .map_err(|e| {
+            let text = e.to_string();
+            let hint = if token.is_none() {
+                " (no token: set GITHUB_TOKEN or DRIFTSYNC_GIT_TOKEN)"
+            } else if text.contains("403") || text.contains("401") {
+                " (the token may not push: give the job `permissions: contents: write`)"
+            } else {
+                ""
+            };
+            PushFailure::env(format!("push to {at} ({url}) failed: {text}{hint}"))
+        })?;
     let commit = report.commit.clone().unwrap_or_default();
     let how = match &outcome {
         driftsync_git::BranchPush::Unchanged { remote: tip } => {
