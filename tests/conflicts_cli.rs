@@ -56,12 +56,10 @@ fn driftsync_in(dir: &Path, args: &[&str]) -> Out {
     cli_support::run_in(dir, args, &[])
 }
 
-/// `git status --porcelain` without driftsync's backups (kept, never committed).
+/// `git status --porcelain`: driftsync's backups and reports are kept out of
+/// git by the `.gitignore` it writes in their folders, so nothing else shows.
 fn uncommitted(dir: &Path) -> String {
-    cli_support::git(dir, &["status", "--porcelain"])
-        .lines()
-        .filter(|l| !l.ends_with(".driftsync/backup/"))
-        .collect()
+    cli_support::git(dir, &["status", "--porcelain", "--ignored=no"])
 }
 
 fn clone_of(r: &Repo) -> tempfile::TempDir {

@@ -14,6 +14,9 @@ pub const DEFAULT_DIR: &str = ".driftsync/reports";
 pub fn write(report: &Report, dir: &Path, masker: &Masker) -> anyhow::Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create report folder {}", dir.display()))?;
+    if dir.ends_with(DEFAULT_DIR) {
+        driftsync_engine::backup::keep_out_of_git(dir);
+    }
     let json = masker.mask(&serde_json::to_string_pretty(report)?);
     let md = masker.mask(&driftsync_runner::report_md::render(report));
     let (jp, mp) = (dir.join("report.json"), dir.join("report.md"));

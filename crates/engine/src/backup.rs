@@ -279,9 +279,27 @@ impl Backups {
             source: e,
         };
         fs::create_dir_all(&self.dir).map_err(io)?;
+        if let Some(root) = self.dir.parent() {
+            keep_out_of_git(root);
+        }
         let text = serde_json::to_string_pretty(&manifest).expect("a manifest serialises");
         fs::write(&path, text + "\n").map_err(io)?;
         Ok(true)
+    }
+}
+
+/// Make git ignore the folder `dir` that driftsync owns (backups, reports):
+/// a `.gitignore` in it that ignores everything, itself included, as pytest
+/// and mypy do for their caches. Without it every `git status` lists the
+/// folder as untracked. Best effort: a folder that cannot take the file
+/// is still used.
+pub fn keep_out_of_git(dir: &Path) {
+    let file = dir.join(".gitignore");
+    if !file.exists() {
+        let _ = fs::write(
+            file,
+            "# Written by driftsync: this folder stays out of git.\n*\n",
+        );
     }
 }
 
