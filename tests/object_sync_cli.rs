@@ -350,3 +350,24 @@ fn wrong_bucket_bad_credentials_and_unreachable_endpoint_exit_2() {
         .collect();
     assert!(!listing.contains_key("st.json"), "{listing:?}");
 }
+
+#[test]
+fn a_file_bucket_whose_folder_is_missing_is_named_and_not_created() {
+    let repo = tempfile::tempdir().unwrap();
+    write_tree(repo.path(), &files(2));
+    let missing = repo.path().join("no-such-share");
+    let url = format!("file:{}", missing.display());
+    let out = driftsync(
+        repo.path(),
+        &["sync", "site", &url, "--state", "st.json"],
+        &[],
+    );
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains(&format!("the folder {} does not exist", missing.display())),
+        "{shown}"
+    );
+    assert!(!missing.exists(), "a typo is not made into a bucket");
+    assert!(!repo.path().join("st.json").exists(), "no base written");
+}

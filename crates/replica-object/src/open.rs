@@ -257,6 +257,17 @@ pub fn build(
         }
         Flavor::File => {
             let dir = std::path::Path::new(&parsed.prefix);
+            if !dir.is_dir() {
+                // A `file:` bucket is a folder that must exist, as a real
+                // bucket must: a typo is not silently made into a new one.
+                return Err(OpenError::Config {
+                    url: shown,
+                    detail: format!(
+                        "the folder {} does not exist (create it, or correct the path; a relative file: path is relative to the repository root)",
+                        dir.display()
+                    ),
+                });
+            }
             Arc::new(LocalFileSystem::new_with_prefix(dir).map_err(config)?)
         }
         Flavor::Memory => Arc::new(InMemory::new()),
