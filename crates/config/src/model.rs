@@ -250,7 +250,9 @@ pub struct SyncTarget {
     pub validate: Vec<FileKind>,
     /// Shell commands run once after the target changed something.
     pub after: Vec<String>,
-    /// Object-store remote: deadline of one request (`None`: the default).
+    /// Deadline of one operation on the remote (a bucket request, a database
+    /// statement or lock wait, a directory's file operation); `None`: each
+    /// kind's default.
     pub request_timeout: Option<Duration>,
 }
 

@@ -157,7 +157,10 @@ pub struct RawTarget {
     /// (sync) Shell commands run once after the target changed something; `DRIFTSYNC_CHANGED`
     /// names a file listing the changed paths, `DRIFTSYNC_TARGET` the target.
     pub after: Option<Vec<String>>,
-    /// (sync) Deadline of one request to an object-store remote, e.g. `30s` (default 30s).
+    /// (sync) Deadline of one operation on the remote, e.g. `30s`: one request to a bucket (default
+    /// 30s); the connection and each statement or lock wait of a database (PostgreSQL
+    /// `statement_timeout`, SQLite `busy_timeout`; default: no statement deadline, 30s for an SQLite
+    /// lock); each file operation of a directory, for a mount that may hang (default: none).
     pub request_timeout: Option<String>,
     // ---- type: bundle ----
     /// (bundle, schema) Database URL; use `${DATABASE_URL}` for secrets (bundle default

@@ -277,10 +277,67 @@ impl PgCluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Open a `psql` session on `database`, run `sql` in it (e.g. `BEGIN;
+    /// LOCK TABLE docs;`) and keep the session open — its locks held — until
+    /// the returned [`Session`] is dropped. Returns once `sql` has run.
+    pub fn hold(&self, database: &str, sql: &str) -> Session {
+        use std::io::{BufRead, Write};
+        let mut child = self
+            .command("psql")
+            .args([
+                "-X",
+                "-q",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+            ])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run psql");
+        let mut stdin = child.stdin.take().expect("psql stdin");
+        writeln!(stdin, "{sql}\nSELECT 'driftsync-held';").expect("send SQL to psql");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("psql stdout"));
+        let mut line = String::new();
+        while line.trim() != "driftsync-held" {
+            line.clear();
+            let n = out.read_line(&mut line).expect("read psql output");
+            assert!(n > 0, "psql ended before `{sql}` ran");
+        }
+        Session {
+            child,
+            _stdin: stdin,
+        }
+    }
+
     /// Create a fresh database.
     pub fn create_database(&self, name: &str) -> String {
         self.psql("postgres", &format!("CREATE DATABASE \"{name}\""));
         self.url(name)
+    }
+}
+
+/// A `psql` session kept open by [`PgCluster::hold`]; dropping it ends the
+/// session (and its transaction, releasing its locks).
+pub struct Session {
+    child: std::process::Child,
+    _stdin: std::process::ChildStdin,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

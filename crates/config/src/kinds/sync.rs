@@ -143,13 +143,7 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
     }
     let rt_at = ["targets", name, "request_timeout"];
     let request_timeout = ctx.duration(&rt_at, raw.request_timeout.as_deref());
-    if raw.request_timeout.is_some() && !object_remote {
-        ctx.error_key(
-            &rt_at,
-            "`request_timeout` applies to object-store remotes only (s3://, gs://, az://, file:)",
-            Some("remove it: only object-store requests have a per-request deadline".to_string()),
-        );
-    } else if request_timeout == Some(std::time::Duration::ZERO) {
+    if request_timeout == Some(std::time::Duration::ZERO) {
         ctx.error_value(
             &rt_at,
             "request_timeout must be more than zero",
