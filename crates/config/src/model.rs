@@ -180,6 +180,9 @@ pub struct Target {
     pub fail_on_diff: bool,
     /// May be re-run with the same effect: after a rejected push, on `--retry`.
     pub idempotent: bool,
+    /// The target as written, when it was split into this one and others (a
+    /// sync target with several `template_paths`): `--target` selects by it too.
+    pub group: Option<String>,
     /// Where the target is defined in the file.
     pub pos: Pos,
 }
