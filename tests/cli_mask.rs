@@ -61,6 +61,18 @@ targets:
 "#,
     );
     r.commit_all("setup");
+    in_github_actions(&mut r)
+        .env("DEPLOY_KEY", &deploy_key())
+        .env(
+            "DATABASE_URL",
+            &format!("postgres://app:{DB_PASSWORD}@db.internal:5432/app"),
+        );
+    r
+}
+
+/// Run as a `workflow_dispatch` job of GitHub Actions would: step outputs in
+/// `gh-output`, the step summary in `gh-summary`.
+fn in_github_actions(r: &mut Repo) -> &mut Repo {
     r.write("event.json", r#"{"inputs": {}}"#);
     let (ev, out_f, sum_f) = (r.p("event.json"), r.p("gh-output"), r.p("gh-summary"));
     r.env("GITHUB_ACTIONS", "true")
@@ -70,12 +82,6 @@ targets:
         .env("GITHUB_RUN_ID", "1")
         .env("GITHUB_OUTPUT", out_f.to_str().unwrap())
         .env("GITHUB_STEP_SUMMARY", sum_f.to_str().unwrap())
-        .env("DEPLOY_KEY", &deploy_key())
-        .env(
-            "DATABASE_URL",
-            &format!("postgres://app:{DB_PASSWORD}@db.internal:5432/app"),
-        );
-    r
 }
 
 fn assert_clean(what: &str, text: &str) {
@@ -313,15 +319,7 @@ targets:
 "#,
     );
     r.commit_all("setup");
-    r.write("event.json", r#"{"inputs": {}}"#);
-    let (ev, out_f, sum_f) = (r.p("event.json"), r.p("gh-output"), r.p("gh-summary"));
-    r.env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_EVENT_NAME", "workflow_dispatch")
-        .env("GITHUB_EVENT_PATH", ev.to_str().unwrap())
-        .env("GITHUB_REPOSITORY", "acme/site")
-        .env("GITHUB_RUN_ID", "1")
-        .env("GITHUB_OUTPUT", out_f.to_str().unwrap())
-        .env("GITHUB_STEP_SUMMARY", sum_f.to_str().unwrap())
+    in_github_actions(&mut r)
         .env("GIT_AUTHOR_NAME", NAME)
         .env("GIT_AUTHOR_EMAIL", EMAIL)
         .env("GIT_COMMITTER_NAME", COMMITTER)

@@ -249,24 +249,8 @@ impl PgCluster {
     /// Run a SQL file through `psql` against `database`, stopping at the first error. Returns stdout.
     pub fn psql_file(&self, database: &str, file: &Path) -> String {
         let out = self
-            .command("psql")
-            .args([
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                database,
-                "-At",
-                "-f",
-                file.to_str().expect("UTF-8 path"),
-            ])
+            .psql_command(database)
+            .args(["-f", file.to_str().expect("UTF-8 path")])
             .output()
             .expect("run psql");
         assert!(
@@ -277,30 +261,37 @@ impl PgCluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `psql` on `database` as the superuser: no psqlrc, quiet, unaligned
+    /// tuples only, stopping at the first error.
+    fn psql_command(&self, database: &str) -> Command {
+        let mut cmd = self.command("psql");
+        cmd.args([
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+        ])
+        .args([
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+        ]);
+        cmd
+    }
+
     /// Open a `psql` session on `database`, run `sql` in it (e.g. `BEGIN;
     /// LOCK TABLE docs;`) and keep the session open — its locks held — until
     /// the returned [`Session`] is dropped. Returns once `sql` has run.
     pub fn hold(&self, database: &str, sql: &str) -> Session {
         use std::io::{BufRead, Write};
         let mut child = self
-            .command("psql")
-            .args([
-                "-X",
-                "-q",
-                "-At",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                "127.0.0.1",
-            ])
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                database,
-            ])
+            .psql_command(database)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
