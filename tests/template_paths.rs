@@ -121,6 +121,10 @@ targets:
     type: sync
     template_paths: [t]
     remote: sqlite://docs.db?table=docs
+  spaced:
+    type: sync
+    template_paths: ["my templates"]
+    remote: share/
 "#,
     );
     let out = r.run(&["config", "validate"]);
@@ -131,6 +135,7 @@ targets:
         "sync.yaml:10:",
         "two template paths end in `templates`",
         "needs a remote with folders",
+        "`my templates` makes target `spaced.my templates`, which is not usable as a file name",
     ] {
         assert!(
             out.stderr.contains(text),

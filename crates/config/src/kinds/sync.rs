@@ -226,6 +226,16 @@ fn template_paths(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<RelP
         let p = ctx.interpolate(&at, p)?;
         let rel = ctx.rel_path(&at, p.trim_end_matches('/'))?;
         let leaf = folder_name(&rel).to_string();
+        if !crate::resolve::valid_name(&format!("{name}.{leaf}")) {
+            ctx.error_value(
+                &at,
+                format!(
+                    "`{leaf}` makes target `{name}.{leaf}`, which is not usable as a file name"
+                ),
+                Some("name the folder with letters, digits, `_`, `-` and `.`".into()),
+            );
+            return None;
+        }
         if seen.contains(&leaf) {
             ctx.error_value(
                 &at,
