@@ -23,7 +23,9 @@ pub struct OpenOptions {
     pub root: Option<std::path::PathBuf>,
     /// Object storage: backup folder relative to the prefix (None = `.driftsync-backup/`).
     pub backup_prefix: Option<String>,
-    /// Object storage: deadline of one request (None = default).
+    /// Deadline of one operation (None = each kind's default): a bucket
+    /// request; a database connection, statement or lock wait; a directory's
+    /// file operation (no deadline by default).
     pub request_timeout: Option<std::time::Duration>,
     /// A dry run or a check: open without creating anything (a database
     /// file or table that does not exist yet reads as an empty side).
@@ -79,9 +81,11 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
             if path.exists() && !path.is_dir() {
                 bail!("{}: not a directory", path.display());
             }
-            Ok(Box::new(
-                LocalReplica::new(path).respect_gitignore(opts.gitignore),
-            ))
+            let dir = LocalReplica::new(path).respect_gitignore(opts.gitignore);
+            Ok(match opts.request_timeout {
+                Some(t) => Box::new(driftsync_replica::deadline::Deadline::local(dir, t)),
+                None => Box::new(dir),
+            })
         }
         Some("memory") => Ok(Box::new(MemoryReplica::new(&spec["memory:".len()..]))),
         Some("s3" | "gs" | "az" | "file") => {
@@ -99,11 +103,13 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
                 Some(root) => root.clone(),
                 None => std::env::current_dir()?,
             };
-            Ok(Box::new(if opts.dry_run {
-                driftsync_replica_db::DbReplica::open_read_only(spec, &base)?
-            } else {
-                driftsync_replica_db::DbReplica::open(spec, &base)?
-            }))
+            let how = driftsync_replica_db::DbOpen {
+                read_only: opts.dry_run,
+                timeout: opts.request_timeout,
+            };
+            Ok(Box::new(driftsync_replica_db::DbReplica::open_with(
+                spec, &base, &how,
+            )?))
         }
         Some(other) => bail!(
             "unsupported location {}: scheme {other:?} is not known; use a directory path, memory:NAME, s3://, gs://, az://, file:, sqlite:// or postgres://",

@@ -61,6 +61,18 @@ targets:
 "#,
     );
     r.commit_all("setup");
+    in_github_actions(&mut r)
+        .env("DEPLOY_KEY", &deploy_key())
+        .env(
+            "DATABASE_URL",
+            &format!("postgres://app:{DB_PASSWORD}@db.internal:5432/app"),
+        );
+    r
+}
+
+/// Run as a `workflow_dispatch` job of GitHub Actions would: step outputs in
+/// `gh-output`, the step summary in `gh-summary`.
+fn in_github_actions(r: &mut Repo) -> &mut Repo {
     r.write("event.json", r#"{"inputs": {}}"#);
     let (ev, out_f, sum_f) = (r.p("event.json"), r.p("gh-output"), r.p("gh-summary"));
     r.env("GITHUB_ACTIONS", "true")
@@ -70,12 +82,6 @@ targets:
         .env("GITHUB_RUN_ID", "1")
         .env("GITHUB_OUTPUT", out_f.to_str().unwrap())
         .env("GITHUB_STEP_SUMMARY", sum_f.to_str().unwrap())
-        .env("DEPLOY_KEY", &deploy_key())
-        .env(
-            "DATABASE_URL",
-            &format!("postgres://app:{DB_PASSWORD}@db.internal:5432/app"),
-        );
-    r
 }
 
 fn assert_clean(what: &str, text: &str) {
@@ -277,4 +283,109 @@ targets:
     assert!(stderr.trim().is_empty(), "nothing on stderr: {stderr}");
     let code = std::fs::read_to_string(&code).unwrap();
     assert_eq!(code.trim(), "0", "{stderr}");
+}
+
+/// What a run prints about itself (committer identity, target names, paths)
+/// is no secret: only the values that are get `***`. A masker that hid
+/// `GIT_AUTHOR_EMAIL` or a target's output folder would make every log
+/// unreadable, and the step summary useless.
+#[test]
+fn identities_target_names_and_paths_stay_readable_while_the_token_is_masked() {
+    const NAME: &str = "Release Robot";
+    const EMAIL: &str = "release-robot@acme.example";
+    const COMMITTER: &str = "Nightly Committer";
+    const COMMITTER_EMAIL: &str = "nightly@ci.acme.example";
+    const TOKEN: &str = "tk-81c2f0e97d3a4b5c";
+    let mut r = Repo::new();
+    r.script(
+        "scripts/export-handbook.sh",
+        r#"mkdir -p exports/handbook-2026
+echo "written by $GIT_AUTHOR_NAME <$GIT_AUTHOR_EMAIL>" > exports/handbook-2026/index.md
+echo "author: $GIT_AUTHOR_NAME <$GIT_AUTHOR_EMAIL>"
+echo "committer: $GIT_COMMITTER_NAME <$GIT_COMMITTER_EMAIL>"
+echo "wrote $PWD/exports/handbook-2026/index.md"
+echo "using token $API_TOKEN""#,
+    );
+    r.config(
+        r#"version: "1.0"
+targets:
+  handbook-export:
+    type: command
+    direction: pull
+    entrypoint: scripts/export-handbook.sh
+    outputs: ["exports/handbook-2026/**"]
+    env:
+      API_TOKEN: "${TOKEN}"
+"#,
+    );
+    r.commit_all("setup");
+    in_github_actions(&mut r)
+        .env("GIT_AUTHOR_NAME", NAME)
+        .env("GIT_AUTHOR_EMAIL", EMAIL)
+        .env("GIT_COMMITTER_NAME", COMMITTER)
+        .env("GIT_COMMITTER_EMAIL", COMMITTER_EMAIL)
+        .env("TOKEN", TOKEN);
+    let out = r.run(&["run", "--ci", "--no-commit"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let repo_path = r.path().canonicalize().unwrap();
+    let wrote = format!(
+        "wrote {}/exports/handbook-2026/index.md",
+        repo_path.display()
+    );
+
+    // Only the token is announced to GitHub for masking.
+    let masks: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::add-mask::"))
+        .collect();
+    assert!(
+        masks.contains(&format!("::add-mask::{TOKEN}").as_str()),
+        "the token is announced: {masks:?}"
+    );
+    for readable in [NAME, EMAIL, COMMITTER, COMMITTER_EMAIL, "handbook"] {
+        assert!(
+            !masks.iter().any(|m| m.contains(readable)),
+            "{readable} is announced as a secret: {masks:?}"
+        );
+    }
+
+    let expected = [
+        format!("author: {NAME} <{EMAIL}>"),
+        format!("committer: {COMMITTER} <{COMMITTER_EMAIL}>"),
+        wrote.clone(),
+        "using token ***".to_string(),
+    ];
+    for line in &expected {
+        assert!(
+            out.stdout.contains(line.as_str()),
+            "{line:?} not in:\n{}",
+            out.stdout
+        );
+    }
+    assert!(out.stdout.contains("handbook-export"), "{}", out.stdout);
+    let shown = out.all().replace(&format!("::add-mask::{TOKEN}"), "");
+    assert!(!shown.contains(TOKEN), "{shown}");
+
+    // The report keeps them too: the target's name, its output path, the tail.
+    let report = r.report();
+    let result = &report["results"][0];
+    assert_eq!(result["target"], "handbook-export", "{report:#}");
+    let tail = result["output_tail"].as_str().unwrap();
+    for line in &expected {
+        assert!(
+            tail.contains(line.as_str()),
+            "{line:?} not in the tail:\n{tail}"
+        );
+    }
+    let outputs = result["outputs_created"].to_string();
+    assert!(outputs.contains("exports/handbook-2026"), "{report:#}");
+    let json = r.read(".driftsync/reports/report.json");
+    assert!(!json.contains(TOKEN), "{json}");
+    let md = r.read(".driftsync/reports/report.md");
+    assert!(md.contains("handbook-export"), "{md}");
+    assert!(!md.contains(TOKEN), "{md}");
+    let summary = r.read("gh-summary");
+    assert!(summary.contains("handbook-export"), "{summary}");
+    assert!(!summary.contains(TOKEN), "{summary}");
 }

@@ -515,3 +515,91 @@ fn space_files_unknown_to_the_manifest_and_deletions_are_conflicts_too() {
     assert!(s.docs().is_empty());
     assert!(!s.out().join("index.md").exists());
 }
+
+/// `export --metadata` writes `F.meta.json` beside each file (the document's
+/// id, title, updated, version, sha256, size); a second export changes
+/// nothing; import never stores them as documents and reads them back (a new
+/// file with one goes to the document its id names); an export without the
+/// flag removes them, and a dry run writes none.
+#[test]
+fn space_metadata_files_round_trip() {
+    let s = Space::new(&[
+        ("index.md", "# Home\n"),
+        (
+            "guides/install.md",
+            "---\ntitle: Install guide\n---\nSteps.\n",
+        ),
+    ]);
+    let o = s.export(&["--metadata"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let meta = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&s.read(&format!("{file}.meta.json"))).unwrap()
+    };
+    let m = meta("guides/install.md");
+    assert_eq!(m["id"], "guides/install.md");
+    assert_eq!(m["title"], "Install guide");
+    assert_eq!(m["size"], 36);
+    assert_eq!(
+        m["sha256"].as_str().unwrap(),
+        Hash::of(b"---\ntitle: Install guide\n---\nSteps.\n").to_string()
+    );
+    assert_eq!(m["updated"], "1970-01-01T00:00:00Z", "{m}");
+    assert!(!m["version"].as_str().unwrap().is_empty(), "{m}");
+    assert_eq!(meta("index.md")["title"], "Home");
+    let version_before = meta("index.md")["version"].clone();
+    let manifest = s.read(".driftsync-manifest.json");
+    assert!(manifest.contains("\"metadata\": true"), "{manifest}");
+
+    let before = tree(&s.out());
+    let o = s.export(&["--metadata"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).starts_with("0 written, 2 unchanged"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(tree(&s.out()), before);
+
+    // An edit, and a file brought in with the metadata file of a document
+    // that lives elsewhere in the space.
+    s.write("index.md", "# Home, edited\n");
+    s.write("drafts/copy.md", "moved text\n");
+    s.write(
+        "drafts/copy.md.meta.json",
+        r#"{"id": "notes/moved.md", "title": "Moved"}"#,
+    );
+    let o = s.import(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let docs = s.docs();
+    assert_eq!(
+        docs.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["guides/install.md", "index.md", "notes/moved.md"],
+        "no metadata file became a document"
+    );
+    assert_eq!(docs["index.md"], "# Home, edited\n");
+    assert_eq!(docs["notes/moved.md"], "moved text\n");
+    // The refresh rewrote the edited document's metadata, and wrote the new one's.
+    assert_ne!(meta("index.md")["version"], version_before);
+    assert_eq!(meta("notes/moved.md")["id"], "notes/moved.md");
+
+    // Without --metadata they go; a dry run with it writes none.
+    let o = s.export(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let files = tree(&s.out());
+    assert!(
+        !files
+            .keys()
+            .any(|f| f.ends_with(".meta.json") && !f.starts_with("drafts/")),
+        "{:?}",
+        files.keys()
+    );
+    assert!(!s.read(".driftsync-manifest.json").contains("metadata"));
+    let o = s.export(&["--metadata", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).starts_with("3 would be written, 3 unchanged"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(tree(&s.out()), files);
+}

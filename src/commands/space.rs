@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
-use driftsync_bundle::space::{export, import, ImportOptions, Layout, OnConflict, SpaceReport};
+use driftsync_bundle::space::{
+    export_with, import, ExportOptions, ImportOptions, Layout, OnConflict, SpaceReport,
+};
 use driftsync_replica_db::DbReplica;
 
 use crate::cli::Global;
@@ -30,7 +32,7 @@ pub struct SpaceArgs {
 pub enum SpaceCommand {
     /// Write every document into DIR (unchanged files are not rewritten).
     #[command(
-        after_help = "Examples:\n  driftsync space export --database 'sqlite://site.db?table=docs' docs/\n  driftsync space export --database \"$SPACE_URL\" --layout flat out/\n  driftsync space export --database \"$SPACE_URL\" --layout by-path --group-by section docs/"
+        after_help = "Examples:\n  driftsync space export --database 'sqlite://site.db?table=docs' docs/\n  driftsync space export --database \"$SPACE_URL\" --layout flat out/\n  driftsync space export --database \"$SPACE_URL\" --layout by-path --group-by section docs/\n  driftsync space export --database \"$SPACE_URL\" --metadata docs/"
     )]
     Export {
         /// The space: sqlite://FILE?table=T or postgres://…?table=T.
@@ -51,11 +53,18 @@ pub enum SpaceCommand {
         /// Show what would be written and removed; write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Write F.meta.json beside each file F: the document's id (its path
+        /// in the space), title, updated, version, sha256 and size. Import
+        /// reads them back. Without it, those of an earlier export are removed.
+        #[arg(long)]
+        metadata: bool,
         /// The folder.
         dir: PathBuf,
     },
     /// Bring edits, new files, renames and deletions in DIR back into the space
-    /// (layout from DIR/.driftsync-manifest.json), then refresh DIR.
+    /// (layout from DIR/.driftsync-manifest.json), then refresh DIR. Metadata
+    /// files of an export with --metadata are never stored as documents; a new
+    /// file with one is stored under the document its `id` names.
     #[command(
         after_help = "Examples:\n  driftsync space import --database 'sqlite://site.db?table=docs' docs/\n  driftsync space import --database \"$SPACE_URL\" docs/ --dry-run\n  driftsync space import --database \"$SPACE_URL\" docs/ --on-conflict keep-both"
     )]
@@ -161,24 +170,21 @@ pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
             layout,
             group_by,
             dry_run,
+            metadata,
             dir,
         } => {
             let space = DbReplica::open(&database, &root)?;
-            let layout = match layout {
-                LayoutArg::Hierarchical => Layout::Hierarchical,
-                LayoutArg::Flat => Layout::Flat,
-                LayoutArg::ByPath => Layout::ByPath,
+            let how = ExportOptions {
+                layout: match layout {
+                    LayoutArg::Hierarchical => Layout::Hierarchical,
+                    LayoutArg::Flat => Layout::Flat,
+                    LayoutArg::ByPath => Layout::ByPath,
+                },
+                group_by,
+                dry_run,
+                metadata,
             };
-            (
-                export(
-                    &space,
-                    &root.join(dir),
-                    layout,
-                    group_by.as_deref(),
-                    dry_run,
-                )?,
-                false,
-            )
+            (export_with(&space, &root.join(dir), &how)?, false)
         }
         SpaceCommand::Import {
             database,

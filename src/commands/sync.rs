@@ -77,9 +77,11 @@ pub struct SyncArgs {
     /// repeated) before they are propagated; one that does not parse is held back.
     #[arg(long, value_name = "KIND", value_delimiter = ',', value_parser = crate::content_check::parse_kind)]
     pub validate: Vec<driftsync_config::FileKind>,
-    /// Object storage: deadline of one request, e.g. 30s, 2m.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
-    pub timeout: std::time::Duration,
+    /// Deadline of one operation, e.g. 30s, 2m: a bucket request (default
+    /// 30s); a database connection, statement or lock wait; a directory's
+    /// file operation, for a mount that may hang (no deadline by default).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
@@ -271,7 +273,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
         retries: Some(args.retries as usize),
         root: None,
         backup_prefix: Some(args.backup_prefix.clone()),
-        request_timeout: Some(args.timeout),
+        request_timeout: args.timeout,
         dry_run: args.dry_run,
     };
     refuse_nested(&args.left, &args.right)?;

@@ -15,6 +15,7 @@ pub mod ops;
 mod readme;
 pub mod schema;
 pub mod space;
+pub mod space_meta;
 pub mod state;
 pub mod store;
 pub mod yaml;

@@ -52,6 +52,10 @@ pub struct SpaceManifest {
     /// The metadata field for `by_path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_by: Option<String>,
+    /// Each file has a metadata file beside it (`F.meta.json`, see
+    /// [`crate::space_meta`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub metadata: bool,
     /// Every exported file, sorted by file.
     pub entries: Vec<ManifestEntry>,
 }
@@ -328,19 +332,64 @@ pub fn export(
     group_by: Option<&str>,
     dry_run: bool,
 ) -> Result<SpaceReport, SpaceError> {
+    let how = ExportOptions {
+        layout,
+        group_by: group_by.map(str::to_string),
+        dry_run,
+        metadata: false,
+    };
+    export_with(space, dir, &how)
+}
+
+/// How to export.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    /// How documents map to files.
+    pub layout: Layout,
+    /// The metadata field `by_path` groups by.
+    pub group_by: Option<String>,
+    /// Report what would happen; write nothing.
+    pub dry_run: bool,
+    /// Write a metadata file beside each file ([`crate::space_meta`]);
+    /// without it, those of an earlier export are removed.
+    pub metadata: bool,
+}
+
+/// [`export`], with metadata files when `how.metadata`.
+pub fn export_with(
+    space: &dyn Replica,
+    dir: &Path,
+    how: &ExportOptions,
+) -> Result<SpaceReport, SpaceError> {
     let folder = Folder::new(dir);
-    let old = load_checked(&folder)?.map(|(_, e)| e).unwrap_or_default();
+    let (had_metadata, old) = match load_checked(&folder)? {
+        Some((m, e)) => (m.metadata, e),
+        None => (false, Vec::new()),
+    };
+    let sidecars = Sidecars {
+        write: how.metadata,
+        had: had_metadata,
+    };
     export_into(
         space,
         &folder,
-        layout,
-        group_by,
+        how.layout,
+        how.group_by.as_deref(),
         &old,
         &Stored::new(),
-        dry_run,
+        how.dry_run,
+        sidecars,
     )
 }
 
+/// Metadata files in an export: written this time, written last time.
+#[derive(Clone, Copy)]
+struct Sidecars {
+    write: bool,
+    had: bool,
+}
+
+#[allow(clippy::too_many_arguments)] // one private step, called twice
 fn export_into(
     space: &dyn Replica,
     folder: &Folder,
@@ -349,6 +398,7 @@ fn export_into(
     old: &[Checked],
     stored: &Stored,
     dry_run: bool,
+    sidecars: Sidecars,
 ) -> Result<SpaceReport, SpaceError> {
     let old_by_file: BTreeMap<&RelPath, &Checked> = old.iter().map(|e| (&e.file, e)).collect();
     // May the file at `file`, now holding `hash`, be replaced or removed?
@@ -413,6 +463,9 @@ fn export_into(
                 Err(e) => return Err(e.into()),
             },
         }
+        if sidecars.write {
+            write_sidecar(folder, &file, doc, entry, &content, dry_run, &mut report)?;
+        }
         entries.push(ManifestEntry {
             file: file.to_string(),
             document: doc.to_string(),
@@ -444,6 +497,25 @@ fn export_into(
         }
     }
     entries.sort_by(|a, b| a.file.cmp(&b.file));
+    if sidecars.had {
+        // Metadata files of files gone, or of every file when they are off now.
+        let keep: BTreeSet<&str> = entries
+            .iter()
+            .filter(|_| sidecars.write)
+            .map(|e| e.file.as_str())
+            .collect();
+        for e in old.iter().filter(|e| !keep.contains(e.file.as_str())) {
+            let Some(side) = crate::space_meta::sidecar(&e.file) else {
+                continue;
+            };
+            if matches!(folder.read(&side), Ok(Some(_))) {
+                if !dry_run {
+                    folder.remove(&side)?;
+                }
+                report.removed.push(side.to_string());
+            }
+        }
+    }
     if dry_run {
         return Ok(report);
     }
@@ -453,10 +525,40 @@ fn export_into(
             format: 1,
             layout,
             group_by: group_by.map(str::to_string),
+            metadata: sidecars.write,
             entries,
         },
     )?;
     Ok(report)
+}
+
+/// Write (in a dry run: report) the metadata file of `file`, document `doc`.
+fn write_sidecar(
+    folder: &Folder,
+    file: &RelPath,
+    doc: &RelPath,
+    entry: &Entry,
+    content: &[u8],
+    dry_run: bool,
+    report: &mut SpaceReport,
+) -> Result<(), SpaceError> {
+    let Some(side) = crate::space_meta::sidecar(file) else {
+        return Ok(());
+    };
+    let bytes = crate::space_meta::render(doc, entry, content);
+    if dry_run {
+        if !matches!(folder.read(&side), Ok(Some(b)) if b == bytes) {
+            report.written.push(side.to_string());
+        }
+        return Ok(());
+    }
+    match folder.write_if_changed(&side, &bytes) {
+        Ok(true) => report.written.push(side.to_string()),
+        Ok(false) => {}
+        Err(e) if e.is_refusal() => report.skipped.push(format!("{e}; not written")),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 fn meta(content: &[u8]) -> WriteMeta {
@@ -654,10 +756,17 @@ pub fn import(
     // leftovers (`.DS_Store`, `*.swp`, `*~`, `.#*`) never are.
     let select = driftsync_replica::filter::PathFilter::new(&opts.include, &opts.exclude)
         .map_err(|e| SpaceError::Usage(format!("--include/--exclude: {e}")))?;
+    // With metadata files, those beside a file (or an exported one) are read
+    // for what they say, never stored as documents.
+    let is_sidecar = |f: &RelPath| {
+        manifest.metadata
+            && crate::space_meta::described(f)
+                .is_some_and(|base| walk.files.contains_key(&base) || by_file.contains_key(&base))
+    };
     let files: BTreeMap<&RelPath, &[u8]> = walk
         .files
         .iter()
-        .filter(|(f, _)| f.as_str() != MANIFEST)
+        .filter(|(f, _)| f.as_str() != MANIFEST && !is_sidecar(f))
         .filter(|(f, _)| {
             by_file.contains_key(f) || (!crate::local::is_junk(f) && select.matches(f.as_str()))
         })
@@ -701,7 +810,17 @@ pub fn import(
             }
             continue;
         }
-        let raw = document_for(manifest.layout, manifest.group_by.as_deref(), file.as_str());
+        let mut raw = document_for(manifest.layout, manifest.group_by.as_deref(), file.as_str());
+        // A new file with a metadata file: the document its `id` names.
+        let side = crate::space_meta::sidecar(file).filter(|_| manifest.metadata);
+        if let Some((side, bytes)) = side.and_then(|s| walk.files.get_key_value(&s)) {
+            match crate::space_meta::read_id(bytes) {
+                Ok(id) => raw = id.to_string(),
+                Err(e) => plan.report.skipped.push(format!(
+                    "{side}: not a metadata file driftsync reads ({e}); {file} imported by its name"
+                )),
+            }
+        }
         let Ok(doc) = RelPath::new(raw.as_str()) else {
             plan.report
                 .skipped
@@ -879,6 +998,10 @@ pub fn import(
         &entries,
         &stored,
         false,
+        Sidecars {
+            write: manifest.metadata,
+            had: manifest.metadata,
+        },
     )?;
     report.skipped.extend(
         refresh

@@ -75,6 +75,33 @@ impl GlobList {
                 && path[p.len()..].starts_with('/')
         })
     }
+
+    /// The directories the patterns select whole, without their trailing
+    /// `/`: `dist` for `dist/**`, `dist/**/*`, `dist/` or `dist`; `""` (the
+    /// repository) for `**`. A pattern that picks files by name (`*.md`,
+    /// `docs/*.html`) names no directory.
+    pub fn whole_dirs(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .patterns
+            .iter()
+            .filter_map(|p| {
+                let base = p
+                    .strip_suffix("/**/*")
+                    .or_else(|| p.strip_suffix("/**"))
+                    .unwrap_or(p.as_str());
+                let base = if base == "**" || base == "**/*" {
+                    ""
+                } else {
+                    base
+                };
+                let base = base.trim_end_matches('/');
+                (!base.contains(['*', '?', '[', '{'])).then_some(base)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +116,25 @@ mod tests {
         assert!(g.is_match("addons/oca/x/y.py"));
         assert!(g.is_match("out/a/b"));
         assert!(!g.is_match("outside"));
+    }
+
+    #[test]
+    fn whole_dirs_are_the_directories_a_pattern_takes_entirely() {
+        let g = GlobList::new(
+            [
+                "dist/**",
+                "out/",
+                "a/b/**/*",
+                "docs/*.md",
+                "*.json",
+                "site/*/x/**",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
+        .unwrap();
+        assert_eq!(g.whole_dirs(), ["a/b", "dist", "out"]);
+        assert_eq!(GlobList::new(vec!["**".into()]).unwrap().whole_dirs(), [""]);
     }
 
     #[test]

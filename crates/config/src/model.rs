@@ -180,6 +180,9 @@ pub struct Target {
     pub fail_on_diff: bool,
     /// May be re-run with the same effect: after a rejected push, on `--retry`.
     pub idempotent: bool,
+    /// The target as written, when it was split into this one and others (a
+    /// sync target with several `template_paths`): `--target` selects by it too.
+    pub group: Option<String>,
     /// Where the target is defined in the file.
     pub pos: Pos,
 }
@@ -250,7 +253,9 @@ pub struct SyncTarget {
     pub validate: Vec<FileKind>,
     /// Shell commands run once after the target changed something.
     pub after: Vec<String>,
-    /// Object-store remote: deadline of one request (`None`: the default).
+    /// Deadline of one operation on the remote (a bucket request, a database
+    /// statement or lock wait, a directory's file operation); `None`: each
+    /// kind's default.
     pub request_timeout: Option<Duration>,
 }
 

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// `.driftsync/sync.yaml`: targets to keep in step, and the safety rails around them.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// Format version; write "1.0".
@@ -29,7 +29,7 @@ pub struct RawConfig {
 }
 
 /// Defaults inherited by every target.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
     /// `pull`, `push` or `bidirectional`.
@@ -59,7 +59,7 @@ pub struct RawDefaults {
 }
 
 /// `defaults.pull_request`: how `run --pull-request` proposes its commit.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPullRequest {
     /// The branch the commit goes to; default `driftsync/<target>` (one
@@ -79,7 +79,7 @@ pub struct RawPullRequest {
 
 /// One target. Fields are shared by all types unless marked with a type;
 /// a field of another type is an error that names the type it belongs to.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
     /// The target's type: `command`, `sync`, `bundle` or `schema`; it may be
@@ -157,8 +157,16 @@ pub struct RawTarget {
     /// (sync) Shell commands run once after the target changed something; `DRIFTSYNC_CHANGED`
     /// names a file listing the changed paths, `DRIFTSYNC_TARGET` the target.
     pub after: Option<Vec<String>>,
-    /// (sync) Deadline of one request to an object-store remote, e.g. `30s` (default 30s).
+    /// (sync) Deadline of one operation on the remote, e.g. `30s`: one request to a bucket (default
+    /// 30s); the connection and each statement or lock wait of a database (PostgreSQL
+    /// `statement_timeout`, SQLite `busy_timeout`; default: no statement deadline, 30s for an SQLite
+    /// lock); each file operation of a directory, for a mount that may hang (default: none).
     pub request_timeout: Option<String>,
+    /// (sync) Several repository directories synced with one remote, instead of `local` (source
+    /// document 003's name): each pairs with the remote's folder of its own name
+    /// (`custom_templates/` ↔ `<remote>/custom_templates/`) and keeps its own base; the target runs
+    /// as one target per folder, `<name>.<folder>`.
+    pub template_paths: Option<Vec<String>>,
     // ---- type: bundle ----
     /// (bundle, schema) Database URL; use `${DATABASE_URL}` for secrets (bundle default
     /// `sqlite://.driftsync/frameworks.db`).
@@ -178,7 +186,7 @@ pub struct RawTarget {
 }
 
 /// A percentage (`25%`) or a plain number.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawCount {
     /// A number of files.
@@ -188,7 +196,7 @@ pub enum RawCount {
 }
 
 /// A verification command.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawVerification {
     /// Shell line to run in the repository root.
@@ -202,7 +210,7 @@ pub struct RawVerification {
 }
 
 /// Gates around a run.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSafety {
     /// Extra regular expressions the `secrets` gate looks for (case-insensitive),
@@ -219,7 +227,7 @@ pub struct RawSafety {
 }
 
 /// A pre- or post-sync check: a built-in or a command.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
     /// Name shown in the report.
@@ -241,7 +249,7 @@ pub struct RawCheck {
 }
 
 /// A drift gate: a command that prints a number, checked against bounds.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDriftGate {
     /// Name shown in the report.
@@ -259,7 +267,7 @@ pub struct RawDriftGate {
 }
 
 /// One notification endpoint: where to post the run's summary, and when.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNotify {
     /// `slack`, `mattermost`, `teams` (a Teams Workflows webhook) or `webhook` (generic JSON).
@@ -280,7 +288,7 @@ pub struct RawNotify {
 }
 
 /// One value or a list of values.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawOneOrMany {
     /// A single value.

@@ -228,8 +228,31 @@ pub(crate) fn resolve(
     let defaults = resolve_defaults(&raw.defaults, ctx);
     let mut targets = Vec::new();
     for (name, t) in &raw.targets {
-        if let Some(t) = resolve_target(name, t, &defaults, ctx) {
-            targets.push(t);
+        let Some(first) = resolve_target(name, t, &defaults, ctx) else {
+            continue;
+        };
+        match kinds::sync::split_template_paths(name, t) {
+            // Checked whole above (errors point at the target as written):
+            // now one target per folder, each with its own base.
+            Some(parts) if ctx.errors.is_empty() => {
+                for (part, raw_part) in parts {
+                    if raw.targets.contains_key(&part) {
+                        ctx.error_key(
+                            &["targets", name, "template_paths"],
+                            format!("a template path makes target `{part}`, and the file has one of that name"),
+                            Some(format!("rename the target `{part}`")),
+                        );
+                        continue;
+                    }
+                    if let Some(mut p) = resolve_target(name, &raw_part, &defaults, ctx) {
+                        p.name = part;
+                        p.group = Some(name.clone());
+                        targets.push(p);
+                    }
+                }
+            }
+            Some(_) => {}
+            None => targets.push(first),
         }
     }
     let safety = resolve_safety(&raw.safety, ctx);
@@ -326,7 +349,7 @@ fn resolve_pull_request(
     }
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 100
         && name
@@ -450,6 +473,7 @@ fn resolve_target(
         git_commit: raw.git_commit.unwrap_or(defaults.git_commit),
         fail_on_diff: raw.fail_on_diff.unwrap_or(defaults.fail_on_diff),
         idempotent: raw.idempotent.unwrap_or(defaults.idempotent),
+        group: None,
         pos: ctx.pos.key(&base),
     })
 }

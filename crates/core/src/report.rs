@@ -231,7 +231,9 @@ pub struct TargetReport {
     pub message: String,
     /// *Stable.* Seconds.
     pub duration: f64,
-    /// *Stable.* Repository paths this target created or changed.
+    /// *Stable.* Repository paths this target created or changed; a directory
+    /// (ending in `/`) that an output glob takes whole and that changed
+    /// wholesale stands for its files.
     pub outputs_created: Vec<String>,
     /// *Stable.* The verification outcome, when verification ran.
     pub verification_passed: Option<bool>,

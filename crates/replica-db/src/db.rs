@@ -80,6 +80,9 @@ pub enum DbErrorKind {
     Transient,
     /// A unique constraint refused the row.
     UniqueViolation,
+    /// The operation did not finish in time: a statement deadline, a lock
+    /// held by another session, a server that stopped answering.
+    Timeout,
     /// Anything else.
     Other,
 }
@@ -114,6 +117,9 @@ pub struct Db {
     /// Inside a transaction: `Some(None)`; after a statement in it failed,
     /// `Some(Some(what failed))` (PostgreSQL then turns COMMIT into a silent ROLLBACK).
     tx: Option<Option<String>>,
+    /// The deadline of one operation, for messages and the client-side
+    /// backstop: `request_timeout`, or SQLite's default lock wait.
+    deadline: Option<Duration>,
 }
 
 /// How long to wait for a server or a lock before giving up.
@@ -141,12 +147,14 @@ impl Db {
                         )
                     })?;
                 }
-                let conn = open_sqlite(path)
+                let busy = url.timeout.unwrap_or(SQLITE_BUSY);
+                let conn = open_sqlite(path, busy)
                     .map_err(|e| fail(DbErrorKind::Unavailable, "open", e.into()))?;
                 Ok(Db {
                     inner: Inner::Sqlite(conn),
                     location,
                     tx: None,
+                    deadline: Some(busy),
                 })
             }
             DbTarget::Postgres { conn } => {
@@ -160,7 +168,7 @@ impl Db {
                     )
                 })?;
                 if config.get_connect_timeout().is_none() {
-                    config.connect_timeout(CONNECT_TIMEOUT);
+                    config.connect_timeout(url.timeout.unwrap_or(CONNECT_TIMEOUT));
                 }
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
@@ -176,11 +184,18 @@ impl Db {
                     // Errors surface on the client's next call.
                     let _ = connection.await;
                 });
-                Ok(Db {
+                let mut db = Db {
                     inner: Inner::Postgres { rt, client },
                     location,
                     tx: None,
-                })
+                    deadline: url.timeout,
+                };
+                if let Some(t) = url.timeout {
+                    // The server ends a statement (a lock wait included)
+                    // that runs longer, with an error naming the cause.
+                    db.batch(&format!("SET statement_timeout = {}", t.as_millis().max(1)))?;
+                }
+                Ok(db)
             }
         }
     }
@@ -201,8 +216,9 @@ impl Db {
                 let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
                     | OpenFlags::SQLITE_OPEN_URI
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let busy = url.timeout.unwrap_or(SQLITE_BUSY);
                 let conn = rusqlite::Connection::open_with_flags(path, flags)
-                    .and_then(|c| c.busy_timeout(SQLITE_BUSY).map(|()| c))
+                    .and_then(|c| c.busy_timeout(busy).map(|()| c))
                     .map_err(|e| DbError {
                         kind: DbErrorKind::Unavailable,
                         location: location.redacted(),
@@ -213,6 +229,7 @@ impl Db {
                     inner: Inner::Sqlite(conn),
                     location: location.clone(),
                     tx: None,
+                    deadline: Some(busy),
                 })
             }
             DbTarget::Postgres { .. } => Some(Db::connect(url)?),
@@ -237,6 +254,7 @@ impl Db {
                 inner: Inner::Sqlite(conn),
                 location,
                 tx: None,
+                deadline: None,
             },
             true,
         ))
@@ -291,6 +309,17 @@ impl Db {
         kind: DbErrorKind,
         e: Box<dyn std::error::Error + Send + Sync>,
     ) -> DbError {
+        let e = match (kind, self.deadline) {
+            (DbErrorKind::Timeout, Some(d)) => format!(
+                "timed out after {} (request_timeout; a lock held by another session, or a slow statement): {e}",
+                human(d)
+            )
+            .into(),
+            (DbErrorKind::Timeout, None) => {
+                format!("timed out (the server's own statement or lock timeout): {e}").into()
+            }
+            _ => e,
+        };
         if let Some(failed @ None) = &mut self.tx {
             *failed = Some(format!("{what}: {e}"));
         }
@@ -307,7 +336,7 @@ impl Db {
         let r = match &mut self.inner {
             Inner::Sqlite(c) => c.execute_batch(sql).map_err(sqlite_err),
             Inner::Postgres { rt, client } => {
-                rt.block_on(client.batch_execute(sql)).map_err(pg_err)
+                pg_block(rt, self.deadline, client.batch_execute(sql))
             }
         };
         r.map_err(|(k, e)| self.err(first_words(sql), k, e))
@@ -329,7 +358,7 @@ impl Db {
                 let p = pg_params(params);
                 let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                     p.iter().map(|b| b.as_ref()).collect();
-                rt.block_on(client.execute(sql, &refs)).map_err(pg_err)
+                pg_block(rt, self.deadline, client.execute(sql, &refs))
             }
         };
         r.map_err(|(k, e)| self.err(first_words(sql), k, e))
@@ -343,8 +372,7 @@ impl Db {
                 let p = pg_params(params);
                 let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                     p.iter().map(|b| b.as_ref()).collect();
-                rt.block_on(client.query(sql, &refs))
-                    .map_err(pg_err)
+                pg_block(rt, self.deadline, client.query(sql, &refs))
                     .and_then(|rows| rows.iter().map(pg_row).collect())
             }
         };
@@ -405,9 +433,38 @@ fn first_words(sql: &str) -> &str {
     &sql[..end]
 }
 
-fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+/// A duration as the config writes it: `2s`, `1500ms`.
+fn human(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// Wait for a PostgreSQL call. With a deadline, the server ends a slow
+/// statement itself (`statement_timeout`); a server that stops answering
+/// altogether (a dead link) is given up on at twice the deadline.
+fn pg_block<T>(
+    rt: &tokio::runtime::Runtime,
+    deadline: Option<Duration>,
+    call: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, Failure> {
+    match deadline {
+        None => rt.block_on(call).map_err(pg_err),
+        Some(d) => match rt.block_on(async { tokio::time::timeout(d * 2, call).await }) {
+            Ok(r) => r.map_err(pg_err),
+            Err(_) => Err((
+                DbErrorKind::Timeout,
+                "the server did not answer".to_string().into(),
+            )),
+        },
+    }
+}
+
+fn open_sqlite(path: &Path, busy: Duration) -> rusqlite::Result<rusqlite::Connection> {
     let conn = rusqlite::Connection::open(path)?;
-    conn.busy_timeout(SQLITE_BUSY)?;
+    conn.busy_timeout(busy)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -483,7 +540,8 @@ fn sqlite_err(e: rusqlite::Error) -> Failure {
                 DbErrorKind::Other
             }
         }
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => DbErrorKind::Transient,
+        // Still locked once `busy_timeout` ran out.
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => DbErrorKind::Timeout,
         Some(ErrorCode::CannotOpen | ErrorCode::NotADatabase) => DbErrorKind::Unavailable,
         Some(ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => DbErrorKind::PermissionDenied,
         _ => DbErrorKind::Other,
@@ -559,6 +617,9 @@ fn classify_pg(e: &tokio_postgres::Error, fallback: DbErrorKind) -> DbErrorKind 
             DbErrorKind::PermissionDenied
         }
         Some(c) if *c == SqlState::INVALID_CATALOG_NAME => DbErrorKind::Unavailable,
+        Some(c) if *c == SqlState::QUERY_CANCELED || *c == SqlState::LOCK_NOT_AVAILABLE => {
+            DbErrorKind::Timeout
+        }
         Some(_) => DbErrorKind::Other,
         None if e.is_closed() => DbErrorKind::Transient,
         None => fallback,
@@ -566,7 +627,9 @@ fn classify_pg(e: &tokio_postgres::Error, fallback: DbErrorKind) -> DbErrorKind 
 }
 
 fn pg_err(e: tokio_postgres::Error) -> Failure {
-    (classify_pg(&e, DbErrorKind::Other), e.into())
+    // The server's message is in the chain: `db error` alone says nothing.
+    let text = driftsync_core::redact::error_chain(&e);
+    (classify_pg(&e, DbErrorKind::Other), text.into())
 }
 
 /// Forward-only schema migrations, recorded per component in `driftsync_schema_version`.

@@ -16,5 +16,5 @@ pub mod tls;
 pub mod url;
 
 pub use db::{Db, DbError, DbErrorKind, Dialect, Value};
-pub use replica::{replica_error, DbReplica, DEFAULT_TABLE};
+pub use replica::{replica_error, DbOpen, DbReplica, DEFAULT_TABLE};
 pub use url::{is_db_url, DbTarget, DbUrl, UrlError};

@@ -17,6 +17,15 @@ use crate::url::DbUrl;
 /// The table used when the URL names none.
 pub const DEFAULT_TABLE: &str = "documents";
 
+/// How [`DbReplica::open_with`] opens a table.
+#[derive(Clone, Debug, Default)]
+pub struct DbOpen {
+    /// For a dry run (see [`DbReplica::open_read_only`]).
+    pub read_only: bool,
+    /// Deadline of one operation (see [`crate::DbUrl::timeout`]).
+    pub timeout: Option<std::time::Duration>,
+}
+
 /// A document table in SQLite or PostgreSQL seen as a replica.
 ///
 /// Columns: `path` (primary key), `content`, `sha256`, `size`, `modified_at`
@@ -82,7 +91,8 @@ pub fn replica_error(e: DbError) -> ReplicaError {
             location,
             source: Box::new(e),
         },
-        DbErrorKind::Transient => ReplicaError::Transient {
+        // Worth a retry (with backoff): the lock may be released.
+        DbErrorKind::Transient | DbErrorKind::Timeout => ReplicaError::Transient {
             location,
             source: Box::new(e),
         },
@@ -97,44 +107,50 @@ impl DbReplica {
     /// Connect to a database URL and create the document table on first use.
     /// A relative SQLite path is resolved against `base` (the repository root).
     pub fn open(url: &str, base: &Path) -> Result<DbReplica, ReplicaError> {
-        let parsed = DbUrl::parse(url, base).map_err(|e| ReplicaError::Unavailable {
-            location: driftsync_core::redact::redact_url(url),
-            source: Box::new(e),
-        })?;
-        let table = parsed.table.clone().unwrap_or_else(|| DEFAULT_TABLE.into());
-        let mut db = Db::connect(&parsed).map_err(replica_error)?;
-        let steps = migrations(db.dialect(), &table);
-        db.migrate(&format!("documents:{table}"), &steps)
-            .map_err(replica_error)?;
-        Ok(DbReplica {
-            db: Mutex::new(db),
-            table,
-            location: parsed.url,
-            read_only: false,
-        })
+        DbReplica::open_with(url, base, &DbOpen::default())
     }
 
     /// Open for a look that changes nothing (a dry run, `check`): no SQLite
     /// file, folder or table is created and no migration runs; a database or
     /// table that does not exist yet reads as an empty side. Writes are refused.
     pub fn open_read_only(url: &str, base: &Path) -> Result<DbReplica, ReplicaError> {
-        let parsed = DbUrl::parse(url, base).map_err(|e| ReplicaError::Unavailable {
+        let how = DbOpen {
+            read_only: true,
+            ..DbOpen::default()
+        };
+        DbReplica::open_with(url, base, &how)
+    }
+
+    /// [`DbReplica::open`] or, with `how.read_only`,
+    /// [`DbReplica::open_read_only`], each operation bounded by `how.timeout`.
+    pub fn open_with(url: &str, base: &Path, how: &DbOpen) -> Result<DbReplica, ReplicaError> {
+        let mut parsed = DbUrl::parse(url, base).map_err(|e| ReplicaError::Unavailable {
             location: driftsync_core::redact::redact_url(url),
             source: Box::new(e),
         })?;
+        parsed.timeout = how.timeout;
         let table = parsed.table.clone().unwrap_or_else(|| DEFAULT_TABLE.into());
-        let (mut db, scratch) = Db::connect_existing(&parsed, &[&table]).map_err(replica_error)?;
-        if scratch {
-            // An empty table in memory: scans find nothing, nothing is kept.
-            let steps = migrations(db.dialect(), &table);
-            db.migrate(&format!("documents:{table}"), &steps)
+        let steps = |db: &Db| migrations(db.dialect(), &table);
+        let db = if how.read_only {
+            let (mut db, scratch) =
+                Db::connect_existing(&parsed, &[&table]).map_err(replica_error)?;
+            if scratch {
+                // An empty table in memory: scans find nothing, nothing is kept.
+                db.migrate(&format!("documents:{table}"), &steps(&db))
+                    .map_err(replica_error)?;
+            }
+            db
+        } else {
+            let mut db = Db::connect(&parsed).map_err(replica_error)?;
+            db.migrate(&format!("documents:{table}"), &steps(&db))
                 .map_err(replica_error)?;
-        }
+            db
+        };
         Ok(DbReplica {
             db: Mutex::new(db),
             table,
             location: parsed.url,
-            read_only: true,
+            read_only: how.read_only,
         })
     }
 

@@ -28,6 +28,11 @@ pub struct DbUrl {
     pub table: Option<String>,
     /// The URL as given, for messages (its `Display` hides the password).
     pub url: RedactedUrl,
+    /// Deadline of one operation (`request_timeout`): the connection, and
+    /// each statement (PostgreSQL `statement_timeout`) or lock wait (SQLite
+    /// `busy_timeout`). `None`: connect within 10 s, wait 30 s for an SQLite
+    /// lock, no statement deadline.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// A URL driftsync cannot use.
@@ -130,6 +135,7 @@ impl DbUrl {
             target,
             table,
             url: redacted,
+            timeout: None,
         })
     }
 }

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod conformance;
+pub mod deadline;
 mod error;
 pub mod fault;
 pub mod filter;

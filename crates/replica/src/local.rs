@@ -162,6 +162,9 @@ pub struct LocalReplica {
     threads: usize,
     /// Temp files (by relative path) the last scan passed over.
     leftovers: Arc<Mutex<Vec<String>>>,
+    /// Counts the files a scan has listed and hashed, so a
+    /// [`crate::deadline::Deadline`] tells a long scan from a hung one.
+    progress: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 fn io_err(path: &RelPath, what: &str, e: io::Error) -> ReplicaError {
@@ -385,6 +388,19 @@ impl LocalReplica {
             gitignore: false,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             leftovers: Arc::default(),
+            progress: None,
+        }
+    }
+
+    /// Count each file a scan lists or hashes in `progress`.
+    pub fn with_progress(mut self, progress: Arc<std::sync::atomic::AtomicU64>) -> LocalReplica {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn tick(&self) {
+        if let Some(p) = &self.progress {
+            p.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -664,6 +680,7 @@ impl Replica for LocalReplica {
             gitignore: self.gitignore,
         };
         walk.run(|item| {
+            self.tick();
             let (rel_str, dir, name) = match item {
                 walk::Item::Note(n) => return scan.notes.push(n),
                 walk::Item::File { rel, dir, name } => (rel, dir, name),
@@ -768,7 +785,9 @@ impl Replica for LocalReplica {
                             .enumerate()
                             .filter(|(_, (_, u))| **u)
                         {
-                            match hash_beneath(&root, rel.as_str(), &mut cache) {
+                            let hashed = hash_beneath(&root, rel.as_str(), &mut cache);
+                            self.tick();
+                            match hashed {
                                 Ok(h) => entry.hash = h,
                                 Err(e) => failed
                                     .lock()

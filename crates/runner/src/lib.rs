@@ -10,6 +10,7 @@ pub mod events;
 pub mod executor;
 pub mod gates;
 pub mod mask;
+pub mod outputs;
 pub mod preserve;
 pub mod process;
 pub mod report_md;

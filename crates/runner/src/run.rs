@@ -687,17 +687,25 @@ fn finish_target(t: &Target, r: &mut TargetReport, ctx: &RunContext<'_>, opts: &
         return;
     }
     if !t.outputs.is_empty() {
-        let changed = driftsync_git::Repo::open(ctx.repo_root)
-            .and_then(|repo| repo.changed_since_head(&|p| t.outputs.is_match(p)));
+        let changed = driftsync_git::Repo::open(ctx.repo_root).and_then(|repo| {
+            let changed = repo.changed_since_head(&|p| t.outputs.is_match(p))?;
+            let tracked = if changed.is_empty() {
+                Vec::new()
+            } else {
+                repo.tracked_files()?
+            };
+            Ok((changed, tracked))
+        });
         match changed {
-            Ok(changed) => {
+            Ok((changed, tracked)) => {
+                r.outputs_created =
+                    crate::outputs::collapse(&changed, &tracked, &t.outputs.whole_dirs());
                 if (opts.check || t.fail_on_diff) && !changed.is_empty() {
                     r.status = TargetStatus::Drift;
                     r.success = false;
                     r.message = format!("{} output file(s) differ from HEAD", changed.len());
-                    r.drifted = changed.clone();
+                    r.drifted = changed;
                 }
-                r.outputs_created = changed;
             }
             Err(e) => {
                 r.status = TargetStatus::Failed;
@@ -778,7 +786,24 @@ fn commit(
         }
         if !r.outputs_created.is_empty() {
             names.push(t.name.as_str());
-            paths.extend(r.outputs_created.iter().cloned());
+            // A directory in the report stands for its changed files.
+            let dirs: Vec<&str> = r
+                .outputs_created
+                .iter()
+                .filter(|p| p.ends_with('/'))
+                .map(String::as_str)
+                .collect();
+            if !dirs.is_empty() {
+                paths.extend(repo.changed_since_head(&|p: &str| {
+                    dirs.iter().any(|d| p.starts_with(d)) && t.outputs.is_match(p)
+                })?);
+            }
+            paths.extend(
+                r.outputs_created
+                    .iter()
+                    .filter(|p| !p.ends_with('/'))
+                    .cloned(),
+            );
         }
     }
     let state = repo.changed_since_head(&|p| {

@@ -31,7 +31,7 @@ pub fn select<'c>(config: &'c Config, sel: &Selection) -> Result<Vec<&'c Target>
         let m = globset::Glob::new(g)
             .map_err(|e| SelectError::BadGlob(g.clone(), e.kind().to_string()))?
             .compile_matcher();
-        if !config.targets.iter().any(|t| m.is_match(&t.name)) {
+        if !config.targets.iter().any(|t| selects(&m, t)) {
             let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
             return Err(SelectError::NoMatch(g.clone(), names.join(", ")));
         }
@@ -40,13 +40,19 @@ pub fn select<'c>(config: &'c Config, sel: &Selection) -> Result<Vec<&'c Target>
     Ok(config
         .targets
         .iter()
-        .filter(|t| globs.is_empty() || globs.iter().any(|g| g.is_match(&t.name)))
+        .filter(|t| globs.is_empty() || globs.iter().any(|g| selects(g, t)))
         .filter(|t| sel.direction.is_none_or(|d| t.direction == d))
         .filter(|t| match &sel.schedule {
             None => true,
             Some(s) => t.schedule.as_ref().is_some_and(|c| c.matches_text(s)),
         })
         .collect())
+}
+
+/// Does a `--target` glob pick `t`, by its name or by the target it was
+/// split from (`site` picks `site.templates` and `site.custom_templates`)?
+fn selects(glob: &globset::GlobMatcher, t: &Target) -> bool {
+    glob.is_match(&t.name) || t.group.as_deref().is_some_and(|g| glob.is_match(g))
 }
 
 /// The cron that fired a scheduled GitHub Actions run: `.schedule` of the event payload.

@@ -249,24 +249,8 @@ impl PgCluster {
     /// Run a SQL file through `psql` against `database`, stopping at the first error. Returns stdout.
     pub fn psql_file(&self, database: &str, file: &Path) -> String {
         let out = self
-            .command("psql")
-            .args([
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                database,
-                "-At",
-                "-f",
-                file.to_str().expect("UTF-8 path"),
-            ])
+            .psql_command(database)
+            .args(["-f", file.to_str().expect("UTF-8 path")])
             .output()
             .expect("run psql");
         assert!(
@@ -277,10 +261,74 @@ impl PgCluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `psql` on `database` as the superuser: no psqlrc, quiet, unaligned
+    /// tuples only, stopping at the first error.
+    fn psql_command(&self, database: &str) -> Command {
+        let mut cmd = self.command("psql");
+        cmd.args([
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+        ])
+        .args([
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+        ]);
+        cmd
+    }
+
+    /// Open a `psql` session on `database`, run `sql` in it (e.g. `BEGIN;
+    /// LOCK TABLE docs;`) and keep the session open — its locks held — until
+    /// the returned [`Session`] is dropped. Returns once `sql` has run.
+    pub fn hold(&self, database: &str, sql: &str) -> Session {
+        use std::io::{BufRead, Write};
+        let mut child = self
+            .psql_command(database)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run psql");
+        let mut stdin = child.stdin.take().expect("psql stdin");
+        writeln!(stdin, "{sql}\nSELECT 'driftsync-held';").expect("send SQL to psql");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("psql stdout"));
+        let mut line = String::new();
+        while line.trim() != "driftsync-held" {
+            line.clear();
+            let n = out.read_line(&mut line).expect("read psql output");
+            assert!(n > 0, "psql ended before `{sql}` ran");
+        }
+        Session {
+            child,
+            _stdin: stdin,
+        }
+    }
+
     /// Create a fresh database.
     pub fn create_database(&self, name: &str) -> String {
         self.psql("postgres", &format!("CREATE DATABASE \"{name}\""));
         self.url(name)
+    }
+}
+
+/// A `psql` session kept open by [`PgCluster::hold`]; dropping it ends the
+/// session (and its transaction, releasing its locks).
+pub struct Session {
+    child: std::process::Child,
+    _stdin: std::process::ChildStdin,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

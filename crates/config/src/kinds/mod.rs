@@ -7,7 +7,7 @@
 mod bundle;
 mod command;
 mod schema;
-mod sync;
+pub(crate) mod sync;
 
 use crate::model::TargetKind;
 use crate::raw::RawTarget;

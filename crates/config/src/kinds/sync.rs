@@ -28,14 +28,24 @@ pub const SPEC: KindSpec = KindSpec {
         "validate",
         "after",
         "request_timeout",
+        "template_paths",
     ],
     resolve,
 };
 
 fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind> {
     let errors_before = ctx.errors.len();
-    let local = match &raw.local {
-        None => {
+    let local = match (&raw.local, &raw.template_paths) {
+        (Some(_), Some(_)) => {
+            ctx.error_key(
+                &["targets", name, "template_paths"],
+                "give `local` (one directory) or `template_paths` (several), not both",
+                Some("move the `local` directory into the `template_paths` list".into()),
+            );
+            None
+        }
+        (None, Some(_)) => template_paths(name, raw, ctx),
+        (None, None) => {
             ctx.error_key(
                 &["targets", name],
                 format!("sync target `{name}` has no `local`"),
@@ -43,7 +53,7 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
             );
             None
         }
-        Some(l) => {
+        (Some(l), None) => {
             let at = ["targets", name, "local"];
             let l = ctx.interpolate(&at, l)?;
             ctx.rel_path(&at, l.trim_end_matches('/'))
@@ -60,6 +70,18 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
         }
         Some(r) => ctx.interpolate(&["targets", name, "remote"], r),
     };
+    let db_remote = remote.as_deref().is_some_and(|r| {
+        ["sqlite:", "postgres:", "postgresql:"]
+            .iter()
+            .any(|s| r.starts_with(s))
+    });
+    if raw.template_paths.is_some() && db_remote {
+        ctx.error_key(
+            &["targets", name, "template_paths"],
+            "`template_paths` needs a remote with folders (a directory or a bucket); a database table has none",
+            Some("give one `local` directory, or one target per directory".into()),
+        );
+    }
     ctx.globs(&["targets", name, "include"], raw.include.as_ref());
     ctx.globs(&["targets", name, "exclude"], raw.exclude.as_ref());
     let on_conflict = match raw.on_conflict.as_deref() {
@@ -143,13 +165,7 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
     }
     let rt_at = ["targets", name, "request_timeout"];
     let request_timeout = ctx.duration(&rt_at, raw.request_timeout.as_deref());
-    if raw.request_timeout.is_some() && !object_remote {
-        ctx.error_key(
-            &rt_at,
-            "`request_timeout` applies to object-store remotes only (s3://, gs://, az://, file:)",
-            Some("remove it: only object-store requests have a per-request deadline".to_string()),
-        );
-    } else if request_timeout == Some(std::time::Duration::ZERO) {
+    if request_timeout == Some(std::time::Duration::ZERO) {
         ctx.error_value(
             &rt_at,
             "request_timeout must be more than zero",
@@ -184,6 +200,88 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
         after: raw.after.clone().unwrap_or_default(),
         request_timeout,
     }))
+}
+
+/// Validate `template_paths` (each a repository directory, their last
+/// components distinct, the remote one that has folders); the first is the
+/// target's `local` until the target is split per folder
+/// ([`split_template_paths`]).
+fn template_paths(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<RelPath> {
+    let at = ["targets", name, "template_paths"];
+    let paths = raw.template_paths.as_deref().unwrap_or_default();
+    if paths.is_empty() {
+        ctx.error_value(
+            &at,
+            "`template_paths` is empty",
+            Some(
+                "list the directories, e.g. `template_paths: [templates, custom_templates]`".into(),
+            ),
+        );
+        return None;
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut first = None;
+    for (i, p) in paths.iter().enumerate() {
+        let at = ["targets", name, "template_paths", &i.to_string()];
+        let p = ctx.interpolate(&at, p)?;
+        let rel = ctx.rel_path(&at, p.trim_end_matches('/'))?;
+        let leaf = folder_name(&rel).to_string();
+        if !crate::resolve::valid_name(&format!("{name}.{leaf}")) {
+            ctx.error_value(
+                &at,
+                format!(
+                    "`{leaf}` makes target `{name}.{leaf}`, which is not usable as a file name"
+                ),
+                Some("name the folder with letters, digits, `_`, `-` and `.`".into()),
+            );
+            return None;
+        }
+        if seen.contains(&leaf) {
+            ctx.error_value(
+                &at,
+                format!("two template paths end in `{leaf}`: both would pair with the remote's `{leaf}/`"),
+                Some("give directories whose last names differ".into()),
+            );
+            return None;
+        }
+        seen.push(leaf);
+        first.get_or_insert(rel);
+    }
+    first
+}
+
+/// The last component of a directory: the remote folder it pairs with.
+fn folder_name(dir: &RelPath) -> &str {
+    dir.as_str().rsplit('/').next().unwrap_or(dir.as_str())
+}
+
+/// A target with `template_paths`, one raw target per directory: named
+/// `<name>.<folder>`, its `local` the directory, its `remote` the remote's
+/// folder of the same name. `None` when `raw` names no `template_paths`.
+pub(crate) fn split_template_paths(
+    name: &str,
+    raw: &RawTarget,
+) -> Option<Vec<(String, RawTarget)>> {
+    let paths = raw.template_paths.as_ref()?;
+    let remote = raw.remote.as_deref().unwrap_or_default();
+    Some(
+        paths
+            .iter()
+            .map(|p| {
+                let dir = p.trim_end_matches('/');
+                let leaf = dir.rsplit('/').next().unwrap_or(dir);
+                let mut one = raw.clone();
+                one.template_paths = None;
+                one.local = Some(dir.to_string());
+                one.remote = Some(if remote.ends_with('/') || remote.ends_with(':') {
+                    format!("{remote}{leaf}/")
+                } else {
+                    format!("{remote}/{leaf}/")
+                });
+                (format!("{name}.{leaf}"), one)
+            })
+            .collect(),
+    )
 }
 
 /// True for the URLs the object-store backend opens.
