@@ -128,19 +128,6 @@ pub enum BumpArg {
     Patch,
 }
 
-fn repo_root(global: &Global) -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir().context("current directory")?;
-    Ok(match &global.config {
-        // .driftsync/sync.yaml → the repository root two levels up.
-        Some(cfg) => cwd
-            .join(cfg)
-            .parent()
-            .and_then(Path::parent)
-            .map_or(cwd.clone(), Path::to_path_buf),
-        None => cwd,
-    })
-}
-
 fn created_by() -> String {
     ["DRIFTSYNC_USER", "GITHUB_ACTOR", "USER", "USERNAME"]
         .iter()
@@ -160,7 +147,7 @@ fn fail(e: BundleError) -> anyhow::Error {
 
 /// Run `driftsync bundle …`.
 pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
-    let root = repo_root(global)?;
+    let root = crate::workspace::root(global)?;
     let frameworks = root.join(&args.dir);
     if let BundleCommand::Validate { names } = &args.command {
         return validate_cmd(&frameworks, &args.dir, names);

@@ -265,7 +265,7 @@ fn execute_with(
     // From here on only the masked report exists: files, stdout, GitHub.
     let report = masker.mask_report(&report).context("masking the report")?;
     let dir = match report_dir {
-        Some(d) => crate::workspace::start_dir(global)?.join(d),
+        Some(d) => crate::workspace::start_dir()?.join(d),
         None => config.root.join(report_files::DEFAULT_DIR),
     };
     let (jp, mp) = report_files::write(&report, &dir, &masker)?;
