@@ -98,10 +98,9 @@ impl TargetExecutor for SyncExecutor {
         }
         let out = result.map_err(|e| {
             let msg = mask(format!("{}: {e}", target.name));
-            if e.is_environment() {
-                ExecError::Environment(msg)
-            } else {
-                ExecError::Failed(msg)
+            match crate::exit::Exit::of_engine(&e) {
+                crate::exit::Exit::Drift => ExecError::Failed(msg),
+                _ => ExecError::Environment(msg),
             }
         })?;
         let mut report = new_report(target);

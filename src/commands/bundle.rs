@@ -135,16 +135,6 @@ fn created_by() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Map a bundle error to the exit code convention: environment and input → 2, refused work → 1.
-fn fail(e: BundleError) -> anyhow::Error {
-    match e {
-        BundleError::VersionExists { .. }
-        | BundleError::LocalChanges { .. }
-        | BundleError::Unsafe(_) => Failed(e.to_string()).into(),
-        other => anyhow::Error::new(other),
-    }
-}
-
 /// Run `driftsync bundle …`.
 pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
     let root = crate::workspace::root(global)?;
@@ -161,7 +151,7 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
         return init(&frameworks, name, spec_version, description.as_deref());
     }
     let url = DbUrl::parse(&args.database, &root)?;
-    let store = BundleStore::open(&url).map_err(fail)?;
+    let store = BundleStore::open(&url)?;
     let mut ws = Workspace {
         root: frameworks,
         state_path: root.join(".driftsync/state/bundles.json"),
@@ -172,7 +162,7 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
             unreachable!("handled above")
         }
         BundleCommand::Status { json } => {
-            let lines = ws.status().map_err(fail)?;
+            let lines = ws.status()?;
             if json {
                 let doc = serde_json::json!({
                     "database": url.url.redacted(),
@@ -214,13 +204,13 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
                 .map_err(|e: String| anyhow::anyhow!("--version: {e}"))?;
             let names = match name {
                 Some(n) => vec![n],
-                None => ws.store.names().map_err(fail)?,
+                None => ws.store.names()?,
             };
             if names.is_empty() {
                 println!("no bundle is stored in {}", url.url.redacted());
             }
             for name in names {
-                let out = ws.export(&name, version, force).map_err(fail)?;
+                let out = ws.export(&name, version, force)?;
                 println!(
                     "exported {name} {}: {} written, {} unchanged, {} removed",
                     out.version,
@@ -239,7 +229,7 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
             });
             let names = match name {
                 Some(n) => vec![n],
-                None => driftsync_bundle::local::local_names(&ws.root).map_err(fail)?,
+                None => driftsync_bundle::local::local_names(&ws.root)?,
             };
             if names.is_empty() {
                 println!(
@@ -248,7 +238,7 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
                 );
             }
             for name in names {
-                match ws.import(&name, bump, &created_by()).map_err(fail)? {
+                match ws.import(&name, bump, &created_by())? {
                     ImportOutcome::Stored(info) => println!(
                         "stored {name} {} ({} files, tree {})",
                         info.version,
@@ -263,10 +253,8 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         BundleCommand::Migrate { to, apply, json } => {
-            let migrations =
-                load_migrations(&root.join(".driftsync/bundle-migrations")).map_err(fail)?;
-            let plans =
-                migrate(&mut ws.store, &migrations, &to, apply, &created_by()).map_err(fail)?;
+            let migrations = load_migrations(&root.join(".driftsync/bundle-migrations"))?;
+            let plans = migrate(&mut ws.store, &migrations, &to, apply, &created_by())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&plans)?);
             } else {
@@ -298,16 +286,16 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
 /// files must parse), and, without names, every folder that lacks a
 /// bundle.yaml.
 fn validate_cmd(frameworks: &Path, dir: &Path, names: &[String]) -> anyhow::Result<Exit> {
-    let bad = validate(frameworks, names).map_err(fail)?;
+    let bad = validate(frameworks, names)?;
     let mut checked = if names.is_empty() {
-        driftsync_bundle::local::local_names(frameworks).map_err(fail)?
+        driftsync_bundle::local::local_names(frameworks)?
     } else {
         names.to_vec()
     };
     checked.retain(|n| !bad.iter().any(|(b, _)| b == n));
     let mut broken = Vec::new();
     for name in &checked {
-        let bundle = driftsync_bundle::local::load(frameworks, name).map_err(fail)?;
+        let bundle = driftsync_bundle::local::load(frameworks, name)?;
         for (path, bytes) in &bundle.files {
             let Some(kind) = driftsync_config::FileKind::of_path(path.as_str()) else {
                 continue;
@@ -451,12 +439,9 @@ impl driftsync_runner::TargetExecutor for BundleExecutor {
                 target.name
             )));
         };
-        let env = |e: BundleError| {
-            if e.is_environment() {
-                ExecError::Environment(e.to_string())
-            } else {
-                ExecError::Failed(e.to_string())
-            }
+        let env = |e: BundleError| match Exit::of_bundle(&e) {
+            Exit::Drift => ExecError::Failed(e.to_string()),
+            _ => ExecError::Environment(e.to_string()),
         };
         let url = DbUrl::parse(cfg.database.expose(), ctx.repo_root)
             .map_err(|e| ExecError::Environment(e.to_string()))?;

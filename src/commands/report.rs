@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use driftsync_github::merge::{merge_reports, merged_markdown, JobReport};
 
 use crate::cli::Global;
-use crate::commands::publish::{exit_of, read_report_dir};
+use crate::commands::publish::read_report_dir;
 use crate::exit::Exit;
 
 /// Work with reports.
@@ -129,5 +129,5 @@ fn merge(global: &Global, args: MergeArgs) -> anyhow::Result<Exit> {
     if crate::github::in_actions() || (global.ci && actions_vars) {
         crate::github::publish_report(&merged, &markdown, &args.out, None, true, &masker)?;
     }
-    Ok(exit_of(&merged))
+    Ok(Exit::of_report(&merged))
 }

@@ -284,11 +284,7 @@ fn execute_with(
             jp.display()
         )))?;
     }
-    let mut exit = match report.exit_code {
-        0 => Exit::Ok,
-        1 => Exit::Drift,
-        _ => Exit::Usage,
-    };
+    let mut exit = Exit::of_report(&report);
     if let Some(plan) = &plan {
         let markdown =
             std::fs::read_to_string(&mp).with_context(|| format!("reading {}", mp.display()))?;
