@@ -112,7 +112,7 @@ pub fn report_error(err: &anyhow::Error) -> Exit {
     for cause in err.chain().skip(1) {
         text.push_str(&format!("  caused by: {cause}\n"));
     }
-    let masker = driftsync_runner::Masker::from_env(std::env::vars());
+    let masker = crate::env::masker();
     let _ = std::io::Write::write_all(&mut std::io::stderr(), masker.mask(&text).as_bytes());
     Exit::of_error(err)
 }

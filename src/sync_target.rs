@@ -258,7 +258,7 @@ impl driftsync_engine::Reporter for Heard {
 /// `DRIFTSYNC_LEASE_TTL` (a duration such as `30s`): how long a remote's
 /// lease lasts between renewals (default 2 minutes).
 pub fn lease_ttl_override() -> Option<std::time::Duration> {
-    let v = std::env::var("DRIFTSYNC_LEASE_TTL").ok()?;
+    let v = std::env::var(crate::env::DRIFTSYNC_LEASE_TTL).ok()?;
     driftsync_config::duration::parse_duration(&v).ok()
 }
 

@@ -25,7 +25,7 @@ pub const DEFAULT_DATABASE: &str = "sqlite://.driftsync/frameworks.db";
 pub struct BundleArgs {
     /// Database holding the bundle versions (sqlite://FILE or postgres://…);
     /// relative SQLite paths are under the repository root.
-    #[arg(long, global = true, env = "DRIFTSYNC_BUNDLE_DATABASE", value_name = "URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
+    #[arg(long, global = true, env = crate::env::DRIFTSYNC_BUNDLE_DATABASE, value_name = "URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
     pub database: String,
     /// Folder holding one directory per bundle.
     #[arg(long, global = true, value_name = "DIR", default_value = "frameworks")]
@@ -129,10 +129,7 @@ pub enum BumpArg {
 }
 
 fn created_by() -> String {
-    ["DRIFTSYNC_USER", "GITHUB_ACTOR", "USER", "USERNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".into())
+    crate::env::first_set(&crate::env::BUNDLE_AUTHOR).unwrap_or_else(|| "unknown".into())
 }
 
 /// Run `driftsync bundle …`.

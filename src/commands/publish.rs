@@ -43,7 +43,7 @@ pub fn run(_global: &Global, args: PublishArgs) -> anyhow::Result<Exit> {
         args.artifact_name
             .unwrap_or_else(|| actions.artifact_name())
     });
-    let masker = driftsync_runner::Masker::from_env(std::env::vars());
+    let masker = crate::env::masker();
     crate::github::publish_report(&report, &markdown, &args.dir, artifact, false, &masker)?;
     Ok(Exit::of_report(&report))
 }

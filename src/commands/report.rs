@@ -106,7 +106,7 @@ fn merge(global: &Global, args: MergeArgs) -> anyhow::Result<Exit> {
     let markdown = merged_markdown(&merged, &jobs);
     // The job reports were masked by their runs; mask once more what this
     // machine knows, and credentials of well-known formats.
-    let masker = driftsync_runner::Masker::from_env(std::env::vars());
+    let masker = crate::env::masker();
     let merged = masker.mask_report(&merged)?;
     let markdown = masker.mask(&markdown);
     std::fs::create_dir_all(&args.out)

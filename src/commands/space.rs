@@ -37,7 +37,7 @@ pub enum SpaceCommand {
         #[arg(
             long,
             value_name = "URL",
-            env = "DRIFTSYNC_SPACE_DATABASE",
+            env = crate::env::DRIFTSYNC_SPACE_DATABASE,
             hide_env_values = true
         )]
         database: String,
@@ -64,7 +64,7 @@ pub enum SpaceCommand {
         #[arg(
             long,
             value_name = "URL",
-            env = "DRIFTSYNC_SPACE_DATABASE",
+            env = crate::env::DRIFTSYNC_SPACE_DATABASE,
             hide_env_values = true
         )]
         database: String,
