@@ -19,6 +19,7 @@ enum Outcome {
     BadConfig,
     UnknownFlag,
     MissingEnv,
+    BadEnvValue,
 }
 
 impl Outcome {
@@ -29,7 +30,8 @@ impl Outcome {
             Outcome::ScanFailure
             | Outcome::BadConfig
             | Outcome::UnknownFlag
-            | Outcome::MissingEnv => 2,
+            | Outcome::MissingEnv
+            | Outcome::BadEnvValue => 2,
         }
     }
 }
@@ -163,6 +165,19 @@ fn cases() -> Vec<Case> {
         }),
         case("matrix", MissingEnv, || {
             sync_target("${DRIFTSYNC_TEST_NEVER_SET}", "").run(&["matrix"])
+        }),
+        // A duration variable that is not a duration is an error naming it.
+        case("run", BadEnvValue, || {
+            let d = remote_dir();
+            let mut r = sync_target(d.path().to_str().unwrap(), "");
+            r.env("DRIFTSYNC_LEASE_TTL", "soon");
+            let out = r.run(&["run"]);
+            assert!(
+                out.all().contains("DRIFTSYNC_LEASE_TTL: `soon`"),
+                "{}",
+                out.all()
+            );
+            out
         }),
         // list reads the file without running what needs the variable.
         case("list", InSync, || {
