@@ -7,6 +7,8 @@
 //! The test walks the command tree of the real binary: a new command fails it
 //! until it is given a command line below or listed as reading no workspace.
 
+mod cli_support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -213,16 +215,7 @@ fn leaf_commands() -> Vec<String> {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let subs: Vec<String> = text
-            .lines()
-            .skip_while(|l| !l.starts_with("Commands:"))
-            .skip(1)
-            .take_while(|l| !l.trim().is_empty())
-            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
-            .filter_map(|l| l.split_whitespace().next())
-            .filter(|n| *n != "help")
-            .map(str::to_string)
-            .collect();
+        let subs = cli_support::subcommands(&text);
         if subs.is_empty() {
             leaves.push(path.join(" "));
         }
