@@ -20,6 +20,7 @@ enum Outcome {
     UnknownFlag,
     MissingEnv,
     BadEnvValue,
+    PushDenied,
 }
 
 impl Outcome {
@@ -31,7 +32,8 @@ impl Outcome {
             | Outcome::BadConfig
             | Outcome::UnknownFlag
             | Outcome::MissingEnv
-            | Outcome::BadEnvValue => 2,
+            | Outcome::BadEnvValue
+            | Outcome::PushDenied => 2,
         }
     }
 }
@@ -41,6 +43,23 @@ fn closed_postgres(table: bool) -> String {
     let port = driftsync_testkit::free_port();
     let t = if table { "?table=docs" } else { "" };
     format!("postgres://app:pw@127.0.0.1:{port}/nothing{t}")
+}
+
+/// An HTTP git remote that answers every request `403 Forbidden`; its URL.
+fn forbidding_remote() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}/owner/repo.git")
 }
 
 /// A repository whose sync.yaml has one target with `body` (YAML lines under it).
@@ -174,6 +193,26 @@ fn cases() -> Vec<Case> {
             let out = r.run(&["run"]);
             assert!(
                 out.all().contains("DRIFTSYNC_LEASE_TTL: `soon`"),
+                "{}",
+                out.all()
+            );
+            out
+        }),
+        // A remote that turns the token down: exit 2 with what to do about it.
+        case("run", PushDenied, || {
+            let mut r = with_target(
+                "    type: command\n    direction: pull\n    entrypoint: scripts/pull.sh\n    outputs: [\"data/**\"]\n",
+            );
+            r.script(
+                "scripts/pull.sh",
+                "mkdir -p data\necho pulled > data/out.txt",
+            );
+            r.commit_all("pull script");
+            r.git(&["remote", "add", "origin", &forbidding_remote()]);
+            r.env("DRIFTSYNC_GIT_TOKEN", "ghs_deniedToken0123456789");
+            let out = r.run(&["run", "--push"]);
+            assert!(
+                out.all().contains("the token may not push"),
                 "{}",
                 out.all()
             );
