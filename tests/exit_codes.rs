@@ -21,6 +21,7 @@ enum Outcome {
     MissingEnv,
     BadEnvValue,
     PushDenied,
+    InvalidBundle,
 }
 
 impl Outcome {
@@ -33,7 +34,8 @@ impl Outcome {
             | Outcome::UnknownFlag
             | Outcome::MissingEnv
             | Outcome::BadEnvValue
-            | Outcome::PushDenied => 2,
+            | Outcome::PushDenied
+            | Outcome::InvalidBundle => 2,
         }
     }
 }
@@ -258,6 +260,20 @@ fn cases() -> Vec<Case> {
             assert_eq!(i.code, 0, "{}", i.all());
             r.write("frameworks/nist/rules.yaml", "rules: [y]\n");
             r.run(&["bundle", "import", "nist"])
+        }),
+        // A bundle.yaml that does not parse: the same code as a command and as a target.
+        case("bundle import", InvalidBundle, || {
+            let r = bundle_repo();
+            r.write("frameworks/nist/bundle.yaml", "name: [nist\n");
+            r.run(&["bundle", "import", "nist"])
+        }),
+        case("run", InvalidBundle, || {
+            let r = with_target(
+                "    type: bundle\n    direction: push\n    local: frameworks/\n    database: sqlite://.driftsync/frameworks.db\n",
+            );
+            r.write("frameworks/nist/bundle.yaml", "name: [nist\n");
+            r.commit_all("a broken bundle");
+            r.run(&["run"])
         }),
         case("bundle status", ScanFailure, || {
             bundle_repo().run(&["bundle", "--database", &closed_postgres(false), "status"])
