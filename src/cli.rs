@@ -47,7 +47,7 @@ pub struct Global {
 impl Global {
     /// True under `--ci` or `CI=true`.
     pub fn in_ci(&self) -> bool {
-        self.ci || std::env::var(crate::env::CI).is_ok_and(|v| v == "true" || v == "1")
+        self.ci || crate::env::is_true(crate::env::CI)
     }
 }
 
