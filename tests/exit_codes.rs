@@ -97,6 +97,12 @@ fn bundle_repo() -> Repo {
     r
 }
 
+/// `out`, which must contain `text` (what the message tells the user to do).
+fn says(out: Out, text: &str) -> Out {
+    assert!(out.all().contains(text), "no {text:?} in:\n{}", out.all());
+    out
+}
+
 /// One case: how to set it up, the command line, the outcome it stands for.
 struct Case {
     command: &'static str,
@@ -192,13 +198,7 @@ fn cases() -> Vec<Case> {
             let d = remote_dir();
             let mut r = sync_target(d.path().to_str().unwrap(), "");
             r.env("DRIFTSYNC_LEASE_TTL", "soon");
-            let out = r.run(&["run"]);
-            assert!(
-                out.all().contains("DRIFTSYNC_LEASE_TTL: `soon`"),
-                "{}",
-                out.all()
-            );
-            out
+            says(r.run(&["run"]), "DRIFTSYNC_LEASE_TTL: `soon`")
         }),
         // A remote that turns the token down: exit 2 with what to do about it.
         case("run", PushDenied, || {
@@ -212,13 +212,7 @@ fn cases() -> Vec<Case> {
             r.commit_all("pull script");
             r.git(&["remote", "add", "origin", &forbidding_remote()]);
             r.env("DRIFTSYNC_GIT_TOKEN", "ghs_deniedToken0123456789");
-            let out = r.run(&["run", "--push"]);
-            assert!(
-                out.all().contains("the token may not push"),
-                "{}",
-                out.all()
-            );
-            out
+            says(r.run(&["run", "--push"]), "the token may not push")
         }),
         // list reads the file without running what needs the variable.
         case("list", InSync, || {
