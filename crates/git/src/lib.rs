@@ -40,7 +40,16 @@ pub enum GitError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// Anything git2 reported.
+    /// Anything else git2 reported, git's error kept as the cause.
+    #[error("git: {message}")]
+    Library {
+        /// What git said.
+        message: String,
+        /// git's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A git operation driftsync refuses or cannot finish (the message says why).
     #[error("git: {0}")]
     Git(String),
 }
@@ -53,7 +62,10 @@ impl From<git2::Error> for GitError {
                 source: Box::new(e),
             }
         } else {
-            GitError::Git(e.message().to_string())
+            GitError::Library {
+                message: e.message().to_string(),
+                source: Box::new(e),
+            }
         }
     }
 }
@@ -341,7 +353,12 @@ mod tests {
             "unexpected http status code: 500",
         ] {
             let e = Error::new(ErrorCode::GenericError, ErrorClass::Http, text);
-            assert!(matches!(GitError::from(e), GitError::Git(_)), "{text}");
+            let g = GitError::from(e);
+            assert!(matches!(g, GitError::Library { .. }), "{text}");
+            assert!(
+                std::error::Error::source(&g).is_some(),
+                "{text}: the cause is kept"
+            );
         }
     }
 
