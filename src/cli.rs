@@ -34,6 +34,8 @@ pub struct Global {
     #[arg(short = 'c', long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Run as if started in DIR (like `git -C`)
+    // Entered once by `workspace::enter` before any command runs; commands
+    // never read it.
     #[arg(short = 'C', global = true, value_name = "DIR")]
     pub directory: Option<PathBuf>,
     /// Run as in CI: no prompts, no colour, no progress bars, GitHub log groups
@@ -45,7 +47,7 @@ pub struct Global {
 impl Global {
     /// True under `--ci` or `CI=true`.
     pub fn in_ci(&self) -> bool {
-        self.ci || std::env::var(crate::env::CI).is_ok_and(|v| v == "true" || v == "1")
+        self.ci || crate::env::is_true(crate::env::CI)
     }
 }
 

@@ -58,7 +58,7 @@ fn main() -> std::process::ExitCode {
     tune_allocator();
     quiet_on_closed_stdout();
     let cli = cli::Cli::parse();
-    match commands::dispatch(cli) {
+    match workspace::enter(&cli.global).and_then(|()| commands::dispatch(cli)) {
         Ok(code) => code.into(),
         Err(err) => exit::report_error(&err).into(),
     }

@@ -84,7 +84,7 @@ impl TargetExecutor for SyncExecutor {
         // The base is committed: quick-check data alone (new in every
         // fresh clone) does not rewrite it.
         opts.refresh_quick_check = false;
-        if let Some(ttl) = lease_ttl_override() {
+        if let Some(ttl) = lease_ttl_override().map_err(ExecError::Environment)? {
             opts.lease_ttl = ttl;
         }
         let heard = Heard::default();
@@ -98,10 +98,9 @@ impl TargetExecutor for SyncExecutor {
         }
         let out = result.map_err(|e| {
             let msg = mask(format!("{}: {e}", target.name));
-            if e.is_environment() {
-                ExecError::Environment(msg)
-            } else {
-                ExecError::Failed(msg)
+            match crate::exit::Exit::of_engine(&e) {
+                crate::exit::Exit::Drift => ExecError::Failed(msg),
+                _ => ExecError::Environment(msg),
             }
         })?;
         let mut report = new_report(target);
@@ -275,10 +274,16 @@ impl driftsync_engine::Reporter for Heard {
 }
 
 /// `DRIFTSYNC_LEASE_TTL` (a duration such as `30s`): how long a remote's
-/// lease lasts between renewals (default 2 minutes).
-pub fn lease_ttl_override() -> Option<std::time::Duration> {
-    let v = std::env::var("DRIFTSYNC_LEASE_TTL").ok()?;
-    driftsync_config::duration::parse_duration(&v).ok()
+/// lease lasts between renewals (default 2 minutes). A value that is not a
+/// duration is an error naming the variable, not a silent default.
+pub fn lease_ttl_override() -> Result<Option<std::time::Duration>, String> {
+    let name = crate::env::DRIFTSYNC_LEASE_TTL;
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => driftsync_config::duration::parse_duration(&v)
+            .map(Some)
+            .map_err(|e| format!("{name}: {e}")),
+        _ => Ok(None),
+    }
 }
 
 /// A file held back by `validate:`, as a finding at file:line (repository

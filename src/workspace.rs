@@ -1,4 +1,11 @@
-//! Finding the repository root and loading its configuration.
+//! The workspace every command works in: entered once, before any command
+//! runs; then its configuration file, repository root and configuration.
+//!
+//! `-C DIR` is honoured in one place, [`enter`], the way `git -C` does it: the
+//! process moves to `DIR`, so every relative path — a command's arguments,
+//! `-c FILE`, the search for `.driftsync/sync.yaml` — starts there, and a new
+//! command cannot forget it. Paths inside sync.yaml are relative to the
+//! repository root ([`root`]), whatever directory the command started in.
 
 use std::path::{Path, PathBuf};
 
@@ -7,22 +14,27 @@ use driftsync_config::Config;
 
 use crate::cli::Global;
 
-/// The directory commands start from: `-C DIR` or the current directory.
-pub fn start_dir(global: &Global) -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    Ok(match &global.directory {
-        Some(d) => {
-            let d = cwd.join(d);
-            anyhow::ensure!(d.is_dir(), "-C {}: no such directory", d.display());
-            d
-        }
-        None => cwd,
-    })
+/// Enter the workspace: with `-C DIR`, move the process to `DIR` (relative
+/// to the current directory). Called by `main` before any command runs;
+/// commands never read `-C` themselves.
+pub fn enter(global: &Global) -> anyhow::Result<()> {
+    if let Some(dir) = &global.directory {
+        let cwd = start_dir()?;
+        let d = cwd.join(dir);
+        anyhow::ensure!(d.is_dir(), "-C {}: no such directory", d.display());
+        std::env::set_current_dir(&d).with_context(|| format!("-C {}", d.display()))?;
+    }
+    Ok(())
+}
+
+/// The directory the command runs in (after [`enter`], `-C DIR`), absolute.
+pub fn start_dir() -> anyhow::Result<PathBuf> {
+    std::env::current_dir().context("cannot read the current directory")
 }
 
 /// The configuration file and the repository root it belongs to.
 pub fn locate(global: &Global) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let start = start_dir(global)?;
+    let start = start_dir()?;
     let file = match &global.config {
         Some(f) => {
             let f = start.join(f);
@@ -31,10 +43,25 @@ pub fn locate(global: &Global) -> anyhow::Result<(PathBuf, PathBuf)> {
         }
         None => driftsync_config::find_config(&start)?,
     };
-    let root = driftsync_config::root_of(&file)
-        .or_else(|| driftsync_git::discover_root(&start))
-        .unwrap_or(start);
-    Ok((file, root))
+    Ok((file.clone(), root_for(Some(&file), &start)))
+}
+
+/// The repository root, for commands that work without a configuration file
+/// (`bundle`): the root of the configuration file when there is one (`-c
+/// FILE`, or `.driftsync/sync.yaml` found upwards), else the git work tree
+/// around the current directory, else the current directory.
+pub fn root(global: &Global) -> anyhow::Result<PathBuf> {
+    match locate(global) {
+        Ok((_, root)) => Ok(root),
+        Err(e) if global.config.is_some() => Err(e),
+        Err(_) => Ok(root_for(None, &start_dir()?)),
+    }
+}
+
+fn root_for(file: Option<&Path>, start: &Path) -> PathBuf {
+    file.and_then(driftsync_config::root_of)
+        .or_else(|| driftsync_git::discover_root(start))
+        .unwrap_or_else(|| start.to_path_buf())
 }
 
 /// Load and validate the configuration (`${VAR}` from the process

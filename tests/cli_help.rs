@@ -2,7 +2,11 @@
 //! examples. The test walks the whole command tree from `driftsync --help`,
 //! so a new command without examples fails it.
 
+mod cli_support;
+
 use std::process::Command;
+
+use cli_support::subcommands;
 
 fn help(path: &[String]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_driftsync"))
@@ -13,19 +17,6 @@ fn help(path: &[String]) -> String {
         .expect("run driftsync");
     assert!(out.status.success(), "{path:?} --help: {out:?}");
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// The names listed under `Commands:` (an indented name, then its summary).
-fn subcommands(text: &str) -> Vec<String> {
-    text.lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| !l.trim().is_empty())
-        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| *n != "help")
-        .map(str::to_string)
-        .collect()
 }
 
 #[test]

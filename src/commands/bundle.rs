@@ -25,7 +25,7 @@ pub const DEFAULT_DATABASE: &str = "sqlite://.driftsync/frameworks.db";
 pub struct BundleArgs {
     /// Database holding the bundle versions (sqlite://FILE or postgres://…);
     /// relative SQLite paths are under the repository root.
-    #[arg(long, global = true, env = "DRIFTSYNC_BUNDLE_DATABASE", value_name = "URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
+    #[arg(long, global = true, env = crate::env::DRIFTSYNC_BUNDLE_DATABASE, value_name = "URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
     pub database: String,
     /// Folder holding one directory per bundle.
     #[arg(long, global = true, value_name = "DIR", default_value = "frameworks")]
@@ -128,39 +128,13 @@ pub enum BumpArg {
     Patch,
 }
 
-fn repo_root(global: &Global) -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir().context("current directory")?;
-    Ok(match &global.config {
-        // .driftsync/sync.yaml → the repository root two levels up.
-        Some(cfg) => cwd
-            .join(cfg)
-            .parent()
-            .and_then(Path::parent)
-            .map_or(cwd.clone(), Path::to_path_buf),
-        None => cwd,
-    })
-}
-
 fn created_by() -> String {
-    ["DRIFTSYNC_USER", "GITHUB_ACTOR", "USER", "USERNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// Map a bundle error to the exit code convention: environment and input → 2, refused work → 1.
-fn fail(e: BundleError) -> anyhow::Error {
-    match e {
-        BundleError::VersionExists { .. }
-        | BundleError::LocalChanges { .. }
-        | BundleError::Unsafe(_) => Failed(e.to_string()).into(),
-        other => anyhow::Error::new(other),
-    }
+    crate::env::first_set(&crate::env::BUNDLE_AUTHOR).unwrap_or_else(|| "unknown".into())
 }
 
 /// Run `driftsync bundle …`.
 pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
-    let root = repo_root(global)?;
+    let root = crate::workspace::root(global)?;
     let frameworks = root.join(&args.dir);
     if let BundleCommand::Validate { names } = &args.command {
         return validate_cmd(&frameworks, &args.dir, names);
@@ -174,7 +148,7 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
         return init(&frameworks, name, spec_version, description.as_deref());
     }
     let url = DbUrl::parse(&args.database, &root)?;
-    let store = BundleStore::open(&url).map_err(fail)?;
+    let store = BundleStore::open(&url)?;
     let mut ws = Workspace {
         root: frameworks,
         state_path: root.join(".driftsync/state/bundles.json"),
@@ -185,7 +159,7 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
             unreachable!("handled above")
         }
         BundleCommand::Status { json } => {
-            let lines = ws.status().map_err(fail)?;
+            let lines = ws.status()?;
             if json {
                 let doc = serde_json::json!({
                     "database": url.url.redacted(),
@@ -227,13 +201,13 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
                 .map_err(|e: String| anyhow::anyhow!("--version: {e}"))?;
             let names = match name {
                 Some(n) => vec![n],
-                None => ws.store.names().map_err(fail)?,
+                None => ws.store.names()?,
             };
             if names.is_empty() {
                 println!("no bundle is stored in {}", url.url.redacted());
             }
             for name in names {
-                let out = ws.export(&name, version, force).map_err(fail)?;
+                let out = ws.export(&name, version, force)?;
                 println!(
                     "exported {name} {}: {} written, {} unchanged, {} removed",
                     out.version,
@@ -252,7 +226,7 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
             });
             let names = match name {
                 Some(n) => vec![n],
-                None => driftsync_bundle::local::local_names(&ws.root).map_err(fail)?,
+                None => driftsync_bundle::local::local_names(&ws.root)?,
             };
             if names.is_empty() {
                 println!(
@@ -261,7 +235,7 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
                 );
             }
             for name in names {
-                match ws.import(&name, bump, &created_by()).map_err(fail)? {
+                match ws.import(&name, bump, &created_by())? {
                     ImportOutcome::Stored(info) => println!(
                         "stored {name} {} ({} files, tree {})",
                         info.version,
@@ -276,10 +250,8 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         BundleCommand::Migrate { to, apply, json } => {
-            let migrations =
-                load_migrations(&root.join(".driftsync/bundle-migrations")).map_err(fail)?;
-            let plans =
-                migrate(&mut ws.store, &migrations, &to, apply, &created_by()).map_err(fail)?;
+            let migrations = load_migrations(&root.join(".driftsync/bundle-migrations"))?;
+            let plans = migrate(&mut ws.store, &migrations, &to, apply, &created_by())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&plans)?);
             } else {
@@ -311,16 +283,16 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
 /// files must parse), and, without names, every folder that lacks a
 /// bundle.yaml.
 fn validate_cmd(frameworks: &Path, dir: &Path, names: &[String]) -> anyhow::Result<Exit> {
-    let bad = validate(frameworks, names).map_err(fail)?;
+    let bad = validate(frameworks, names)?;
     let mut checked = if names.is_empty() {
-        driftsync_bundle::local::local_names(frameworks).map_err(fail)?
+        driftsync_bundle::local::local_names(frameworks)?
     } else {
         names.to_vec()
     };
     checked.retain(|n| !bad.iter().any(|(b, _)| b == n));
     let mut broken = Vec::new();
     for name in &checked {
-        let bundle = driftsync_bundle::local::load(frameworks, name).map_err(fail)?;
+        let bundle = driftsync_bundle::local::load(frameworks, name)?;
         for (path, bytes) in &bundle.files {
             let Some(kind) = driftsync_config::FileKind::of_path(path.as_str()) else {
                 continue;
@@ -464,12 +436,9 @@ impl driftsync_runner::TargetExecutor for BundleExecutor {
                 target.name
             )));
         };
-        let env = |e: BundleError| {
-            if e.is_environment() {
-                ExecError::Environment(e.to_string())
-            } else {
-                ExecError::Failed(e.to_string())
-            }
+        let env = |e: BundleError| match Exit::of_bundle(&e) {
+            Exit::Drift => ExecError::Failed(e.to_string()),
+            _ => ExecError::Environment(e.to_string()),
         };
         let url = DbUrl::parse(cfg.database.expose(), ctx.repo_root)
             .map_err(|e| ExecError::Environment(e.to_string()))?;

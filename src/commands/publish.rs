@@ -43,18 +43,9 @@ pub fn run(_global: &Global, args: PublishArgs) -> anyhow::Result<Exit> {
         args.artifact_name
             .unwrap_or_else(|| actions.artifact_name())
     });
-    let masker = driftsync_runner::Masker::from_env(std::env::vars());
+    let masker = crate::env::masker();
     crate::github::publish_report(&report, &markdown, &args.dir, artifact, false, &masker)?;
-    Ok(exit_of(&report))
-}
-
-/// The exit code a report stands for.
-pub fn exit_of(report: &Report) -> Exit {
-    match report.exit_code {
-        0 if !report.has_drift() => Exit::Ok,
-        0 | 1 => Exit::Drift,
-        _ => Exit::Usage,
-    }
+    Ok(Exit::of_report(&report))
 }
 
 /// `DIR/report.json` parsed, and `DIR/report.md` (empty when absent).

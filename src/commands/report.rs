@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use driftsync_github::merge::{merge_reports, merged_markdown, JobReport};
 
 use crate::cli::Global;
-use crate::commands::publish::{exit_of, read_report_dir};
+use crate::commands::publish::read_report_dir;
 use crate::exit::Exit;
 
 /// Work with reports.
@@ -106,7 +106,7 @@ fn merge(global: &Global, args: MergeArgs) -> anyhow::Result<Exit> {
     let markdown = merged_markdown(&merged, &jobs);
     // The job reports were masked by their runs; mask once more what this
     // machine knows, and credentials of well-known formats.
-    let masker = driftsync_runner::Masker::from_env(std::env::vars());
+    let masker = crate::env::masker();
     let merged = masker.mask_report(&merged)?;
     let markdown = masker.mask(&markdown);
     std::fs::create_dir_all(&args.out)
@@ -129,5 +129,5 @@ fn merge(global: &Global, args: MergeArgs) -> anyhow::Result<Exit> {
     if crate::github::in_actions() || (global.ci && actions_vars) {
         crate::github::publish_report(&merged, &markdown, &args.out, None, true, &masker)?;
     }
-    Ok(exit_of(&merged))
+    Ok(Exit::of_report(&merged))
 }

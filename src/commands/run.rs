@@ -266,7 +266,7 @@ fn execute_with(
     // From here on only the masked report exists: files, stdout, GitHub.
     let report = masker.mask_report(&report).context("masking the report")?;
     let dir = match report_dir {
-        Some(d) => crate::workspace::start_dir(global)?.join(d),
+        Some(d) => crate::workspace::start_dir()?.join(d),
         None => config.root.join(report_files::DEFAULT_DIR),
     };
     let (jp, mp) = report_files::write(&report, &dir, &masker)?;
@@ -285,11 +285,7 @@ fn execute_with(
             jp.display()
         )))?;
     }
-    let mut exit = match report.exit_code {
-        0 => Exit::Ok,
-        1 => Exit::Drift,
-        _ => Exit::Usage,
-    };
+    let mut exit = Exit::of_report(&report);
     if let Some(plan) = &plan {
         let markdown =
             std::fs::read_to_string(&mp).with_context(|| format!("reading {}", mp.display()))?;

@@ -76,7 +76,7 @@ pub enum SchemaAction {
 #[derive(Debug, Args, Clone)]
 pub struct Source {
     /// Database URL: postgres://… or sqlite://PATH.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    #[arg(long, env = crate::env::DATABASE_URL, hide_env_values = true, value_name = "URL")]
     pub database: Option<String>,
     /// Directory of the generated Python modules.
     #[arg(long, default_value = "schemas", value_name = "DIR")]

@@ -39,7 +39,7 @@ pub enum SpaceCommand {
         #[arg(
             long,
             value_name = "URL",
-            env = "DRIFTSYNC_SPACE_DATABASE",
+            env = crate::env::DRIFTSYNC_SPACE_DATABASE,
             hide_env_values = true
         )]
         database: String,
@@ -73,7 +73,7 @@ pub enum SpaceCommand {
         #[arg(
             long,
             value_name = "URL",
-            env = "DRIFTSYNC_SPACE_DATABASE",
+            env = crate::env::DRIFTSYNC_SPACE_DATABASE,
             hide_env_values = true
         )]
         database: String,

@@ -149,3 +149,18 @@ impl Repo {
         serde_json::from_str(&self.read(".driftsync/reports/report.json")).unwrap()
     }
 }
+
+/// The subcommands listed under `Commands:` in a `--help` text (an indented
+/// name, then its summary), `help` left out.
+pub fn subcommands(help_text: &str) -> Vec<String> {
+    help_text
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| *n != "help")
+        .map(str::to_string)
+        .collect()
+}

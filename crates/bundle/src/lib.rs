@@ -100,6 +100,13 @@ pub enum BundleError {
     },
 }
 
+/// Seconds since the Unix epoch, now (formatted by `driftsync_core::time`).
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 impl BundleError {
     /// True for an environment fault (database unreachable, credentials): exit 2.
     pub fn is_environment(&self) -> bool {

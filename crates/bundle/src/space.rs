@@ -574,9 +574,7 @@ fn meta(content: &[u8]) -> WriteMeta {
 
 /// `20260102T030405Z`, now.
 fn utc_stamp() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        .to_string()
-        .replace(['-', ':'], "")
+    driftsync_core::time::stamp(crate::now_secs())
 }
 
 /// `dir/name.conflict-local-STAMP.ext`, unused by any document in `taken`.

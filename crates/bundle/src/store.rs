@@ -223,7 +223,7 @@ impl BundleStore {
             description: v.description.into(),
             tree_hash: tree_hash(v.files),
             file_count: v.files.len() as u64,
-            created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            created_at: driftsync_core::time::rfc3339(crate::now_secs()),
             created_by: v.created_by.into(),
         };
         self.db.begin()?;

@@ -30,14 +30,43 @@ pub enum GitError {
     /// The run's commit has nowhere to go (detached HEAD, no remote).
     #[error("nowhere to push: {0}")]
     NoPushDestination(String),
-    /// Anything git2 reported.
+    /// The remote refused the credentials (HTTP 401 or 403, or a token it
+    /// turned down): the token is missing, wrong, or may not push.
+    #[error("git: {message}")]
+    Denied {
+        /// What the remote said.
+        message: String,
+        /// git's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Anything else git2 reported, git's error kept as the cause.
+    #[error("git: {message}")]
+    Library {
+        /// What git said.
+        message: String,
+        /// git's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A git operation driftsync refuses or cannot finish (the message says why).
     #[error("git: {0}")]
     Git(String),
 }
 
 impl From<git2::Error> for GitError {
     fn from(e: git2::Error) -> GitError {
-        GitError::Git(e.message().to_string())
+        if is_denied(&e) {
+            GitError::Denied {
+                message: e.message().to_string(),
+                source: Box::new(e),
+            }
+        } else {
+            GitError::Library {
+                message: e.message().to_string(),
+                source: Box::new(e),
+            }
+        }
     }
 }
 
@@ -57,6 +86,18 @@ pub fn unified_diff(
         None,
     )?;
     Ok(String::from_utf8_lossy(&patch.to_buf()?).into_owned())
+}
+
+/// True when git2's error is the remote turning the credentials down:
+/// libgit2's authentication code, an HTTP 401 or 403 status, or our own
+/// credentials callback refusing to offer the same token twice. Decided
+/// here, once, where the error still has its class and code.
+fn is_denied(e: &git2::Error) -> bool {
+    let m = e.message();
+    e.code() == git2::ErrorCode::Auth
+        || (e.class() == git2::ErrorClass::Http
+            && (m.contains("status code: 401") || m.contains("status code: 403")))
+        || m.starts_with(push::TOKEN_REFUSED)
 }
 
 /// Who a commit is by.
@@ -299,6 +340,45 @@ fn is_executable(meta: &std::fs::Metadata) -> bool {
 mod tests {
     use super::*;
     use driftsync_testkit::{git, temp_repo};
+
+    #[test]
+    fn refused_credentials_are_denied_with_their_cause() {
+        use git2::{Error, ErrorClass, ErrorCode};
+        let denied = [
+            Error::new(
+                ErrorCode::GenericError,
+                ErrorClass::Http,
+                "unexpected http status code: 403",
+            ),
+            Error::new(
+                ErrorCode::GenericError,
+                ErrorClass::Http,
+                "unexpected http status code: 401",
+            ),
+            Error::new(ErrorCode::Auth, ErrorClass::Http, "authentication required"),
+            Error::from_str(push::TOKEN_REFUSED),
+        ];
+        for e in denied {
+            let text = e.message().to_string();
+            let g = GitError::from(e);
+            assert!(matches!(g, GitError::Denied { .. }), "{text}: {g:?}");
+            let cause = std::error::Error::source(&g).expect("git's error is kept");
+            assert!(cause.to_string().starts_with(&text), "{cause}");
+        }
+        // A 404 or a 500 is not about the credentials.
+        for text in [
+            "unexpected http status code: 404",
+            "unexpected http status code: 500",
+        ] {
+            let e = Error::new(ErrorCode::GenericError, ErrorClass::Http, text);
+            let g = GitError::from(e);
+            assert!(matches!(g, GitError::Library { .. }), "{text}");
+            assert!(
+                std::error::Error::source(&g).is_some(),
+                "{text}: the cause is kept"
+            );
+        }
+    }
 
     #[test]
     fn commits_only_the_given_paths_and_never_empty() {

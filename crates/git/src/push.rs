@@ -38,15 +38,16 @@ pub enum PushOutcome {
 /// (libgit2 ignores actions/checkout's `extraheader`, so we pass it ourselves).
 pub const TOKEN_USER: &str = "x-access-token";
 
+/// What the credentials callback says when the remote turned the token down.
+pub(crate) const TOKEN_REFUSED: &str = "the token was refused";
+
 pub(crate) fn callbacks(token: Option<&str>) -> RemoteCallbacks<'_> {
     let mut cb = RemoteCallbacks::new();
     if let Some(token) = token {
         let mut tried = false;
         cb.credentials(move |_url, _user, _allowed| {
             if tried {
-                return Err(git2::Error::from_str(
-                    "the token was refused; give the job `contents: write`",
-                ));
+                return Err(git2::Error::from_str(TOKEN_REFUSED));
             }
             tried = true;
             Cred::userpass_plaintext(TOKEN_USER, token)

@@ -394,6 +394,28 @@ impl PushFailure {
             environment: true,
         }
     }
+
+    /// A push to `at` (`url`) that failed, with what to do about it: no
+    /// token, or a token the remote turned down (`GitError::Denied`, then
+    /// `or_else` names the other way out).
+    fn push(
+        e: &driftsync_git::GitError,
+        at: &str,
+        url: &str,
+        token: Option<&str>,
+        or_else: &str,
+    ) -> PushFailure {
+        let hint = match e {
+            _ if token.is_none() => {
+                " (no token: set GITHUB_TOKEN or DRIFTSYNC_GIT_TOKEN)".to_string()
+            }
+            driftsync_git::GitError::Denied { .. } => format!(
+                " (the token may not push: give the job `permissions: contents: write`{or_else})"
+            ),
+            _ => String::new(),
+        };
+        PushFailure::env(format!("push to {at} ({url}) failed: {e}{hint}"))
+    }
 }
 
 /// Everything the push step needs to redo the pull targets after a
@@ -427,15 +449,7 @@ impl PushStep<'_> {
         let url = redact_url(&dest.url);
         let at = format!("{}/{}", dest.remote, dest.branch);
         let failed_push = |e: driftsync_git::GitError| {
-            let text = e.to_string();
-            let hint = if token.is_none() {
-                " (no token: set GITHUB_TOKEN or DRIFTSYNC_GIT_TOKEN)"
-            } else if text.contains("403") || text.contains("401") {
-                " (the token may not push: give the job `permissions: contents: write`, or run with --no-push)"
-            } else {
-                ""
-            };
-            PushFailure::env(format!("push to {at} ({url}) failed: {text}{hint}"))
+            PushFailure::push(&e, &at, &url, token, ", or run with --no-push")
         };
         let outcome = repo
             .push_head(&dest.remote, &dest.branch, token)
@@ -612,17 +626,7 @@ fn push_proposal(
     };
     let outcome = repo
         .push_branch(&remote, branch, token, &same)
-        .map_err(|e| {
-            let text = e.to_string();
-            let hint = if token.is_none() {
-                " (no token: set GITHUB_TOKEN or DRIFTSYNC_GIT_TOKEN)"
-            } else if text.contains("403") || text.contains("401") {
-                " (the token may not push: give the job `permissions: contents: write`)"
-            } else {
-                ""
-            };
-            PushFailure::env(format!("push to {at} ({url}) failed: {text}{hint}"))
-        })?;
+        .map_err(|e| PushFailure::push(&e, &at, &url, token, ""))?;
     let commit = report.commit.clone().unwrap_or_default();
     let how = match &outcome {
         driftsync_git::BranchPush::Unchanged { remote: tip } => {

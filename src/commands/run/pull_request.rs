@@ -14,10 +14,6 @@ use driftsync_runner::RunOptions;
 
 use super::{PullRequestArgs, SelectArgs};
 
-/// The base branch of a `pull_request` event's workflow.
-const GITHUB_BASE_REF: &str = "GITHUB_BASE_REF";
-/// The branch or tag the workflow runs on.
-const GITHUB_REF_NAME: &str = "GITHUB_REF_NAME";
 /// The REST API used when `GITHUB_API_URL` is unset.
 const DEFAULT_API_URL: &str = "https://api.github.com";
 
@@ -89,8 +85,8 @@ impl Plan {
             Some(b) => b,
             None => checkout
                 .current_branch()
-                .or_else(|| var(GITHUB_BASE_REF))
-                .or_else(|| var(GITHUB_REF_NAME))
+                .or_else(|| var(crate::env::GITHUB_BASE_REF))
+                .or_else(|| var(crate::env::GITHUB_REF_NAME))
                 .context(
                     "--pull-request cannot tell which branch the pull request merges into: HEAD is not \
                      on a branch and GITHUB_BASE_REF / GITHUB_REF_NAME are unset; set \

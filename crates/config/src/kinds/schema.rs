@@ -54,7 +54,7 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
                     Some("write `database: ${DATABASE_URL}` or `database: sqlite://app.db`".into()),
                 );
             }
-            Some(url)
+            Some(sqlite_under_root(&url, ctx.root))
         }
     };
     let local_at = ["targets", name, "local"];
@@ -88,4 +88,48 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
         class_names: raw.class_names.clone().unwrap_or_default(),
         type_overrides: raw.type_overrides.clone().unwrap_or_default(),
     }))
+}
+
+/// A relative SQLite path (`sqlite://app.db`, `sqlite:app.db`) made absolute
+/// under the repository root, like every path in the file, whatever the
+/// directory driftsync started in; any other URL unchanged.
+fn sqlite_under_root(url: &str, root: &std::path::Path) -> String {
+    let Some(prefix) = ["sqlite://", "sqlite:"]
+        .into_iter()
+        .find(|p| url.starts_with(p))
+    else {
+        return url.to_string();
+    };
+    let rest = &url[prefix.len()..];
+    if rest.is_empty() || rest.starts_with('/') || rest.starts_with(":memory:") {
+        return url.to_string();
+    }
+    format!("{prefix}{}", root.join(rest).display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_under_root;
+    use std::path::Path;
+
+    #[test]
+    fn relative_sqlite_paths_are_under_the_root() {
+        let root = Path::new("/repo");
+        assert_eq!(
+            sqlite_under_root("sqlite://app.db", root),
+            "sqlite:///repo/app.db"
+        );
+        assert_eq!(
+            sqlite_under_root("sqlite:db/app.db", root),
+            "sqlite:/repo/db/app.db"
+        );
+        assert_eq!(
+            sqlite_under_root("sqlite:///abs.db", root),
+            "sqlite:///abs.db"
+        );
+        assert_eq!(
+            sqlite_under_root("postgres://u@h/d", root),
+            "postgres://u@h/d"
+        );
+    }
 }
