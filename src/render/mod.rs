@@ -4,3 +4,4 @@ pub mod human;
 pub mod plan;
 pub mod report_files;
 pub mod stdout;
+pub mod sync;

@@ -1,4 +1,7 @@
 //! Progress events: the engine tells a [`Reporter`]; the binary draws.
+//!
+//! Events on the hot path (one per action) carry numbers only: no event
+//! allocates, so a reporter that ignores them costs a virtual call.
 
 use driftsync_core::Side;
 
@@ -21,6 +24,8 @@ pub enum Event {
         /// How many paths.
         paths: usize,
     },
+    /// Both sides' scans started.
+    Scanning,
     /// A side's scan finished.
     Scanned {
         /// Which side.
@@ -34,11 +39,13 @@ pub enum Event {
     Planned {
         /// Actions that change files.
         actions: usize,
+        /// Bytes those actions copy (a deletion copies none).
+        bytes: u64,
     },
-    /// One action finished (applied, skipped or failed).
+    /// One action that changes files finished (applied, skipped or failed).
     ActionDone {
-        /// Its path.
-        path: String,
+        /// The bytes it was planned to copy ([`Event::Planned`] counted them).
+        bytes: u64,
     },
     /// A transient failure is being retried.
     Retrying {

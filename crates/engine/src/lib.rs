@@ -204,6 +204,8 @@ pub struct Outcome {
     pub run_id: String,
     /// Files backed up (inside a replica or locally).
     pub backed_up: usize,
+    /// Bytes the applied actions copied.
+    pub bytes_copied: u64,
     /// Files the content check held back.
     pub held_back: Vec<HeldBack>,
     /// True for a dry run.
@@ -423,6 +425,7 @@ fn sync_held(
     let first_run = prior.is_none();
     let written = prior.as_ref().map(|s| s.written_ns);
     let mut base = prior.map(|s| s.base).unwrap_or_default();
+    reporter.event(&Event::Scanning);
     let (l, r) = std::thread::scope(|s| {
         let l = s.spawn(|| scan_side(left, Side::Left, &base, written, opts));
         let r = scan_side(right, Side::Right, &base, written, opts);
@@ -524,6 +527,7 @@ fn sync_held(
         backup_dir: None,
         run_id: String::new(),
         backed_up: 0,
+        bytes_copied: 0,
         held_back: Vec::new(),
         dry_run: opts.dry_run,
         state_written: false,
@@ -533,14 +537,14 @@ fn sync_held(
     if opts.dry_run || outcome.blocked.is_some() {
         return Ok(outcome);
     }
-    reporter.event(&Event::Planned {
-        actions: outcome
-            .plan
-            .actions
-            .iter()
-            .filter(|a| a.changes_files())
-            .count(),
-    });
+    {
+        let seen = apply::Seen([lv, rv]);
+        let changing = outcome.plan.actions.iter().filter(|a| a.changes_files());
+        reporter.event(&Event::Planned {
+            actions: changing.clone().count(),
+            bytes: changing.map(|a| apply::copied_bytes(a, seen)).sum(),
+        });
+    }
     let backups = backup::Backups::new(&opts.work_dir, &run_id);
     let applier = apply::Applier {
         replicas: [left, right],
@@ -608,6 +612,7 @@ fn sync_held(
             outcome.results[i] = apply::result(&result);
             match result {
                 Ok(done) => {
+                    outcome.bytes_copied += apply::copied_bytes(action, seen);
                     for (path, entry) in done.on_right(action) {
                         journal.done(path, entry);
                     }
