@@ -117,7 +117,13 @@ impl TargetExecutor for SyncExecutor {
         })?;
         // The summary (inside the target's log group in CI), and what it
         // never hides; with `-v` one line per file.
-        for line in render::lines(&out, self.verbose)
+        // `check` lists the drifted paths in the run's summary already.
+        let lines = if ctx.check && !self.verbose {
+            Vec::new()
+        } else {
+            render::lines(&out, self.verbose)
+        };
+        for line in lines
             .into_iter()
             .chain([render::counts_line(&out, started.elapsed())])
         {

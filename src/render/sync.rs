@@ -146,9 +146,11 @@ impl Bars {
         } else {
             "{bar:30} {files} files  ETA {eta}"
         };
-        let bar = self
-            .multi
-            .add(ProgressBar::new(if by_bytes { bytes } else { actions as u64 }));
+        let bar = self.multi.add(ProgressBar::new(if by_bytes {
+            bytes
+        } else {
+            actions as u64
+        }));
         bar.set_style(style(template).with_key(
             "files",
             move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
