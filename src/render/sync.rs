@@ -55,7 +55,8 @@ const DRAW_HZ: u8 = 10;
 struct Bars {
     multi: MultiProgress,
     scan: Mutex<Option<ProgressBar>>,
-    transfer: Mutex<Option<ProgressBar>>,
+    /// Set once the plan is known; read without a lock by every action.
+    transfer: std::sync::OnceLock<ProgressBar>,
     /// Files listed and files read to hash, left then right.
     scanned: [AtomicU64; 4],
     /// Actions done and planned, shown by the transfer bar at draw time.
@@ -71,7 +72,7 @@ impl Progress {
         let bars = bars.then(|| Bars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(DRAW_HZ)),
             scan: Mutex::new(None),
-            transfer: Mutex::new(None),
+            transfer: std::sync::OnceLock::new(),
             scanned: Default::default(),
             files: Arc::new([AtomicU64::new(0), AtomicU64::new(0)]),
             by_bytes: std::sync::atomic::AtomicBool::new(false),
@@ -90,10 +91,11 @@ impl Progress {
     /// Clear the bars (before the summary is printed).
     pub fn finish(&self) {
         if let Some(b) = &self.bars {
-            for bar in [&b.scan, &b.transfer] {
-                if let Some(bar) = lock(bar).take() {
-                    bar.finish_and_clear();
-                }
+            if let Some(bar) = lock(&b.scan).take() {
+                bar.finish_and_clear();
+            }
+            if let Some(bar) = b.transfer.get() {
+                bar.finish_and_clear();
             }
             let _ = b.multi.clear();
         }
@@ -162,12 +164,12 @@ impl Bars {
                 );
             },
         ));
-        *lock(&self.transfer) = Some(bar);
+        let _ = self.transfer.set(bar);
     }
 
     fn done(&self, bytes: u64) {
         self.files[0].fetch_add(1, Ordering::Relaxed);
-        if let Some(bar) = &*lock(&self.transfer) {
+        if let Some(bar) = self.transfer.get() {
             bar.inc(if self.by_bytes.load(Ordering::Relaxed) {
                 bytes
             } else {
