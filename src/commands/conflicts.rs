@@ -23,7 +23,7 @@ manual`). A conflicted file is left as it is on both sides; both versions are ke
 (conflicts.json), committed by `driftsync run` like the base. `resolve` records a decision; the \
 next `driftsync run` (or `driftsync sync`) applies it and removes the copies. A decision applies \
 only to the versions it was made about: a side that changed since is a new conflict.",
-    after_help = "Examples:\n  driftsync conflicts list\n  driftsync conflicts show intro.md\n  driftsync conflicts resolve intro.md --keep remote\n  driftsync conflicts resolve docs/intro.md --keep both --target docs   # the repository's path works too\n  driftsync run --target docs      # applies the decision"
+    after_help = "Examples:\n  driftsync conflicts list\n  driftsync conflicts show intro.md\n  driftsync conflicts resolve intro.md --keep remote\n  driftsync conflicts resolve docs/intro.md --keep both --target docs  # repository path too\n  driftsync run --target docs      # applies the decision"
 )]
 pub struct ConflictsArgs {
     #[command(subcommand)]
