@@ -13,6 +13,7 @@ use std::time::Duration;
 use driftsync_core::plan::Op;
 use driftsync_core::report::ActionOutcome;
 use driftsync_engine::{Event, Outcome, Reporter};
+use driftsync_replica::ScanProgress;
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::plan;
@@ -57,8 +58,9 @@ struct Bars {
     scan: Mutex<Option<ProgressBar>>,
     /// Set once the plan is known; read without a lock by every action.
     transfer: std::sync::OnceLock<ProgressBar>,
-    /// Files listed and files read to hash, left then right.
-    scanned: [AtomicU64; 4],
+    /// Files listed and files read to hash + 1 (0: not scanned yet), left
+    /// then right, from [`Event::Scanned`] (every backend reports these).
+    scanned: Arc<[AtomicU64; 4]>,
     /// Actions done and planned, shown by the transfer bar at draw time.
     files: Arc<[AtomicU64; 2]>,
     /// True when the transfer bar counts bytes (else files: nothing to copy).
@@ -106,15 +108,47 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// One side's scan so far: `1,234 file(s), 56/300 hashed (1.2 MiB/4 MiB)`,
+/// live from the backend's counts, final from its [`Event::Scanned`].
+fn scan_counts(w: &mut dyn std::fmt::Write, live: &ScanProgress, done: &[AtomicU64]) {
+    let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let (listed, hashed) = match n(&done[1]) {
+        0 => (n(&live.listed), n(&live.hashed)),
+        h => (n(&done[0]), h - 1),
+    };
+    let _ = write!(w, "{listed} file(s)");
+    let to_hash = n(&live.to_hash).max(hashed);
+    if to_hash > 0 {
+        let _ = write!(
+            w,
+            ", {hashed}/{to_hash} hashed ({}/{})",
+            HumanBytes(n(&live.hashed_bytes)),
+            HumanBytes(n(&live.to_hash_bytes))
+        );
+    }
+}
+
 fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 impl Bars {
-    fn scanning(&self) {
+    fn scanning(&self, sides: [Arc<ScanProgress>; 2]) {
         let bar = self.multi.add(ProgressBar::new_spinner());
-        bar.set_style(style("{spinner} scanning {msg} ({elapsed})"));
-        bar.set_message("both sides");
+        let mut style = style("{spinner} scanning: left {left}; right {right} ({elapsed})");
+        for (key, (i, live)) in ["left", "right"]
+            .into_iter()
+            .zip(sides.into_iter().enumerate())
+        {
+            let scanned = Arc::clone(&self.scanned);
+            style = style.with_key(
+                key,
+                move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    scan_counts(w, &live, &scanned[2 * i..2 * i + 2]);
+                },
+            );
+        }
+        bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(100));
         *lock(&self.scan) = Some(bar);
     }
@@ -122,17 +156,7 @@ impl Bars {
     fn scanned(&self, side: driftsync_core::Side, files: usize, hashed: usize) {
         let i = 2 * usize::from(side == driftsync_core::Side::Right);
         self.scanned[i].store(files as u64, Ordering::Relaxed);
-        self.scanned[i + 1].store(hashed as u64, Ordering::Relaxed);
-        let n = |i: usize| self.scanned[i].load(Ordering::Relaxed);
-        if let Some(bar) = &*lock(&self.scan) {
-            bar.set_message(format!(
-                "left {} file(s) ({} hashed), right {} file(s) ({} hashed)",
-                n(0),
-                n(1),
-                n(2),
-                n(3)
-            ));
-        }
+        self.scanned[i + 1].store(hashed as u64 + 1, Ordering::Relaxed);
     }
 
     fn planned(&self, actions: usize, bytes: u64) {
@@ -196,7 +220,7 @@ impl Reporter for Progress {
         }
         let Some(b) = &self.bars else { return };
         match e {
-            Event::Scanning => b.scanning(),
+            Event::Scanning { left, right } => b.scanning([left.clone(), right.clone()]),
             Event::Scanned {
                 side,
                 files,
@@ -335,6 +359,10 @@ mod tests {
             .unwrap()
             .contains("pid 7"));
         assert!(note(&Event::ActionDone { bytes: 3 }).is_none());
-        assert!(note(&Event::Scanning).is_none());
+        assert!(note(&Event::Scanning {
+            left: Default::default(),
+            right: Default::default()
+        })
+        .is_none());
     }
 }

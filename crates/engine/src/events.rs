@@ -3,10 +3,13 @@
 //! Events on the hot path (one per action) carry numbers only: no event
 //! allocates, so a reporter that ignores them costs a virtual call.
 
+use std::sync::Arc;
+
 use driftsync_core::Side;
+use driftsync_replica::ScanProgress;
 
 /// Something worth telling the user while a sync runs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Event {
     /// A stale lock (dead pid or expired) was taken over.
     LockTakenOver {
@@ -24,8 +27,14 @@ pub enum Event {
         /// How many paths.
         paths: usize,
     },
-    /// Both sides' scans started.
-    Scanning,
+    /// Both sides' scans started; their live counts (the local backend
+    /// fills them; others report at [`Event::Scanned`]).
+    Scanning {
+        /// The left side's counts.
+        left: Arc<ScanProgress>,
+        /// The right side's counts.
+        right: Arc<ScanProgress>,
+    },
     /// A side's scan finished.
     Scanned {
         /// Which side.

@@ -265,6 +265,7 @@ fn scan_side(
     base: &Base,
     written_ns: Option<i64>,
     opts: &SyncOptions,
+    progress: Option<&driftsync_replica::ScanProgress>,
 ) -> Result<driftsync_replica::Scan, EngineError> {
     replica
         .scan(&ScanRequest {
@@ -273,6 +274,7 @@ fn scan_side(
             prior: Some(base.side(side)),
             prior_written_ns: written_ns,
             changes_only: true,
+            progress,
         })
         .map_err(|source| EngineError::Replica { side, source })
 }
@@ -425,10 +427,17 @@ fn sync_held(
     let first_run = prior.is_none();
     let written = prior.as_ref().map(|s| s.written_ns);
     let mut base = prior.map(|s| s.base).unwrap_or_default();
-    reporter.event(&Event::Scanning);
+    let counts = [
+        std::sync::Arc::new(driftsync_replica::ScanProgress::default()),
+        std::sync::Arc::new(driftsync_replica::ScanProgress::default()),
+    ];
+    reporter.event(&Event::Scanning {
+        left: std::sync::Arc::clone(&counts[0]),
+        right: std::sync::Arc::clone(&counts[1]),
+    });
     let (l, r) = std::thread::scope(|s| {
-        let l = s.spawn(|| scan_side(left, Side::Left, &base, written, opts));
-        let r = scan_side(right, Side::Right, &base, written, opts);
+        let l = s.spawn(|| scan_side(left, Side::Left, &base, written, opts, Some(&counts[0])));
+        let r = scan_side(right, Side::Right, &base, written, opts, Some(&counts[1]));
         (l.join().expect("scan thread panicked"), r)
     });
     let (mut l, mut r) = (l?, r?);
@@ -438,10 +447,10 @@ fn sync_held(
         // held); a side where a file came back from a killed delete is
         // scanned again, so the plan sees it.
         if left.remove_leftovers() > 0 {
-            l = scan_side(left, Side::Left, &base, written, opts)?;
+            l = scan_side(left, Side::Left, &base, written, opts, None)?;
         }
         if right.remove_leftovers() > 0 {
-            r = scan_side(right, Side::Right, &base, written, opts)?;
+            r = scan_side(right, Side::Right, &base, written, opts, None)?;
         }
     }
     if journal.has_entries() {

@@ -60,6 +60,23 @@ pub struct WriteMeta {
     pub executable: bool,
 }
 
+/// Live counts of a scan, for whoever draws progress: the scan adds, a
+/// reader loads (atomics; nothing is allocated per file). Backends that do
+/// not count leave them at zero.
+#[derive(Debug, Default)]
+pub struct ScanProgress {
+    /// Files listed so far.
+    pub listed: std::sync::atomic::AtomicU64,
+    /// Files to read and hash (known once the listing is done).
+    pub to_hash: std::sync::atomic::AtomicU64,
+    /// Their bytes.
+    pub to_hash_bytes: std::sync::atomic::AtomicU64,
+    /// Files hashed so far.
+    pub hashed: std::sync::atomic::AtomicU64,
+    /// Bytes hashed so far.
+    pub hashed_bytes: std::sync::atomic::AtomicU64,
+}
+
 /// Inputs of a scan.
 #[derive(Clone, Debug, Default)]
 pub struct ScanRequest<'a> {
@@ -78,6 +95,8 @@ pub struct ScanRequest<'a> {
     /// [`Scan::unchanged`]) instead of every file. Backends that cannot tell
     /// cheaply report every file, which is always correct.
     pub changes_only: bool,
+    /// Where to count what the scan has done so far (optional).
+    pub progress: Option<&'a ScanProgress>,
 }
 
 /// Something a scan passed over and wants the user to know about.

@@ -719,6 +719,9 @@ impl Replica for LocalReplica {
                     return;
                 }
             };
+            if let Some(p) = request.progress {
+                p.listed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             debug_assert!(
                 entries.last().is_none_or(|(last, _)| *last < rel),
                 "the walk is out of order at {rel}"
@@ -743,6 +746,14 @@ impl Replica for LocalReplica {
         });
         *self.leftovers.lock().unwrap_or_else(|e| e.into_inner()) = leftovers;
         scan.hashed = unknown.iter().filter(|u| **u).count();
+        if let Some(p) = request.progress {
+            let bytes = entries.iter().zip(&unknown).filter(|(_, u)| **u);
+            let bytes: u64 = bytes.map(|((_, e), _)| e.size).sum();
+            p.to_hash
+                .store(scan.hashed as u64, std::sync::atomic::Ordering::Relaxed);
+            p.to_hash_bytes
+                .store(bytes, std::sync::atomic::Ordering::Relaxed);
+        }
         // Hash in parallel, in place: threads take chunks of the listing.
         const CHUNK: usize = 64;
         let failed: Mutex<Vec<(usize, HashFail)>> = Mutex::new(Vec::new());
@@ -769,7 +780,14 @@ impl Replica for LocalReplica {
                             .filter(|(_, (_, u))| **u)
                         {
                             match hash_beneath(&root, rel.as_str(), &mut cache) {
-                                Ok(h) => entry.hash = h,
+                                Ok(h) => {
+                                    entry.hash = h;
+                                    if let Some(p) = request.progress {
+                                        use std::sync::atomic::Ordering::Relaxed;
+                                        p.hashed.fetch_add(1, Relaxed);
+                                        p.hashed_bytes.fetch_add(entry.size, Relaxed);
+                                    }
+                                }
                                 Err(e) => failed
                                     .lock()
                                     .unwrap_or_else(|e| e.into_inner())
