@@ -42,6 +42,9 @@ pub struct Global {
     /// and annotations. Also on when CI=true.
     #[arg(long, global = true)]
     pub ci: bool,
+    /// More output: a sync prints one line per file (the summary is the default)
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
 }
 
 impl Global {

@@ -5,10 +5,11 @@
 
 use driftsync_runner::Executors;
 
-/// The registry used by `run` and `check`.
-pub fn all() -> Executors {
+/// The registry used by `run` and `check`; `sync` says how sync targets
+/// show their progress and files.
+pub fn all(sync: crate::sync_target::SyncExecutor) -> Executors {
     let mut executors = Executors::new();
-    executors.register("sync", Box::new(crate::sync_target::SyncExecutor));
+    executors.register("sync", Box::new(sync));
     executors.register("bundle", Box::new(crate::commands::bundle::BundleExecutor));
     executors.register(
         "schema",

@@ -83,10 +83,10 @@ pub fn publish_report(
         text.push_str(&format!("{line}\n"));
     }
     if let Some(c) = &publication.comment {
-        text.push_str(&format!("PR comment: {c:?}\n"));
+        text.push_str(&format!("{}\n", crate::render::github::comment(c)));
     }
     if let Some(c) = &publication.check {
-        text.push_str(&format!("check run: {c:?}\n"));
+        text.push_str(&format!("{}\n", crate::render::github::check_run(c)));
     }
     stdout::write(&masker.mask(&text))?;
     Ok(())

@@ -7,6 +7,7 @@ use driftsync_engine::{sync, SyncOptions};
 use driftsync_replica::local::LocalReplica;
 use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
 
+use crate::render::sync as render;
 use crate::replicas::{open_replica, OpenOptions};
 
 /// The two sides of a sync target: `local` (left) under `repo_root`, and
@@ -44,7 +45,12 @@ pub fn open_sides(
 }
 
 /// Runs `type: sync` targets on the engine.
-pub struct SyncExecutor;
+pub struct SyncExecutor {
+    /// One line per file (`-v`) besides the summary.
+    pub verbose: bool,
+    /// Progress bars on stderr (a terminal, not CI, not `--json`).
+    pub bars: bool,
+}
 
 impl TargetExecutor for SyncExecutor {
     fn execute(
@@ -87,9 +93,14 @@ impl TargetExecutor for SyncExecutor {
         if let Some(ttl) = lease_ttl_override().map_err(ExecError::Environment)? {
             opts.lease_ttl = ttl;
         }
-        let heard = Heard::default();
-        let result = sync(&*left, &*right, &opts, &heard);
-        for note in heard.notes.into_inner().unwrap_or_default() {
+        let mut progress = render::Progress::new(
+            self.bars && !ctx.ci,
+            render::Notes::Keep(Default::default()),
+        );
+        let started = std::time::Instant::now();
+        let result = sync(&*left, &*right, &opts, &progress);
+        progress.finish();
+        for note in progress.take_notes() {
             ctx.events
                 .event(driftsync_runner::Event::Note(&mask(format!(
                     "{}: {note}",
@@ -103,6 +114,23 @@ impl TargetExecutor for SyncExecutor {
                 _ => ExecError::Environment(msg),
             }
         })?;
+        // The summary (inside the target's log group in CI), and what it
+        // never hides; with `-v` one line per file.
+        // `check` lists the drifted paths in the run's summary already.
+        let lines = if ctx.check && !self.verbose {
+            Vec::new()
+        } else {
+            render::lines(&out, self.verbose)
+        };
+        for line in lines
+            .into_iter()
+            .chain([render::counts_line(&out, started.elapsed())])
+        {
+            ctx.events.event(driftsync_runner::Event::Output {
+                source: &target.name,
+                line: &mask(line),
+            });
+        }
         let mut report = new_report(target);
         report.actions = out.records();
         report.conflicts = out.plan.conflicts.iter().map(|c| c.record()).collect();
@@ -241,34 +269,6 @@ impl TargetExecutor for SyncExecutor {
                 target.name
             ));
             ctx.events.event(driftsync_runner::Event::Note(&msg));
-        }
-    }
-}
-
-/// What a CI user should hear of an engine run besides its outcome: a
-/// killed earlier run's lease taken over, its journalled writes taken as
-/// the base.
-#[derive(Default)]
-struct Heard {
-    notes: std::sync::Mutex<Vec<String>>,
-}
-
-impl driftsync_engine::Reporter for Heard {
-    fn event(&self, event: &driftsync_engine::Event) {
-        let note = match event {
-            driftsync_engine::Event::LeaseTakenOver { holder } => {
-                format!("took over the remote's lease left by {holder} (that run is gone)")
-            }
-            driftsync_engine::Event::JournalApplied { paths } => format!(
-                "{paths} write(s) an earlier run made to the remote were taken as the base (that run was stopped before its base reached this checkout, or its base is on a branch not merged yet)"
-            ),
-            driftsync_engine::Event::LockTakenOver { pid } => {
-                format!("took over a stale lock left by pid {pid}")
-            }
-            _ => return,
-        };
-        if let Ok(mut n) = self.notes.lock() {
-            n.push(note);
         }
     }
 }

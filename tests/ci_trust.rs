@@ -165,7 +165,12 @@ fn a_hundred_simultaneous_starts_of_one_pair_apply_once() {
             let cwd = tmp.path().join(format!("cwd-{i}"));
             std::fs::create_dir_all(&cwd).unwrap();
             Command::new(env!("CARGO_BIN_EXE_driftsync"))
-                .args(["sync", left.to_str().unwrap(), right.to_str().unwrap()])
+                .args([
+                    "sync",
+                    left.to_str().unwrap(),
+                    right.to_str().unwrap(),
+                    "-v",
+                ])
                 .current_dir(&cwd)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())

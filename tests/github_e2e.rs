@@ -198,7 +198,7 @@ async fn github_pull_request_publishes_outputs_summary_annotations_and_comment()
     assert_eq!(check["conclusion"], "failure");
     assert_eq!(check["output"]["annotations"].as_array().unwrap().len(), 2);
     assert!(
-        so.contains("check run: Created { id: 5, requests: 1 }"),
+        so.contains("check run: created (id 5, 1 request(s))"),
         "{so}"
     );
     let body: Value = serde_json::from_slice(&posts[0].body).unwrap();
@@ -551,7 +551,7 @@ async fn github_a_502_then_201_writes_the_comment_once() {
         .set("DRIFTSYNC_CHECK_RUN", "false");
     let out = step.run(&["publish", &report_dir("report-drift"), "--no-artifact"]);
     let so = stdout(&out);
-    assert!(so.contains("PR comment: Created { id: 31 }"), "{so}");
+    assert!(so.contains("PR comment: created (id 31)"), "{so}");
     assert!(!so.contains("::warning::PR comment"), "{so}");
 }
 

@@ -205,9 +205,15 @@ fn names_non_utf8_skipped_symlinks_reported_others_synced() {
         names,
         ["Readme.md", "cafe\u{301}", "caf\u{e9}", "with space.txt"]
     );
-    // A case-only rename is a delete plus a new file.
+    // A case-only rename is a delete plus a new file (one line each with -v;
+    // the summary counts them).
     fs::rename(dir.join("a/Readme.md"), dir.join("a/README.md")).unwrap();
-    let out = run(dir, &["sync", "a", "b"], &[]);
+    let out = run(dir, &["sync", "a", "b", "-v"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 created, 0 updated, 1 deleted"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("- left→right  Readme.md  deleted on left"),
@@ -422,7 +428,8 @@ fn control_characters_in_names_cannot_fake_plan_lines() {
     write(left.join("esc\x1b[2K.txt"), "e\n");
     write(left.join("plain.txt"), "p\n");
     let (l, r) = (left.to_str().unwrap(), right.to_str().unwrap());
-    for extra in [&["--dry-run"][..], &[]] {
+    // The plan of a dry run, and the files applied with -v.
+    for extra in [&["--dry-run"][..], &["-v"]] {
         let mut args = vec!["sync", l, r];
         args.extend(extra);
         let out = run(d.path(), &args, &[]);

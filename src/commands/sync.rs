@@ -2,17 +2,16 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use clap::Args;
 use driftsync_core::guard::MaxDelete;
 use driftsync_core::report::ActionOutcome;
 use driftsync_core::{Direction, Policy};
-use driftsync_engine::{adhoc_state_file, sync, Event, Outcome, Reporter, SyncOptions};
+use driftsync_engine::{adhoc_state_file, sync, Outcome, SyncOptions};
 
 use crate::cli::Global;
 use crate::exit::Exit;
+use crate::render::sync as render;
 use crate::replicas::{open_replica, refuse_nested, OpenOptions};
 
 /// Arguments of `driftsync sync`.
@@ -107,52 +106,7 @@ fn parse_max_delete(s: &str) -> Result<MaxDelete, String> {
     s.parse()
 }
 
-/// A progress bar on a terminal; silence otherwise. Stale-lock messages always go to stderr.
-struct Progress {
-    draw: bool,
-    total: AtomicUsize,
-    done: AtomicUsize,
-    out: Mutex<()>,
-}
-
-impl Reporter for Progress {
-    fn event(&self, e: &Event) {
-        match e {
-            Event::LockTakenOver { pid } => {
-                eprintln!("driftsync: took over a stale lock left by pid {pid}");
-            }
-            Event::LeaseTakenOver { holder } => {
-                eprintln!(
-                    "driftsync: took over the remote's lease left by {holder} (that run is gone)"
-                );
-            }
-            Event::JournalApplied { paths } => {
-                eprintln!(
-                    "driftsync: {paths} write(s) an earlier run made to the remote were taken as the base (that run was stopped before its base reached this checkout, or its base is on a branch not merged yet)"
-                );
-            }
-            Event::Planned { actions } => self.total.store(*actions, Ordering::SeqCst),
-            Event::ActionDone { .. } if self.draw => {
-                let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-                let total = self.total.load(Ordering::SeqCst).max(1);
-                let _g = self.out.lock();
-                let filled = done * 30 / total;
-                eprint!(
-                    "\r[{}{}] {done}/{total}",
-                    "#".repeat(filled),
-                    " ".repeat(30 - filled.min(30))
-                );
-                if done == total {
-                    eprintln!();
-                }
-                let _ = std::io::stderr().flush();
-            }
-            _ => {}
-        }
-    }
-}
-
-fn print_human(out: &Outcome, state: &std::path::Path) {
+fn print_human(out: &Outcome, state: &std::path::Path, verbose: bool, took: std::time::Duration) {
     use crate::render::plan;
     for (side, note) in &out.notes {
         eprintln!(
@@ -173,36 +127,11 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
             plan::text(&h.invalid.message)
         );
     }
-    // One buffered writer: a sync of 100,000 files prints 100,000 lines, and
-    // a line-buffered stdout makes each one a write of its own.
+    // One buffered writer: with `-v` a sync of 100,000 files prints
+    // 100,000 lines, and a line-buffered stdout makes each one a write.
     let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-    if out.dry_run {
-        let _ = w.write_all(plan::render(&out.plan).as_bytes());
-    } else {
-        for (action, rec) in out.plan.actions.iter().zip(&out.results) {
-            let _ = match rec.outcome {
-                ActionOutcome::Applied | ActionOutcome::Planned => {
-                    writeln!(w, "{}", plan::action(action))
-                }
-                ActionOutcome::Skipped | ActionOutcome::Failed => writeln!(
-                    w,
-                    "{}  [{}: {}]",
-                    plan::action(action),
-                    if rec.outcome == ActionOutcome::Skipped {
-                        "skipped"
-                    } else {
-                        "FAILED"
-                    },
-                    plan::text(rec.detail.as_deref().unwrap_or(""))
-                ),
-            };
-        }
-        for c in out.plan.unresolved() {
-            let _ = writeln!(w, "{}", plan::conflict(c));
-        }
-        for n in &out.plan.notes {
-            let _ = writeln!(w, "{}", plan::kept(n.path.as_str(), &n.reason));
-        }
+    for line in render::lines(out, verbose) {
+        let _ = writeln!(w, "{line}");
     }
     let _ = w.flush();
     drop(w);
@@ -237,14 +166,15 @@ fn print_human(out: &Outcome, state: &std::path::Path) {
         .iter()
         .filter(|r| r.outcome == ActionOutcome::Applied)
         .count();
+    let counts = render::counts_line(out, took);
     let summary = if out.dry_run {
         format!(
-            "dry run: {} action(s) planned, nothing changed",
+            "dry run: {} action(s) planned, nothing changed: {counts}",
             out.results.len()
         )
     } else {
         format!(
-            "{applied} applied, {} not done, {} conflict(s) left; state: {}{}{}",
+            "{applied} applied, {} not done, {} conflict(s) left: {counts}; state: {}{}{}",
             out.not_done(),
             out.conflicts_left(),
             state.display(),
@@ -301,14 +231,14 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
     opts.include = args.include;
     opts.exclude = args.exclude;
     opts.check = crate::content_check::FormatCheck::for_kinds(&args.validate);
-    let progress = Progress {
-        draw: !args.json && !global.in_ci() && std::io::stderr().is_terminal(),
-        total: AtomicUsize::new(0),
-        done: AtomicUsize::new(0),
-        out: Mutex::new(()),
-    };
+    let progress = render::Progress::new(
+        !args.json && !global.in_ci() && std::io::stderr().is_terminal(),
+        render::Notes::Print,
+    );
     let started = std::time::Instant::now();
-    let out = sync(&*left, &*right, &opts, &progress)?;
+    let out = sync(&*left, &*right, &opts, &progress);
+    progress.finish();
+    let out = out?;
     if args.json {
         let notes: Vec<serde_json::Value> = out
             .notes
@@ -341,7 +271,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print_human(&out, &state);
+        print_human(&out, &state, global.verbose, started.elapsed());
     }
     Ok(if out.clean() { Exit::Ok } else { Exit::Drift })
 }
@@ -352,24 +282,7 @@ pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
 /// keep-both conflict counts as one file updated and one created (the kept
 /// copy). Planned actions count in a dry run.
 fn summary(out: &Outcome, took: std::time::Duration) -> serde_json::Value {
-    use driftsync_core::plan::Op;
-    let (mut created, mut updated, mut deleted, mut skipped, mut failed) = (0, 0, 0, 0, 0);
-    for (a, r) in out.plan.actions.iter().zip(&out.results) {
-        match r.outcome {
-            ActionOutcome::Skipped => skipped += 1,
-            ActionOutcome::Failed => failed += 1,
-            ActionOutcome::Applied | ActionOutcome::Planned => match &a.op {
-                Op::Copy { .. } if a.creates => created += 1,
-                Op::Copy { .. } => updated += 1,
-                Op::Delete { .. } => deleted += 1,
-                Op::KeepBoth { .. } => {
-                    updated += 1;
-                    created += 1;
-                }
-                _ => {}
-            },
-        }
-    }
+    let c = render::Counts::of(out);
     let time = |ns: i64| driftsync_core::time::rfc3339(ns.div_euclid(1_000_000_000));
     let conflicts: Vec<serde_json::Value> = out
         .plan
@@ -385,15 +298,16 @@ fn summary(out: &Outcome, took: std::time::Duration) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({
-        "created": created,
-        "updated": updated,
-        "deleted": deleted,
-        "skipped": skipped,
-        "failed": failed,
-        "conflicts": conflicts.len(),
-        "unresolved": out.conflicts_left(),
+        "created": c.created,
+        "updated": c.updated,
+        "deleted": c.deleted,
+        "skipped": c.skipped,
+        "failed": c.failed,
+        "conflicts": c.conflicts,
+        "unresolved": c.unresolved,
         "conflict_files": conflicts,
-        "backed_up": out.backed_up,
+        "backed_up": c.backed_up,
+        "bytes": c.bytes,
         "duration_ms": u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
     })
 }

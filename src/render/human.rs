@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use driftsync_core::report::{Report, TargetStatus};
+use driftsync_github::workflow_commands::{endgroup, group};
 use driftsync_runner::{Event, Events, Masker};
 
 use super::stdout;
@@ -55,7 +56,7 @@ impl Events for Human<'_> {
                 direction,
             } => {
                 if self.ci {
-                    writeln!(out, "::group::{name} ({kind}, {direction})")
+                    writeln!(out, "{}", group(&format!("{name} ({kind}, {direction})")))
                 } else {
                     writeln!(out, "→ {name} ({kind}, {direction})")
                 }
@@ -68,10 +69,13 @@ impl Events for Human<'_> {
                 }
             }
             Event::TargetFinished(t) => {
-                let end = if self.ci { "::endgroup::\n" } else { "" };
+                if self.ci {
+                    out.push_str(&endgroup());
+                    out.push('\n');
+                }
                 writeln!(
                     out,
-                    "{end}{} {} {}: {}",
+                    "{} {} {}: {}",
                     if t.success { "✓" } else { "✗" },
                     t.target,
                     status_word(t.status),

@@ -180,6 +180,17 @@ pub(crate) struct Applier<'a> {
     pub reporter: &'a dyn Reporter,
 }
 
+/// The bytes `a` copies: the source's size for a copy, both sides' for a
+/// conflict kept on both sides, nothing for a deletion.
+pub(crate) fn copied_bytes(a: &Action, seen: Seen<'_>) -> u64 {
+    let size = |side: Side| seen.get(side, &a.path).map_or(0, |e| e.size);
+    match &a.op {
+        Op::Copy { from } => size(*from),
+        Op::KeepBoth { .. } => size(Side::Left) + size(Side::Right),
+        Op::Delete { .. } | Op::Adopt => 0,
+    }
+}
+
 /// Actions per replica transaction: large enough that a database side does
 /// not pay a commit per file, small enough that a long run keeps its progress.
 pub(crate) const BATCH: usize = 500;
@@ -299,7 +310,7 @@ impl Applier<'_> {
                     };
                     if action.changes_files() {
                         self.reporter.event(&Event::ActionDone {
-                            path: action.path.to_string(),
+                            bytes: copied_bytes(action, seen),
                         });
                     }
                     *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);

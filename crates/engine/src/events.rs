@@ -1,9 +1,15 @@
 //! Progress events: the engine tells a [`Reporter`]; the binary draws.
+//!
+//! Events on the hot path (one per action) carry numbers only: no event
+//! allocates, so a reporter that ignores them costs a virtual call.
+
+use std::sync::Arc;
 
 use driftsync_core::Side;
+use driftsync_replica::ScanProgress;
 
 /// Something worth telling the user while a sync runs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Event {
     /// A stale lock (dead pid or expired) was taken over.
     LockTakenOver {
@@ -21,6 +27,14 @@ pub enum Event {
         /// How many paths.
         paths: usize,
     },
+    /// Both sides' scans started; their live counts (the local backend
+    /// fills them; others report at [`Event::Scanned`]).
+    Scanning {
+        /// The left side's counts.
+        left: Arc<ScanProgress>,
+        /// The right side's counts.
+        right: Arc<ScanProgress>,
+    },
     /// A side's scan finished.
     Scanned {
         /// Which side.
@@ -34,11 +48,13 @@ pub enum Event {
     Planned {
         /// Actions that change files.
         actions: usize,
+        /// Bytes those actions copy (a deletion copies none).
+        bytes: u64,
     },
-    /// One action finished (applied, skipped or failed).
+    /// One action that changes files finished (applied, skipped or failed).
     ActionDone {
-        /// Its path.
-        path: String,
+        /// The bytes it was planned to copy ([`Event::Planned`] counted them).
+        bytes: u64,
     },
     /// A transient failure is being retried.
     Retrying {

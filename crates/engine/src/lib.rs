@@ -204,6 +204,8 @@ pub struct Outcome {
     pub run_id: String,
     /// Files backed up (inside a replica or locally).
     pub backed_up: usize,
+    /// Bytes the applied actions copied.
+    pub bytes_copied: u64,
     /// Files the content check held back.
     pub held_back: Vec<HeldBack>,
     /// True for a dry run.
@@ -263,6 +265,7 @@ fn scan_side(
     base: &Base,
     written_ns: Option<i64>,
     opts: &SyncOptions,
+    progress: Option<std::sync::Arc<driftsync_replica::ScanProgress>>,
 ) -> Result<driftsync_replica::Scan, EngineError> {
     replica
         .scan(&ScanRequest {
@@ -271,6 +274,7 @@ fn scan_side(
             prior: Some(base.side(side)),
             prior_written_ns: written_ns,
             changes_only: true,
+            progress,
         })
         .map_err(|source| EngineError::Replica { side, source })
 }
@@ -423,9 +427,18 @@ fn sync_held(
     let first_run = prior.is_none();
     let written = prior.as_ref().map(|s| s.written_ns);
     let mut base = prior.map(|s| s.base).unwrap_or_default();
+    let counts = [
+        std::sync::Arc::new(driftsync_replica::ScanProgress::default()),
+        std::sync::Arc::new(driftsync_replica::ScanProgress::default()),
+    ];
+    reporter.event(&Event::Scanning {
+        left: std::sync::Arc::clone(&counts[0]),
+        right: std::sync::Arc::clone(&counts[1]),
+    });
     let (l, r) = std::thread::scope(|s| {
-        let l = s.spawn(|| scan_side(left, Side::Left, &base, written, opts));
-        let r = scan_side(right, Side::Right, &base, written, opts);
+        let [lc, rc] = counts.clone();
+        let l = s.spawn(|| scan_side(left, Side::Left, &base, written, opts, Some(lc)));
+        let r = scan_side(right, Side::Right, &base, written, opts, Some(rc));
         (l.join().expect("scan thread panicked"), r)
     });
     let (mut l, mut r) = (l?, r?);
@@ -435,10 +448,10 @@ fn sync_held(
         // held); a side where a file came back from a killed delete is
         // scanned again, so the plan sees it.
         if left.remove_leftovers() > 0 {
-            l = scan_side(left, Side::Left, &base, written, opts)?;
+            l = scan_side(left, Side::Left, &base, written, opts, None)?;
         }
         if right.remove_leftovers() > 0 {
-            r = scan_side(right, Side::Right, &base, written, opts)?;
+            r = scan_side(right, Side::Right, &base, written, opts, None)?;
         }
     }
     if journal.has_entries() {
@@ -524,6 +537,7 @@ fn sync_held(
         backup_dir: None,
         run_id: String::new(),
         backed_up: 0,
+        bytes_copied: 0,
         held_back: Vec::new(),
         dry_run: opts.dry_run,
         state_written: false,
@@ -533,14 +547,14 @@ fn sync_held(
     if opts.dry_run || outcome.blocked.is_some() {
         return Ok(outcome);
     }
-    reporter.event(&Event::Planned {
-        actions: outcome
-            .plan
-            .actions
-            .iter()
-            .filter(|a| a.changes_files())
-            .count(),
-    });
+    {
+        let seen = apply::Seen([lv, rv]);
+        let changing = outcome.plan.actions.iter().filter(|a| a.changes_files());
+        reporter.event(&Event::Planned {
+            actions: changing.clone().count(),
+            bytes: changing.map(|a| apply::copied_bytes(a, seen)).sum(),
+        });
+    }
     let backups = backup::Backups::new(&opts.work_dir, &run_id);
     let applier = apply::Applier {
         replicas: [left, right],
@@ -608,6 +622,7 @@ fn sync_held(
             outcome.results[i] = apply::result(&result);
             match result {
                 Ok(done) => {
+                    outcome.bytes_copied += apply::copied_bytes(action, seen);
                     for (path, entry) in done.on_right(action) {
                         journal.done(path, entry);
                     }

@@ -8,7 +8,6 @@
 //! that stops advancing for that long is given up.
 
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,33 +16,31 @@ use driftsync_core::{Entry, RelPath, SmallStr, Snapshot};
 
 use crate::local::LocalReplica;
 use crate::{
-    BackupCopy, Capabilities, Expect, Replica, ReplicaError, Scan, ScanRequest, WriteMeta,
+    BackupCopy, Capabilities, Expect, Replica, ReplicaError, Scan, ScanProgress, ScanRequest,
+    WriteMeta,
 };
 
 /// A replica whose operations each answer within `timeout`.
 pub struct Deadline {
     inner: Arc<dyn Replica>,
     timeout: Duration,
-    progress: Option<Arc<AtomicU64>>,
 }
 
 impl Deadline {
     /// A local directory, each operation bounded by `timeout`.
     pub fn local(replica: LocalReplica, timeout: Duration) -> Deadline {
-        let progress = Arc::new(AtomicU64::new(0));
         Deadline {
-            inner: Arc::new(replica.with_progress(Arc::clone(&progress))),
+            inner: Arc::new(replica),
             timeout,
-            progress: Some(progress),
         }
     }
 
     /// Run `op` on its own thread and wait for it up to the deadline (for a
-    /// scan: up to the deadline without progress).
+    /// scan that counts into `progress`: up to the deadline without progress).
     fn call<T: Send + 'static>(
         &self,
         what: String,
-        scan: bool,
+        progress: Option<Arc<ScanProgress>>,
         op: impl FnOnce(&dyn Replica) -> Result<T, ReplicaError> + Send + 'static,
     ) -> Result<T, ReplicaError> {
         let inner = Arc::clone(&self.inner);
@@ -54,10 +51,7 @@ impl Deadline {
                 let _ = tx.send(op(&*inner));
             })
             .map_err(|e| ReplicaError::other(format!("{}: {what}", self.location()), e))?;
-        let progress = || match (&self.progress, scan) {
-            (Some(p), true) => p.load(Ordering::Relaxed),
-            _ => 0,
-        };
+        let progress = || progress.as_ref().map_or(0, |p| p.steps());
         let mut seen = progress();
         loop {
             match rx.recv_timeout(self.timeout) {
@@ -102,20 +96,23 @@ impl Replica for Deadline {
         let exclude = request.exclude.to_vec();
         let prior: Option<Snapshot> = request.prior.cloned();
         let (written, changes_only) = (request.prior_written_ns, request.changes_only);
-        self.call("scan".into(), true, move |r| {
+        let progress = request.progress.clone().unwrap_or_default();
+        let counts = Arc::clone(&progress);
+        self.call("scan".into(), Some(progress), move |r| {
             r.scan(&ScanRequest {
                 include: &include,
                 exclude: &exclude,
                 prior: prior.as_ref(),
                 prior_written_ns: written,
                 changes_only,
+                progress: Some(counts),
             })
         })
     }
 
     fn read(&self, path: &RelPath) -> Result<Box<dyn Read + Send + '_>, ReplicaError> {
         let p = path.clone();
-        let content = self.call(format!("{path}: reading"), false, move |r| {
+        let content = self.call(format!("{path}: reading"), None, move |r| {
             let mut content = Vec::new();
             r.read(&p)?
                 .read_to_end(&mut content)
@@ -138,7 +135,7 @@ impl Replica for Deadline {
             .read_to_end(&mut bytes)
             .map_err(|e| ReplicaError::other(format!("{path}: reading the source"), e))?;
         let (p, meta, expect) = (path.clone(), meta.clone(), expect.clone());
-        self.call(format!("{path}: writing"), false, move |r| {
+        self.call(format!("{path}: writing"), None, move |r| {
             r.write(&p, &mut bytes.as_slice(), &meta, &expect)
         })
     }
@@ -152,28 +149,28 @@ impl Replica for Deadline {
         let (p, meta, expect) = (path.clone(), meta.clone(), expect.clone());
         self.call(
             format!("{path}: setting its time and mode"),
-            false,
+            None,
             move |r| r.set_meta(&p, &meta, &expect),
         )
     }
 
     fn remove(&self, path: &RelPath, expect: &Expect) -> Result<(), ReplicaError> {
         let (p, expect) = (path.clone(), expect.clone());
-        self.call(format!("{path}: removing"), false, move |r| {
+        self.call(format!("{path}: removing"), None, move |r| {
             r.remove(&p, &expect)
         })
     }
 
     fn begin_batch(&self) -> Result<(), ReplicaError> {
-        self.call("begin".into(), false, |r| r.begin_batch())
+        self.call("begin".into(), None, |r| r.begin_batch())
     }
 
     fn commit_batch(&self) -> Result<(), ReplicaError> {
-        self.call("commit".into(), false, |r| r.commit_batch())
+        self.call("commit".into(), None, |r| r.commit_batch())
     }
 
     fn rollback_batch(&self) {
-        let _ = self.call("roll back".into(), false, |r| {
+        let _ = self.call("roll back".into(), None, |r| {
             r.rollback_batch();
             Ok(())
         });
@@ -181,7 +178,7 @@ impl Replica for Deadline {
 
     fn backup(&self, path: &RelPath, run_id: &str) -> Result<Option<BackupCopy>, ReplicaError> {
         let (p, run) = (path.clone(), run_id.to_string());
-        self.call(format!("{path}: backing up"), false, move |r| {
+        self.call(format!("{path}: backing up"), None, move |r| {
             r.backup(&p, &run)
         })
     }
@@ -189,14 +186,14 @@ impl Replica for Deadline {
     // `local_file` stays `None`: a direct copy would bypass the deadline.
 
     fn remove_leftovers(&self) -> usize {
-        self.call("removing leftover temp files".into(), false, |r| {
+        self.call("removing leftover temp files".into(), None, |r| {
             Ok(r.remove_leftovers())
         })
         .unwrap_or(0)
     }
 
     fn list_backups(&self) -> Result<Vec<BackupCopy>, ReplicaError> {
-        self.call("listing backups".into(), false, |r| r.list_backups())
+        self.call("listing backups".into(), None, |r| r.list_backups())
     }
 
     fn keeps_records(&self) -> bool {
@@ -205,7 +202,7 @@ impl Replica for Deadline {
 
     fn version(&self, path: &RelPath) -> Result<Option<SmallStr>, ReplicaError> {
         let p = path.clone();
-        self.call(format!("{path}: reading its version"), false, move |r| {
+        self.call(format!("{path}: reading its version"), None, move |r| {
             r.version(&p)
         })
     }
@@ -266,7 +263,6 @@ mod tests {
         let d = Deadline {
             inner: Arc::new(Hung),
             timeout: Duration::from_millis(50),
-            progress: None,
         };
         let err = d.scan(&ScanRequest::default()).unwrap_err();
         assert!(err.is_environment(), "{err}");

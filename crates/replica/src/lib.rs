@@ -61,6 +61,32 @@ pub struct WriteMeta {
     pub executable: bool,
 }
 
+/// Live counts of a scan, for whoever draws progress: the scan adds, a
+/// reader loads (atomics; nothing is allocated per file). Backends that do
+/// not count leave them at zero.
+#[derive(Debug, Default)]
+pub struct ScanProgress {
+    /// Files listed so far.
+    pub listed: std::sync::atomic::AtomicU64,
+    /// Files to read and hash (known once the listing is done).
+    pub to_hash: std::sync::atomic::AtomicU64,
+    /// Their bytes.
+    pub to_hash_bytes: std::sync::atomic::AtomicU64,
+    /// Files hashed so far.
+    pub hashed: std::sync::atomic::AtomicU64,
+    /// Bytes hashed so far.
+    pub hashed_bytes: std::sync::atomic::AtomicU64,
+}
+
+impl ScanProgress {
+    /// Files listed plus files hashed: grows while a scan advances (what a
+    /// deadline watches to tell a long scan from a hung one).
+    pub fn steps(&self) -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.listed.load(Relaxed) + self.hashed.load(Relaxed)
+    }
+}
+
 /// Inputs of a scan.
 #[derive(Clone, Debug, Default)]
 pub struct ScanRequest<'a> {
@@ -79,6 +105,9 @@ pub struct ScanRequest<'a> {
     /// [`Scan::unchanged`]) instead of every file. Backends that cannot tell
     /// cheaply report every file, which is always correct.
     pub changes_only: bool,
+    /// Where to count what the scan has done so far (optional; shared, so a
+    /// scan on another thread can count into it).
+    pub progress: Option<std::sync::Arc<ScanProgress>>,
 }
 
 /// Something a scan passed over and wants the user to know about.

@@ -162,9 +162,6 @@ pub struct LocalReplica {
     threads: usize,
     /// Temp files (by relative path) the last scan passed over.
     leftovers: Arc<Mutex<Vec<String>>>,
-    /// Counts the files a scan has listed and hashed, so a
-    /// [`crate::deadline::Deadline`] tells a long scan from a hung one.
-    progress: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 fn io_err(path: &RelPath, what: &str, e: io::Error) -> ReplicaError {
@@ -388,19 +385,6 @@ impl LocalReplica {
             gitignore: false,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             leftovers: Arc::default(),
-            progress: None,
-        }
-    }
-
-    /// Count each file a scan lists or hashes in `progress`.
-    pub fn with_progress(mut self, progress: Arc<std::sync::atomic::AtomicU64>) -> LocalReplica {
-        self.progress = Some(progress);
-        self
-    }
-
-    fn tick(&self) {
-        if let Some(p) = &self.progress {
-            p.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -680,7 +664,6 @@ impl Replica for LocalReplica {
             gitignore: self.gitignore,
         };
         walk.run(|item| {
-            self.tick();
             let (rel_str, dir, name) = match item {
                 walk::Item::Note(n) => return scan.notes.push(n),
                 walk::Item::File { rel, dir, name } => (rel, dir, name),
@@ -736,6 +719,9 @@ impl Replica for LocalReplica {
                     return;
                 }
             };
+            if let Some(p) = &request.progress {
+                p.listed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             debug_assert!(
                 entries.last().is_none_or(|(last, _)| *last < rel),
                 "the walk is out of order at {rel}"
@@ -760,6 +746,14 @@ impl Replica for LocalReplica {
         });
         *self.leftovers.lock().unwrap_or_else(|e| e.into_inner()) = leftovers;
         scan.hashed = unknown.iter().filter(|u| **u).count();
+        if let Some(p) = &request.progress {
+            let bytes = entries.iter().zip(&unknown).filter(|(_, u)| **u);
+            let bytes: u64 = bytes.map(|((_, e), _)| e.size).sum();
+            p.to_hash
+                .store(scan.hashed as u64, std::sync::atomic::Ordering::Relaxed);
+            p.to_hash_bytes
+                .store(bytes, std::sync::atomic::Ordering::Relaxed);
+        }
         // Hash in parallel, in place: threads take chunks of the listing.
         const CHUNK: usize = 64;
         let failed: Mutex<Vec<(usize, HashFail)>> = Mutex::new(Vec::new());
@@ -786,7 +780,11 @@ impl Replica for LocalReplica {
                             .filter(|(_, (_, u))| **u)
                         {
                             let hashed = hash_beneath(&root, rel.as_str(), &mut cache);
-                            self.tick();
+                            if let Some(p) = &request.progress {
+                                use std::sync::atomic::Ordering::Relaxed;
+                                p.hashed.fetch_add(1, Relaxed);
+                                p.hashed_bytes.fetch_add(entry.size, Relaxed);
+                            }
                             match hashed {
                                 Ok(h) => entry.hash = h,
                                 Err(e) => failed

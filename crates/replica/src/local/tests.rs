@@ -699,3 +699,36 @@ fn a_name_of_255_bytes_is_written_and_removed() {
     }
     assert_eq!(fs::read_dir(d.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn a_scan_counts_what_it_listed_and_hashed() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let d = tmp();
+    let r = LocalReplica::new(d.path());
+    fs::create_dir_all(d.path().join("sub")).unwrap();
+    fs::write(d.path().join("a"), "12345").unwrap();
+    fs::write(d.path().join("sub/b"), "123").unwrap();
+    let counts = std::sync::Arc::new(crate::ScanProgress::default());
+    let first = r
+        .scan(&ScanRequest {
+            progress: Some(counts.clone()),
+            ..ScanRequest::default()
+        })
+        .unwrap();
+    assert_eq!(counts.listed.load(Relaxed), 2);
+    assert_eq!(counts.to_hash.load(Relaxed), 2);
+    assert_eq!(counts.to_hash_bytes.load(Relaxed), 8);
+    assert_eq!(counts.hashed.load(Relaxed), 2);
+    assert_eq!(counts.hashed_bytes.load(Relaxed), 8);
+    // Against a base written long after: listed, none read.
+    let again = std::sync::Arc::new(crate::ScanProgress::default());
+    r.scan(&ScanRequest {
+        prior: Some(&first.snapshot),
+        prior_written_ns: Some(i64::MAX),
+        progress: Some(again.clone()),
+        ..ScanRequest::default()
+    })
+    .unwrap();
+    assert_eq!(again.listed.load(Relaxed), 2);
+    assert_eq!(again.hashed.load(Relaxed), 0);
+}
