@@ -97,7 +97,12 @@ fn configured(global: &Global) -> anyhow::Result<Vec<Vec<String>>> {
     };
     let check = |rest: &[&str]| -> Vec<String> {
         let mut line = file.clone();
-        line.extend(["schema", "check"].iter().chain(rest).map(|s| s.to_string()));
+        line.extend(
+            ["schema", "check"]
+                .iter()
+                .chain(rest)
+                .map(|s| s.to_string()),
+        );
         line
     };
     if names.is_empty() {
@@ -176,10 +181,23 @@ mod tests {
 
     #[test]
     fn script_runs_every_command_and_fails_when_any_does() {
-        let line = |t: &str| vec!["schema".to_string(), "check".into(), "--target".into(), t.into()];
+        let line = |t: &str| {
+            vec![
+                "schema".to_string(),
+                "check".into(),
+                "--target".into(),
+                t.into(),
+            ]
+        };
         let s = script("driftsync", &[line("a"), line("b")]);
         assert!(!s.contains("exec"), "{s}");
-        assert!(s.contains("\"$DRIFTSYNC\" 'schema' 'check' '--target' 'a' || status=1\n"), "{s}");
-        assert!(s.contains("'--target' 'b' || status=1\nexit $status\n"), "{s}");
+        assert!(
+            s.contains("\"$DRIFTSYNC\" 'schema' 'check' '--target' 'a' || status=1\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("'--target' 'b' || status=1\nexit $status\n"),
+            "{s}"
+        );
     }
 }

@@ -140,9 +140,13 @@ impl Chosen {
 /// its configuration (for the repository root), or `None`.
 pub fn choose(global: &Global, kind: Kind, name: Option<&str>) -> anyhow::Result<Option<Chosen>> {
     let config = config(global, name)?;
-    let Some(index) = pick(config.as_ref(), kind, name)?
-        .and_then(|t| config.as_ref()?.targets.iter().position(|c| std::ptr::eq(c, t)))
-    else {
+    let Some(index) = pick(config.as_ref(), kind, name)?.and_then(|t| {
+        config
+            .as_ref()?
+            .targets
+            .iter()
+            .position(|c| std::ptr::eq(c, t))
+    }) else {
         return Ok(None);
     };
     Ok(config.map(|config| Chosen { config, index }))
@@ -160,24 +164,27 @@ pub fn schema_source(
         TargetKind::Schema(s) => Some((c, s)),
         _ => None,
     });
-    let or_target = |flag: Vec<String>, of: fn(&driftsync_config::SchemaTarget) -> &Vec<String>| {
-        match target {
+    let or_target =
+        |flag: Vec<String>, of: fn(&driftsync_config::SchemaTarget) -> &Vec<String>| match target {
             Some((_, t)) if flag.is_empty() => of(t).clone(),
             _ => flag,
-        }
-    };
-    let under = |of: fn(&driftsync_config::SchemaTarget) -> &std::collections::BTreeMap<String, String>,
-                 flag: Vec<(String, String)>| {
-        let mut all: Vec<(String, String)> = target
-            .map(|(_, t)| of(t).iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
-        all.extend(flag);
-        all
-    };
+        };
+    let under =
+        |of: fn(&driftsync_config::SchemaTarget) -> &std::collections::BTreeMap<String, String>,
+         flag: Vec<(String, String)>| {
+            let mut all: Vec<(String, String)> = target
+                .map(|(_, t)| of(t).iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            all.extend(flag);
+            all
+        };
     let (local, shown) = match (&args.local, target) {
         (Some(dir), _) => {
             let s = dir.to_string_lossy().replace('\\', "/");
-            (dir.clone(), s.trim_start_matches("./").trim_end_matches('/').to_string())
+            (
+                dir.clone(),
+                s.trim_start_matches("./").trim_end_matches('/').to_string(),
+            )
         }
         (None, Some((c, t))) => (c.config.root.join(t.local.as_str()), t.local.to_string()),
         (None, None) => (std::path::PathBuf::from("schemas"), "schemas".to_string()),

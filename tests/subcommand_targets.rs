@@ -1,0 +1,257 @@
+//! Subcommands work on the targets of sync.yaml: `schema …`, `bundle …`,
+//! `space …` and `restore` take `--target NAME` (the only target of their
+//! kind by default) and read their settings from it; flags override single
+//! settings. `hook install` writes a pre-commit hook that checks the
+//! configured schema target, not `DATABASE_URL` and `./schemas`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use driftsync_testkit::{git, temp_repo};
+
+/// Decoys: were a command to read them instead of the target, it would
+/// fail (an unreachable database) or see drift (a module of no table).
+const DECOY_URL: &str = "postgres://decoy@127.0.0.1:1/decoy";
+
+fn driftsync(dir: &Path, args: &[&str]) -> Output {
+    run(dir, env!("CARGO_BIN_EXE_driftsync"), args)
+}
+
+fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", DECOY_URL)
+        .env("DRIFTSYNC_BUNDLE_DATABASE", DECOY_URL)
+        .env("DRIFTSYNC_SPACE_DATABASE", DECOY_URL)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("run")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn sql(db: &Path, statements: &str) {
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .execute_batch(statements)
+        .unwrap();
+}
+
+fn write(dir: &Path, rel: &str, body: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+/// A repository with a schema target over `var/app.db` and `db/types/`, and
+/// a decoy `schemas/` module.
+fn schema_repo(config: &str) -> tempfile::TempDir {
+    let repo = temp_repo();
+    let dir = repo.path();
+    sql(
+        &dir.join("var/app.db"),
+        "CREATE TABLE organizations (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
+    );
+    write(dir, ".driftsync/sync.yaml", config);
+    write(
+        dir,
+        "schemas/tables.py",
+        "class Ghost:\n    __tablename__ = \"ghost\"\n    id: int\n",
+    );
+    write(dir, ".gitignore", "var/\n.driftsync/reports/\n");
+    repo
+}
+
+const ONE_TARGET: &str = r#"version: "1.0"
+targets:
+  app_types:
+    type: schema
+    database: sqlite://var/app.db
+    local: db/types/
+"#;
+
+#[test]
+fn pre_commit_hook_checks_the_configured_schema_target() {
+    let repo = schema_repo(ONE_TARGET);
+    let dir = repo.path();
+    let exe = env!("CARGO_BIN_EXE_driftsync");
+
+    let o = driftsync(dir, &["schema", "update", "--target", "app_types"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(dir.join("db/types/tables.py").is_file(), "{}", text(&o));
+    assert!(!dir.join("schemas/schema_version.py").exists());
+
+    let o = driftsync(dir, &["hook", "install"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("driftsync schema check --target app_types"),
+        "{}",
+        text(&o)
+    );
+    let script = std::fs::read_to_string(dir.join(".git/hooks/pre-commit")).unwrap();
+    assert!(
+        script.contains("'schema' 'check' '--target' 'app_types'"),
+        "{script}"
+    );
+
+    // In sync with the target (the decoys would fail): the commit goes through.
+    git(dir, &["add", "-A"]);
+    let o = run(dir, "git", &["commit", "-q", "-m", "types"]);
+    assert!(o.status.success(), "in-sync commit refused: {}", text(&o));
+
+    // A migration lands in the target's database; nobody regenerated.
+    sql(
+        &dir.join("var/app.db"),
+        "ALTER TABLE organizations DROP COLUMN name;",
+    );
+    write(dir, "notes.txt", "x\n");
+    git(dir, &["add", "notes.txt"]);
+    let o = run(dir, "git", &["commit", "-q", "-m", "notes"]);
+    assert!(!o.status.success(), "drifted commit was accepted");
+    let out = text(&o);
+    assert!(out.contains("critical column-removed"), "{out}");
+    assert!(out.contains("db/types/tables.py"), "{out}");
+    assert!(
+        out.contains("driftsync schema update --target app_types"),
+        "{out}"
+    );
+    assert!(!out.contains("decoy"), "{out}");
+    assert!(!git(dir, &["log", "--oneline"]).contains("notes"));
+
+    // Regenerating from the target fixes it.
+    let o = run(dir, exe, &["schema", "update", "--target", "app_types"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    git(dir, &["add", "db"]);
+    let o = run(dir, "git", &["commit", "-q", "-m", "regenerate"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(git(dir, &["log", "--oneline"]).contains("regenerate"));
+}
+
+const TWO_TARGETS: &str = r#"version: "1.0"
+targets:
+  app_types:
+    type: schema
+    database: sqlite://var/app.db
+    local: db/types/
+    fail_on: high
+  audit_types:
+    type: schema
+    database: sqlite://var/audit.db
+    local: db/audit/
+  notes:
+    type: command
+    run: "true"
+"#;
+
+#[test]
+fn schema_commands_take_their_target() {
+    let repo = schema_repo(ONE_TARGET);
+    let dir = repo.path();
+
+    // The only schema target is the default, from any directory.
+    let o = driftsync(dir, &["schema", "update"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(dir.join("db/types/tables.py").is_file());
+    std::fs::create_dir_all(dir.join("db/types/sub")).unwrap();
+    let o = driftsync(&dir.join("db/types/sub"), &["schema", "check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("schema in sync: db/types matches"),
+        "{}",
+        text(&o)
+    );
+
+    // An unknown target is a usage error that lists the schema targets.
+    let o = driftsync(dir, &["schema", "diff", "--target", "nope"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no target `nope`"), "{}", text(&o));
+    assert!(
+        text(&o).contains("schema targets: app_types"),
+        "{}",
+        text(&o)
+    );
+
+    // Two schema targets and no --target: exit 2, naming both.
+    write(dir, ".driftsync/sync.yaml", TWO_TARGETS);
+    sql(
+        &dir.join("var/audit.db"),
+        "CREATE TABLE organizations (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n\
+         CREATE TABLE events (id INTEGER PRIMARY KEY);",
+    );
+    let o = driftsync(dir, &["schema", "check"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("pass --target NAME"), "{out}");
+    assert!(out.contains("app_types, audit_types"), "{out}");
+
+    // A target of another type is refused.
+    let o = driftsync(dir, &["schema", "check", "--target", "notes"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("is of type command, not schema"),
+        "{}",
+        text(&o)
+    );
+
+    // A flag overrides one setting: the audit database against app_types'
+    // folder is one `table-added` (low), below app_types' fail_on: high…
+    let audit = format!("sqlite://{}", dir.join("var/audit.db").display());
+    let o = driftsync(
+        dir,
+        &[
+            "schema",
+            "check",
+            "--target",
+            "app_types",
+            "--database",
+            &audit,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("db/types/tables.py"), "{out}");
+    assert!(out.contains("table-added"), "{out}");
+    assert!(out.contains("below high"), "{out}");
+    // …and --fail-on overrides the target's policy.
+    let o = driftsync(
+        dir,
+        &[
+            "schema",
+            "check",
+            "--target",
+            "app_types",
+            "--database",
+            &audit,
+            "--fail-on",
+            "low",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // The other target reads its own folder (nothing generated there yet).
+    let o = driftsync(
+        dir,
+        &["schema", "diff", "--json", "--target", "audit_types"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["local"], "db/audit", "{doc}");
+    assert!(
+        doc["database"].as_str().unwrap().ends_with("var/audit.db"),
+        "{doc}"
+    );
+}
