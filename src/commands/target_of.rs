@@ -105,17 +105,33 @@ pub fn pick<'c>(
         None => match candidates.as_slice() {
             [] => return Ok(None),
             [only] => only,
-            _ => bail!(
-                "{file} has {} {} targets: pass --target NAME to choose one ({})",
-                candidates.len(),
-                kind.what(),
-                names()
-            ),
+            _ => {
+                return Err(Ambiguous(format!(
+                    "{file} has {} {} targets: pass --target NAME to choose one ({})",
+                    candidates.len(),
+                    kind.what(),
+                    names()
+                ))
+                .into())
+            }
         },
     };
     config.require_env([target])?;
     Ok(Some(target))
 }
+
+/// Several targets of the kind and no `--target` (a usage error, exit 2; a
+/// command with another source of truth may fall back to it instead).
+#[derive(Debug)]
+pub struct Ambiguous(String);
+
+impl std::fmt::Display for Ambiguous {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Ambiguous {}
 
 /// The targets of `kind` in `config`, in file order.
 pub fn all_of(config: &Config, kind: Kind) -> Vec<&Target> {
