@@ -255,3 +255,144 @@ fn schema_commands_take_their_target() {
         "{doc}"
     );
 }
+
+#[test]
+fn bundle_reads_its_database_and_folder_from_the_target() {
+    let repo = temp_repo();
+    let dir = repo.path();
+    write(
+        dir,
+        ".driftsync/sync.yaml",
+        "version: \"1.0\"\ntargets:\n  catalog:\n    type: bundle\n    local: catalog/\n    database: sqlite://var/bundles.db\n",
+    );
+    write(
+        dir,
+        "catalog/soc2/bundle.yaml",
+        "name: soc2\nversion: 1.0.0\nspec_version: 1\nfiles: [rules.yaml]\n",
+    );
+    write(dir, "catalog/soc2/rules.yaml", "rules: [a]\n");
+
+    // The only bundle target is the default (the decoy database is not read).
+    let o = driftsync(&dir.join("catalog"), &["bundle", "import", "soc2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(dir.join("var/bundles.db").is_file(), "{}", text(&o));
+    assert!(!dir.join(".driftsync/frameworks.db").exists());
+    let o = driftsync(dir, &["bundle", "--target", "catalog", "status", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["bundles"][0]["name"], "soc2", "{doc}");
+    assert_eq!(doc["bundles"][0]["state"], "in-sync", "{doc}");
+
+    // --dir overrides the folder only: the target's database still has soc2.
+    std::fs::create_dir_all(dir.join("elsewhere")).unwrap();
+    let o = driftsync(dir, &["bundle", "--dir", "elsewhere", "status", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["bundles"][0]["state"], "only-database", "{doc}");
+
+    let o = driftsync(dir, &["bundle", "--target", "nope", "status"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("bundle targets: catalog"), "{}", text(&o));
+}
+
+#[test]
+fn space_reads_its_table_and_folder_from_the_target() {
+    use driftsync_core::{Hash, RelPath};
+    use driftsync_replica::{Expect, Replica, WriteMeta};
+    let repo = temp_repo();
+    let dir = repo.path();
+    write(
+        dir,
+        ".driftsync/sync.yaml",
+        "version: \"1.0\"\ntargets:\n  site:\n    type: sync\n    local: pages/\n    remote: sqlite://var/site.db?table=docs\n  other:\n    type: sync\n    local: other/\n    remote: mirror/\n",
+    );
+    std::fs::create_dir_all(dir.join("var")).unwrap();
+    let url = format!("sqlite://{}/var/site.db?table=docs", dir.display());
+    let space = driftsync_replica_db::DbReplica::open(&url, Path::new("/")).unwrap();
+    let body = b"# Home\n";
+    let meta = WriteMeta {
+        size: body.len() as u64,
+        hash: Hash::of(body),
+        mtime_ns: 0,
+        executable: false,
+    };
+    space
+        .write(
+            &RelPath::new("home.md").unwrap(),
+            &mut &body[..],
+            &meta,
+            &Expect::Any,
+        )
+        .unwrap();
+
+    // The only sync target with a database remote is the default; its
+    // folder is under the repository root wherever the command starts.
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let o = driftsync(&dir.join("sub"), &["space", "export"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pages/home.md")).unwrap(),
+        "# Home\n"
+    );
+
+    // DIR overrides the folder only.
+    let o = driftsync(dir, &["space", "export", "--target", "site", "copy"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(dir.join("copy/home.md").is_file());
+
+    // A sync target whose remote is not a database is not a space.
+    let o = driftsync(dir, &["space", "export", "--target", "other"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("targets: site"), "{}", text(&o));
+}
+
+#[test]
+fn restore_defaults_to_the_only_sync_target() {
+    let repo = temp_repo();
+    let dir = repo.path();
+    write(
+        dir,
+        ".driftsync/sync.yaml",
+        "version: \"1.0\"\ntargets:\n  docs:\n    type: sync\n    local: docs/\n    remote: mirror/\n    outputs: [\"docs/**\"]\n",
+    );
+    write(dir, ".gitignore", ".driftsync/\nmirror/\n");
+    write(dir, "docs/a.md", "first\n");
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "docs"]);
+    std::fs::create_dir_all(dir.join("mirror")).unwrap();
+    let o = driftsync(dir, &["run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mirror/a.md")).unwrap(),
+        "first\n"
+    );
+
+    // The remote changes; the next run overwrites docs/a.md (backed up).
+    write(dir, "mirror/a.md", "second\n");
+    let o = driftsync(dir, &["run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("docs/a.md")).unwrap(),
+        "second\n"
+    );
+
+    // From a subdirectory, with no --target: the target's backups.
+    let sub = dir.join("docs");
+    let o = driftsync(&sub, &["restore", "--list", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let run_id = runs[0]["run"]
+        .as_str()
+        .expect("a run with backups")
+        .to_string();
+    let o = driftsync(&sub, &["restore", &run_id]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("docs/a.md")).unwrap(),
+        "first\n"
+    );
+
+    let o = driftsync(dir, &["restore", &run_id, "--target", "nope"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("sync targets: docs"), "{}", text(&o));
+}
