@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use driftsync_testkit::{git, temp_repo};
+use driftsync_testkit::{git, isolated, temp_repo};
 
 /// Decoys: were a command to read them instead of the target, it would
 /// fail (an unreachable database) or see drift (a module of no table).
@@ -17,21 +17,25 @@ fn driftsync(dir: &Path, args: &[&str]) -> Output {
     run(dir, env!("CARGO_BIN_EXE_driftsync"), args)
 }
 
+/// Run driftsync and require exit `code` (the output is in the message).
+fn expect(dir: &Path, args: &[&str], code: i32) -> Output {
+    let o = driftsync(dir, args);
+    assert_eq!(o.status.code(), Some(code), "{}", text(&o));
+    o
+}
+
+/// Run driftsync and require a usage error (exit 2) that says `says`; its output.
+fn refused(dir: &Path, args: &[&str], says: &str) -> String {
+    let out = text(&expect(dir, args, 2));
+    assert!(out.contains(says), "{out}");
+    out
+}
+
 fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .current_dir(dir)
+    isolated(Command::new(program).args(args).current_dir(dir))
         .env("DATABASE_URL", DECOY_URL)
         .env("DRIFTSYNC_BUNDLE_DATABASE", DECOY_URL)
         .env("DRIFTSYNC_SPACE_DATABASE", DECOY_URL)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .env_remove("CI")
-        .env_remove("GITHUB_ACTIONS")
         .output()
         .expect("run")
 }
@@ -58,16 +62,22 @@ fn write(dir: &Path, rel: &str, body: &str) {
     std::fs::write(p, body).unwrap();
 }
 
+/// A git repository with `config` as its sync.yaml.
+fn repo_with(config: &str) -> tempfile::TempDir {
+    let repo = temp_repo();
+    write(repo.path(), ".driftsync/sync.yaml", config);
+    repo
+}
+
 /// A repository with a schema target over `var/app.db` and `db/types/`, and
 /// a decoy `schemas/` module.
 fn schema_repo(config: &str) -> tempfile::TempDir {
-    let repo = temp_repo();
+    let repo = repo_with(config);
     let dir = repo.path();
     sql(
         &dir.join("var/app.db"),
         "CREATE TABLE organizations (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
     );
-    write(dir, ".driftsync/sync.yaml", config);
     write(
         dir,
         "schemas/tables.py",
@@ -91,13 +101,11 @@ fn pre_commit_hook_checks_the_configured_schema_target() {
     let dir = repo.path();
     let exe = env!("CARGO_BIN_EXE_driftsync");
 
-    let o = driftsync(dir, &["schema", "update", "--target", "app_types"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = expect(dir, &["schema", "update", "--target", "app_types"], 0);
     assert!(dir.join("db/types/tables.py").is_file(), "{}", text(&o));
     assert!(!dir.join("schemas/schema_version.py").exists());
 
-    let o = driftsync(dir, &["hook", "install"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = expect(dir, &["hook", "install"], 0);
     assert!(
         text(&o).contains("driftsync schema check --target app_types"),
         "{}",
@@ -164,12 +172,10 @@ fn schema_commands_take_their_target() {
     let dir = repo.path();
 
     // The only schema target is the default, from any directory.
-    let o = driftsync(dir, &["schema", "update"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect(dir, &["schema", "update"], 0);
     assert!(dir.join("db/types/tables.py").is_file());
     std::fs::create_dir_all(dir.join("db/types/sub")).unwrap();
-    let o = driftsync(&dir.join("db/types/sub"), &["schema", "check"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = expect(&dir.join("db/types/sub"), &["schema", "check"], 0);
     assert!(
         text(&o).contains("schema in sync: db/types matches"),
         "{}",
@@ -177,14 +183,12 @@ fn schema_commands_take_their_target() {
     );
 
     // An unknown target is a usage error that lists the schema targets.
-    let o = driftsync(dir, &["schema", "diff", "--target", "nope"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("no target `nope`"), "{}", text(&o));
-    assert!(
-        text(&o).contains("schema targets: app_types"),
-        "{}",
-        text(&o)
+    let out = refused(
+        dir,
+        &["schema", "diff", "--target", "nope"],
+        "no target `nope`",
     );
+    assert!(out.contains("schema targets: app_types"), "{out}");
 
     // Two schema targets and no --target: exit 2, naming both.
     write(dir, ".driftsync/sync.yaml", TWO_TARGETS);
@@ -193,15 +197,13 @@ fn schema_commands_take_their_target() {
         "CREATE TABLE organizations (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n\
          CREATE TABLE events (id INTEGER PRIMARY KEY);",
     );
-    let o = driftsync(dir, &["schema", "check"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = expect(dir, &["schema", "check"], 2);
     let out = text(&o);
     assert!(out.contains("pass --target NAME"), "{out}");
     assert!(out.contains("app_types, audit_types"), "{out}");
 
     // A target of another type is refused.
-    let o = driftsync(dir, &["schema", "check", "--target", "notes"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = expect(dir, &["schema", "check", "--target", "notes"], 2);
     assert!(
         text(&o).contains("is of type command, not schema"),
         "{}",
@@ -211,7 +213,7 @@ fn schema_commands_take_their_target() {
     // A flag overrides one setting: the audit database against app_types'
     // folder is one `table-added` (low), below app_types' fail_on: high…
     let audit = format!("sqlite://{}", dir.join("var/audit.db").display());
-    let o = driftsync(
+    let o = expect(
         dir,
         &[
             "schema",
@@ -221,14 +223,14 @@ fn schema_commands_take_their_target() {
             "--database",
             &audit,
         ],
+        0,
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("db/types/tables.py"), "{out}");
     assert!(out.contains("table-added"), "{out}");
     assert!(out.contains("below high"), "{out}");
     // …and --fail-on overrides the target's policy.
-    let o = driftsync(
+    expect(
         dir,
         &[
             "schema",
@@ -240,14 +242,14 @@ fn schema_commands_take_their_target() {
             "--fail-on",
             "low",
         ],
+        1,
     );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     // The other target reads its own folder (nothing generated there yet).
-    let o = driftsync(
+    let o = expect(
         dir,
         &["schema", "diff", "--json", "--target", "audit_types"],
+        1,
     );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["local"], "db/audit", "{doc}");
     assert!(
@@ -258,13 +260,8 @@ fn schema_commands_take_their_target() {
 
 #[test]
 fn bundle_reads_its_database_and_folder_from_the_target() {
-    let repo = temp_repo();
+    let repo = repo_with("version: \"1.0\"\ntargets:\n  catalog:\n    type: bundle\n    local: catalog/\n    database: sqlite://var/bundles.db\n");
     let dir = repo.path();
-    write(
-        dir,
-        ".driftsync/sync.yaml",
-        "version: \"1.0\"\ntargets:\n  catalog:\n    type: bundle\n    local: catalog/\n    database: sqlite://var/bundles.db\n",
-    );
     write(
         dir,
         "catalog/soc2/bundle.yaml",
@@ -273,39 +270,41 @@ fn bundle_reads_its_database_and_folder_from_the_target() {
     write(dir, "catalog/soc2/rules.yaml", "rules: [a]\n");
 
     // The only bundle target is the default (the decoy database is not read).
-    let o = driftsync(&dir.join("catalog"), &["bundle", "import", "soc2"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = expect(&dir.join("catalog"), &["bundle", "import", "soc2"], 0);
     assert!(dir.join("var/bundles.db").is_file(), "{}", text(&o));
     assert!(!dir.join(".driftsync/frameworks.db").exists());
-    let o = driftsync(dir, &["bundle", "--target", "catalog", "status", "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = expect(
+        dir,
+        &["bundle", "--target", "catalog", "status", "--json"],
+        0,
+    );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["bundles"][0]["name"], "soc2", "{doc}");
     assert_eq!(doc["bundles"][0]["state"], "in-sync", "{doc}");
 
     // --dir overrides the folder only: the target's database still has soc2.
     std::fs::create_dir_all(dir.join("elsewhere")).unwrap();
-    let o = driftsync(dir, &["bundle", "--dir", "elsewhere", "status", "--json"]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = expect(
+        dir,
+        &["bundle", "--dir", "elsewhere", "status", "--json"],
+        1,
+    );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["bundles"][0]["state"], "only-database", "{doc}");
 
-    let o = driftsync(dir, &["bundle", "--target", "nope", "status"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("bundle targets: catalog"), "{}", text(&o));
+    refused(
+        dir,
+        &["bundle", "--target", "nope", "status"],
+        "bundle targets: catalog",
+    );
 }
 
 #[test]
 fn space_reads_its_table_and_folder_from_the_target() {
     use driftsync_core::{Hash, RelPath};
     use driftsync_replica::{Expect, Replica, WriteMeta};
-    let repo = temp_repo();
+    let repo = repo_with("version: \"1.0\"\ntargets:\n  site:\n    type: sync\n    local: pages/\n    remote: sqlite://var/site.db?table=docs\n  other:\n    type: sync\n    local: other/\n    remote: mirror/\n");
     let dir = repo.path();
-    write(
-        dir,
-        ".driftsync/sync.yaml",
-        "version: \"1.0\"\ntargets:\n  site:\n    type: sync\n    local: pages/\n    remote: sqlite://var/site.db?table=docs\n  other:\n    type: sync\n    local: other/\n    remote: mirror/\n",
-    );
     std::fs::create_dir_all(dir.join("var")).unwrap();
     let url = format!("sqlite://{}/var/site.db?table=docs", dir.display());
     let space = driftsync_replica_db::DbReplica::open(&url, Path::new("/")).unwrap();
@@ -328,40 +327,34 @@ fn space_reads_its_table_and_folder_from_the_target() {
     // The only sync target with a database remote is the default; its
     // folder is under the repository root wherever the command starts.
     std::fs::create_dir_all(dir.join("sub")).unwrap();
-    let o = driftsync(&dir.join("sub"), &["space", "export"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect(&dir.join("sub"), &["space", "export"], 0);
     assert_eq!(
         std::fs::read_to_string(dir.join("pages/home.md")).unwrap(),
         "# Home\n"
     );
 
     // DIR overrides the folder only.
-    let o = driftsync(dir, &["space", "export", "--target", "site", "copy"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect(dir, &["space", "export", "--target", "site", "copy"], 0);
     assert!(dir.join("copy/home.md").is_file());
 
     // A sync target whose remote is not a database is not a space.
-    let o = driftsync(dir, &["space", "export", "--target", "other"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("targets: site"), "{}", text(&o));
+    refused(
+        dir,
+        &["space", "export", "--target", "other"],
+        "targets: site",
+    );
 }
 
 #[test]
 fn restore_defaults_to_the_only_sync_target() {
-    let repo = temp_repo();
+    let repo = repo_with("version: \"1.0\"\ntargets:\n  docs:\n    type: sync\n    local: docs/\n    remote: mirror/\n    outputs: [\"docs/**\"]\n");
     let dir = repo.path();
-    write(
-        dir,
-        ".driftsync/sync.yaml",
-        "version: \"1.0\"\ntargets:\n  docs:\n    type: sync\n    local: docs/\n    remote: mirror/\n    outputs: [\"docs/**\"]\n",
-    );
     write(dir, ".gitignore", ".driftsync/\nmirror/\n");
     write(dir, "docs/a.md", "first\n");
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", "docs"]);
     std::fs::create_dir_all(dir.join("mirror")).unwrap();
-    let o = driftsync(dir, &["run"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect(dir, &["run"], 0);
     assert_eq!(
         std::fs::read_to_string(dir.join("mirror/a.md")).unwrap(),
         "first\n"
@@ -369,8 +362,7 @@ fn restore_defaults_to_the_only_sync_target() {
 
     // The remote changes; the next run overwrites docs/a.md (backed up).
     write(dir, "mirror/a.md", "second\n");
-    let o = driftsync(dir, &["run"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect(dir, &["run"], 0);
     assert_eq!(
         std::fs::read_to_string(dir.join("docs/a.md")).unwrap(),
         "second\n"
@@ -378,21 +370,21 @@ fn restore_defaults_to_the_only_sync_target() {
 
     // From a subdirectory, with no --target: the target's backups.
     let sub = dir.join("docs");
-    let o = driftsync(&sub, &["restore", "--list", "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = expect(&sub, &["restore", "--list", "--json"], 0);
     let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let run_id = runs[0]["run"]
         .as_str()
         .expect("a run with backups")
         .to_string();
-    let o = driftsync(&sub, &["restore", &run_id]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect(&sub, &["restore", &run_id], 0);
     assert_eq!(
         std::fs::read_to_string(dir.join("docs/a.md")).unwrap(),
         "first\n"
     );
 
-    let o = driftsync(dir, &["restore", &run_id, "--target", "nope"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("sync targets: docs"), "{}", text(&o));
+    refused(
+        dir,
+        &["restore", &run_id, "--target", "nope"],
+        "sync targets: docs",
+    );
 }
