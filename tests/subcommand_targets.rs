@@ -256,6 +256,30 @@ fn schema_commands_take_their_target() {
         doc["database"].as_str().unwrap().ends_with("var/audit.db"),
         "{doc}"
     );
+
+    // The hook checks every schema target, and names each one that drifted.
+    let out = text(&expect(dir, &["hook", "install"], 0));
+    assert!(out.contains("`driftsync schema check --target app_types`, `driftsync schema check --target audit_types`"), "{out}");
+    let o = run(dir, ".git/hooks/pre-commit", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("schema in sync: db/types"), "{out}");
+    assert!(
+        out.contains("driftsync schema update --target audit_types"),
+        "{out}"
+    );
+
+    // With -c FILE, the hook passes the file on.
+    std::fs::rename(dir.join(".driftsync/sync.yaml"), dir.join("ci.yaml")).unwrap();
+    let out = text(&expect(dir, &["-c", "ci.yaml", "hook", "install"], 0));
+    let file = dir.join("ci.yaml").canonicalize().unwrap();
+    assert!(
+        out.contains(&format!(
+            "`driftsync -c {} schema check --target app_types`",
+            file.display()
+        )),
+        "{out}"
+    );
 }
 
 #[test]
