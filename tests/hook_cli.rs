@@ -4,16 +4,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use driftsync_testkit::{git, temp_repo, PgCluster};
+use driftsync_testkit::{git, isolated, temp_repo, PgCluster};
 
 fn run(dir: &Path, program: &str, args: &[&str], database: &str) -> Output {
-    Command::new(program)
-        .args(args)
-        .current_dir(dir)
+    isolated(Command::new(program).args(args).current_dir(dir))
         .env("DATABASE_URL", database)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env_remove("CI")
         .output()
         .expect("run")
 }

@@ -20,16 +20,24 @@ pub const DEFAULT_DATABASE: &str = "sqlite://.driftsync/frameworks.db";
 /// Framework bundles: versioned directories stored in a database.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  driftsync bundle status\n  driftsync bundle import odoo --bump minor\n  driftsync bundle export odoo --version 1.2.0\n  driftsync bundle --database postgres://app@db/frameworks validate"
+    after_help = "Examples:\n  driftsync bundle status\n  driftsync bundle import odoo --bump minor\n  driftsync bundle export odoo --version 1.2.0\n  driftsync bundle --target frameworks status\n  driftsync bundle --database postgres://app@db/frameworks validate"
 )]
 pub struct BundleArgs {
+    /// The `type: bundle` target of sync.yaml to use: its database and folder
+    /// (default: the only bundle target, when there is exactly one). --database
+    /// and --dir override one setting each.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub target: Option<String>,
     /// Database holding the bundle versions (sqlite://FILE or postgres://…);
-    /// relative SQLite paths are under the repository root.
-    #[arg(long, global = true, env = crate::env::DRIFTSYNC_BUNDLE_DATABASE, value_name = "URL", default_value = DEFAULT_DATABASE, hide_env_values = true)]
-    pub database: String,
-    /// Folder holding one directory per bundle.
-    #[arg(long, global = true, value_name = "DIR", default_value = "frameworks")]
-    pub dir: PathBuf,
+    /// relative SQLite paths are under the repository root. Default: the
+    /// target's, else $DRIFTSYNC_BUNDLE_DATABASE, else
+    /// sqlite://.driftsync/frameworks.db.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+    /// Folder holding one directory per bundle, under the repository root
+    /// (default: the target's `local`, else frameworks).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: BundleCommand,
 }
@@ -134,10 +142,10 @@ fn created_by() -> String {
 
 /// Run `driftsync bundle …`.
 pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
-    let root = crate::workspace::root(global)?;
-    let frameworks = root.join(&args.dir);
+    let (root, dir, database) = settle(global, &args)?;
+    let frameworks = root.join(&dir);
     if let BundleCommand::Validate { names } = &args.command {
-        return validate_cmd(&frameworks, &args.dir, names);
+        return validate_cmd(&frameworks, &dir, names);
     }
     if let BundleCommand::Init {
         name,
@@ -147,7 +155,7 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
     {
         return init(&frameworks, name, spec_version, description.as_deref());
     }
-    let url = DbUrl::parse(&args.database, &root)?;
+    let url = DbUrl::parse(&database, &root)?;
     let store = BundleStore::open(&url)?;
     let mut ws = Workspace {
         root: frameworks,
@@ -231,7 +239,7 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
             if names.is_empty() {
                 println!(
                     "no bundle in {}/ (a folder with a bundle.yaml; `driftsync bundle init NAME` writes one)",
-                    args.dir.display()
+                    dir.display()
                 );
             }
             for name in names {
@@ -282,6 +290,36 @@ pub fn run(global: &Global, args: BundleArgs) -> anyhow::Result<Exit> {
 /// `bundle validate`: each bundle's manifest and files (JSON, YAML and TOML
 /// files must parse), and, without names, every folder that lacks a
 /// bundle.yaml.
+/// The repository root, the bundle folder and the database: each flag over
+/// the bundle target's setting (the chosen one) over the built-in default
+/// (`$DRIFTSYNC_BUNDLE_DATABASE` for the database).
+fn settle(global: &Global, args: &BundleArgs) -> anyhow::Result<(PathBuf, PathBuf, String)> {
+    use super::target_of::{choose, Kind};
+    let chosen = choose(global, Kind::Bundle, args.target.as_deref())?;
+    let target = chosen.as_ref().and_then(|c| match &c.target().kind {
+        driftsync_config::TargetKind::Bundle(b) => Some(b),
+        _ => None,
+    });
+    let root = match &chosen {
+        Some(c) => c.config.root.clone(),
+        None => crate::workspace::root(global)?,
+    };
+    let dir = match (&args.dir, target) {
+        (Some(d), _) => d.clone(),
+        (None, Some(t)) => PathBuf::from(t.local.as_str()),
+        (None, None) => PathBuf::from("frameworks"),
+    };
+    let database = match (&args.database, target) {
+        (Some(d), _) => d.clone(),
+        (None, Some(t)) => t.database.expose().to_string(),
+        (None, None) => std::env::var(crate::env::DRIFTSYNC_BUNDLE_DATABASE)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_string()),
+    };
+    Ok((root, dir, database))
+}
+
 fn validate_cmd(frameworks: &Path, dir: &Path, names: &[String]) -> anyhow::Result<Exit> {
     let bad = validate(frameworks, names)?;
     let mut checked = if names.is_empty() {

@@ -14,6 +14,7 @@ pub mod run;
 pub mod schema;
 pub mod space;
 pub mod sync;
+pub mod target_of;
 pub mod workflow;
 
 use crate::cli::{Cli, Command};

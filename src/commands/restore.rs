@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 use driftsync_config::TargetKind;
 use driftsync_core::RelPath;
@@ -30,14 +30,16 @@ pub struct RestoreArgs {
     /// The run whose backups go back (see --list).
     #[arg(required_unless_present = "list")]
     pub run: Option<String>,
-    /// The sync target of sync.yaml the run belonged to (without it: the
-    /// locations recorded in the run's local manifest, as for `driftsync sync`).
+    /// The sync target of sync.yaml the run belonged to (default: the only
+    /// sync target, when there is exactly one and the run's local manifest,
+    /// if any, records its locations; otherwise the locations recorded in
+    /// the run's local manifest, as for an ad hoc `driftsync sync`).
     #[arg(long, value_name = "T")]
     pub target: Option<String>,
     /// Say what would be restored and overwritten; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// List the runs that have backups (with --target, also those inside its remote).
+    /// List the runs that have backups (with a target, also those inside its remote).
     #[arg(long, conflicts_with = "run")]
     pub list: bool,
     /// Print JSON instead of text.
@@ -52,23 +54,59 @@ struct Sides {
     right: Box<dyn Replica>,
 }
 
-fn target_sides(global: &Global, name: &str) -> anyhow::Result<Sides> {
-    let config = crate::workspace::load(global)?;
-    let target = config
-        .target(name)
-        .with_context(|| format!("no target `{name}` in {}", config.file.display()))?;
-    let TargetKind::Sync(t) = &target.kind else {
-        bail!(
-            "target `{name}` is of type {}; only sync targets have backups to restore",
-            target.type_name()
-        );
+/// The sides of the sync target `--target` names, or of the only one.
+fn target_sides(global: &Global, name: Option<&str>) -> anyhow::Result<Option<Sides>> {
+    let Some(chosen) = super::target_of::choose(global, super::target_of::Kind::Sync, name)? else {
+        return Ok(None);
     };
-    let (left, right) = crate::sync_target::open_sides(t, &config.root, false)?;
-    Ok(Sides {
-        work: config.root.join(".driftsync"),
+    let TargetKind::Sync(t) = &chosen.target().kind else {
+        unreachable!("target_of chose a sync target");
+    };
+    let root = &chosen.config.root;
+    let (left, right) = crate::sync_target::open_sides(t, root, false)?;
+    Ok(Some(Sides {
+        work: root.join(".driftsync"),
         left,
         right,
-    })
+    }))
+}
+
+/// The sides of the only sync target, `None` when there are several (the
+/// ad hoc manifest decides then) or none.
+fn default_sides(global: &Global) -> anyhow::Result<Option<Sides>> {
+    match target_sides(global, None) {
+        Err(e) if e.is::<super::target_of::Ambiguous>() => Ok(None),
+        other => other,
+    }
+}
+
+/// The sides run `run` is restored to: `--target`'s; else those its local
+/// manifest records (an ad hoc `driftsync sync`, or a target run whose
+/// locations are known), preferring the only sync target when they are its
+/// own (its options, such as backup_prefix, apply); else the only sync target.
+fn run_sides(global: &Global, name: Option<&str>, run: &str) -> anyhow::Result<Sides> {
+    let local = PathBuf::from(".driftsync");
+    if name.is_some() {
+        if let Some(s) = target_sides(global, name)? {
+            return Ok(s);
+        }
+    }
+    let ad_hoc = Manifest::load(&local, run)?.is_some();
+    let several = || target_sides(global, None).err();
+    match default_sides(global)? {
+        Some(s) => match Manifest::load(&s.work, run)? {
+            Some(m) if m.left != s.left.location() || m.right != s.right.location() => {
+                manifest_sides(s.work, run)
+            }
+            None if ad_hoc => manifest_sides(local, run),
+            _ => Ok(s),
+        },
+        None if ad_hoc => manifest_sides(local, run),
+        None => match several() {
+            Some(e) => Err(e.context(format!("no local backups of run `{run}`"))),
+            None => manifest_sides(local, run),
+        },
+    }
 }
 
 fn manifest_sides(work: PathBuf, run: &str) -> anyhow::Result<Sides> {
@@ -112,11 +150,12 @@ fn what(item: &Item, dry_run: bool) -> &'static str {
 }
 
 fn list(global: &Global, args: &RestoreArgs) -> anyhow::Result<Exit> {
-    let (work, sides) = match &args.target {
-        Some(name) => {
-            let s = target_sides(global, name)?;
-            (s.work.clone(), Some(s))
-        }
+    let sides = match &args.target {
+        Some(_) => target_sides(global, args.target.as_deref())?,
+        None => default_sides(global)?,
+    };
+    let (work, sides) = match sides {
+        Some(s) => (s.work.clone(), Some(s)),
         None => (PathBuf::from(".driftsync"), None),
     };
     let runs = restore::list_runs(&work, sides.as_ref().map(|s| [&*s.left, &*s.right]))?;
@@ -154,10 +193,7 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<Exit> {
         return list(global, &args);
     }
     let run = args.run.clone().expect("clap requires RUN without --list");
-    let sides = match &args.target {
-        Some(name) => target_sides(global, name)?,
-        None => manifest_sides(PathBuf::from(".driftsync"), &run)?,
-    };
+    let sides = run_sides(global, args.target.as_deref(), &run)?;
     let reps: [&dyn Replica; 2] = [&*sides.left, &*sides.right];
     let items = restore::plan(&sides.work, &run, reps)?;
     let results = if args.dry_run {

@@ -35,10 +35,11 @@ pub enum SchemaAction {
     )]
     Check {
         #[command(flatten)]
-        source: Source,
-        /// Lowest severity that fails: info, low, medium, high, critical.
-        #[arg(long, default_value = "low", value_parser = parse_severity)]
-        fail_on: Severity,
+        source: SourceArgs,
+        /// Lowest severity that fails: info, low, medium, high, critical
+        /// (default: the target's fail_on, else low).
+        #[arg(long, value_parser = parse_severity)]
+        fail_on: Option<Severity>,
     },
     /// Show every difference (exit 1 when there is any).
     #[command(
@@ -46,7 +47,7 @@ pub enum SchemaAction {
     )]
     Diff {
         #[command(flatten)]
-        source: Source,
+        source: SourceArgs,
         /// Print JSON instead of lines.
         #[arg(long)]
         json: bool,
@@ -57,7 +58,7 @@ pub enum SchemaAction {
     )]
     Update {
         #[command(flatten)]
-        source: Source,
+        source: SourceArgs,
     },
     /// Markdown report: findings table and totals by severity.
     #[command(
@@ -65,23 +66,31 @@ pub enum SchemaAction {
     )]
     Report {
         #[command(flatten)]
-        source: Source,
+        source: SourceArgs,
         /// Write the report here instead of standard output.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
 }
 
-/// Where the two sides are.
+/// Where the two sides are, as given on the command line; a `type: schema`
+/// target of sync.yaml supplies what is not (see `target_of::schema_source`).
 #[derive(Debug, Args, Clone)]
-pub struct Source {
-    /// Database URL: postgres://… or sqlite://PATH.
-    #[arg(long, env = crate::env::DATABASE_URL, hide_env_values = true, value_name = "URL")]
+pub struct SourceArgs {
+    /// The `type: schema` target of sync.yaml to use: its database, folder,
+    /// schemas, class names, type overrides and fail_on (default: the only
+    /// schema target, when there is exactly one). Flags override single settings.
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// Database URL: postgres://… or sqlite://PATH (default: the target's,
+    /// else $DATABASE_URL).
+    #[arg(long, value_name = "URL")]
     pub database: Option<String>,
-    /// Directory of the generated Python modules.
-    #[arg(long, default_value = "schemas", value_name = "DIR")]
-    pub local: PathBuf,
-    /// Only this schema (repeatable; default: every non-system schema).
+    /// Directory of the generated Python modules (default: the target's
+    /// `local`, else schemas).
+    #[arg(long, value_name = "DIR")]
+    pub local: Option<PathBuf>,
+    /// Only this schema (repeatable; default: the target's, else every non-system schema).
     #[arg(long = "schema", value_name = "NAME")]
     pub schemas: Vec<String>,
     /// Never this schema (repeatable).
@@ -92,6 +101,30 @@ pub struct Source {
     pub class_names: Vec<(String, String)>,
     /// Python type for a database type (`citext=str`, `jsonb=mylib.Json`; repeatable).
     #[arg(long = "type-override", value_name = "TYPE=PYTHON", value_parser = parse_pair)]
+    pub type_overrides: Vec<(String, String)>,
+}
+
+/// Where the two sides are, settled.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The schema target used, if any.
+    pub target: Option<String>,
+    /// Database URL.
+    pub database: Option<String>,
+    /// Directory of the generated modules.
+    pub local: PathBuf,
+    /// How findings name that directory (relative to the repository root
+    /// for a target's folder).
+    pub shown: String,
+    /// Lowest severity that fails `check` when no --fail-on is given.
+    pub fail_on: Severity,
+    /// Only these schemas.
+    pub schemas: Vec<String>,
+    /// Never these.
+    pub exclude_schemas: Vec<String>,
+    /// Class names.
+    pub class_names: Vec<(String, String)>,
+    /// Python types.
     pub type_overrides: Vec<(String, String)>,
 }
 
@@ -142,16 +175,15 @@ impl Source {
         }
     }
 
-    /// How findings name the directory: as given, without a leading `./`.
+    /// How findings name the directory.
     fn rel_dir(&self) -> String {
-        let s = self.local.to_string_lossy().replace('\\', "/");
-        s.trim_start_matches("./").trim_end_matches('/').to_string()
+        self.shown.clone()
     }
 
     /// Introspect the database, read the modules, compare.
     pub fn compare(&self) -> anyhow::Result<Comparison> {
         let Some(raw) = self.database.as_deref().filter(|s| !s.is_empty()) else {
-            bail!("no database given: pass --database URL or set DATABASE_URL");
+            bail!("no database given: pass --database URL, set DATABASE_URL, or add a `type: schema` target to sync.yaml");
         };
         let url = RedactedUrl::new(raw);
         let Some(dialect) = dialect_of(raw) else {
@@ -180,14 +212,21 @@ impl Source {
 
 /// Run a `schema` command.
 pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
+    let settle = |args| super::target_of::schema_source(global, args);
     match args.action {
         SchemaAction::Check { source, fail_on } => {
+            let source = settle(source)?;
+            let fail_on = fail_on.unwrap_or(source.fail_on);
             let c = source.compare()?;
             print_findings(&c.findings, global.in_ci());
             let failing = c.findings.iter().filter(|f| f.severity >= fail_on).count();
             if failing > 0 {
+                let update = match &source.target {
+                    Some(t) => format!("driftsync schema update --target {t}"),
+                    None => "driftsync schema update".to_string(),
+                };
                 println!(
-                    "schema drift: {failing} finding(s) at or above {} ({} in all); run `driftsync schema update` to regenerate",
+                    "schema drift: {failing} finding(s) at or above {} ({} in all); run `{update}` to regenerate",
                     fail_on.as_str(),
                     c.findings.len()
                 );
@@ -204,6 +243,7 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             }
         }
         SchemaAction::Diff { source, json } => {
+            let source = settle(source)?;
             let c = source.compare()?;
             if json {
                 let doc = serde_json::json!({
@@ -225,6 +265,7 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             })
         }
         SchemaAction::Update { source } => {
+            let source = settle(source)?;
             let c = source.compare()?;
             let plan = plan_update(&source.local, &c.db, &c.repo, &c.options, c.dialect, &now())?;
             apply_update(&source.local, &plan)?;
@@ -240,6 +281,7 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         SchemaAction::Report { source, output } => {
+            let source = settle(source)?;
             let c = source.compare()?;
             let md = markdown(&c, &source.rel_dir());
             match output {

@@ -17,9 +17,15 @@ use crate::exit::{Exit, Failed};
 /// Export a document space to a folder, or import the folder's edits back.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  driftsync space export --database 'sqlite://site.db?table=docs' docs/\n  driftsync space import --database 'sqlite://site.db?table=docs' docs/ --dry-run"
+    after_help = "Examples:\n  driftsync space export --database 'sqlite://site.db?table=docs' docs/\n  driftsync space import --database 'sqlite://site.db?table=docs' docs/ --dry-run\n  driftsync space export --target site"
 )]
 pub struct SpaceArgs {
+    /// The `type: sync` target of sync.yaml whose remote is the space (a
+    /// sqlite:// or postgres:// table): its remote is the database and its
+    /// `local` the folder (default: the only such target, when there is
+    /// exactly one). --database and DIR override one setting each.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub target: Option<String>,
     /// Print what was done as JSON (lists and counts) instead of lines.
     #[arg(long, global = true)]
     pub json: bool,
@@ -35,14 +41,10 @@ pub enum SpaceCommand {
         after_help = "Examples:\n  driftsync space export --database 'sqlite://site.db?table=docs' docs/\n  driftsync space export --database \"$SPACE_URL\" --layout flat out/\n  driftsync space export --database \"$SPACE_URL\" --layout by-path --group-by section docs/\n  driftsync space export --database \"$SPACE_URL\" --metadata docs/"
     )]
     Export {
-        /// The space: sqlite://FILE?table=T or postgres://…?table=T.
-        #[arg(
-            long,
-            value_name = "URL",
-            env = crate::env::DRIFTSYNC_SPACE_DATABASE,
-            hide_env_values = true
-        )]
-        database: String,
+        /// The space: sqlite://FILE?table=T or postgres://…?table=T (default:
+        /// the target's remote, else $DRIFTSYNC_SPACE_DATABASE).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         /// How documents map to files.
         #[arg(long, value_enum, default_value = "hierarchical")]
         layout: LayoutArg,
@@ -58,8 +60,8 @@ pub enum SpaceCommand {
         /// reads them back. Without it, those of an earlier export are removed.
         #[arg(long)]
         metadata: bool,
-        /// The folder.
-        dir: PathBuf,
+        /// The folder (default: the target's `local`).
+        dir: Option<PathBuf>,
     },
     /// Bring edits, new files, renames and deletions in DIR back into the space
     /// (layout from DIR/.driftsync-manifest.json), then refresh DIR. Metadata
@@ -69,14 +71,9 @@ pub enum SpaceCommand {
         after_help = "Examples:\n  driftsync space import --database 'sqlite://site.db?table=docs' docs/\n  driftsync space import --database \"$SPACE_URL\" docs/ --dry-run\n  driftsync space import --database \"$SPACE_URL\" docs/ --on-conflict keep-both"
     )]
     Import {
-        /// The space.
-        #[arg(
-            long,
-            value_name = "URL",
-            env = crate::env::DRIFTSYNC_SPACE_DATABASE,
-            hide_env_values = true
-        )]
-        database: String,
+        /// The space (default: the target's remote, else $DRIFTSYNC_SPACE_DATABASE).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         /// A file changed in DIR whose document also changed in the space since
         /// the export: skip (store nothing, keep the file, exit 1), overwrite
         /// (the folder's copy replaces the document), rename or keep-both
@@ -93,8 +90,8 @@ pub enum SpaceCommand {
         /// Show what would be stored and removed; write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// The folder.
-        dir: PathBuf,
+        /// The folder (default: the target's `local`).
+        dir: Option<PathBuf>,
     },
 }
 
@@ -160,9 +157,47 @@ fn print(report: &SpaceReport, details: bool) {
     }
 }
 
+/// The space and the folder: a flag (relative to the current directory) over
+/// the chosen target's remote and `local` (relative to the repository root),
+/// over `$DRIFTSYNC_SPACE_DATABASE` for the database.
+fn settle(
+    cwd: &std::path::Path,
+    chosen: &Option<super::target_of::Chosen>,
+    database: Option<String>,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<(DbReplica, PathBuf)> {
+    let target = chosen.as_ref().and_then(|c| match &c.target().kind {
+        driftsync_config::TargetKind::Sync(s) => Some((&c.config.root, s)),
+        _ => None,
+    });
+    let space = match (database, target) {
+        (Some(url), _) => DbReplica::open(&url, cwd)?,
+        (None, Some((root, t))) => DbReplica::open(&t.remote, root)?,
+        (None, None) => match std::env::var(crate::env::DRIFTSYNC_SPACE_DATABASE) {
+            Ok(url) if !url.is_empty() => DbReplica::open(&url, cwd)?,
+            _ => anyhow::bail!(
+                "no space given: pass --database URL, set DRIFTSYNC_SPACE_DATABASE, or give --target NAME (a sync target whose remote is a database table)"
+            ),
+        },
+    };
+    let dir = match (dir, target) {
+        (Some(d), _) => cwd.join(d),
+        (None, Some((root, t))) => root.join(t.local.as_str()),
+        (None, None) => anyhow::bail!("no folder given: pass DIR, or give --target NAME"),
+    };
+    Ok((space, dir))
+}
+
 /// Run `driftsync space …`.
-pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
-    let root = std::env::current_dir().context("current directory")?;
+pub fn run(global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
+    let cwd = std::env::current_dir().context("current directory")?;
+    let chosen = super::target_of::choose(
+        global,
+        super::target_of::Kind::Space,
+        args.target.as_deref(),
+    )?;
+    let settle =
+        |database: Option<String>, dir: Option<PathBuf>| settle(&cwd, &chosen, database, dir);
     let started = std::time::Instant::now();
     let (report, details) = match args.command {
         SpaceCommand::Export {
@@ -173,7 +208,7 @@ pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
             metadata,
             dir,
         } => {
-            let space = DbReplica::open(&database, &root)?;
+            let (space, dir) = settle(database, dir)?;
             let how = ExportOptions {
                 layout: match layout {
                     LayoutArg::Hierarchical => Layout::Hierarchical,
@@ -184,7 +219,7 @@ pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
                 dry_run,
                 metadata,
             };
-            (export_with(&space, &root.join(dir), &how)?, false)
+            (export_with(&space, &dir, &how)?, false)
         }
         SpaceCommand::Import {
             database,
@@ -194,7 +229,7 @@ pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
             dry_run,
             dir,
         } => {
-            let space = DbReplica::open(&database, &root)?;
+            let (space, dir) = settle(database, dir)?;
             let opts = ImportOptions {
                 on_conflict: match on_conflict {
                     OnConflictArg::Skip => OnConflict::Skip,
@@ -206,7 +241,7 @@ pub fn run(_global: &Global, args: SpaceArgs) -> anyhow::Result<Exit> {
                 include,
                 exclude,
             };
-            (import(&space, &root.join(dir), &opts)?, true)
+            (import(&space, &dir, &opts)?, true)
         }
     };
     if args.json {

@@ -22,18 +22,23 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port on 127.0.0.1")
 }
 
-/// Run `git` in `dir` with a fixed identity and no user/system config; panic
-/// with its stderr on failure. Returns stdout.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
+/// `cmd` with a fixed git identity, no user or system git configuration and
+/// outside CI (no `CI`, `GITHUB_ACTIONS`): for `git` and for programs that run it.
+pub fn isolated(cmd: &mut Command) -> &mut Command {
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_AUTHOR_NAME", "Test")
         .env("GIT_AUTHOR_EMAIL", "test@example.com")
         .env("GIT_COMMITTER_NAME", "Test")
         .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+}
+
+/// Run `git` in `dir` with a fixed identity and no user/system config; panic
+/// with its stderr on failure. Returns stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = isolated(Command::new("git").args(args).current_dir(dir))
         .output()
         .unwrap_or_else(|e| panic!("git is required for this test (apt-get install git): {e}"));
     assert!(
