@@ -210,7 +210,7 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
                     "database": c.url.redacted(),
                     "local": source.rel_dir(),
                     "db_hash": c.db.hash().to_hex(),
-                    "findings": c.findings,
+                    "findings": findings_with_objects(&c),
                 });
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else if c.findings.is_empty() {
@@ -250,6 +250,21 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
     }
+}
+
+/// The findings as JSON, each with the `object` it concerns (`schema.table.column`).
+fn findings_with_objects(c: &Comparison) -> Vec<serde_json::Value> {
+    c.findings
+        .iter()
+        .zip(&c.changes)
+        .map(|(f, ch)| {
+            let mut v = serde_json::to_value(f).expect("a finding serialises");
+            if let Some(map) = v.as_object_mut() {
+                map.insert("object".into(), ch.subject.object().into());
+            }
+            v
+        })
+        .collect()
 }
 
 fn display_join(dir: &Path, name: &str) -> String {

@@ -49,9 +49,17 @@ pub fn class_names(schema: &DbSchema, options: &Options) -> ClassNames {
     ClassNames::new(&enums, &rels, &options.class_names)
 }
 
-/// The comment that records a column's database facts: `sql: integer; default: 0`.
+/// How a field's `# sql:` comment marks a NOT NULL column (after the type).
+pub const NOT_NULL: &str = " not null";
+
+/// The comment that records a column's database facts:
+/// `sql: integer not null; default: 0`. It records what the database said, so
+/// a hand edit of the annotation is told apart from a database change.
 pub fn column_comment(c: &Column) -> String {
     let mut s = format!("sql: {}", c.data_type);
+    if !c.nullable {
+        s.push_str(NOT_NULL);
+    }
     if let Some(coll) = &c.collation {
         let _ = write!(s, "; collate: {coll}");
     }

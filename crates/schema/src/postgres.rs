@@ -10,6 +10,23 @@ use driftsync_core::schema::{
 
 use crate::{SchemaError, SchemaFilter};
 
+/// Settings that change how the server prints types, expressions and
+/// constants. Pinned at connect, so a database's or role's own settings
+/// (`ALTER DATABASE … SET search_path`, a `timezone`) change no finding and no
+/// `DB_HASH`: with only `pg_catalog` on the search path, every user type,
+/// table and function is printed schema-qualified.
+const PIN_SESSION: &str = "
+SET search_path = pg_catalog;
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
+SET extra_float_digits = 3;
+SET bytea_output = 'hex';
+SET standard_conforming_strings = on;
+SET quote_all_identifiers = off;
+SET lc_monetary = 'C';
+SET lc_numeric = 'C';";
+
 const SCHEMAS: &str = "
 SELECT n.nspname::text FROM pg_namespace n
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -40,11 +57,11 @@ const RELATIONS: &str = "
 SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence::text,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
-       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
        (SELECT string_agg(i.inhparent::regclass::text, ', ' ORDER BY i.inhseqno)
           FROM pg_inherits i WHERE i.inhrelid = c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND n.nspname = ANY($1::text[])
+  AND NOT c.relispartition
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                   AND d.objid = c.oid AND d.deptype = 'e')";
 
@@ -60,7 +77,7 @@ JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
-  AND n.nspname = ANY($1::text[])
+  AND NOT c.relispartition AND n.nspname = ANY($1::text[])
 ORDER BY a.attrelid, a.attnum";
 
 const CONSTRAINTS: &str = "
@@ -68,7 +85,8 @@ SELECT co.conrelid, co.conname::text, pg_get_constraintdef(co.oid, true)
 FROM pg_constraint co
 JOIN pg_class c ON c.oid = co.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE co.contype IN ('p', 'u', 'f', 'c', 'x') AND n.nspname = ANY($1::text[])";
+WHERE co.contype IN ('p', 'u', 'f', 'c', 'x') AND NOT c.relispartition
+  AND n.nspname = ANY($1::text[])";
 
 const INDEXES: &str = "
 SELECT i.indrelid, ic.relname::text, pg_get_indexdef(i.indexrelid)
@@ -76,7 +94,7 @@ FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = ANY($1::text[])
+WHERE n.nspname = ANY($1::text[]) AND NOT c.relispartition
   AND NOT EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = i.indexrelid
                   AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))";
 
@@ -157,6 +175,7 @@ async fn introspect_async(
         url: url.clone(),
         reason: e.to_string(),
     };
+    client.batch_execute(PIN_SESSION).await.map_err(query_err)?;
     let schemas: Vec<String> = client
         .query(SCHEMAS, &[&filter.include, &filter.exclude])
         .await
@@ -211,14 +230,10 @@ async fn introspect_async(
         if let Some(key) = r.get::<_, Option<String>>(6) {
             rel.options.push(format!("partition by {key}"));
         }
-        let bound: Option<String> = r.get(7);
-        let parents: Option<String> = r.get(8);
-        match (bound, parents) {
-            (Some(b), Some(p)) => rel
-                .options
-                .push(format!("partition of {p} {}", normalize_sql(&b))),
-            (None, Some(p)) => rel.options.push(format!("inherits {p}")),
-            _ => {}
+        // Partitions are folded into their parent (they are not read at all):
+        // a new monthly partition is not a new table.
+        if let Some(p) = r.get::<_, Option<String>>(7) {
+            rel.options.push(format!("inherits {p}"));
         }
         by_oid.insert(oid, rel);
     }

@@ -43,8 +43,9 @@ pub fn compare(
                         column: col.name.clone(),
                     },
                     message: format!(
-                        "annotation of {key} is `{have}` but the column ({}) maps to `{want}`",
-                        col.data_type
+                        "the module's annotation of {key} is `{have}`, but the column it records ({}{}) is `{want}`: edited by hand; `driftsync schema update` restores it",
+                        col.data_type,
+                        if col.nullable { ", nullable" } else { ", NOT NULL" }
                     ),
                 });
             }

@@ -1,0 +1,353 @@
+//! Drift cases against a realistic multi-schema PostgreSQL database
+//! (`fixtures/schema/saas.sql`): the built binary generates the Python modules
+//! once, then each case applies a SQL snippet to a fresh copy of the database
+//! (`CREATE DATABASE … TEMPLATE`) and/or edits the modules by hand, runs
+//! `driftsync schema diff --json`, and must report exactly the expected
+//! findings (`severity code object`), no more and no fewer.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use driftsync_testkit::PgCluster;
+
+/// One drift case.
+struct Case {
+    /// What it is about (shown on failure).
+    name: &'static str,
+    /// SQL run in a fresh copy of the fixture database ("" for none).
+    sql: &'static str,
+    /// Hand edits of the generated modules: (file, text, replacement).
+    edits: &'static [(&'static str, &'static str, &'static str)],
+    /// The findings, `severity code object`, in any order.
+    expect: &'static [&'static str],
+}
+
+const fn case(name: &'static str, sql: &'static str, expect: &'static [&'static str]) -> Case {
+    Case {
+        name,
+        sql,
+        edits: &[],
+        expect,
+    }
+}
+
+const fn edit(
+    name: &'static str,
+    edits: &'static [(&'static str, &'static str, &'static str)],
+    expect: &'static [&'static str],
+) -> Case {
+    Case {
+        name,
+        sql: "",
+        edits,
+        expect,
+    }
+}
+
+/// `ALTER DATABASE <this database> SET …` from inside it.
+macro_rules! alter_database {
+    ($setting:literal) => {
+        concat!(
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET ",
+            $setting,
+            "', current_database()); END $$;"
+        )
+    };
+}
+
+const CASES: &[Case] = &[
+    case("the fixture against itself", "", &[]),
+    // Session independence: settings a database (or role) carries must not
+    // change what introspection sees.
+    case(
+        "database search_path puts billing and app first",
+        alter_database!("search_path = billing, app, public"),
+        &[],
+    ),
+    case(
+        "database search_path is empty",
+        alter_database!("search_path = ''''"),
+        &[],
+    ),
+    case(
+        "database timezone is Asia/Tokyo",
+        alter_database!("timezone = ''Asia/Tokyo''"),
+        &[],
+    ),
+    case(
+        "database DateStyle is SQL, DMY",
+        alter_database!("DateStyle = ''SQL, DMY''"),
+        &[],
+    ),
+    case(
+        "database IntervalStyle is sql_standard",
+        alter_database!("IntervalStyle = ''sql_standard''"),
+        &[],
+    ),
+    // Partitions fold into their parent.
+    case(
+        "a new monthly partition",
+        "CREATE TABLE audit.events_2026_04 PARTITION OF audit.events
+           FOR VALUES FROM ('2026-04-01 00:00:00+00') TO ('2026-05-01 00:00:00+00');",
+        &[],
+    ),
+    case(
+        "a partition dropped",
+        "DROP TABLE audit.events_2026_01;",
+        &[],
+    ),
+    case(
+        "a partition detached becomes a table of its own",
+        "ALTER TABLE audit.events DETACH PARTITION audit.events_2026_01;",
+        &["low table-added audit.events_2026_01"],
+    ),
+    case(
+        "a column added to a partitioned table is one finding",
+        "ALTER TABLE audit.events ADD COLUMN source text;",
+        &["medium column-added audit.events.source"],
+    ),
+    // Ordinary structural changes across schemas.
+    case(
+        "a column dropped",
+        "ALTER TABLE billing.invoices DROP COLUMN notes;",
+        &["critical column-removed billing.invoices.notes"],
+    ),
+    case(
+        "a table added in another schema",
+        "CREATE TABLE billing.coupons (code text PRIMARY KEY);",
+        &["low table-added billing.coupons"],
+    ),
+    case(
+        "a column type changed",
+        "ALTER TABLE billing.invoices ALTER COLUMN issued_on TYPE timestamptz;",
+        &["high column-type-changed billing.invoices.issued_on"],
+    ),
+    case(
+        "an enum label added (the enum is also used in an array)",
+        "ALTER TYPE app.plan_tier ADD VALUE 'team' AFTER 'pro';",
+        &["high enum-labels-changed app.plan_tier"],
+    ),
+    case(
+        "a view's query changed",
+        "CREATE OR REPLACE VIEW app.active_users AS
+           SELECT id, email, display_name FROM app.users WHERE deleted_at IS NULL AND id > 0;",
+        &["medium view-definition-changed app.active_users"],
+    ),
+    case(
+        "a materialised view dropped",
+        "DROP MATERIALIZED VIEW billing.revenue_by_org;",
+        &["critical view-removed billing.revenue_by_org"],
+    ),
+    case(
+        "a check constraint with a timestamptz literal replaced by the same in another zone",
+        "ALTER TABLE app.organizations DROP CONSTRAINT organizations_created_check;
+         ALTER TABLE app.organizations ADD CONSTRAINT organizations_created_check
+           CHECK (created_at >= '2020-01-01 09:00:00+09'::timestamptz);",
+        &[],
+    ),
+    // Python spellings of a nullable column are equal; hand edits are module changes.
+    edit(
+        "Optional[X] for X | None",
+        &[(
+            "tables.py",
+            "display_name: str | None",
+            "display_name: Optional[str]",
+        )],
+        &[],
+    ),
+    edit(
+        "typing.Optional[X] for X | None",
+        &[(
+            "tables.py",
+            "display_name: str | None",
+            "display_name: typing.Optional[str]",
+        )],
+        &[],
+    ),
+    edit(
+        "Union[X, None] for X | None",
+        &[(
+            "tables.py",
+            "display_name: str | None",
+            "display_name: Union[str, None]",
+        )],
+        &[],
+    ),
+    edit(
+        "None | X for X | None",
+        &[(
+            "tables.py",
+            "display_name: str | None",
+            "display_name: None | str",
+        )],
+        &[],
+    ),
+    edit(
+        "a hand-removed | None",
+        &[("tables.py", "display_name: str | None", "display_name: str")],
+        &["high python-annotation-changed app.active_users.display_name"],
+    ),
+    edit(
+        "a hand-added | None",
+        &[("tables.py", "    slug: str  #", "    slug: str | None  #")],
+        &["high python-annotation-changed app.organizations.slug"],
+    ),
+];
+
+fn driftsync(dir: &Path, args: &[&str], database: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_driftsync"))
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", database)
+        .env_remove("CI")
+        .output()
+        .expect("run driftsync")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `severity code object` of every finding `diff --json` reports, sorted.
+fn findings(dir: &Path, local: &Path, url: &str) -> Result<Vec<String>, String> {
+    let o = driftsync(
+        dir,
+        &[
+            "schema",
+            "diff",
+            "--json",
+            "--local",
+            local.to_str().unwrap(),
+        ],
+        url,
+    );
+    if !matches!(o.status.code(), Some(0 | 1)) {
+        return Err(format!("diff failed: {}", text(&o)));
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .map_err(|e| format!("diff --json is not JSON ({e}): {}", text(&o)))?;
+    let mut lines: Vec<String> = doc["findings"]
+        .as_array()
+        .ok_or("no findings array")?
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["severity"].as_str().unwrap_or("?"),
+                f["code"].as_str().unwrap_or("?"),
+                f["object"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    lines.sort();
+    Ok(lines)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The fixture loaded into `saas`, and its modules generated by `schema update`.
+struct Fixture {
+    pg: PgCluster,
+    work: tempfile::TempDir,
+    modules: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let pg = PgCluster::start();
+    let url = pg.create_database("saas");
+    let sql = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/schema/saas.sql");
+    pg.psql_file("saas", &sql);
+    let work = tempfile::tempdir().unwrap();
+    let modules = work.path().join("saas_schema");
+    let o = driftsync(
+        work.path(),
+        &["schema", "update", "--local", "saas_schema"],
+        &url,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    Fixture { pg, work, modules }
+}
+
+#[test]
+fn schema_drift_cases_on_the_saas_fixture() {
+    let f = fixture();
+    let mut failures = Vec::new();
+    for (i, c) in CASES.iter().enumerate() {
+        let db = format!("case_{i}");
+        f.pg.psql("postgres", &format!("CREATE DATABASE {db} TEMPLATE saas"));
+        if !c.sql.is_empty() {
+            f.pg.psql(&db, c.sql);
+        }
+        let local = if c.edits.is_empty() {
+            f.modules.clone()
+        } else {
+            let local = f.work.path().join(format!("edited_{i}"));
+            copy_dir(&f.modules, &local);
+            for (file, from, to) in c.edits {
+                let path = local.join(file);
+                let src = std::fs::read_to_string(&path).unwrap();
+                assert!(
+                    src.contains(from),
+                    "case `{}`: {file} has no `{from}`:\n{src}",
+                    c.name
+                );
+                std::fs::write(&path, src.replacen(from, to, 1)).unwrap();
+            }
+            local
+        };
+        let mut expect: Vec<String> = c.expect.iter().map(|s| s.to_string()).collect();
+        expect.sort();
+        match findings(f.work.path(), &local, &f.pg.url(&db)) {
+            Ok(actual) if actual == expect => {}
+            Ok(actual) => failures.push(format!(
+                "case {i} `{}`:\n  expected {expect:#?}\n  actual   {actual:#?}",
+                c.name
+            )),
+            Err(e) => failures.push(format!("case {i} `{}`: {e}", c.name)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+}
+
+/// The generated package of the fixture compiles, passes `mypy --strict` and
+/// is black-formatted (domains over enums, enum arrays and composites included).
+#[test]
+fn schema_drift_fixture_modules_are_strict_python() {
+    let f = fixture();
+    for (program, args) in [
+        ("python3", vec!["-m", "compileall", "-q", "saas_schema"]),
+        (
+            "python3",
+            vec!["-m", "mypy", "--strict", "--no-incremental", "saas_schema"],
+        ),
+        (
+            "python3",
+            vec!["-m", "black", "--check", "--diff", "--quiet", "saas_schema"],
+        ),
+    ] {
+        let o = Command::new(program)
+            .args(&args)
+            .current_dir(f.work.path())
+            .output()
+            .unwrap_or_else(|e| panic!("`{program}` is needed ({e}); bash .ci/run installs it"));
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+    }
+}
