@@ -192,6 +192,40 @@ const CASES: &[Case] = &[
         &[("tables.py", "    slug: str  #", "    slug: str | None  #")],
         &["high python-annotation-changed app.organizations.slug"],
     ),
+    // A change the modules do not describe still fails.
+    case(
+        "an extension installed",
+        "CREATE EXTENSION pg_trgm;",
+        &["medium database-changed-unmodelled database"],
+    ),
+    // Enum members the reader cannot read are reported, not taken for removed labels.
+    edit(
+        "an enum member written as auto() in a (str, Enum)",
+        &[("enums.py", "    PRO = \"pro\"", "    PRO = auto()")],
+        &["high python-unreadable app.plan_tier"],
+    ),
+    edit(
+        "an enum member written as a constant",
+        &[("enums.py", "    PAID = \"paid\"", "    PAID = PAID_LABEL")],
+        &["high python-unreadable billing.invoice_status"],
+    ),
+    edit(
+        "StrEnum with auto() members reads as the lower-case names",
+        &[
+            (
+                "enums.py",
+                "class AppPlanTier(str, Enum):",
+                "class AppPlanTier(StrEnum):",
+            ),
+            ("enums.py", "    FREE = \"free\"", "    FREE = auto()"),
+            (
+                "enums.py",
+                "    ENTERPRISE = \"enterprise\"",
+                "    ENTERPRISE = enum.auto()",
+            ),
+        ],
+        &[],
+    ),
 ];
 
 fn driftsync(dir: &Path, args: &[&str], database: &str) -> Output {
@@ -212,8 +246,8 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// `severity code object` of every finding `diff --json` reports, sorted.
-fn findings(dir: &Path, local: &Path, url: &str) -> Result<Vec<String>, String> {
+/// `severity code object` of every finding `diff --json` reports, sorted, and the `DB_HASH`.
+fn findings(dir: &Path, local: &Path, url: &str) -> Result<(Vec<String>, String), String> {
     let o = driftsync(
         dir,
         &[
@@ -244,7 +278,8 @@ fn findings(dir: &Path, local: &Path, url: &str) -> Result<Vec<String>, String> 
         })
         .collect();
     lines.sort();
-    Ok(lines)
+    let hash = doc["db_hash"].as_str().ok_or("no db_hash")?.to_string();
+    Ok((lines, hash))
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -283,6 +318,8 @@ fn fixture() -> Fixture {
 #[test]
 fn schema_drift_cases_on_the_saas_fixture() {
     let f = fixture();
+    let (none, base_hash) = findings(f.work.path(), &f.modules, &f.pg.url("saas")).unwrap();
+    assert!(none.is_empty(), "{none:?}");
     let mut failures = Vec::new();
     for (i, c) in CASES.iter().enumerate() {
         let db = format!("case_{i}");
@@ -310,9 +347,10 @@ fn schema_drift_cases_on_the_saas_fixture() {
         let mut expect: Vec<String> = c.expect.iter().map(|s| s.to_string()).collect();
         expect.sort();
         match findings(f.work.path(), &local, &f.pg.url(&db)) {
-            Ok(actual) if actual == expect => {}
-            Ok(actual) => failures.push(format!(
-                "case {i} `{}`:\n  expected {expect:#?}\n  actual   {actual:#?}",
+            // A case without findings must not move DB_HASH either.
+            Ok((actual, hash)) if actual == expect && (!expect.is_empty() || hash == base_hash) => {}
+            Ok((actual, hash)) => failures.push(format!(
+                "case {i} `{}`:\n  expected {expect:#?}\n  actual   {actual:#?}\n  DB_HASH {hash} (fixture {base_hash})",
                 c.name
             )),
             Err(e) => failures.push(format!("case {i} `{}`: {e}", c.name)),
@@ -350,4 +388,72 @@ fn schema_drift_fixture_modules_are_strict_python() {
             .unwrap_or_else(|e| panic!("`{program}` is needed ({e}); bash .ci/run installs it"));
         assert!(o.status.success(), "{args:?}: {}", text(&o));
     }
+}
+
+/// A change only `DB_HASH` sees fails `check` with its own message, and
+/// `update` records it in `LAST_SYNC_DIFFERENCES` instead of bumping the
+/// version with an empty list; an unreadable enum member stops `update`
+/// unless `--force`.
+#[test]
+fn schema_drift_unmodelled_change_and_unreadable_member() {
+    let f = fixture();
+    f.pg.psql("postgres", "CREATE DATABASE ext TEMPLATE saas");
+    let url = f.pg.url("ext");
+    f.pg.psql("ext", "CREATE EXTENSION citext;");
+    let local = f.work.path().join("ext_schema");
+    copy_dir(&f.modules, &local);
+    let run = |args: &[&str]| {
+        let mut all = vec!["schema"];
+        all.extend(args);
+        all.extend(["--local", "ext_schema"]);
+        driftsync(f.work.path(), &all, &url)
+    };
+    let o = run(&["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "ext_schema/schema_version.py:7: medium database-changed-unmodelled: \
+             database changed in a way driftsync does not model: DB_HASH "
+        ),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["update"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let version = std::fs::read_to_string(local.join("schema_version.py")).unwrap();
+    assert!(version.contains("SCHEMA_VERSION: Final = 2\n"), "{version}");
+    assert!(
+        version.contains(
+            "LAST_SYNC_DIFFERENCES: Final[list[str]] = [\n    \"database-changed-unmodelled database\",\n]"
+        ),
+        "{version}"
+    );
+    let o = run(&["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // An enum member update cannot read: refused with file:line, kept on disk.
+    let enums = local.join("enums.py");
+    let src = std::fs::read_to_string(&enums).unwrap();
+    let edited = src.replacen("    PRO = \"pro\"", "    PRO = auto()", 1);
+    assert_ne!(src, edited);
+    std::fs::write(&enums, &edited).unwrap();
+    let line = edited
+        .lines()
+        .position(|l| l == "    PRO = auto()")
+        .unwrap()
+        + 1;
+    let o = run(&["update"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "ext_schema/enums.py:{line}:1: member PRO = auto() of enum app.plan_tier cannot be read"
+        )),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("--force"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&enums).unwrap(), edited);
+    let o = run(&["update", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&enums).unwrap(), src);
 }

@@ -53,11 +53,15 @@ pub enum SchemaAction {
     },
     /// Regenerate the modules and schema_version.py from the database.
     #[command(
-        after_help = "Examples:\n  driftsync schema update\n  driftsync schema update --class-name properties=Property --type-override citext=str"
+        after_help = "Examples:\n  driftsync schema update\n  driftsync schema update --class-name properties=Property --type-override citext=str\n  driftsync schema update --force"
     )]
     Update {
         #[command(flatten)]
         source: Source,
+        /// Regenerate even when a module holds something driftsync cannot read
+        /// (an enum member that is not a string): it is replaced, not kept.
+        #[arg(long)]
+        force: bool,
     },
     /// Markdown report: findings table and totals by severity.
     #[command(
@@ -224,9 +228,17 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
                 Exit::Drift
             })
         }
-        SchemaAction::Update { source } => {
+        SchemaAction::Update { source, force } => {
             let c = source.compare()?;
-            let plan = plan_update(&source.local, &c.db, &c.repo, &c.options, c.dialect, &now())?;
+            let plan = plan_update(
+                &source.local,
+                &c.db,
+                &c.repo,
+                &c.options,
+                c.dialect,
+                &now(),
+                force,
+            )?;
             apply_update(&source.local, &plan)?;
             if plan.changed.is_empty() {
                 println!("{} is up to date with {}", source.rel_dir(), c.url);

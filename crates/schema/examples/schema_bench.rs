@@ -74,6 +74,7 @@ fn main() {
         &Options::default(),
         Dialect::Postgres,
         "2026-01-01T00:00:00Z",
+        false,
     )
     .unwrap();
     apply_update(dir.path(), &plan).unwrap();

@@ -75,8 +75,16 @@ impl TargetExecutor for SchemaExecutor {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let plan = plan_update(&dir, &db, &repo, &options, dialect, &rfc3339_utc(now))
-            .map_err(|e| ExecError::Failed(e.to_string()))?;
+        let plan = plan_update(
+            &dir,
+            &db,
+            &repo,
+            &options,
+            dialect,
+            &rfc3339_utc(now),
+            false,
+        )
+        .map_err(|e| ExecError::Failed(e.to_string()))?;
         apply_update(&dir, &plan).map_err(|e| ExecError::Failed(e.to_string()))?;
         report.message = if plan.changed.is_empty() {
             format!("{} is up to date", s.local)

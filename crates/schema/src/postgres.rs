@@ -37,6 +37,8 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
                   AND d.objid = n.oid AND d.deptype = 'e')
 ORDER BY 1";
 
+const EXTENSIONS: &str = "SELECT extname::text, extversion FROM pg_extension";
+
 const TYPES: &str = "
 SELECT t.oid, n.nspname::text, t.typname::text, t.typtype::text, t.typelem, t.typbasetype,
        t.typcategory::text
@@ -212,6 +214,12 @@ async fn introspect_async(
                 name,
                 labels: r.get(2),
             },
+        );
+    }
+    for r in client.query(EXTENSIONS, &[]).await.map_err(query_err)? {
+        model.unmodelled.insert(
+            format!("extension {}", r.get::<_, String>(0)),
+            r.get::<_, String>(1),
         );
     }
     let mut by_oid: BTreeMap<u32, Relation> = BTreeMap::new();

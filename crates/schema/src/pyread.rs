@@ -26,6 +26,22 @@ pub struct RepoSchema {
     pub annotations: BTreeMap<String, String>,
     /// The version module's values, when it exists.
     pub version: Option<VersionInfo>,
+    /// What could not be read (an enum member `A = auto()` in a `(str, Enum)`):
+    /// reported, and `update` refuses to overwrite it without `--force`.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Something in a module the reader could not turn into the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    /// What it belongs to.
+    pub subject: Subject,
+    /// Repository-relative file.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// What it is and why it cannot be read.
+    pub message: String,
 }
 
 /// The values of `schema_version.py`.
@@ -168,6 +184,20 @@ fn string(e: &Expr) -> Option<&str> {
     }
 }
 
+/// `Name` or `enum.Name`.
+fn is_enum_name(e: &Expr, name: &str) -> bool {
+    match e {
+        Expr::Name(n) => n.id.as_str() == name,
+        Expr::Attribute(a) => a.attr.as_str() == name && is_name(&a.value, "enum"),
+        _ => false,
+    }
+}
+
+/// `auto()` or `enum.auto()`.
+fn is_auto(e: &Expr) -> bool {
+    matches!(e, Expr::Call(c) if c.args.is_empty() && is_enum_name(&c.func, "auto"))
+}
+
 fn split_qualified(q: &str) -> (String, String) {
     match q.split_once('.') {
         Some((s, n)) => (s.to_string(), n.to_string()),
@@ -189,6 +219,7 @@ pub fn read_dir(dir: &Path, rel_dir: &str) -> Result<RepoSchema, SchemaError> {
         locations: Locations {
             enums_file: join(ENUMS_FILE),
             relations_file: join(TABLES_FILE),
+            version_file: join(VERSION_FILE),
             lines: BTreeMap::new(),
         },
         ..RepoSchema::default()
@@ -206,6 +237,14 @@ pub fn read_dir(dir: &Path, rel_dir: &str) -> Result<RepoSchema, SchemaError> {
     let version_path = dir.join(VERSION_FILE);
     if version_path.exists() {
         let m = Module::parse(&version_path, &join(VERSION_FILE))?;
+        if let Some(Stmt::AnnAssign(a)) = m.suite.iter().find(|s| match s {
+            Stmt::AnnAssign(a) => is_name(&a.target, "DB_HASH"),
+            _ => false,
+        }) {
+            repo.locations
+                .lines
+                .insert(Subject::Database.key(), m.line(a));
+        }
         let get = |n: &str| m.assigned(n);
         let int = |n: &str| match get(n) {
             Some(Expr::Constant(ast::ExprConstant {
@@ -257,12 +296,36 @@ fn read_enums(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
                 format!("class {} is not defined in this module", class.id),
             ));
         };
+        let str_enum = def.bases.iter().any(|b| is_enum_name(b, "StrEnum"));
         let mut labels = Vec::new();
         for stmt in &def.body {
-            if let Stmt::Assign(a) = stmt {
-                if let Some(s) = string(&a.value) {
-                    labels.push(s.to_string());
-                }
+            let Stmt::Assign(a) = stmt else { continue };
+            let [Expr::Name(member)] = a.targets.as_slice() else {
+                continue;
+            };
+            if let Some(s) = string(&a.value) {
+                labels.push(s.to_string());
+            } else if str_enum && is_auto(&a.value) {
+                // StrEnum's auto() is the member name in lower case.
+                labels.push(member.id.to_lowercase());
+            } else {
+                let why = if is_auto(&a.value) {
+                    "auto() outside a StrEnum gives no database label"
+                } else {
+                    "it is not a string literal"
+                };
+                repo.unreadable.push(Unreadable {
+                    subject: Subject::Enum {
+                        name: q.to_string(),
+                    },
+                    file: m.file.clone(),
+                    line: m.line(a),
+                    message: format!(
+                        "member {} = {} of enum {q} cannot be read: {why}; write its label as a string",
+                        member.id,
+                        m.text(&*a.value)
+                    ),
+                });
             }
         }
         let (schema, name) = split_qualified(q);

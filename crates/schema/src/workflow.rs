@@ -51,7 +51,48 @@ pub fn compare(
             }
         }
     }
+    unreadable_and_unmodelled(db, repo, &mut changes);
     changes
+}
+
+/// Enums with members the reader could not read are not compared label by
+/// label (that would report labels as added that are merely unreadable); each
+/// unreadable member is a finding instead. A `DB_HASH` change that no
+/// modelled difference explains is a finding of its own.
+fn unreadable_and_unmodelled(db: &DbSchema, repo: &RepoSchema, changes: &mut Vec<Change>) {
+    changes.retain(|c| {
+        !(matches!(
+            c.code,
+            ChangeCode::EnumLabelsChanged | ChangeCode::EnumLabelsReordered
+        ) && repo.unreadable.iter().any(|u| u.subject == c.subject))
+    });
+    for u in &repo.unreadable {
+        changes.push(Change {
+            code: ChangeCode::PythonUnreadable,
+            subject: u.subject.clone(),
+            message: format!("{}:{}: {}", u.file, u.line, u.message),
+        });
+    }
+    let hash = db.hash().to_hex();
+    if let Some(v) = repo.version.as_ref().filter(|v| !v.db_hash.is_empty()) {
+        if changes.is_empty() && v.db_hash != hash {
+            changes.push(Change {
+                code: ChangeCode::DatabaseChangedUnmodelled,
+                subject: Subject::Database,
+                message: format!(
+                    "database changed in a way driftsync does not model: DB_HASH {} → {} \
+                     (extension versions, or what an older driftsync hashed differently); \
+                     `driftsync schema update` records it",
+                    short(&v.db_hash),
+                    short(&hash)
+                ),
+            });
+        }
+    }
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
 }
 
 /// The changes as report findings placed in the repository files.
@@ -83,7 +124,19 @@ pub fn plan_update(
     options: &Options,
     dialect: Dialect,
     now: &str,
+    force: bool,
 ) -> Result<UpdatePlan, SchemaError> {
+    if let Some(u) = repo.unreadable.first().filter(|_| !force) {
+        return Err(SchemaError::Python {
+            file: u.file.clone(),
+            line: u.line,
+            column: 1,
+            message: format!(
+                "{}; `update` would drop what it cannot read (pass --force to regenerate anyway)",
+                u.message
+            ),
+        });
+    }
     let resolved = compare(db, repo, options, dialect);
     let mut files = generate(db, options, dialect);
     let hash = db.hash().to_hex();

@@ -63,11 +63,15 @@ pub enum ChangeCode {
     IndexChanged,
     /// A hand-edited Python annotation no longer matches the column's type.
     PythonAnnotationChanged,
+    /// Something in a module cannot be read (an enum member that is not a string literal).
+    PythonUnreadable,
+    /// `DB_HASH` changed but no modelled difference explains it.
+    DatabaseChangedUnmodelled,
 }
 
 impl ChangeCode {
     /// Every code, in documentation order.
-    pub const ALL: [ChangeCode; 24] = [
+    pub const ALL: [ChangeCode; 26] = [
         ChangeCode::EnumAdded,
         ChangeCode::EnumRemoved,
         ChangeCode::EnumLabelsChanged,
@@ -92,6 +96,8 @@ impl ChangeCode {
         ChangeCode::IndexRemoved,
         ChangeCode::IndexChanged,
         ChangeCode::PythonAnnotationChanged,
+        ChangeCode::PythonUnreadable,
+        ChangeCode::DatabaseChangedUnmodelled,
     ];
 
     /// The stable string, e.g. `column-removed`.
@@ -121,6 +127,8 @@ impl ChangeCode {
             ChangeCode::IndexRemoved => "index-removed",
             ChangeCode::IndexChanged => "index-changed",
             ChangeCode::PythonAnnotationChanged => "python-annotation-changed",
+            ChangeCode::PythonUnreadable => "python-unreadable",
+            ChangeCode::DatabaseChangedUnmodelled => "database-changed-unmodelled",
         }
     }
 
@@ -134,7 +142,8 @@ impl ChangeCode {
             | EnumLabelsReordered
             | ColumnTypeChanged
             | RelationKindChanged
-            | PythonAnnotationChanged => Severity::High,
+            | PythonAnnotationChanged
+            | PythonUnreadable => Severity::High,
             ColumnAdded
             | ColumnNullabilityChanged
             | ColumnDefaultChanged
@@ -143,7 +152,8 @@ impl ChangeCode {
             | TableOptionsChanged
             | ConstraintAdded
             | ConstraintRemoved
-            | ConstraintChanged => Severity::Medium,
+            | ConstraintChanged
+            | DatabaseChangedUnmodelled => Severity::Medium,
             EnumAdded | TableAdded | ViewAdded | IndexAdded | IndexRemoved | IndexChanged => {
                 Severity::Low
             }
@@ -155,6 +165,8 @@ impl ChangeCode {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Subject {
+    /// The database as a whole (its `DB_HASH`).
+    Database,
     /// An enum, by qualified name.
     Enum {
         /// Qualified name.
@@ -185,6 +197,7 @@ impl Subject {
     /// The key used in [`Locations`]: `enum:s.n`, `relation:s.n`, `column:s.n.c`.
     pub fn key(&self) -> String {
         match self {
+            Subject::Database => "database".to_string(),
             Subject::Enum { name } => format!("enum:{name}"),
             Subject::Relation { name } => format!("relation:{name}"),
             Subject::Column { relation, column } => format!("column:{relation}.{column}"),
@@ -195,6 +208,7 @@ impl Subject {
     /// The qualified object name: `s.n` or `s.n.c`.
     pub fn object(&self) -> String {
         match self {
+            Subject::Database => "database".to_string(),
             Subject::Enum { name } | Subject::Relation { name } => name.clone(),
             Subject::Column { relation, column } => format!("{relation}.{column}"),
             Subject::Part { relation, name } => format!("{relation}.{name}"),
@@ -240,6 +254,8 @@ pub struct Locations {
     pub enums_file: String,
     /// The file relations go in.
     pub relations_file: String,
+    /// The version module (where `DB_HASH` is).
+    pub version_file: String,
     /// `Subject::key()` → line.
     pub lines: BTreeMap<String, u32>,
 }
@@ -249,6 +265,7 @@ impl Locations {
     /// the file it would be written to.
     pub fn locate(&self, subject: &Subject) -> (String, Option<u32>) {
         let file = match subject {
+            Subject::Database => &self.version_file,
             Subject::Enum { .. } => &self.enums_file,
             _ => &self.relations_file,
         };
@@ -757,6 +774,7 @@ mod tests {
         let mut loc = Locations {
             enums_file: "schemas/enums.py".into(),
             relations_file: "schemas/tables.py".into(),
+            version_file: "schemas/schema_version.py".into(),
             lines: BTreeMap::new(),
         };
         loc.lines.insert("relation:public.orgs".into(), 12);

@@ -18,6 +18,11 @@ pub struct DbSchema {
     pub enums: BTreeMap<String, EnumType>,
     /// Tables, views and materialised views by qualified name.
     pub relations: BTreeMap<String, Relation>,
+    /// Facts hashed into `DB_HASH` that the modules do not describe
+    /// (`extension plpgsql` → `1.0`): a change to them alone is
+    /// `database-changed-unmodelled`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unmodelled: BTreeMap<String, String>,
 }
 
 /// An enum type with its labels in declaration (sort) order.
