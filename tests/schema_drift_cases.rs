@@ -226,6 +226,174 @@ const CASES: &[Case] = &[
         ],
         &[],
     ),
+    // Domains: base type, NOT NULL, default, CHECK.
+    case(
+        "a domain's CHECK tightened",
+        "ALTER DOMAIN app.email DROP CONSTRAINT email_check;
+         ALTER DOMAIN app.email ADD CONSTRAINT email_check CHECK (VALUE ~ '^[^@]+@[^@]+[.][a-z]+$');",
+        &["high domain-changed app.email"],
+    ),
+    case(
+        "a domain made NOT NULL: its nullable table columns become NOT NULL",
+        "ALTER DOMAIN app.email SET NOT NULL;",
+        &[
+            "high domain-changed app.email",
+            "medium column-nullability-changed app.organizations.billing_email",
+        ],
+    ),
+    case(
+        "a domain over an enum gets another default",
+        "ALTER DOMAIN app.tier SET DEFAULT 'pro';",
+        &["high domain-changed app.tier"],
+    ),
+    case(
+        "a domain added",
+        "CREATE DOMAIN app.slug AS text CHECK (VALUE ~ '^[a-z0-9-]+$');",
+        &["low domain-added app.slug"],
+    ),
+    // Composite types.
+    case(
+        "a composite type gains an attribute",
+        "ALTER TYPE billing.money_amount ADD ATTRIBUTE rate numeric;",
+        &["high composite-type-changed billing.money_amount"],
+    ),
+    case(
+        "a composite type added",
+        "CREATE TYPE app.address AS (street text, city text);",
+        &["low composite-type-added app.address"],
+    ),
+    // Sequences: definition, not value.
+    case(
+        "a sequence's increment changed",
+        "ALTER SEQUENCE billing.invoice_number_seq INCREMENT BY 10;",
+        &["low sequence-changed billing.invoice_number_seq"],
+    ),
+    case(
+        "a sequence advanced (its value is data, not schema)",
+        "SELECT nextval('billing.invoice_number_seq'); SELECT setval('billing.invoices_id_seq', 500);",
+        &[],
+    ),
+    case(
+        "a sequence dropped with the default that used it",
+        "ALTER TABLE billing.invoices ALTER COLUMN number DROP DEFAULT;
+         DROP SEQUENCE billing.invoice_number_seq;",
+        &[
+            "medium column-default-changed billing.invoices.number",
+            "medium sequence-removed billing.invoice_number_seq",
+        ],
+    ),
+    // Functions: signature and return type, not body.
+    case(
+        "a function's return type changed",
+        "DROP FUNCTION app.member_count(uuid);
+         CREATE FUNCTION app.member_count(org uuid) RETURNS bigint LANGUAGE sql STABLE AS
+           $$ SELECT count(*) FROM app.memberships WHERE organization_id = org $$;",
+        &["high function-changed app.member_count(uuid)"],
+    ),
+    case(
+        "a function's body changed only",
+        "CREATE OR REPLACE FUNCTION app.member_count(org uuid) RETURNS integer LANGUAGE sql STABLE AS
+           $$ SELECT count(*)::integer FROM app.memberships WHERE organization_id = org AND role <> 'viewer' $$;",
+        &[],
+    ),
+    case(
+        "a function overload added",
+        "CREATE FUNCTION app.member_count(org uuid, r app.member_role) RETURNS integer LANGUAGE sql AS
+           $$ SELECT count(*)::integer FROM app.memberships WHERE organization_id = org AND role = r $$;",
+        &["low function-added app.member_count(uuid,app.member_role)"],
+    ),
+    case(
+        "a function dropped",
+        "DROP FUNCTION app.member_count(uuid);",
+        &["high function-removed app.member_count(uuid)"],
+    ),
+    case(
+        "a function's volatility changed",
+        "ALTER FUNCTION app.member_count(uuid) VOLATILE;",
+        &["high function-changed app.member_count(uuid)"],
+    ),
+    // Triggers.
+    case(
+        "a trigger dropped",
+        "DROP TRIGGER memberships_audit ON app.memberships;",
+        &["medium trigger-removed app.memberships.memberships_audit"],
+    ),
+    case(
+        "a trigger's events changed",
+        "DROP TRIGGER memberships_audit ON app.memberships;
+         CREATE TRIGGER memberships_audit AFTER INSERT OR UPDATE OR DELETE ON app.memberships
+           FOR EACH ROW EXECUTE FUNCTION audit.log_change();",
+        &["medium trigger-changed app.memberships.memberships_audit"],
+    ),
+    case(
+        "a trigger on a partitioned table is one finding, not one per partition",
+        "CREATE TRIGGER events_stamp BEFORE INSERT ON audit.events
+           FOR EACH ROW EXECUTE FUNCTION audit.log_change();",
+        &["medium trigger-added audit.events.events_stamp"],
+    ),
+    // Row-level security.
+    case(
+        "a policy's roles changed",
+        "ALTER POLICY invoices_by_org ON billing.invoices TO app_user, billing_admin;",
+        &["high policy-changed billing.invoices.invoices_by_org"],
+    ),
+    case(
+        "a policy's USING changed",
+        "ALTER POLICY invoices_by_org ON billing.invoices USING (true);",
+        &["high policy-changed billing.invoices.invoices_by_org"],
+    ),
+    case(
+        "a policy's WITH CHECK changed",
+        "ALTER POLICY invoices_insert_draft ON billing.invoices WITH CHECK (status IN ('draft', 'open'));",
+        &["high policy-changed billing.invoices.invoices_insert_draft"],
+    ),
+    case(
+        "a policy dropped",
+        "DROP POLICY invoices_insert_draft ON billing.invoices;",
+        &["high policy-removed billing.invoices.invoices_insert_draft"],
+    ),
+    case(
+        "a restrictive policy for all commands added",
+        "CREATE POLICY invoices_admin ON billing.invoices AS RESTRICTIVE FOR ALL TO billing_admin
+           USING (true) WITH CHECK (true);",
+        &["medium policy-added billing.invoices.invoices_admin"],
+    ),
+    case(
+        "row-level security disabled",
+        "ALTER TABLE billing.invoices DISABLE ROW LEVEL SECURITY;",
+        &["medium table-options-changed billing.invoices"],
+    ),
+    case(
+        "row-level security forced",
+        "ALTER TABLE billing.invoices FORCE ROW LEVEL SECURITY;",
+        &["medium table-options-changed billing.invoices"],
+    ),
+    case(
+        "an enum label renamed (the enum is behind a domain and in an array)",
+        "ALTER TYPE app.plan_tier RENAME VALUE 'pro' TO 'professional';",
+        &["critical enum-labels-changed app.plan_tier"],
+    ),
+    // Severities of changes that break typed code.
+    case(
+        "a NOT NULL column without a default added",
+        "ALTER TABLE app.users ADD COLUMN locale text NOT NULL;",
+        &["high column-added app.users.locale"],
+    ),
+    case(
+        "a NOT NULL column with a default added",
+        "ALTER TABLE app.users ADD COLUMN locale text NOT NULL DEFAULT 'en';",
+        &["medium column-added app.users.locale"],
+    ),
+    case(
+        "a column loosened to nullable",
+        "ALTER TABLE app.organizations ALTER COLUMN name DROP NOT NULL;",
+        &["high column-nullability-changed app.organizations.name"],
+    ),
+    case(
+        "a column tightened to NOT NULL",
+        "ALTER TABLE billing.invoices ALTER COLUMN notes SET NOT NULL;",
+        &["medium column-nullability-changed billing.invoices.notes"],
+    ),
 ];
 
 fn driftsync(dir: &Path, args: &[&str], database: &str) -> Output {

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use driftsync_core::redact::RedactedUrl;
 use driftsync_core::schema::{
-    normalize_sql, qualified, Column, ColumnValue, Constraint, DbSchema, EnumType, Relation,
-    RelationKind, TypeRef,
+    normalize_sql, qualified, Column, ColumnValue, Constraint, DbObject, DbSchema, EnumType,
+    ObjectKind, Relation, RelationKind, TypeRef,
 };
 
 use crate::{SchemaError, SchemaFilter};
@@ -39,6 +39,92 @@ ORDER BY 1";
 
 const EXTENSIONS: &str = "SELECT extname::text, extversion FROM pg_extension";
 
+/// Not owned by an extension (`pg_depend` deptype `e`) and, for sequences, not
+/// an identity column's own (deptype `i`).
+macro_rules! not_extension {
+    ($catalog:literal, $oid:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '",
+            $catalog,
+            "'::regclass AND d.objid = ",
+            $oid,
+            " AND d.deptype IN ('e', 'i'))"
+        )
+    };
+}
+
+const DOMAINS: &str = concat!(
+    "
+SELECT n.nspname::text, t.typname::text, format_type(t.typbasetype, t.typtypmod), t.typnotnull,
+       pg_get_expr(t.typdefaultbin, 0),
+       coalesce((SELECT array_agg(c.conname::text || ': ' || pg_get_constraintdef(c.oid, true)
+                                  ORDER BY c.conname)
+                 FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c'), '{}')
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'd' AND n.nspname = ANY($1::text[]) AND ",
+    not_extension!("pg_type", "t.oid")
+);
+
+const COMPOSITES: &str = concat!(
+    "
+SELECT n.nspname::text, t.typname::text,
+       coalesce((SELECT array_agg(a.attname::text || ': ' || format_type(a.atttypid, a.atttypmod)
+                                  ORDER BY a.attnum)
+                 FROM pg_attribute a
+                 WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '{}')
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_class c ON c.oid = t.typrelid
+WHERE t.typtype = 'c' AND c.relkind = 'c' AND n.nspname = ANY($1::text[]) AND ",
+    not_extension!("pg_type", "t.oid")
+);
+
+const SEQUENCES: &str = concat!(
+    "
+SELECT n.nspname::text, c.relname::text, format_type(s.seqtypid, NULL), s.seqstart,
+       s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+       (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname)
+          FROM pg_depend d
+          JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'a'
+           AND d.refclassid = 'pg_class'::regclass)
+FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY($1::text[]) AND ",
+    not_extension!("pg_class", "c.oid")
+);
+
+const FUNCTIONS: &str = concat!(
+    "
+SELECT p.oid::regprocedure::text, p.prokind::text, pg_get_function_arguments(p.oid),
+       pg_get_function_result(p.oid), l.lanname::text, p.provolatile::text, p.prosecdef
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE p.prokind IN ('f', 'p') AND n.nspname = ANY($1::text[]) AND ",
+    not_extension!("pg_proc", "p.oid")
+);
+
+const TRIGGERS: &str = "
+SELECT t.tgrelid, t.tgname::text, pg_get_triggerdef(t.oid)
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND NOT c.relispartition AND n.nspname = ANY($1::text[])";
+
+const POLICIES: &str = "
+SELECT p.polrelid, p.polname::text,
+       concat_ws(' ',
+         CASE WHEN NOT p.polpermissive THEN 'AS RESTRICTIVE' END,
+         'FOR ' || CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                   WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+         'TO ' || (SELECT string_agg(r.name, ', ' ORDER BY r.name)
+                   FROM (SELECT CASE WHEN o = 0 THEN 'public'
+                                ELSE quote_ident(pg_get_userbyid(o)) END AS name
+                         FROM unnest(p.polroles) o) r),
+         'USING (' || pg_get_expr(p.polqual, p.polrelid) || ')',
+         'WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')')
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT c.relispartition AND n.nspname = ANY($1::text[])";
+
 const TYPES: &str = "
 SELECT t.oid, n.nspname::text, t.typname::text, t.typtype::text, t.typelem, t.typbasetype,
        t.typcategory::text
@@ -60,7 +146,8 @@ SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relpersistenc
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
        (SELECT string_agg(i.inhparent::regclass::text, ', ' ORDER BY i.inhseqno)
-          FROM pg_inherits i WHERE i.inhrelid = c.oid)
+          FROM pg_inherits i WHERE i.inhrelid = c.oid),
+       c.relrowsecurity, c.relforcerowsecurity
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND n.nspname = ANY($1::text[])
   AND NOT c.relispartition
@@ -71,7 +158,8 @@ const COLUMNS: &str = "
 SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.atttypid,
        a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text,
        a.attgenerated::text,
-       CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END
+       CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
+       t.typtype = 'd' AND t.typnotnull AND c.relkind IN ('r', 'p', 'f')
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -243,6 +331,12 @@ async fn introspect_async(
         if let Some(p) = r.get::<_, Option<String>>(7) {
             rel.options.push(format!("inherits {p}"));
         }
+        if r.get::<_, bool>(8) {
+            rel.options.push("row level security".into());
+        }
+        if r.get::<_, bool>(9) {
+            rel.options.push("force row level security".into());
+        }
         by_oid.insert(oid, rel);
     }
     for r in client
@@ -267,7 +361,8 @@ async fn introspect_async(
             name: r.get(1),
             data_type: r.get(2),
             type_ref: type_ref(&types, r.get(3), 0),
-            nullable: !r.get::<_, bool>(4),
+            // A table column of a NOT NULL domain never holds NULL either.
+            nullable: !(r.get::<_, bool>(4) || r.get::<_, bool>(9)),
             value,
             collation: r.get(8),
         });
@@ -295,6 +390,29 @@ async fn introspect_async(
                 .insert(r.get(1), normalize_sql(&r.get::<_, String>(2)));
         }
     }
+    for r in client
+        .query(TRIGGERS, &[&schemas])
+        .await
+        .map_err(query_err)?
+    {
+        if let Some(rel) = by_oid.get_mut(&r.get::<_, u32>(0)) {
+            rel.triggers
+                .insert(r.get(1), normalize_sql(&r.get::<_, String>(2)));
+        }
+    }
+    for r in client
+        .query(POLICIES, &[&schemas])
+        .await
+        .map_err(query_err)?
+    {
+        if let Some(rel) = by_oid.get_mut(&r.get::<_, u32>(0)) {
+            rel.policies
+                .insert(r.get(1), normalize_sql(&r.get::<_, String>(2)));
+        }
+    }
+    read_objects(&client, &schemas, &mut model)
+        .await
+        .map_err(query_err)?;
     for rel in by_oid.into_values() {
         model
             .relations
@@ -304,4 +422,80 @@ async fn introspect_async(
     drop(client);
     let _ = conn.await;
     Ok(model)
+}
+
+fn add_object(model: &mut DbSchema, kind: ObjectKind, name: String, facts: Vec<String>) {
+    let o = DbObject { kind, name, facts };
+    model.objects.insert(o.key(), o);
+}
+
+/// Domains, composite types, sequences and functions of the selected schemas.
+async fn read_objects(
+    client: &tokio_postgres::Client,
+    schemas: &[String],
+    model: &mut DbSchema,
+) -> Result<(), tokio_postgres::Error> {
+    for r in client.query(DOMAINS, &[&schemas]).await? {
+        let mut facts = vec![format!("type: {}", r.get::<_, String>(2))];
+        if r.get::<_, bool>(3) {
+            facts.push("not null".into());
+        }
+        if let Some(d) = r.get::<_, Option<String>>(4) {
+            facts.push(format!("default: {}", normalize_sql(&d)));
+        }
+        for c in r.get::<_, Vec<String>>(5) {
+            facts.push(format!("check {}", normalize_sql(&c)));
+        }
+        let name = qualified(&r.get::<_, String>(0), &r.get::<_, String>(1));
+        add_object(model, ObjectKind::Domain, name, facts);
+    }
+    for r in client.query(COMPOSITES, &[&schemas]).await? {
+        let facts = r
+            .get::<_, Vec<String>>(2)
+            .into_iter()
+            .map(|a| format!("attribute {a}"))
+            .collect();
+        let name = qualified(&r.get::<_, String>(0), &r.get::<_, String>(1));
+        add_object(model, ObjectKind::CompositeType, name, facts);
+    }
+    for r in client.query(SEQUENCES, &[&schemas]).await? {
+        let mut facts = vec![
+            format!("type: {}", r.get::<_, String>(2)),
+            format!("start: {}", r.get::<_, i64>(3)),
+            format!("increment: {}", r.get::<_, i64>(4)),
+            format!("min: {}", r.get::<_, i64>(5)),
+            format!("max: {}", r.get::<_, i64>(6)),
+            format!("cache: {}", r.get::<_, i64>(7)),
+        ];
+        if r.get::<_, bool>(8) {
+            facts.push("cycle".into());
+        }
+        if let Some(owner) = r.get::<_, Option<String>>(9) {
+            facts.push(format!("owned by: {owner}"));
+        }
+        let name = qualified(&r.get::<_, String>(0), &r.get::<_, String>(1));
+        add_object(model, ObjectKind::Sequence, name, facts);
+    }
+    for r in client.query(FUNCTIONS, &[&schemas]).await? {
+        let procedure = r.get::<_, String>(1) == "p";
+        let mut facts = vec![format!("arguments: ({})", r.get::<_, String>(2))];
+        match r.get::<_, Option<String>>(3) {
+            Some(ret) if !procedure => facts.push(format!("returns: {ret}")),
+            _ => facts.push("procedure".into()),
+        }
+        facts.push(format!("language: {}", r.get::<_, String>(4)));
+        facts.push(
+            match r.get::<_, String>(5).as_str() {
+                "i" => "immutable",
+                "s" => "stable",
+                _ => "volatile",
+            }
+            .into(),
+        );
+        if r.get::<_, bool>(6) {
+            facts.push("security definer".into());
+        }
+        add_object(model, ObjectKind::Function, r.get(0), facts);
+    }
+    Ok(())
 }

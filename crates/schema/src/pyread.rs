@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use driftsync_core::schema::{
-    Column, ColumnValue, Constraint, DbSchema, EnumType, Locations, Relation, RelationKind,
-    Subject, TypeRef,
+    Column, ColumnValue, Constraint, DbObject, DbSchema, EnumType, Locations, Relation,
+    RelationKind, Subject, TypeRef,
 };
 use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
 use rustpython_parser::lexer::lex;
 use rustpython_parser::{Mode, Parse, Tok};
 
-use crate::generate::{ENUMS_FILE, TABLES_FILE, VERSION_FILE};
+use crate::generate::{ENUMS_FILE, OBJECTS_FILE, TABLES_FILE, VERSION_FILE};
 use crate::SchemaError;
 
 /// What the repository's modules say.
@@ -220,6 +220,7 @@ pub fn read_dir(dir: &Path, rel_dir: &str) -> Result<RepoSchema, SchemaError> {
             enums_file: join(ENUMS_FILE),
             relations_file: join(TABLES_FILE),
             version_file: join(VERSION_FILE),
+            objects_file: join(OBJECTS_FILE),
             lines: BTreeMap::new(),
         },
         ..RepoSchema::default()
@@ -228,6 +229,11 @@ pub fn read_dir(dir: &Path, rel_dir: &str) -> Result<RepoSchema, SchemaError> {
     if enums_path.exists() {
         let m = Module::parse(&enums_path, &join(ENUMS_FILE))?;
         read_enums(&m, &mut repo)?;
+    }
+    let objects_path = dir.join(OBJECTS_FILE);
+    if objects_path.exists() {
+        let m = Module::parse(&objects_path, &join(OBJECTS_FILE))?;
+        read_objects(&m, &mut repo)?;
     }
     let tables_path = dir.join(TABLES_FILE);
     if tables_path.exists() {
@@ -279,6 +285,45 @@ fn dict_entries(e: &Expr) -> Vec<(&Expr, &Expr)> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+fn read_objects(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
+    let Some(registry) = m.assigned("OBJECTS") else {
+        return Ok(());
+    };
+    for (k, v) in dict_entries(registry) {
+        let key =
+            string(k).ok_or_else(|| m.error(k, "OBJECTS keys must be strings `<kind> <name>`"))?;
+        let (kind, name) = DbObject::parse_key(key).ok_or_else(|| {
+            m.error(
+                k,
+                format!("`{key}` is not `domain|composite type|sequence|function <name>`"),
+            )
+        })?;
+        let Expr::List(list) = v else {
+            return Err(m.error(v, "OBJECTS values must be lists of strings"));
+        };
+        let facts = list
+            .elts
+            .iter()
+            .map(|e| {
+                string(e)
+                    .map(str::to_string)
+                    .ok_or_else(|| m.error(e, "OBJECTS values must be lists of strings"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let o = DbObject { kind, name, facts };
+        repo.locations.lines.insert(
+            Subject::Object {
+                kind,
+                name: o.name.clone(),
+            }
+            .key(),
+            m.line(k),
+        );
+        repo.model.objects.insert(o.key(), o);
+    }
+    Ok(())
 }
 
 fn read_enums(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
@@ -525,6 +570,16 @@ fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
                 item.strip_prefix("index ").and_then(|r| r.split_once(": "))
             {
                 rel.indexes.insert(n.to_string(), d.to_string());
+            } else if let Some((n, d)) = item
+                .strip_prefix("trigger ")
+                .and_then(|r| r.split_once(": "))
+            {
+                rel.triggers.insert(n.to_string(), d.to_string());
+            } else if let Some((n, d)) = item
+                .strip_prefix("policy ")
+                .and_then(|r| r.split_once(": "))
+            {
+                rel.policies.insert(n.to_string(), d.to_string());
             } else {
                 return Err(m.error(v, format!("unknown RELATIONS entry `{item}`")));
             }

@@ -36,18 +36,18 @@ pub fn compare(
             };
             // A changed type or nullability is already reported by the model diff.
             if want != have && rc.data_type == col.data_type && rc.nullable == col.nullable {
-                changes.push(Change {
-                    code: ChangeCode::PythonAnnotationChanged,
-                    subject: Subject::Column {
+                changes.push(Change::new(
+                    ChangeCode::PythonAnnotationChanged,
+                    Subject::Column {
                         relation: q.clone(),
                         column: col.name.clone(),
                     },
-                    message: format!(
+                    format!(
                         "the module's annotation of {key} is `{have}`, but the column it records ({}{}) is `{want}`: edited by hand; `driftsync schema update` restores it",
                         col.data_type,
                         if col.nullable { ", nullable" } else { ", NOT NULL" }
                     ),
-                });
+                ));
             }
         }
     }
@@ -67,26 +67,26 @@ fn unreadable_and_unmodelled(db: &DbSchema, repo: &RepoSchema, changes: &mut Vec
         ) && repo.unreadable.iter().any(|u| u.subject == c.subject))
     });
     for u in &repo.unreadable {
-        changes.push(Change {
-            code: ChangeCode::PythonUnreadable,
-            subject: u.subject.clone(),
-            message: format!("{}:{}: {}", u.file, u.line, u.message),
-        });
+        changes.push(Change::new(
+            ChangeCode::PythonUnreadable,
+            u.subject.clone(),
+            format!("{}:{}: {}", u.file, u.line, u.message),
+        ));
     }
     let hash = db.hash().to_hex();
     if let Some(v) = repo.version.as_ref().filter(|v| !v.db_hash.is_empty()) {
         if changes.is_empty() && v.db_hash != hash {
-            changes.push(Change {
-                code: ChangeCode::DatabaseChangedUnmodelled,
-                subject: Subject::Database,
-                message: format!(
+            changes.push(Change::new(
+                ChangeCode::DatabaseChangedUnmodelled,
+                Subject::Database,
+                format!(
                     "database changed in a way driftsync does not model: DB_HASH {} → {} \
                      (extension versions, or what an older driftsync hashed differently); \
                      `driftsync schema update` records it",
                     short(&v.db_hash),
                     short(&hash)
                 ),
-            });
+            ));
         }
     }
 }
