@@ -20,6 +20,14 @@ struct Case {
     edits: &'static [(&'static str, &'static str, &'static str)],
     /// The findings, `severity code object`, in any order.
     expect: &'static [&'static str],
+    /// Words the findings' messages must contain.
+    says: &'static [&'static str],
+}
+
+impl Case {
+    const fn says(self, says: &'static [&'static str]) -> Case {
+        Case { says, ..self }
+    }
 }
 
 const fn case(name: &'static str, sql: &'static str, expect: &'static [&'static str]) -> Case {
@@ -28,6 +36,7 @@ const fn case(name: &'static str, sql: &'static str, expect: &'static [&'static 
         sql,
         edits: &[],
         expect,
+        says: &[],
     }
 }
 
@@ -41,6 +50,7 @@ const fn edit(
         sql: "",
         edits,
         expect,
+        says: &[],
     }
 }
 
@@ -186,12 +196,23 @@ const CASES: &[Case] = &[
         "a hand-removed | None",
         &[("tables.py", "display_name: str | None", "display_name: str")],
         &["high python-annotation-changed app.active_users.display_name"],
-    ),
+    )
+    .says(&["the module's annotation of app.active_users.display_name is `str`"]),
     edit(
         "a hand-added | None",
         &[("tables.py", "    slug: str  #", "    slug: str | None  #")],
         &["high python-annotation-changed app.organizations.slug"],
     ),
+    edit(
+        "a field added by hand",
+        &[(
+            "tables.py",
+            "    deleted_at: datetime | None  # sql: timestamp with time zone\n",
+            "    deleted_at: datetime | None  # sql: timestamp with time zone\n    nickname: str\n",
+        )],
+        &["critical column-removed app.users.nickname"],
+    )
+    .says(&["the module declares app.users.nickname, which the database does not have (a field added by hand"]),
     // A change the modules do not describe still fails.
     case(
         "an extension installed",
@@ -388,7 +409,8 @@ const CASES: &[Case] = &[
         "a column loosened to nullable",
         "ALTER TABLE app.organizations ALTER COLUMN name DROP NOT NULL;",
         &["high column-nullability-changed app.organizations.name"],
-    ),
+    )
+    .says(&["app.organizations.name is now nullable (was NOT NULL)"]),
     case(
         "a column tightened to NOT NULL",
         "ALTER TABLE billing.invoices ALTER COLUMN notes SET NOT NULL;",
@@ -414,8 +436,9 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// `severity code object` of every finding `diff --json` reports, sorted, and the `DB_HASH`.
-fn findings(dir: &Path, local: &Path, url: &str) -> Result<(Vec<String>, String), String> {
+/// `severity code object` of every finding `diff --json` reports, sorted, the
+/// `DB_HASH`, and the messages.
+fn findings(dir: &Path, local: &Path, url: &str) -> Result<(Vec<String>, String, String), String> {
     let o = driftsync(
         dir,
         &[
@@ -447,7 +470,13 @@ fn findings(dir: &Path, local: &Path, url: &str) -> Result<(Vec<String>, String)
         .collect();
     lines.sort();
     let hash = doc["db_hash"].as_str().ok_or("no db_hash")?.to_string();
-    Ok((lines, hash))
+    let messages: Vec<&str> = doc["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    Ok((lines, hash, messages.join("\n")))
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -486,7 +515,7 @@ fn fixture() -> Fixture {
 #[test]
 fn schema_drift_cases_on_the_saas_fixture() {
     let f = fixture();
-    let (none, base_hash) = findings(f.work.path(), &f.modules, &f.pg.url("saas")).unwrap();
+    let (none, base_hash, _) = findings(f.work.path(), &f.modules, &f.pg.url("saas")).unwrap();
     assert!(none.is_empty(), "{none:?}");
     let mut failures = Vec::new();
     for (i, c) in CASES.iter().enumerate() {
@@ -516,10 +545,14 @@ fn schema_drift_cases_on_the_saas_fixture() {
         expect.sort();
         match findings(f.work.path(), &local, &f.pg.url(&db)) {
             // A case without findings must not move DB_HASH either.
-            Ok((actual, hash)) if actual == expect && (!expect.is_empty() || hash == base_hash) => {}
-            Ok((actual, hash)) => failures.push(format!(
-                "case {i} `{}`:\n  expected {expect:#?}\n  actual   {actual:#?}\n  DB_HASH {hash} (fixture {base_hash})",
-                c.name
+            Ok((actual, hash, messages))
+                if actual == expect
+                    && (!expect.is_empty() || hash == base_hash)
+                    && c.says.iter().all(|w| messages.contains(w)) => {}
+            Ok((actual, hash, messages)) => failures.push(format!(
+                "case {i} `{}`:\n  expected {expect:#?}\n  actual   {actual:#?}\n  DB_HASH {hash} (fixture {base_hash})\n  messages {messages}\n  must say {:?}",
+                c.name,
+                c.says
             )),
             Err(e) => failures.push(format!("case {i} `{}`: {e}", c.name)),
         }

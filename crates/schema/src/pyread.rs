@@ -44,6 +44,9 @@ pub struct Unreadable {
     pub message: String,
 }
 
+/// The type a field without a `# sql:` comment reads as (a field added by hand).
+pub const NO_SQL_COMMENT: &str = "unknown (no `# sql:` comment)";
+
 /// The values of `schema_version.py`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VersionInfo {
@@ -503,7 +506,7 @@ struct SqlComment {
 fn parse_comment(comment: Option<&str>) -> SqlComment {
     let Some(c) = comment.and_then(|c| c.strip_prefix("sql: ")) else {
         return SqlComment {
-            data_type: "unknown (no `# sql:` comment)".to_string(),
+            data_type: NO_SQL_COMMENT.to_string(),
             nullable: None,
             collation: None,
             value: None,

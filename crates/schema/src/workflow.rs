@@ -8,7 +8,7 @@ use driftsync_core::report::Finding;
 use driftsync_core::schema::{diff, Change, ChangeCode, DbSchema, Subject};
 
 use crate::generate::{annotations, generate, VERSION_FILE};
-use crate::pyread::RepoSchema;
+use crate::pyread::{RepoSchema, NO_SQL_COMMENT};
 use crate::version::VersionModule;
 use crate::{Dialect, Options, SchemaError};
 
@@ -52,7 +52,48 @@ pub fn compare(
         }
     }
     unreadable_and_unmodelled(db, repo, &mut changes);
+    speak_of_the_module(repo, &mut changes);
     changes
+}
+
+/// A field without a `# sql:` comment was written by hand, not generated:
+/// say so, instead of speaking of a database change.
+fn speak_of_the_module(repo: &RepoSchema, changes: &mut [Change]) {
+    for c in changes.iter_mut() {
+        let Subject::Column { relation, column } = &c.subject else {
+            continue;
+        };
+        let hand_written = repo
+            .model
+            .relations
+            .get(relation)
+            .and_then(|r| r.column(column))
+            .is_some_and(|col| col.data_type == NO_SQL_COMMENT);
+        if !hand_written {
+            continue;
+        }
+        match c.code {
+            ChangeCode::ColumnRemoved => {
+                c.message = format!(
+                    "the module declares {relation}.{column}, which the database does not have \
+                     (a field added by hand: it has no `# sql:` comment)"
+                );
+            }
+            ChangeCode::ColumnTypeChanged => {
+                let actual = c
+                    .message
+                    .rsplit(" → ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                c.message = format!(
+                    "the module's field {relation}.{column} has no `# sql:` comment (edited by hand); \
+                     the database column is {actual}"
+                );
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Enums with members the reader could not read are not compared label by
