@@ -658,3 +658,33 @@ fn schema_drift_unmodelled_change_and_unreadable_member() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(&enums).unwrap(), src);
 }
+
+/// `schema diff` shows a changed column's facts and a changed view's query
+/// before → after.
+#[test]
+fn schema_drift_diff_shows_before_and_after() {
+    let f = fixture();
+    f.pg.psql("postgres", "CREATE DATABASE shown TEMPLATE saas");
+    f.pg.psql(
+        "shown",
+        "ALTER TABLE billing.invoices ALTER COLUMN notes TYPE varchar(500);
+         ALTER TABLE billing.invoices ALTER COLUMN notes SET NOT NULL;
+         ALTER TABLE billing.invoices ALTER COLUMN notes SET DEFAULT '';
+         CREATE OR REPLACE VIEW app.active_users AS
+           SELECT id, email, display_name FROM app.users WHERE deleted_at IS NULL AND id > 0;",
+    );
+    let o = driftsync(
+        f.work.path(),
+        &["schema", "diff", "--local", "saas_schema"],
+        &f.pg.url("shown"),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    for want in [
+        "before → after (the modules → the database):\n",
+        "  column billing.invoices.notes:\n      before: text NULL\n      after:  character varying(500) NOT NULL, default: ''::character varying\n",
+        "  query of app.active_users:\n        SELECT users.id, users.email, users.display_name\n        FROM app.users\n      - WHERE users.deleted_at IS NULL;\n      + WHERE users.deleted_at IS NULL AND users.id > 0;\n",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}

@@ -9,6 +9,7 @@ use driftsync_core::redact::RedactedUrl;
 use driftsync_core::report::{Finding, Severity};
 use driftsync_core::schema::{Change, DbSchema};
 use driftsync_schema::pyread::{read_dir, RepoSchema};
+use driftsync_schema::show::before_after;
 use driftsync_schema::version::rfc3339_utc;
 use driftsync_schema::workflow::{apply_update, compare, findings, plan_update};
 use driftsync_schema::{dialect_of, introspect, Dialect, Options, SchemaFilter};
@@ -40,7 +41,7 @@ pub enum SchemaAction {
         #[arg(long, default_value = "low", value_parser = parse_severity)]
         fail_on: Severity,
     },
-    /// Show every difference (exit 1 when there is any).
+    /// Show every difference, with changed columns and view queries before → after (exit 1 when there is any).
     #[command(
         after_help = "Examples:\n  driftsync schema diff\n  driftsync schema diff --json > drift.json\n  driftsync schema diff --schema public --exclude-schema audit"
     )]
@@ -221,6 +222,13 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
                 println!("no differences");
             } else {
                 print_findings(&c.findings, false);
+                let shown = before_after(&c.changes, &c.repo.model, &c.db);
+                if !shown.is_empty() {
+                    println!("\nbefore → after (the modules → the database):");
+                    for line in shown {
+                        println!("  {line}");
+                    }
+                }
             }
             Ok(if c.findings.is_empty() {
                 Exit::Ok

@@ -11,6 +11,7 @@ pub mod naming;
 pub mod postgres;
 pub mod pyread;
 pub mod pytypes;
+pub mod show;
 pub mod sqlite;
 pub mod version;
 pub mod workflow;
