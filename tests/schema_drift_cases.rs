@@ -94,6 +94,17 @@ const CASES: &[Case] = &[
         alter_database!("IntervalStyle = ''sql_standard''"),
         &[],
     ),
+    case(
+        "database extra_float_digits is 0",
+        alter_database!("extra_float_digits = 0"),
+        &[],
+    ),
+    case(
+        "the role's search_path in this database is app",
+        "DO $$ BEGIN EXECUTE format('ALTER ROLE postgres IN DATABASE %I SET search_path = app',
+           current_database()); END $$;",
+        &[],
+    ),
     // Partitions fold into their parent.
     case(
         "a new monthly partition",
