@@ -380,34 +380,17 @@ async fn introspect_async(
             rel.constraints.insert(r.get(1), c);
         }
     }
-    for r in client
-        .query(INDEXES, &[&schemas])
-        .await
-        .map_err(query_err)?
-    {
-        if let Some(rel) = by_oid.get_mut(&r.get::<_, u32>(0)) {
-            rel.indexes
-                .insert(r.get(1), normalize_sql(&r.get::<_, String>(2)));
-        }
-    }
-    for r in client
-        .query(TRIGGERS, &[&schemas])
-        .await
-        .map_err(query_err)?
-    {
-        if let Some(rel) = by_oid.get_mut(&r.get::<_, u32>(0)) {
-            rel.triggers
-                .insert(r.get(1), normalize_sql(&r.get::<_, String>(2)));
-        }
-    }
-    for r in client
-        .query(POLICIES, &[&schemas])
-        .await
-        .map_err(query_err)?
-    {
-        if let Some(rel) = by_oid.get_mut(&r.get::<_, u32>(0)) {
-            rel.policies
-                .insert(r.get(1), normalize_sql(&r.get::<_, String>(2)));
+    // Named parts of a relation: (relation oid, name, definition) rows.
+    let parts: [(&str, NamedParts); 3] = [
+        (INDEXES, |r| &mut r.indexes),
+        (TRIGGERS, |r| &mut r.triggers),
+        (POLICIES, |r| &mut r.policies),
+    ];
+    for (query, map) in parts {
+        for r in client.query(query, &[&schemas]).await.map_err(query_err)? {
+            if let Some(rel) = by_oid.get_mut(&r.get::<_, u32>(0)) {
+                map(rel).insert(r.get(1), normalize_sql(&r.get::<_, String>(2)));
+            }
         }
     }
     read_objects(&client, &schemas, &mut model)
@@ -423,6 +406,9 @@ async fn introspect_async(
     let _ = conn.await;
     Ok(model)
 }
+
+/// Where a relation keeps one kind of named part (indexes, triggers, policies).
+type NamedParts = fn(&mut Relation) -> &mut BTreeMap<String, String>;
 
 fn add_object(model: &mut DbSchema, kind: ObjectKind, name: String, facts: Vec<String>) {
     let o = DbObject { kind, name, facts };

@@ -187,18 +187,18 @@ fn string(e: &Expr) -> Option<&str> {
     }
 }
 
-/// `Name` or `enum.Name`.
-fn is_enum_name(e: &Expr, name: &str) -> bool {
+/// `name` or `module.name` (`Optional`, `typing.Optional`; `auto`, `enum.auto`).
+fn is_from(e: &Expr, module: &str, name: &str) -> bool {
     match e {
         Expr::Name(n) => n.id.as_str() == name,
-        Expr::Attribute(a) => a.attr.as_str() == name && is_name(&a.value, "enum"),
+        Expr::Attribute(a) => a.attr.as_str() == name && is_name(&a.value, module),
         _ => false,
     }
 }
 
 /// `auto()` or `enum.auto()`.
 fn is_auto(e: &Expr) -> bool {
-    matches!(e, Expr::Call(c) if c.args.is_empty() && is_enum_name(&c.func, "auto"))
+    matches!(e, Expr::Call(c) if c.args.is_empty() && is_from(&c.func, "enum", "auto"))
 }
 
 fn split_qualified(q: &str) -> (String, String) {
@@ -344,7 +344,7 @@ fn read_enums(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
                 format!("class {} is not defined in this module", class.id),
             ));
         };
-        let str_enum = def.bases.iter().any(|b| is_enum_name(b, "StrEnum"));
+        let str_enum = def.bases.iter().any(|b| is_from(b, "enum", "StrEnum"));
         let mut labels = Vec::new();
         for stmt in &def.body {
             let Stmt::Assign(a) = stmt else { continue };
@@ -431,15 +431,6 @@ fn fields<'a>(m: &'a Module, class: &str) -> Option<Fields<'a>> {
     Some((m.line(stmt), fields))
 }
 
-/// `typing.X` or bare `X`.
-fn is_typing_name(e: &Expr, name: &str) -> bool {
-    match e {
-        Expr::Name(n) => n.id.as_str() == name,
-        Expr::Attribute(a) => a.attr.as_str() == name && is_name(&a.value, "typing"),
-        _ => false,
-    }
-}
-
 fn is_none(e: &Expr) -> bool {
     matches!(
         e,
@@ -458,11 +449,11 @@ fn union_members<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
             union_members(&b.left, out);
             union_members(&b.right, out);
         }
-        Expr::Subscript(s) if is_typing_name(&s.value, "Union") => match &*s.slice {
+        Expr::Subscript(s) if is_from(&s.value, "typing", "Union") => match &*s.slice {
             Expr::Tuple(t) => t.elts.iter().for_each(|m| union_members(m, out)),
             one => union_members(one, out),
         },
-        Expr::Subscript(s) if is_typing_name(&s.value, "Optional") => {
+        Expr::Subscript(s) if is_from(&s.value, "typing", "Optional") => {
             union_members(&s.slice, out);
             out.push(e);
         }
@@ -476,7 +467,7 @@ fn canonical_annotation(m: &Module, e: &Expr) -> (String, bool) {
     let mut members = Vec::new();
     union_members(e, &mut members);
     let optional = |x: &Expr| {
-        is_none(x) || matches!(x, Expr::Subscript(s) if is_typing_name(&s.value, "Optional"))
+        is_none(x) || matches!(x, Expr::Subscript(s) if is_from(&s.value, "typing", "Optional"))
     };
     let nullable = members.iter().any(|x| optional(x));
     let mut parts: Vec<String> = Vec::new();

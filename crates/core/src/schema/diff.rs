@@ -702,43 +702,38 @@ fn diff_relation(name: &str, exp: &Relation, act: &Relation, out: &mut Vec<Chang
         ],
         out,
     );
-    diff_named(
-        name,
-        "trigger",
-        &exp.triggers.iter().collect(),
-        &act.triggers.iter().collect(),
-        [
-            ChangeCode::TriggerAdded,
-            ChangeCode::TriggerRemoved,
-            ChangeCode::TriggerChanged,
-        ],
-        out,
-    );
-    diff_named(
-        name,
-        "policy",
-        &exp.policies.iter().collect(),
-        &act.policies.iter().collect(),
-        [
-            ChangeCode::PolicyAdded,
-            ChangeCode::PolicyRemoved,
-            ChangeCode::PolicyChanged,
-        ],
-        out,
-    );
-    diff_named(
-        name,
-        "index",
-        &exp.indexes.iter().collect(),
-        &act.indexes.iter().collect(),
-        [
-            ChangeCode::IndexAdded,
-            ChangeCode::IndexRemoved,
-            ChangeCode::IndexChanged,
-        ],
-        out,
-    );
+    use ChangeCode::*;
+    let named: [(&str, NamedParts, [ChangeCode; 3]); 3] = [
+        (
+            "trigger",
+            |r| &r.triggers,
+            [TriggerAdded, TriggerRemoved, TriggerChanged],
+        ),
+        (
+            "policy",
+            |r| &r.policies,
+            [PolicyAdded, PolicyRemoved, PolicyChanged],
+        ),
+        (
+            "index",
+            |r| &r.indexes,
+            [IndexAdded, IndexRemoved, IndexChanged],
+        ),
+    ];
+    for (what, map, codes) in named {
+        diff_named(
+            name,
+            what,
+            &map(exp).iter().collect(),
+            &map(act).iter().collect(),
+            codes,
+            out,
+        );
+    }
 }
+
+/// The named parts (triggers, policies, indexes) of a relation.
+type NamedParts = fn(&Relation) -> &BTreeMap<String, String>;
 
 fn col_subject(relation: &str, column: &str) -> Subject {
     Subject::Column {
