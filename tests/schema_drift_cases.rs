@@ -132,6 +132,11 @@ const CASES: &[Case] = &[
     ),
     // Ordinary structural changes across schemas.
     case(
+        "a column Python would mangle (`__version`) is read back from the functional form",
+        "ALTER TABLE billing.invoices ALTER COLUMN \"__version\" SET DEFAULT 2;",
+        &["medium column-default-changed billing.invoices.__version"],
+    ),
+    case(
         "a column dropped",
         "ALTER TABLE billing.invoices DROP COLUMN notes;",
         &["critical column-removed billing.invoices.notes"],
@@ -570,6 +575,13 @@ fn schema_drift_cases_on_the_saas_fixture() {
 #[test]
 fn schema_drift_fixture_modules_are_strict_python() {
     let f = fixture();
+    let tables = std::fs::read_to_string(f.modules.join("tables.py")).unwrap();
+    assert!(
+        tables.contains("BillingInvoiceRow = TypedDict(\n    \"BillingInvoiceRow\",\n")
+            && tables
+                .contains("        \"__version\": int,  # sql: integer not null; default: 1\n"),
+        "{tables}"
+    );
     for (program, args) in [
         ("python3", vec!["-m", "compileall", "-q", "saas_schema"]),
         (

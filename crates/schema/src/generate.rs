@@ -36,6 +36,12 @@ pub struct Options {
     pub type_overrides: BTreeMap<String, String>,
 }
 
+/// Can `name` be a field in class syntax? Not a keyword or other non-identifier,
+/// and not `__private` (Python would mangle it to `_Class__private`).
+pub fn is_class_field(name: &str) -> bool {
+    is_identifier(name) && !(name.starts_with("__") && !name.ends_with("__"))
+}
+
 /// Class names for every enum and relation of `schema`.
 pub fn class_names(schema: &DbSchema, options: &Options) -> ClassNames {
     let enums: Vec<(String, String)> = schema
@@ -222,7 +228,7 @@ fn tables_module(
                 )
             })
             .collect();
-        let class_syntax = fields.iter().all(|(n, _, _)| is_identifier(n));
+        let class_syntax = fields.iter().all(|(n, _, _)| is_class_field(n));
         // Black: two blank lines around classes, one after the imports otherwise.
         body.push_str(if body.is_empty() && !class_syntax {
             "\n"
