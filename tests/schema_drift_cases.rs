@@ -704,3 +704,51 @@ fn schema_drift_diff_shows_before_and_after() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
 }
+
+/// A new table whose natural class name an existing table has: the existing
+/// class keeps its name, the new one is numbered, and the collision is a
+/// finding that names the fix.
+#[test]
+fn schema_drift_class_names_are_stable() {
+    let f = fixture();
+    f.pg.psql("postgres", "CREATE DATABASE names TEMPLATE saas");
+    let url = f.pg.url("names");
+    // `app.user` singularises to AppUserRow, the class of `app.users`; it sorts first.
+    f.pg.psql(
+        "names",
+        "CREATE TABLE app.\"user\" (id integer PRIMARY KEY);",
+    );
+    let local = f.repo.p("names_schema");
+    copy_dir(&f.modules, &local);
+    let (found, _, messages) = findings(&f.repo, &local, &url).unwrap();
+    assert_eq!(
+        found,
+        [
+            "low class-name-collision app.user",
+            "low table-added app.user"
+        ],
+        "{messages}"
+    );
+    assert!(
+        messages.contains(
+            "new table app.user would be class AppUserRow, which app.users already has (kept): \
+             it is AppUserRow2; name it with class_names (`--class-name app.user=…`)"
+        ),
+        "{messages}"
+    );
+    let o = driftsync(
+        &f.repo,
+        &["schema", "update", "--local", "names_schema"],
+        &url,
+    );
+    assert_eq!(o.code, 0, "{}", o.all());
+    let tables = std::fs::read_to_string(local.join("tables.py")).unwrap();
+    assert!(
+        tables.contains("class AppUserRow(TypedDict):\n    \"\"\"Row of table app.users.\"\"\"")
+            && tables
+                .contains("class AppUserRow2(TypedDict):\n    \"\"\"Row of table app.user.\"\"\""),
+        "{tables}"
+    );
+    let (after, _, _) = findings(&f.repo, &local, &url).unwrap();
+    assert!(after.is_empty(), "{after:?}");
+}

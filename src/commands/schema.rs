@@ -144,6 +144,7 @@ impl Source {
         Options {
             class_names: self.class_names.iter().cloned().collect(),
             type_overrides: self.type_overrides.iter().cloned().collect(),
+            ..Options::default()
         }
     }
 

@@ -41,6 +41,7 @@ impl TargetExecutor for SchemaExecutor {
         let options = Options {
             class_names: s.class_names.clone(),
             type_overrides: s.type_overrides.clone(),
+            ..Options::default()
         };
         let changes = compare(&db, &repo, &options, dialect);
         let found = findings(&changes, &repo);

@@ -34,12 +34,15 @@ pub struct Options {
     pub class_names: BTreeMap<String, String>,
     /// Python type overrides, keyed by database type name (`citext`, `public.email`).
     pub type_overrides: BTreeMap<String, String>,
+    /// The class names the modules already use (`enum:s.n` / `rel:s.n` →
+    /// class): kept, so a new object never renames an existing class.
+    pub previous_class_names: BTreeMap<String, String>,
 }
 
 /// Can `name` be a field in class syntax? Not a keyword or other non-identifier,
 /// and not `__private` (Python would mangle it to `_Class__private`).
 pub fn is_class_field(name: &str) -> bool {
-    is_identifier(name) && !(name.starts_with("__") && !name.ends_with("__"))
+    is_identifier(name) && (!name.starts_with("__") || name.ends_with("__"))
 }
 
 /// Class names for every enum and relation of `schema`.
@@ -54,7 +57,12 @@ pub fn class_names(schema: &DbSchema, options: &Options) -> ClassNames {
         .values()
         .map(|r| (r.schema.clone(), r.name.clone()))
         .collect();
-    ClassNames::new(&enums, &rels, &options.class_names)
+    ClassNames::new(
+        &enums,
+        &rels,
+        &options.class_names,
+        &options.previous_class_names,
+    )
 }
 
 /// How a field's `# sql:` comment marks a NOT NULL column (after the type).

@@ -26,6 +26,8 @@ pub struct RepoSchema {
     pub annotations: BTreeMap<String, String>,
     /// The version module's values, when it exists.
     pub version: Option<VersionInfo>,
+    /// The class of each enum and relation (`enum:s.n` / `rel:s.n` → class).
+    pub class_names: BTreeMap<String, String>,
     /// What could not be read (an enum member `A = auto()` in a `(str, Enum)`):
     /// reported, and `update` refuses to overwrite it without `--force`.
     pub unreadable: Vec<Unreadable>,
@@ -338,6 +340,8 @@ fn read_enums(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
         let Expr::Name(class) = v else {
             return Err(m.error(v, "ENUMS values must be enum class names"));
         };
+        repo.class_names
+            .insert(format!("enum:{q}"), class.id.to_string());
         let Some(def) = m.class(class.id.as_str()) else {
             return Err(m.error(
                 v,
@@ -546,6 +550,8 @@ fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
             .rsplit_once(' ')
             .and_then(|(k, c)| Some((RelationKind::parse(k)?, c)))
             .ok_or_else(|| m.error(v, format!("`{head}` is not `<kind> <ClassName>`")))?;
+        repo.class_names
+            .insert(format!("rel:{q}"), class.to_string());
         let (schema, name) = split_qualified(q);
         let mut rel = Relation::new(&schema, &name, kind);
         for item in &items[1..] {

@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn maps_postgres_types_and_collects_imports() {
         let schema = DbSchema::default();
-        let names = ClassNames::new(&[], &[], &BTreeMap::new());
+        let names = ClassNames::new(&[], &[], &BTreeMap::new(), &BTreeMap::new());
         let mut overrides = BTreeMap::new();
         overrides.insert("citext".to_string(), "mylib.types.CIText".to_string());
         let m = TypeMapper {

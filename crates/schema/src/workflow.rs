@@ -7,7 +7,7 @@ use std::path::Path;
 use driftsync_core::report::Finding;
 use driftsync_core::schema::{diff, Change, ChangeCode, DbSchema, Subject};
 
-use crate::generate::{annotations, generate, VERSION_FILE};
+use crate::generate::{annotations, class_names, generate, VERSION_FILE};
 use crate::pyread::{RepoSchema, NO_SQL_COMMENT};
 use crate::version::VersionModule;
 use crate::{Dialect, Options, SchemaError};
@@ -20,6 +20,7 @@ pub fn compare(
     options: &Options,
     dialect: Dialect,
 ) -> Vec<Change> {
+    let options = &keeping_names(options, repo);
     let mut changes = diff(&repo.model, db);
     let expected = annotations(db, options, dialect);
     for (q, rel) in &db.relations {
@@ -53,7 +54,53 @@ pub fn compare(
     }
     unreadable_and_unmodelled(db, repo, &mut changes);
     speak_of_the_module(repo, &mut changes);
+    collisions(db, options, &mut changes);
     changes
+}
+
+/// `options` with the class names the modules already use, so no existing
+/// class is renamed by a new object.
+fn keeping_names(options: &Options, repo: &RepoSchema) -> Options {
+    Options {
+        previous_class_names: repo.class_names.clone(),
+        ..options.clone()
+    }
+}
+
+/// A new object whose natural class name is taken by an existing one.
+fn collisions(db: &DbSchema, options: &Options, changes: &mut Vec<Change>) {
+    for c in class_names(db, options).collisions() {
+        let (subject, what, q) = match c.key.split_once(':') {
+            Some(("enum", q)) => (
+                Subject::Enum {
+                    name: q.to_string(),
+                },
+                "enum",
+                q,
+            ),
+            Some((_, q)) => (
+                Subject::Relation {
+                    name: q.to_string(),
+                },
+                db.relations.get(q).map_or("table", |r| r.kind.as_str()),
+                q,
+            ),
+            None => continue,
+        };
+        let holder = c
+            .holder
+            .split_once(':')
+            .map_or(c.holder.as_str(), |(_, q)| q);
+        changes.push(Change::new(
+            ChangeCode::ClassNameCollision,
+            subject,
+            format!(
+                "new {what} {q} would be class {}, which {holder} already has (kept): it is {}; \
+                 name it with class_names (`--class-name {q}=…`)",
+                c.wanted, c.chosen
+            ),
+        ));
+    }
 }
 
 /// A field without a `# sql:` comment was written by hand, not generated:
@@ -179,6 +226,7 @@ pub fn plan_update(
         });
     }
     let resolved = compare(db, repo, options, dialect);
+    let options = &keeping_names(options, repo);
     let mut files = generate(db, options, dialect);
     let hash = db.hash().to_hex();
     let version_path = dir.join(VERSION_FILE);

@@ -99,6 +99,8 @@ pub enum ChangeCode {
     FunctionRemoved,
     /// A function's return type, arguments, language, volatility or security changed.
     FunctionChanged,
+    /// A new object's natural class name is an existing object's class.
+    ClassNameCollision,
     /// Something in a module cannot be read (an enum member that is not a string literal).
     PythonUnreadable,
     /// `DB_HASH` changed but no modelled difference explains it.
@@ -107,7 +109,7 @@ pub enum ChangeCode {
 
 impl ChangeCode {
     /// Every code, in documentation order.
-    pub const ALL: [ChangeCode; 44] = [
+    pub const ALL: [ChangeCode; 45] = [
         ChangeCode::EnumAdded,
         ChangeCode::EnumRemoved,
         ChangeCode::EnumLabelsChanged,
@@ -150,6 +152,7 @@ impl ChangeCode {
         ChangeCode::FunctionAdded,
         ChangeCode::FunctionRemoved,
         ChangeCode::FunctionChanged,
+        ChangeCode::ClassNameCollision,
         ChangeCode::PythonUnreadable,
         ChangeCode::DatabaseChangedUnmodelled,
     ];
@@ -199,6 +202,7 @@ impl ChangeCode {
             ChangeCode::FunctionAdded => "function-added",
             ChangeCode::FunctionRemoved => "function-removed",
             ChangeCode::FunctionChanged => "function-changed",
+            ChangeCode::ClassNameCollision => "class-name-collision",
             ChangeCode::PythonUnreadable => "python-unreadable",
             ChangeCode::DatabaseChangedUnmodelled => "database-changed-unmodelled",
         }
@@ -217,9 +221,8 @@ impl ChangeCode {
             TriggerAdded | TriggerRemoved | TriggerChanged | PolicyAdded | SequenceRemoved => {
                 Severity::Medium
             }
-            DomainAdded | CompositeTypeAdded | SequenceAdded | SequenceChanged | FunctionAdded => {
-                Severity::Low
-            }
+            DomainAdded | CompositeTypeAdded | SequenceAdded | SequenceChanged | FunctionAdded
+            | ClassNameCollision => Severity::Low,
             EnumLabelsChanged
             | EnumLabelsReordered
             | ColumnTypeChanged
