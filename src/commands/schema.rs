@@ -60,7 +60,8 @@ pub enum SchemaAction {
         #[command(flatten)]
         source: Source,
         /// Regenerate even when a module holds something driftsync cannot read
-        /// (an enum member that is not a string): it is replaced, not kept.
+        /// (an enum member that is not a string) or was not written by
+        /// driftsync (no generated header): it is replaced, not kept.
         #[arg(long)]
         force: bool,
     },
