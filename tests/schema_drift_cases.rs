@@ -773,3 +773,59 @@ fn schema_drift_class_names_are_stable() {
     let (after, _, _) = findings(&f.repo, &local, &url).unwrap();
     assert!(after.is_empty(), "{after:?}");
 }
+
+/// `update` repairs a generated module that no longer reads (merge-conflict
+/// markers, a deleted class) by regenerating it, with a note; `check` reports
+/// it as an error.
+#[test]
+fn schema_drift_update_repairs_unreadable_generated_modules() {
+    let f = fixture();
+    let url = f.pg.url("saas");
+    let local = f.repo.p("repair_schema");
+    copy_dir(&f.modules, &local);
+    let tables = std::fs::read_to_string(local.join("tables.py")).unwrap();
+    let enums = std::fs::read_to_string(local.join("enums.py")).unwrap();
+    let conflicted = tables.replacen(
+        "class AppUserRow(TypedDict):\n",
+        "<<<<<<< ours\nclass AppUserRow(TypedDict):\n=======\nclass AppUserRow(TypedDict):\n>>>>>>> theirs\n",
+        1,
+    );
+    assert_ne!(conflicted, tables);
+    std::fs::write(local.join("tables.py"), &conflicted).unwrap();
+    // A deleted class: ENUMS still names it.
+    let start = enums.find("class AppPlanTier(str, Enum):").unwrap();
+    let end = enums.find("class BillingInvoiceStatus").unwrap();
+    std::fs::write(
+        local.join("enums.py"),
+        format!("{}{}", &enums[..start], &enums[end..]),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["schema"];
+        all.extend(args);
+        all.extend(["--local", "repair_schema"]);
+        driftsync(&f.repo, &all, &url)
+    };
+    let o = run(&["check"]);
+    assert_eq!(o.code, 2, "{}", o.all());
+    let o = run(&["update"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        o.all().contains("note: repair_schema/enums.py:")
+            && o.all()
+                .contains("class AppPlanTier is not defined in this module: regenerating it")
+            && o.all().contains("note: repair_schema/tables.py:"),
+        "{}",
+        o.all()
+    );
+    assert_eq!(
+        std::fs::read_to_string(local.join("tables.py")).unwrap(),
+        tables
+    );
+    assert_eq!(
+        std::fs::read_to_string(local.join("enums.py")).unwrap(),
+        enums
+    );
+    let o = run(&["check"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+}

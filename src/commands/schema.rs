@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use driftsync_core::redact::RedactedUrl;
 use driftsync_core::report::{Finding, Severity};
 use driftsync_core::schema::{Change, DbSchema};
-use driftsync_schema::pyread::{read_dir, RepoSchema};
+use driftsync_schema::pyread::{read_dir, read_dir_repairing, RepoSchema};
 use driftsync_schema::show::before_after;
 use driftsync_schema::version::rfc3339_utc;
 use driftsync_schema::workflow::{apply_update, compare, findings, plan_update};
@@ -138,6 +138,8 @@ pub struct Comparison {
     pub changes: Vec<Change>,
     /// The differences as findings placed in the repository.
     pub findings: Vec<Finding>,
+    /// Generated modules that did not read and will be regenerated (`update` only).
+    pub repairs: Vec<String>,
 }
 
 impl Source {
@@ -157,6 +159,12 @@ impl Source {
 
     /// Introspect the database, read the modules, compare.
     pub fn compare(&self) -> anyhow::Result<Comparison> {
+        self.compare_with(false)
+    }
+
+    /// As [`Source::compare`]; with `repair`, generated modules that no longer
+    /// read are skipped with a note (for `update`, which rewrites them).
+    pub fn compare_with(&self, repair: bool) -> anyhow::Result<Comparison> {
         let Some(raw) = self.database.as_deref().filter(|s| !s.is_empty()) else {
             bail!("no database given: pass --database URL or set DATABASE_URL");
         };
@@ -169,7 +177,11 @@ impl Source {
             exclude: self.exclude_schemas.clone(),
         };
         let db = introspect(&url, &filter)?;
-        let repo = read_dir(&self.local, &self.rel_dir())?;
+        let (repo, repairs) = if repair {
+            read_dir_repairing(&self.local, &self.rel_dir())?
+        } else {
+            (read_dir(&self.local, &self.rel_dir())?, Vec::new())
+        };
         let options = self.options();
         let changes = compare(&db, &repo, &options, dialect);
         let findings = findings(&changes, &repo);
@@ -181,6 +193,7 @@ impl Source {
             options,
             changes,
             findings,
+            repairs,
         })
     }
 }
@@ -239,7 +252,10 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             })
         }
         SchemaAction::Update { source, force } => {
-            let c = source.compare()?;
+            let c = source.compare_with(true)?;
+            for note in &c.repairs {
+                println!("note: {note}");
+            }
             let plan = plan_update(
                 &source.local,
                 &c.db,

@@ -213,6 +213,36 @@ fn split_qualified(q: &str) -> (String, String) {
 /// Read the modules in `dir`; `rel_dir` is how findings name that directory
 /// (relative to the repository root). Missing modules read as empty.
 pub fn read_dir(dir: &Path, rel_dir: &str) -> Result<RepoSchema, SchemaError> {
+    read_modules(dir, rel_dir, None)
+}
+
+/// Like [`read_dir`], for `update`: a module driftsync generated that no
+/// longer reads (merge-conflict markers, a deleted class) is skipped with a
+/// note, to be regenerated; a module someone else wrote still fails.
+pub fn read_dir_repairing(
+    dir: &Path,
+    rel_dir: &str,
+) -> Result<(RepoSchema, Vec<String>), SchemaError> {
+    let mut notes = Vec::new();
+    let repo = read_modules(dir, rel_dir, Some(&mut notes))?;
+    Ok((repo, notes))
+}
+
+/// Does a module carry the header driftsync writes (its docstring naming
+/// driftsync on the first line)?
+pub fn is_generated(text: &str) -> bool {
+    text.lines()
+        .next()
+        .is_some_and(|l| l.starts_with("\"\"\"") && l.contains("driftsync"))
+}
+
+type Reader = fn(&Module, &mut RepoSchema) -> Result<(), SchemaError>;
+
+fn read_modules(
+    dir: &Path,
+    rel_dir: &str,
+    mut repairs: Option<&mut Vec<String>>,
+) -> Result<RepoSchema, SchemaError> {
     let join = |f: &str| {
         if rel_dir.is_empty() || rel_dir == "." {
             f.to_string()
@@ -230,54 +260,61 @@ pub fn read_dir(dir: &Path, rel_dir: &str) -> Result<RepoSchema, SchemaError> {
         },
         ..RepoSchema::default()
     };
-    let enums_path = dir.join(ENUMS_FILE);
-    if enums_path.exists() {
-        let m = Module::parse(&enums_path, &join(ENUMS_FILE))?;
-        read_enums(&m, &mut repo)?;
-    }
-    let objects_path = dir.join(OBJECTS_FILE);
-    if objects_path.exists() {
-        let m = Module::parse(&objects_path, &join(OBJECTS_FILE))?;
-        read_objects(&m, &mut repo)?;
-    }
-    let tables_path = dir.join(TABLES_FILE);
-    if tables_path.exists() {
-        let m = Module::parse(&tables_path, &join(TABLES_FILE))?;
-        read_tables(&m, &mut repo)?;
-    }
-    let version_path = dir.join(VERSION_FILE);
-    if version_path.exists() {
-        let m = Module::parse(&version_path, &join(VERSION_FILE))?;
-        if let Some(Stmt::AnnAssign(a)) = m.suite.iter().find(|s| match s {
-            Stmt::AnnAssign(a) => is_name(&a.target, "DB_HASH"),
-            _ => false,
-        }) {
-            repo.locations
-                .lines
-                .insert(Subject::Database.key(), m.line(a));
+    let readers: [(&str, Reader); 4] = [
+        (ENUMS_FILE, read_enums),
+        (OBJECTS_FILE, read_objects),
+        (TABLES_FILE, read_tables),
+        (VERSION_FILE, read_version),
+    ];
+    for (file, reader) in readers {
+        let path = dir.join(file);
+        if !path.exists() {
+            continue;
         }
-        let get = |n: &str| m.assigned(n);
-        let int = |n: &str| match get(n) {
-            Some(Expr::Constant(ast::ExprConstant {
-                value: Constant::Int(i),
-                ..
-            })) => i.to_string().parse().ok(),
-            _ => None,
-        };
-        repo.version = Some(VersionInfo {
-            schema_version: int("SCHEMA_VERSION").unwrap_or(0),
-            last_sync: get("LAST_SYNC")
-                .and_then(string)
-                .unwrap_or_default()
-                .to_string(),
-            db_hash: get("DB_HASH")
-                .and_then(string)
-                .unwrap_or_default()
-                .to_string(),
-        });
+        let result = Module::parse(&path, &join(file)).and_then(|m| reader(&m, &mut repo));
+        match (result, repairs.as_deref_mut()) {
+            (Ok(()), _) => {}
+            (Err(e @ SchemaError::Python { .. }), Some(notes))
+                if std::fs::read_to_string(&path).is_ok_and(|t| is_generated(&t)) =>
+            {
+                notes.push(format!("{e}: regenerating it"));
+            }
+            (Err(e), _) => return Err(e),
+        }
     }
     repo.model.canonicalize();
     Ok(repo)
+}
+
+fn read_version(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
+    if let Some(Stmt::AnnAssign(a)) = m.suite.iter().find(|s| match s {
+        Stmt::AnnAssign(a) => is_name(&a.target, "DB_HASH"),
+        _ => false,
+    }) {
+        repo.locations
+            .lines
+            .insert(Subject::Database.key(), m.line(a));
+    }
+    let get = |n: &str| m.assigned(n);
+    let int = |n: &str| match get(n) {
+        Some(Expr::Constant(ast::ExprConstant {
+            value: Constant::Int(i),
+            ..
+        })) => i.to_string().parse().ok(),
+        _ => None,
+    };
+    repo.version = Some(VersionInfo {
+        schema_version: int("SCHEMA_VERSION").unwrap_or(0),
+        last_sync: get("LAST_SYNC")
+            .and_then(string)
+            .unwrap_or_default()
+            .to_string(),
+        db_hash: get("DB_HASH")
+            .and_then(string)
+            .unwrap_or_default()
+            .to_string(),
+    });
+    Ok(())
 }
 
 fn dict_entries(e: &Expr) -> Vec<(&Expr, &Expr)> {

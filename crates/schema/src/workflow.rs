@@ -8,7 +8,7 @@ use driftsync_core::report::Finding;
 use driftsync_core::schema::{diff, Change, ChangeCode, DbSchema, Subject};
 
 use crate::generate::{annotations, class_names, generate, VERSION_FILE};
-use crate::pyread::{RepoSchema, NO_SQL_COMMENT};
+use crate::pyread::{is_generated, RepoSchema, NO_SQL_COMMENT};
 use crate::version::VersionModule;
 use crate::{Dialect, Options, SchemaError};
 
@@ -280,13 +280,6 @@ pub fn plan_update(
         changed,
         resolved,
     })
-}
-
-/// Does a module carry the header driftsync writes (`… driftsync …` on its first line)?
-fn is_generated(text: &str) -> bool {
-    text.lines()
-        .next()
-        .is_some_and(|l| l.starts_with("\"\"\"") && l.contains("driftsync"))
 }
 
 fn read(path: &Path) -> Result<String, SchemaError> {
