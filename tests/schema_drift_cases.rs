@@ -504,6 +504,16 @@ struct Fixture {
     modules: PathBuf,
 }
 
+impl Fixture {
+    /// `driftsync schema ARGS --local LOCAL --database URL`.
+    fn schema(&self, args: &[&str], local: &str, url: &str) -> Out {
+        let mut all = vec!["schema"];
+        all.extend(args);
+        all.extend(["--local", local]);
+        driftsync(&self.repo, &all, url)
+    }
+}
+
 fn fixture() -> Fixture {
     let pg = PgCluster::start();
     let url = pg.create_database("saas");
@@ -619,12 +629,7 @@ fn schema_drift_unmodelled_change_and_unreadable_member() {
     f.pg.psql("ext", "CREATE EXTENSION citext;");
     let local = f.repo.p("ext_schema");
     copy_dir(&f.modules, &local);
-    let run = |args: &[&str]| {
-        let mut all = vec!["schema"];
-        all.extend(args);
-        all.extend(["--local", "ext_schema"]);
-        driftsync(&f.repo, &all, &url)
-    };
+    let run = |args: &[&str]| f.schema(args, "ext_schema", &url);
     let o = run(&["check"]);
     assert_eq!(o.code, 1, "{}", o.all());
     assert!(
@@ -800,12 +805,7 @@ fn schema_drift_update_repairs_unreadable_generated_modules() {
         format!("{}{}", &enums[..start], &enums[end..]),
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        let mut all = vec!["schema"];
-        all.extend(args);
-        all.extend(["--local", "repair_schema"]);
-        driftsync(&f.repo, &all, &url)
-    };
+    let run = |args: &[&str]| f.schema(args, "repair_schema", &url);
     let o = run(&["check"]);
     assert_eq!(o.code, 2, "{}", o.all());
     let o = run(&["update"]);
