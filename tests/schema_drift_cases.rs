@@ -108,6 +108,25 @@ const CASES: &[Case] = &[
            current_database()); END $$;",
         &[],
     ),
+    // Supabase's own schemas are not the application's.
+    case(
+        "Supabase's auth and storage schemas (owned by supabase_admin)",
+        "DO $$ BEGIN
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'supabase_admin') THEN
+             CREATE ROLE supabase_admin;
+           END IF;
+         END $$;
+         CREATE SCHEMA auth AUTHORIZATION supabase_admin;
+         CREATE TABLE auth.users (id uuid PRIMARY KEY, email text);
+         CREATE SCHEMA storage AUTHORIZATION supabase_admin;
+         CREATE TYPE storage.buckettype AS ENUM ('STANDARD', 'ANALYTICS');",
+        &[],
+    ),
+    case(
+        "a schema named auth that the application owns is read",
+        "CREATE SCHEMA auth; CREATE TABLE auth.sessions (id uuid PRIMARY KEY);",
+        &["low table-added auth.sessions"],
+    ),
     // Partitions fold into their parent.
     case(
         "a new monthly partition",

@@ -27,12 +27,32 @@ SET quote_all_identifiers = off;
 SET lc_monetary = 'C';
 SET lc_numeric = 'C';";
 
+/// Schemas Supabase manages: skipped when a `supabase_*` role owns them,
+/// unless named with `--schema`.
+const SUPABASE_SCHEMAS: [&str; 13] = [
+    "auth",
+    "storage",
+    "realtime",
+    "_realtime",
+    "extensions",
+    "graphql",
+    "graphql_public",
+    "pgbouncer",
+    "vault",
+    "supabase_functions",
+    "supabase_migrations",
+    "net",
+    "pgsodium",
+];
+
 const SCHEMAS: &str = "
 SELECT n.nspname::text FROM pg_namespace n
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
   AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1::text[]))
   AND NOT (n.nspname = ANY($2::text[]))
+  AND NOT (n.nspname = ANY($3::text[]) AND pg_get_userbyid(n.nspowner) LIKE 'supabase\\_%'
+           AND NOT n.nspname = ANY($1::text[]))
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
                   AND d.objid = n.oid AND d.deptype = 'e')
 ORDER BY 1";
@@ -267,7 +287,10 @@ async fn introspect_async(
     };
     client.batch_execute(PIN_SESSION).await.map_err(query_err)?;
     let schemas: Vec<String> = client
-        .query(SCHEMAS, &[&filter.include, &filter.exclude])
+        .query(
+            SCHEMAS,
+            &[&filter.include, &filter.exclude, &&SUPABASE_SCHEMAS[..]],
+        )
         .await
         .map_err(query_err)?
         .iter()
