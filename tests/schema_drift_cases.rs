@@ -848,3 +848,45 @@ fn schema_drift_update_repairs_unreadable_generated_modules() {
     let o = run(&["check"]);
     assert_eq!(o.code, 0, "{}", o.all());
 }
+
+/// `schema list tables|enums`: the database's objects with the class names
+/// `update` gives them; partitions folded into their parent.
+#[test]
+fn schema_list_tables_and_enums() {
+    let f = fixture();
+    let url = f.pg.url("saas");
+    let o = driftsync(&f.repo, &["schema", "list", "tables"], &url);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        o.stdout
+            .contains("audit.events  partitioned table  5 column(s)  AuditEventRow\n")
+            && o.stdout
+                .contains("app.active_users  view  3 column(s)  AppActiveUserRow\n")
+            && !o.stdout.contains("events_2026_01"),
+        "{}",
+        o.all()
+    );
+    let o = driftsync(&f.repo, &["schema", "list", "enums", "--json"], &url);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let doc: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(
+        doc[1],
+        serde_json::json!({
+            "name": "app.plan_tier",
+            "labels": ["free", "pro", "enterprise"],
+            "class": "AppPlanTier",
+        })
+    );
+    assert_eq!(doc.as_array().map(Vec::len), Some(3));
+    let o = driftsync(
+        &f.repo,
+        &["schema", "list", "tables", "--schema", "billing"],
+        &url,
+    );
+    assert_eq!(
+        o.stdout.lines().count(),
+        2,
+        "billing.invoices and billing.revenue_by_org only: {}",
+        o.all()
+    );
+}

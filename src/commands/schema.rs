@@ -65,6 +65,19 @@ pub enum SchemaAction {
         #[arg(long)]
         force: bool,
     },
+    /// List the database's tables (and views) or enums, with their class names.
+    #[command(
+        after_help = "Examples:\n  driftsync schema list tables\n  driftsync schema list enums --json\n  driftsync schema list tables --schema billing"
+    )]
+    List {
+        /// What to list.
+        what: ListWhat,
+        #[command(flatten)]
+        source: Source,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Markdown report: findings table and totals by severity.
     #[command(
         after_help = "Examples:\n  driftsync schema report\n  driftsync schema report --output schema-drift.md"
@@ -76,6 +89,15 @@ pub enum SchemaAction {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+}
+
+/// What `schema list` lists.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ListWhat {
+    /// Tables, views and materialised views (partitions are folded into their parent).
+    Tables,
+    /// Enums with their labels.
+    Enums,
 }
 
 /// Where the two sides are.
@@ -277,6 +299,10 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             }
             Ok(Exit::Ok)
         }
+        SchemaAction::List { what, source, json } => {
+            list(what, &source, json)?;
+            Ok(Exit::Ok)
+        }
         SchemaAction::Report { source, output } => {
             let c = source.compare()?;
             let md = markdown(&c, &source.rel_dir());
@@ -303,6 +329,63 @@ fn findings_with_objects(c: &Comparison) -> Vec<serde_json::Value> {
             v
         })
         .collect()
+}
+
+/// `schema list`: the database side only, with the class names update would use.
+fn list(what: ListWhat, source: &Source, json: bool) -> anyhow::Result<()> {
+    let Some(raw) = source.database.as_deref().filter(|s| !s.is_empty()) else {
+        bail!("no database given: pass --database URL or set DATABASE_URL");
+    };
+    let url = RedactedUrl::new(raw);
+    let filter = SchemaFilter {
+        include: source.schemas.clone(),
+        exclude: source.exclude_schemas.clone(),
+    };
+    let db = introspect(&url, &filter)?;
+    let names = driftsync_schema::generate::class_names(&db, &source.options());
+    let rows: Vec<serde_json::Value> = match what {
+        ListWhat::Tables => db
+            .relations
+            .iter()
+            .map(|(q, r)| {
+                serde_json::json!({
+                    "name": q,
+                    "kind": r.kind.as_str(),
+                    "columns": r.columns.len(),
+                    "class": names.relation_class(q),
+                })
+            })
+            .collect(),
+        ListWhat::Enums => db
+            .enums
+            .iter()
+            .map(|(q, e)| {
+                serde_json::json!({
+                    "name": q,
+                    "labels": e.labels,
+                    "class": names.enum_class(q),
+                })
+            })
+            .collect(),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    match what {
+        ListWhat::Tables => {
+            for (q, r) in &db.relations {
+                let (kind, n) = (r.kind.as_str(), r.columns.len());
+                println!("{q}  {kind}  {n} column(s)  {}", names.relation_class(q));
+            }
+        }
+        ListWhat::Enums => {
+            for (q, e) in &db.enums {
+                println!("{q}  {}  {}", e.labels.join(", "), names.enum_class(q));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn display_join(dir: &Path, name: &str) -> String {
