@@ -890,3 +890,61 @@ fn schema_list_tables_and_enums() {
         o.all()
     );
 }
+
+/// `schema analyze`: counts, the largest tables, foreign-key depth, tables
+/// without a primary key or row-level security.
+#[test]
+fn schema_analyze_counts_and_gaps() {
+    let f = fixture();
+    f.pg.psql("postgres", "CREATE DATABASE analyzed TEMPLATE saas");
+    f.pg.psql(
+        "analyzed",
+        "CREATE TABLE billing.invoice_lines (invoice_id bigint REFERENCES billing.invoices (id));",
+    );
+    let url = f.pg.url("analyzed");
+    let o = driftsync(&f.repo, &["schema", "analyze", "--json"], &url);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let a: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(
+        (
+            &a["tables"],
+            &a["views"],
+            &a["enums"],
+            &a["triggers"],
+            &a["policies"]
+        ),
+        (&6.into(), &2.into(), &3.into(), &1.into(), &2.into()),
+        "{a:#}"
+    );
+    assert_eq!(
+        a["objects"],
+        serde_json::json!({"composite type": 1, "domain": 3, "function": 2, "sequence": 2})
+    );
+    // invoice_lines → invoices → organizations.
+    assert_eq!(a["foreign_key_depth"], 2, "{a:#}");
+    assert_eq!(a["largest_tables"][0]["name"], "billing.invoices", "{a:#}");
+    assert_eq!(
+        a["without_primary_key"],
+        serde_json::json!(["billing.invoice_lines"])
+    );
+    assert_eq!(
+        a["without_row_level_security"],
+        serde_json::json!([
+            "app.memberships",
+            "app.organizations",
+            "app.users",
+            "audit.events",
+            "billing.invoice_lines"
+        ])
+    );
+    let o = driftsync(&f.repo, &["schema", "analyze"], &url);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        o.stdout.contains("6 table(s), 2 view(s), ")
+            && o.stdout.contains("foreign-key depth: 2\n")
+            && o.stdout
+                .contains("without a primary key: 1\n  billing.invoice_lines\n"),
+        "{}",
+        o.all()
+    );
+}

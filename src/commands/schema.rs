@@ -78,6 +78,17 @@ pub enum SchemaAction {
         #[arg(long)]
         json: bool,
     },
+    /// Counts, the largest tables, foreign-key depth, tables without a primary key or row-level security.
+    #[command(
+        after_help = "Examples:\n  driftsync schema analyze\n  driftsync schema analyze --json\n  driftsync schema analyze --schema app"
+    )]
+    Analyze {
+        #[command(flatten)]
+        source: Source,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Markdown report: findings table and totals by severity.
     #[command(
         after_help = "Examples:\n  driftsync schema report\n  driftsync schema report --output schema-drift.md"
@@ -177,6 +188,22 @@ impl Source {
     fn rel_dir(&self) -> String {
         let s = self.local.to_string_lossy().replace('\\', "/");
         s.trim_start_matches("./").trim_end_matches('/').to_string()
+    }
+
+    /// Introspect the database only.
+    fn introspect(&self) -> anyhow::Result<DbSchema> {
+        let Some(raw) = self.database.as_deref().filter(|s| !s.is_empty()) else {
+            bail!("no database given: pass --database URL or set DATABASE_URL");
+        };
+        let url = RedactedUrl::new(raw);
+        if dialect_of(raw).is_none() {
+            bail!("unsupported database URL {url}: use postgres://… or sqlite://PATH");
+        }
+        let filter = SchemaFilter {
+            include: self.schemas.clone(),
+            exclude: self.exclude_schemas.clone(),
+        };
+        Ok(introspect(&url, &filter)?)
     }
 
     /// Introspect the database, read the modules, compare.
@@ -303,6 +330,33 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             list(what, &source, json)?;
             Ok(Exit::Ok)
         }
+        SchemaAction::Analyze { source, json } => {
+            let db = source.introspect()?;
+            let a = driftsync_schema::analyze::analyze(&db);
+            if json {
+                let doc = serde_json::json!({
+                    "tables": a.tables,
+                    "views": a.views,
+                    "columns": a.columns,
+                    "enums": a.enums,
+                    "objects": a.objects,
+                    "indexes": a.indexes,
+                    "constraints": a.constraints,
+                    "triggers": a.triggers,
+                    "policies": a.policies,
+                    "largest_tables": a.largest_tables.iter()
+                        .map(|(name, columns)| serde_json::json!({"name": name, "columns": columns}))
+                        .collect::<Vec<_>>(),
+                    "foreign_key_depth": a.foreign_key_depth,
+                    "without_primary_key": a.without_primary_key,
+                    "without_row_level_security": a.without_row_level_security,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                print!("{}", a.render());
+            }
+            Ok(Exit::Ok)
+        }
         SchemaAction::Report { source, output } => {
             let c = source.compare()?;
             let md = markdown(&c, &source.rel_dir());
@@ -333,15 +387,7 @@ fn findings_with_objects(c: &Comparison) -> Vec<serde_json::Value> {
 
 /// `schema list`: the database side only, with the class names update would use.
 fn list(what: ListWhat, source: &Source, json: bool) -> anyhow::Result<()> {
-    let Some(raw) = source.database.as_deref().filter(|s| !s.is_empty()) else {
-        bail!("no database given: pass --database URL or set DATABASE_URL");
-    };
-    let url = RedactedUrl::new(raw);
-    let filter = SchemaFilter {
-        include: source.schemas.clone(),
-        exclude: source.exclude_schemas.clone(),
-    };
-    let db = introspect(&url, &filter)?;
+    let db = source.introspect()?;
     let names = driftsync_schema::generate::class_names(&db, &source.options());
     let rows: Vec<serde_json::Value> = match what {
         ListWhat::Tables => db

@@ -5,6 +5,7 @@
 //! writes it; [`workflow`] ties them together for `check`, `diff` and `update`.
 #![deny(missing_docs)]
 
+pub mod analyze;
 pub mod executor;
 pub mod generate;
 pub mod naming;
