@@ -948,3 +948,44 @@ fn schema_analyze_counts_and_gaps() {
         o.all()
     );
 }
+
+/// `schema docs`: an overview, a page per relation, enums and other objects;
+/// a second run writes nothing (deterministic).
+#[test]
+fn schema_docs_pages_are_deterministic() {
+    let f = fixture();
+    let url = f.pg.url("saas");
+    let o = driftsync(&f.repo, &["schema", "docs", "--out", "dbdocs"], &url);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        o.stdout
+            .contains("10 page(s) in dbdocs: 10 written, 0 unchanged"),
+        "{}",
+        o.all()
+    );
+    let overview = f.repo.read("dbdocs/README.md");
+    assert!(
+        overview.contains(
+            "| [`audit.events`](tables/audit.events.md) | partitioned table | 5 | `AuditEventRow` |"
+        ) && !overview.contains("events_2026_01"),
+        "{overview}"
+    );
+    let invoices = f.repo.read("dbdocs/tables/billing.invoices.md");
+    for want in [
+        "# table `billing.invoices`\n\nPython: `BillingInvoiceRow`\n",
+        "| `status` | `billing.invoice_status` | no | `default: 'draft'::billing.invoice_status` |",
+        "## Policies\n\n- `invoices_by_org`: `FOR SELECT TO app_user USING ",
+        "## Options\n\n- row level security\n",
+    ] {
+        assert!(invoices.contains(want), "missing {want:?} in:\n{invoices}");
+    }
+    assert!(f.repo.read("dbdocs/enums.md").contains(
+        "## `app.plan_tier`\n\nPython: `AppPlanTier`\n\n- `free`\n- `pro`\n- `enterprise`\n"
+    ));
+    assert!(f
+        .repo
+        .read("dbdocs/objects.md")
+        .contains("## domain `app.tier`\n\n- type: app.plan_tier\n- not null\n"));
+    let o = driftsync(&f.repo, &["schema", "docs", "--out", "dbdocs"], &url);
+    assert!(o.stdout.contains("0 written, 10 unchanged"), "{}", o.all());
+}

@@ -89,6 +89,17 @@ pub enum SchemaAction {
         #[arg(long)]
         json: bool,
     },
+    /// Write Markdown pages describing the database: an overview with metrics, one per table, enums, other objects.
+    #[command(
+        after_help = "Examples:\n  driftsync schema docs\n  driftsync schema docs --out docs/database\n  driftsync schema docs --schema app --out docs/app-schema"
+    )]
+    Docs {
+        #[command(flatten)]
+        source: Source,
+        /// Directory to write the pages into (created; pages no longer describing anything are not removed).
+        #[arg(long, default_value = "schema-docs", value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Markdown report: findings table and totals by severity.
     #[command(
         after_help = "Examples:\n  driftsync schema report\n  driftsync schema report --output schema-drift.md"
@@ -355,6 +366,32 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             } else {
                 print!("{}", a.render());
             }
+            Ok(Exit::Ok)
+        }
+        SchemaAction::Docs { source, out } => {
+            let db = source.introspect()?;
+            let names = driftsync_schema::generate::class_names(&db, &source.options());
+            let pages = driftsync_schema::docs::render(&db, &names);
+            let mut written = 0;
+            for (rel, text) in &pages {
+                let path = out.join(rel);
+                if std::fs::read_to_string(&path).is_ok_and(|t| t == *text) {
+                    continue;
+                }
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                written += 1;
+            }
+            println!(
+                "{} page(s) in {}: {written} written, {} unchanged",
+                pages.len(),
+                out.display(),
+                pages.len() - written
+            );
             Ok(Exit::Ok)
         }
         SchemaAction::Report { source, output } => {

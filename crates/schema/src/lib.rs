@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod analyze;
+pub mod docs;
 pub mod executor;
 pub mod generate;
 pub mod naming;
