@@ -203,28 +203,11 @@ impl Source {
 
     /// Introspect the database only.
     fn introspect(&self) -> anyhow::Result<DbSchema> {
-        let Some(raw) = self.database.as_deref().filter(|s| !s.is_empty()) else {
-            bail!("no database given: pass --database URL or set DATABASE_URL");
-        };
-        let url = RedactedUrl::new(raw);
-        if dialect_of(raw).is_none() {
-            bail!("unsupported database URL {url}: use postgres://… or sqlite://PATH");
-        }
-        let filter = SchemaFilter {
-            include: self.schemas.clone(),
-            exclude: self.exclude_schemas.clone(),
-        };
-        Ok(introspect(&url, &filter)?)
+        Ok(self.database()?.2)
     }
 
-    /// Introspect the database, read the modules, compare.
-    pub fn compare(&self) -> anyhow::Result<Comparison> {
-        self.compare_with(false)
-    }
-
-    /// As [`Source::compare`]; with `repair`, generated modules that no longer
-    /// read are skipped with a note (for `update`, which rewrites them).
-    pub fn compare_with(&self, repair: bool) -> anyhow::Result<Comparison> {
+    /// The database's URL, dialect and model.
+    fn database(&self) -> anyhow::Result<(RedactedUrl, Dialect, DbSchema)> {
         let Some(raw) = self.database.as_deref().filter(|s| !s.is_empty()) else {
             bail!("no database given: pass --database URL or set DATABASE_URL");
         };
@@ -237,6 +220,18 @@ impl Source {
             exclude: self.exclude_schemas.clone(),
         };
         let db = introspect(&url, &filter)?;
+        Ok((url, dialect, db))
+    }
+
+    /// Introspect the database, read the modules, compare.
+    pub fn compare(&self) -> anyhow::Result<Comparison> {
+        self.compare_with(false)
+    }
+
+    /// As [`Source::compare`]; with `repair`, generated modules that no longer
+    /// read are skipped with a note (for `update`, which rewrites them).
+    pub fn compare_with(&self, repair: bool) -> anyhow::Result<Comparison> {
+        let (url, dialect, db) = self.database()?;
         let (repo, repairs) = if repair {
             read_dir_repairing(&self.local, &self.rel_dir())?
         } else {
