@@ -80,17 +80,17 @@ fn schema_update_check_diff_report_against_postgres() {
         "{tables}"
     );
     assert!(tables.contains("class PropertyRow(TypedDict):"), "{tables}");
-    assert!(tables.contains("    # sql: organization_type; default: 'nonprofit'::organization_type\n    kind: OrganizationType\n"), "{tables}");
+    assert!(tables.contains("    # sql: public.organization_type not null; default: 'nonprofit'::public.organization_type\n    kind: OrganizationType\n"), "{tables}");
     assert!(
         tables.contains("    founded: date | None  # sql: date\n"),
         "{tables}"
     );
     assert!(
-        tables.contains("    tags: list[str]  # sql: text[]; default: '{}'::text[]\n"),
+        tables.contains("    tags: list[str]  # sql: text[] not null; default: '{}'::text[]\n"),
         "{tables}"
     );
     assert!(
-        tables.contains("    id: int  # sql: bigint; identity: always\n"),
+        tables.contains("    id: int  # sql: bigint not null; identity: always\n"),
         "{tables}"
     );
     let enums = std::fs::read_to_string(dir.join("schemas/enums.py")).unwrap();
@@ -231,8 +231,8 @@ fn schema_hand_edits_are_seen() {
     // Someone "fixes" a type by hand and deletes a field.
     let edited = tables
         .replace(
-            "    name: str  # sql: text\n",
-            "    name: int  # sql: text\n",
+            "    name: str  # sql: text not null\n",
+            "    name: int  # sql: text not null\n",
         )
         .replace("    area: float | None  # sql: real\n", "");
     assert_ne!(edited, tables);

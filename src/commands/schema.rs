@@ -8,7 +8,8 @@ use clap::{Args, Subcommand};
 use driftsync_core::redact::RedactedUrl;
 use driftsync_core::report::{Finding, Severity};
 use driftsync_core::schema::{Change, DbSchema};
-use driftsync_schema::pyread::{read_dir, RepoSchema};
+use driftsync_schema::pyread::{read_dir, read_dir_repairing, RepoSchema};
+use driftsync_schema::show::before_after;
 use driftsync_schema::version::rfc3339_utc;
 use driftsync_schema::workflow::{apply_update, compare, findings, plan_update};
 use driftsync_schema::{dialect_of, introspect, Dialect, Options, SchemaFilter};
@@ -41,7 +42,7 @@ pub enum SchemaAction {
         #[arg(long, value_parser = parse_severity)]
         fail_on: Option<Severity>,
     },
-    /// Show every difference (exit 1 when there is any).
+    /// Show every difference, with changed columns and view queries before → after (exit 1 when there is any).
     #[command(
         after_help = "Examples:\n  driftsync schema diff\n  driftsync schema diff --json > drift.json\n  driftsync schema diff --schema public --exclude-schema audit"
     )]
@@ -54,11 +55,51 @@ pub enum SchemaAction {
     },
     /// Regenerate the modules and schema_version.py from the database.
     #[command(
-        after_help = "Examples:\n  driftsync schema update\n  driftsync schema update --class-name properties=Property --type-override citext=str"
+        after_help = "Examples:\n  driftsync schema update\n  driftsync schema update --class-name properties=Property --type-override citext=str\n  driftsync schema update --force"
     )]
     Update {
         #[command(flatten)]
         source: SourceArgs,
+        /// Regenerate even when a module holds something driftsync cannot read
+        /// (an enum member that is not a string) or was not written by
+        /// driftsync (no generated header): it is replaced, not kept.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the database's tables (and views) or enums, with their class names.
+    #[command(
+        after_help = "Examples:\n  driftsync schema list tables\n  driftsync schema list enums --json\n  driftsync schema list tables --schema billing"
+    )]
+    List {
+        /// What to list.
+        what: ListWhat,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts, the largest tables, foreign-key depth, tables without a primary key or row-level security.
+    #[command(
+        after_help = "Examples:\n  driftsync schema analyze\n  driftsync schema analyze --json\n  driftsync schema analyze --schema app"
+    )]
+    Analyze {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write Markdown pages describing the database: an overview with metrics, one per table, enums, other objects.
+    #[command(
+        after_help = "Examples:\n  driftsync schema docs\n  driftsync schema docs --out docs/database\n  driftsync schema docs --schema app --out docs/app-schema"
+    )]
+    Docs {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Directory to write the pages into (created; pages no longer describing anything are not removed).
+        #[arg(long, default_value = "schema-docs", value_name = "DIR")]
+        out: PathBuf,
     },
     /// Markdown report: findings table and totals by severity.
     #[command(
@@ -71,6 +112,15 @@ pub enum SchemaAction {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+}
+
+/// What `schema list` lists.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ListWhat {
+    /// Tables, views and materialised views (partitions are folded into their parent).
+    Tables,
+    /// Enums with their labels.
+    Enums,
 }
 
 /// Where the two sides are, as given on the command line; a `type: schema`
@@ -165,6 +215,8 @@ pub struct Comparison {
     pub changes: Vec<Change>,
     /// The differences as findings placed in the repository.
     pub findings: Vec<Finding>,
+    /// Generated modules that did not read and will be regenerated (`update` only).
+    pub repairs: Vec<String>,
 }
 
 impl Source {
@@ -172,6 +224,7 @@ impl Source {
         Options {
             class_names: self.class_names.iter().cloned().collect(),
             type_overrides: self.type_overrides.iter().cloned().collect(),
+            ..Options::default()
         }
     }
 
@@ -180,8 +233,13 @@ impl Source {
         self.shown.clone()
     }
 
-    /// Introspect the database, read the modules, compare.
-    pub fn compare(&self) -> anyhow::Result<Comparison> {
+    /// Introspect the database only.
+    fn introspect(&self) -> anyhow::Result<DbSchema> {
+        Ok(self.database()?.2)
+    }
+
+    /// The database's URL, dialect and model.
+    fn database(&self) -> anyhow::Result<(RedactedUrl, Dialect, DbSchema)> {
         let Some(raw) = self.database.as_deref().filter(|s| !s.is_empty()) else {
             bail!("no database given: pass --database URL, set DATABASE_URL, or add a `type: schema` target to sync.yaml");
         };
@@ -194,7 +252,23 @@ impl Source {
             exclude: self.exclude_schemas.clone(),
         };
         let db = introspect(&url, &filter)?;
-        let repo = read_dir(&self.local, &self.rel_dir())?;
+        Ok((url, dialect, db))
+    }
+
+    /// Introspect the database, read the modules, compare.
+    pub fn compare(&self) -> anyhow::Result<Comparison> {
+        self.compare_with(false)
+    }
+
+    /// As [`Source::compare`]; with `repair`, generated modules that no longer
+    /// read are skipped with a note (for `update`, which rewrites them).
+    pub fn compare_with(&self, repair: bool) -> anyhow::Result<Comparison> {
+        let (url, dialect, db) = self.database()?;
+        let (repo, repairs) = if repair {
+            read_dir_repairing(&self.local, &self.rel_dir())?
+        } else {
+            (read_dir(&self.local, &self.rel_dir())?, Vec::new())
+        };
         let options = self.options();
         let changes = compare(&db, &repo, &options, dialect);
         let findings = findings(&changes, &repo);
@@ -206,6 +280,7 @@ impl Source {
             options,
             changes,
             findings,
+            repairs,
         })
     }
 }
@@ -250,13 +325,20 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
                     "database": c.url.redacted(),
                     "local": source.rel_dir(),
                     "db_hash": c.db.hash().to_hex(),
-                    "findings": c.findings,
+                    "findings": findings_with_objects(&c),
                 });
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else if c.findings.is_empty() {
                 println!("no differences");
             } else {
                 print_findings(&c.findings, false);
+                let shown = before_after(&c.changes, &c.repo.model, &c.db);
+                if !shown.is_empty() {
+                    println!("\nbefore → after (the modules → the database):");
+                    for line in shown {
+                        println!("  {line}");
+                    }
+                }
             }
             Ok(if c.findings.is_empty() {
                 Exit::Ok
@@ -264,10 +346,21 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
                 Exit::Drift
             })
         }
-        SchemaAction::Update { source } => {
+        SchemaAction::Update { source, force } => {
             let source = settle(source)?;
-            let c = source.compare()?;
-            let plan = plan_update(&source.local, &c.db, &c.repo, &c.options, c.dialect, &now())?;
+            let c = source.compare_with(true)?;
+            for note in &c.repairs {
+                println!("note: {note}");
+            }
+            let plan = plan_update(
+                &source.local,
+                &c.db,
+                &c.repo,
+                &c.options,
+                c.dialect,
+                &now(),
+                force,
+            )?;
             apply_update(&source.local, &plan)?;
             if plan.changed.is_empty() {
                 println!("{} is up to date with {}", source.rel_dir(), c.url);
@@ -278,6 +371,64 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             if !plan.resolved.is_empty() {
                 println!("{} difference(s) resolved", plan.resolved.len());
             }
+            Ok(Exit::Ok)
+        }
+        SchemaAction::List { what, source, json } => {
+            list(what, &settle(source)?, json)?;
+            Ok(Exit::Ok)
+        }
+        SchemaAction::Analyze { source, json } => {
+            let db = settle(source)?.introspect()?;
+            let a = driftsync_schema::analyze::analyze(&db);
+            if json {
+                let doc = serde_json::json!({
+                    "tables": a.tables,
+                    "views": a.views,
+                    "columns": a.columns,
+                    "enums": a.enums,
+                    "objects": a.objects,
+                    "indexes": a.indexes,
+                    "constraints": a.constraints,
+                    "triggers": a.triggers,
+                    "policies": a.policies,
+                    "largest_tables": a.largest_tables.iter()
+                        .map(|(name, columns)| serde_json::json!({"name": name, "columns": columns}))
+                        .collect::<Vec<_>>(),
+                    "foreign_key_depth": a.foreign_key_depth,
+                    "without_primary_key": a.without_primary_key,
+                    "without_row_level_security": a.without_row_level_security,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                print!("{}", a.render());
+            }
+            Ok(Exit::Ok)
+        }
+        SchemaAction::Docs { source, out } => {
+            let source = settle(source)?;
+            let db = source.introspect()?;
+            let names = driftsync_schema::generate::class_names(&db, &source.options());
+            let pages = driftsync_schema::docs::render(&db, &names);
+            let mut written = 0;
+            for (rel, text) in &pages {
+                let path = out.join(rel);
+                if std::fs::read_to_string(&path).is_ok_and(|t| t == *text) {
+                    continue;
+                }
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                written += 1;
+            }
+            println!(
+                "{} page(s) in {}: {written} written, {} unchanged",
+                pages.len(),
+                out.display(),
+                pages.len() - written
+            );
             Ok(Exit::Ok)
         }
         SchemaAction::Report { source, output } => {
@@ -292,6 +443,70 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
     }
+}
+
+/// The findings as JSON, each with the `object` it concerns (`schema.table.column`).
+fn findings_with_objects(c: &Comparison) -> Vec<serde_json::Value> {
+    c.findings
+        .iter()
+        .zip(&c.changes)
+        .map(|(f, ch)| {
+            let mut v = serde_json::to_value(f).expect("a finding serialises");
+            if let Some(map) = v.as_object_mut() {
+                map.insert("object".into(), ch.subject.object().into());
+            }
+            v
+        })
+        .collect()
+}
+
+/// `schema list`: the database side only, with the class names update would use.
+fn list(what: ListWhat, source: &Source, json: bool) -> anyhow::Result<()> {
+    let db = source.introspect()?;
+    let names = driftsync_schema::generate::class_names(&db, &source.options());
+    let rows: Vec<serde_json::Value> = match what {
+        ListWhat::Tables => db
+            .relations
+            .iter()
+            .map(|(q, r)| {
+                serde_json::json!({
+                    "name": q,
+                    "kind": r.kind.as_str(),
+                    "columns": r.columns.len(),
+                    "class": names.relation_class(q),
+                })
+            })
+            .collect(),
+        ListWhat::Enums => db
+            .enums
+            .iter()
+            .map(|(q, e)| {
+                serde_json::json!({
+                    "name": q,
+                    "labels": e.labels,
+                    "class": names.enum_class(q),
+                })
+            })
+            .collect(),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    match what {
+        ListWhat::Tables => {
+            for (q, r) in &db.relations {
+                let (kind, n) = (r.kind.as_str(), r.columns.len());
+                println!("{q}  {kind}  {n} column(s)  {}", names.relation_class(q));
+            }
+        }
+        ListWhat::Enums => {
+            for (q, e) in &db.enums {
+                println!("{q}  {}  {}", e.labels.join(", "), names.enum_class(q));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn display_join(dir: &Path, name: &str) -> String {

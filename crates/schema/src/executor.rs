@@ -11,7 +11,7 @@ use driftsync_core::redact::RedactedUrl;
 use driftsync_core::report::{TargetReport, TargetStatus};
 use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
 
-use crate::pyread::read_dir;
+use crate::pyread::{read_dir, read_dir_repairing};
 use crate::version::rfc3339_utc;
 use crate::workflow::{apply_update, compare, findings, plan_update};
 use crate::{dialect_of, introspect, Options, SchemaFilter};
@@ -37,10 +37,16 @@ impl TargetExecutor for SchemaExecutor {
         let env = |e: crate::SchemaError| ExecError::Environment(ctx.masker.mask(&e.to_string()));
         let db = introspect(&url, &filter).map_err(env)?;
         let dir = ctx.repo_root.join(s.local.as_str());
-        let repo = read_dir(&dir, s.local.as_str()).map_err(env)?;
+        // `run` regenerates: a generated module that no longer reads is rewritten.
+        let (repo, repairs) = if ctx.check || ctx.dry_run {
+            (read_dir(&dir, s.local.as_str()).map_err(env)?, Vec::new())
+        } else {
+            read_dir_repairing(&dir, s.local.as_str()).map_err(env)?
+        };
         let options = Options {
             class_names: s.class_names.clone(),
             type_overrides: s.type_overrides.clone(),
+            ..Options::default()
         };
         let changes = compare(&db, &repo, &options, dialect);
         let found = findings(&changes, &repo);
@@ -75,10 +81,18 @@ impl TargetExecutor for SchemaExecutor {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let plan = plan_update(&dir, &db, &repo, &options, dialect, &rfc3339_utc(now))
-            .map_err(|e| ExecError::Failed(e.to_string()))?;
+        let plan = plan_update(
+            &dir,
+            &db,
+            &repo,
+            &options,
+            dialect,
+            &rfc3339_utc(now),
+            false,
+        )
+        .map_err(|e| ExecError::Failed(e.to_string()))?;
         apply_update(&dir, &plan).map_err(|e| ExecError::Failed(e.to_string()))?;
-        report.message = if plan.changed.is_empty() {
+        let mut message = if plan.changed.is_empty() {
             format!("{} is up to date", s.local)
         } else {
             format!(
@@ -88,6 +102,10 @@ impl TargetExecutor for SchemaExecutor {
                 plan.resolved.len()
             )
         };
+        for note in &repairs {
+            message.push_str(&format!("; repaired {}", ctx.masker.mask(note)));
+        }
+        report.message = message;
         Ok(report)
     }
 }

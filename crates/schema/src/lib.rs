@@ -5,12 +5,15 @@
 //! writes it; [`workflow`] ties them together for `check`, `diff` and `update`.
 #![deny(missing_docs)]
 
+pub mod analyze;
+pub mod docs;
 pub mod executor;
 pub mod generate;
 pub mod naming;
 pub mod postgres;
 pub mod pyread;
 pub mod pytypes;
+pub mod show;
 pub mod sqlite;
 pub mod version;
 pub mod workflow;

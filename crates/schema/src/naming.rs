@@ -74,14 +74,32 @@ pub fn pascal_case(name: &str) -> String {
 /// qualified or bare name) win. Clashes get a numeric suffix, in name order.
 pub struct ClassNames {
     names: BTreeMap<String, String>,
+    collisions: Vec<Collision>,
+}
+
+/// A new object whose natural class name an existing object already has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Collision {
+    /// The new object: `enum:s.n` or `rel:s.n`.
+    pub key: String,
+    /// The name it would have had.
+    pub wanted: String,
+    /// The object that has it: `enum:s.n` or `rel:s.n`.
+    pub holder: String,
+    /// The name it got instead.
+    pub chosen: String,
 }
 
 impl ClassNames {
     /// Names for the given enums and relations (qualified names, `(schema, name)`).
+    /// `previous` (`enum:s.n` / `rel:s.n` → class) are the names the modules
+    /// already use: an object keeps its class, so a new object never renames
+    /// an existing one; it gets a numbered name and a [`Collision`].
     pub fn new(
         enums: &[(String, String)],
         relations: &[(String, String)],
         overrides: &BTreeMap<String, String>,
+        previous: &BTreeMap<String, String>,
     ) -> ClassNames {
         let mut used = BTreeSet::new();
         let mut names = BTreeMap::new();
@@ -92,7 +110,8 @@ impl ClassNames {
                 pascal_case(schema)
             }
         };
-        let mut want: Vec<(String, String)> = Vec::new();
+        // (key, wanted name, overridden?)
+        let mut want: Vec<(String, String, bool)> = Vec::new();
         let mut enums = enums.to_vec();
         enums.sort();
         let mut relations = relations.to_vec();
@@ -106,6 +125,7 @@ impl ClassNames {
                 q,
                 o.cloned()
                     .unwrap_or_else(|| prefix(schema) + &pascal_case(name)),
+                o.is_some(),
             ));
         }
         for (schema, name) in &relations {
@@ -118,9 +138,24 @@ impl ClassNames {
                 o.cloned().unwrap_or_else(|| {
                     format!("{}{}Row", prefix(schema), pascal_case(&singularize(name)))
                 }),
+                o.is_some(),
             ));
         }
-        for (key, base) in want {
+        let usable = |c: &str| is_identifier(c) && !RESERVED_CLASSES.contains(&c);
+        for (key, _, overridden) in &want {
+            match previous.get(key) {
+                Some(p) if !overridden && usable(p) && used.insert(p.clone()) => {
+                    names.insert(key.clone(), p.clone());
+                }
+                _ => {}
+            }
+        }
+        let holder = |c: &str| previous.iter().find(|(_, v)| *v == c).map(|(k, _)| k);
+        let mut collisions = Vec::new();
+        for (key, base, _) in want {
+            if names.contains_key(&key) {
+                continue;
+            }
             let base = python_identifier(&base);
             let mut candidate = base.clone();
             let mut n = 2;
@@ -129,9 +164,22 @@ impl ClassNames {
                 n += 1;
             }
             used.insert(candidate.clone());
+            if let Some(h) = holder(&base).filter(|h| **h != key && names.contains_key(*h)) {
+                collisions.push(Collision {
+                    key: key.clone(),
+                    wanted: base.clone(),
+                    holder: h.clone(),
+                    chosen: candidate.clone(),
+                });
+            }
             names.insert(key, candidate);
         }
-        ClassNames { names }
+        ClassNames { names, collisions }
+    }
+
+    /// New objects that did not get their natural name because an existing one has it.
+    pub fn collisions(&self) -> &[Collision] {
+        &self.collisions
     }
 
     /// The class for enum `schema.name`.
@@ -285,7 +333,7 @@ mod tests {
         let enums = vec![("public".to_string(), "organization_type".to_string())];
         let mut o = BTreeMap::new();
         o.insert("people".to_string(), "Human".to_string());
-        let n = ClassNames::new(&enums, &rels, &o);
+        let n = ClassNames::new(&enums, &rels, &o, &BTreeMap::new());
         assert_eq!(n.enum_class("public.organization_type"), "OrganizationType");
         assert_eq!(n.relation_class("public.organizations"), "OrganizationRow2");
         assert_eq!(n.relation_class("public.organization"), "OrganizationRow");

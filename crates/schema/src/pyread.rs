@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use driftsync_core::schema::{
-    Column, ColumnValue, Constraint, DbSchema, EnumType, Locations, Relation, RelationKind,
-    Subject, TypeRef,
+    Column, ColumnValue, Constraint, DbObject, DbSchema, EnumType, Locations, Relation,
+    RelationKind, Subject, TypeRef,
 };
 use rustpython_parser::ast::{self, Constant, Expr, Ranged, Stmt};
 use rustpython_parser::lexer::lex;
 use rustpython_parser::{Mode, Parse, Tok};
 
-use crate::generate::{ENUMS_FILE, TABLES_FILE, VERSION_FILE};
+use crate::generate::{ENUMS_FILE, OBJECTS_FILE, TABLES_FILE, VERSION_FILE};
 use crate::SchemaError;
 
 /// What the repository's modules say.
@@ -26,7 +26,28 @@ pub struct RepoSchema {
     pub annotations: BTreeMap<String, String>,
     /// The version module's values, when it exists.
     pub version: Option<VersionInfo>,
+    /// The class of each enum and relation (`enum:s.n` / `rel:s.n` → class).
+    pub class_names: BTreeMap<String, String>,
+    /// What could not be read (an enum member `A = auto()` in a `(str, Enum)`):
+    /// reported, and `update` refuses to overwrite it without `--force`.
+    pub unreadable: Vec<Unreadable>,
 }
+
+/// Something in a module the reader could not turn into the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    /// What it belongs to.
+    pub subject: Subject,
+    /// Repository-relative file.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// What it is and why it cannot be read.
+    pub message: String,
+}
+
+/// The type a field without a `# sql:` comment reads as (a field added by hand).
+pub const NO_SQL_COMMENT: &str = "unknown (no `# sql:` comment)";
 
 /// The values of `schema_version.py`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -168,6 +189,20 @@ fn string(e: &Expr) -> Option<&str> {
     }
 }
 
+/// `name` or `module.name` (`Optional`, `typing.Optional`; `auto`, `enum.auto`).
+fn is_from(e: &Expr, module: &str, name: &str) -> bool {
+    match e {
+        Expr::Name(n) => n.id.as_str() == name,
+        Expr::Attribute(a) => a.attr.as_str() == name && is_name(&a.value, module),
+        _ => false,
+    }
+}
+
+/// `auto()` or `enum.auto()`.
+fn is_auto(e: &Expr) -> bool {
+    matches!(e, Expr::Call(c) if c.args.is_empty() && is_from(&c.func, "enum", "auto"))
+}
+
 fn split_qualified(q: &str) -> (String, String) {
     match q.split_once('.') {
         Some((s, n)) => (s.to_string(), n.to_string()),
@@ -178,6 +213,36 @@ fn split_qualified(q: &str) -> (String, String) {
 /// Read the modules in `dir`; `rel_dir` is how findings name that directory
 /// (relative to the repository root). Missing modules read as empty.
 pub fn read_dir(dir: &Path, rel_dir: &str) -> Result<RepoSchema, SchemaError> {
+    read_modules(dir, rel_dir, None)
+}
+
+/// Like [`read_dir`], for `update`: a module driftsync generated that no
+/// longer reads (merge-conflict markers, a deleted class) is skipped with a
+/// note, to be regenerated; a module someone else wrote still fails.
+pub fn read_dir_repairing(
+    dir: &Path,
+    rel_dir: &str,
+) -> Result<(RepoSchema, Vec<String>), SchemaError> {
+    let mut notes = Vec::new();
+    let repo = read_modules(dir, rel_dir, Some(&mut notes))?;
+    Ok((repo, notes))
+}
+
+/// Does a module carry the header driftsync writes (its docstring naming
+/// driftsync on the first line)?
+pub fn is_generated(text: &str) -> bool {
+    text.lines()
+        .next()
+        .is_some_and(|l| l.starts_with("\"\"\"") && l.contains("driftsync"))
+}
+
+type Reader = fn(&Module, &mut RepoSchema) -> Result<(), SchemaError>;
+
+fn read_modules(
+    dir: &Path,
+    rel_dir: &str,
+    mut repairs: Option<&mut Vec<String>>,
+) -> Result<RepoSchema, SchemaError> {
     let join = |f: &str| {
         if rel_dir.is_empty() || rel_dir == "." {
             f.to_string()
@@ -189,45 +254,67 @@ pub fn read_dir(dir: &Path, rel_dir: &str) -> Result<RepoSchema, SchemaError> {
         locations: Locations {
             enums_file: join(ENUMS_FILE),
             relations_file: join(TABLES_FILE),
+            version_file: join(VERSION_FILE),
+            objects_file: join(OBJECTS_FILE),
             lines: BTreeMap::new(),
         },
         ..RepoSchema::default()
     };
-    let enums_path = dir.join(ENUMS_FILE);
-    if enums_path.exists() {
-        let m = Module::parse(&enums_path, &join(ENUMS_FILE))?;
-        read_enums(&m, &mut repo)?;
-    }
-    let tables_path = dir.join(TABLES_FILE);
-    if tables_path.exists() {
-        let m = Module::parse(&tables_path, &join(TABLES_FILE))?;
-        read_tables(&m, &mut repo)?;
-    }
-    let version_path = dir.join(VERSION_FILE);
-    if version_path.exists() {
-        let m = Module::parse(&version_path, &join(VERSION_FILE))?;
-        let get = |n: &str| m.assigned(n);
-        let int = |n: &str| match get(n) {
-            Some(Expr::Constant(ast::ExprConstant {
-                value: Constant::Int(i),
-                ..
-            })) => i.to_string().parse().ok(),
-            _ => None,
-        };
-        repo.version = Some(VersionInfo {
-            schema_version: int("SCHEMA_VERSION").unwrap_or(0),
-            last_sync: get("LAST_SYNC")
-                .and_then(string)
-                .unwrap_or_default()
-                .to_string(),
-            db_hash: get("DB_HASH")
-                .and_then(string)
-                .unwrap_or_default()
-                .to_string(),
-        });
+    let readers: [(&str, Reader); 4] = [
+        (ENUMS_FILE, read_enums),
+        (OBJECTS_FILE, read_objects),
+        (TABLES_FILE, read_tables),
+        (VERSION_FILE, read_version),
+    ];
+    for (file, reader) in readers {
+        let path = dir.join(file);
+        if !path.exists() {
+            continue;
+        }
+        let result = Module::parse(&path, &join(file)).and_then(|m| reader(&m, &mut repo));
+        match (result, repairs.as_deref_mut()) {
+            (Ok(()), _) => {}
+            (Err(e @ SchemaError::Python { .. }), Some(notes))
+                if std::fs::read_to_string(&path).is_ok_and(|t| is_generated(&t)) =>
+            {
+                notes.push(format!("{e}: regenerating it"));
+            }
+            (Err(e), _) => return Err(e),
+        }
     }
     repo.model.canonicalize();
     Ok(repo)
+}
+
+fn read_version(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
+    if let Some(Stmt::AnnAssign(a)) = m.suite.iter().find(|s| match s {
+        Stmt::AnnAssign(a) => is_name(&a.target, "DB_HASH"),
+        _ => false,
+    }) {
+        repo.locations
+            .lines
+            .insert(Subject::Database.key(), m.line(a));
+    }
+    let get = |n: &str| m.assigned(n);
+    let int = |n: &str| match get(n) {
+        Some(Expr::Constant(ast::ExprConstant {
+            value: Constant::Int(i),
+            ..
+        })) => i.to_string().parse().ok(),
+        _ => None,
+    };
+    repo.version = Some(VersionInfo {
+        schema_version: int("SCHEMA_VERSION").unwrap_or(0),
+        last_sync: get("LAST_SYNC")
+            .and_then(string)
+            .unwrap_or_default()
+            .to_string(),
+        db_hash: get("DB_HASH")
+            .and_then(string)
+            .unwrap_or_default()
+            .to_string(),
+    });
+    Ok(())
 }
 
 fn dict_entries(e: &Expr) -> Vec<(&Expr, &Expr)> {
@@ -242,6 +329,45 @@ fn dict_entries(e: &Expr) -> Vec<(&Expr, &Expr)> {
     }
 }
 
+fn read_objects(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
+    let Some(registry) = m.assigned("OBJECTS") else {
+        return Ok(());
+    };
+    for (k, v) in dict_entries(registry) {
+        let key =
+            string(k).ok_or_else(|| m.error(k, "OBJECTS keys must be strings `<kind> <name>`"))?;
+        let (kind, name) = DbObject::parse_key(key).ok_or_else(|| {
+            m.error(
+                k,
+                format!("`{key}` is not `domain|composite type|sequence|function <name>`"),
+            )
+        })?;
+        let Expr::List(list) = v else {
+            return Err(m.error(v, "OBJECTS values must be lists of strings"));
+        };
+        let facts = list
+            .elts
+            .iter()
+            .map(|e| {
+                string(e)
+                    .map(str::to_string)
+                    .ok_or_else(|| m.error(e, "OBJECTS values must be lists of strings"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let o = DbObject { kind, name, facts };
+        repo.locations.lines.insert(
+            Subject::Object {
+                kind,
+                name: o.name.clone(),
+            }
+            .key(),
+            m.line(k),
+        );
+        repo.model.objects.insert(o.key(), o);
+    }
+    Ok(())
+}
+
 fn read_enums(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
     let Some(registry) = m.assigned("ENUMS") else {
         return Ok(());
@@ -251,18 +377,44 @@ fn read_enums(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
         let Expr::Name(class) = v else {
             return Err(m.error(v, "ENUMS values must be enum class names"));
         };
+        repo.class_names
+            .insert(format!("enum:{q}"), class.id.to_string());
         let Some(def) = m.class(class.id.as_str()) else {
             return Err(m.error(
                 v,
                 format!("class {} is not defined in this module", class.id),
             ));
         };
+        let str_enum = def.bases.iter().any(|b| is_from(b, "enum", "StrEnum"));
         let mut labels = Vec::new();
         for stmt in &def.body {
-            if let Stmt::Assign(a) = stmt {
-                if let Some(s) = string(&a.value) {
-                    labels.push(s.to_string());
-                }
+            let Stmt::Assign(a) = stmt else { continue };
+            let [Expr::Name(member)] = a.targets.as_slice() else {
+                continue;
+            };
+            if let Some(s) = string(&a.value) {
+                labels.push(s.to_string());
+            } else if str_enum && is_auto(&a.value) {
+                // StrEnum's auto() is the member name in lower case.
+                labels.push(member.id.to_lowercase());
+            } else {
+                let why = if is_auto(&a.value) {
+                    "auto() outside a StrEnum gives no database label"
+                } else {
+                    "it is not a string literal"
+                };
+                repo.unreadable.push(Unreadable {
+                    subject: Subject::Enum {
+                        name: q.to_string(),
+                    },
+                    file: m.file.clone(),
+                    line: m.line(a),
+                    message: format!(
+                        "member {} = {} of enum {q} cannot be read: {why}; write its label as a string",
+                        member.id,
+                        m.text(&*a.value)
+                    ),
+                });
             }
         }
         let (schema, name) = split_qualified(q);
@@ -320,9 +472,77 @@ fn fields<'a>(m: &'a Module, class: &str) -> Option<Fields<'a>> {
     Some((m.line(stmt), fields))
 }
 
-fn parse_comment(comment: Option<&str>) -> (String, Option<String>, Option<ColumnValue>) {
+fn is_none(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Constant(ast::ExprConstant {
+            value: Constant::None,
+            ..
+        })
+    )
+}
+
+/// The members of a union annotation, flattening `A | B`, `Union[A, B]` and
+/// `Optional[A]` (which adds `None`).
+fn union_members<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match e {
+        Expr::BinOp(b) if b.op == ast::Operator::BitOr => {
+            union_members(&b.left, out);
+            union_members(&b.right, out);
+        }
+        Expr::Subscript(s) if is_from(&s.value, "typing", "Union") => match &*s.slice {
+            Expr::Tuple(t) => t.elts.iter().for_each(|m| union_members(m, out)),
+            one => union_members(one, out),
+        },
+        Expr::Subscript(s) if is_from(&s.value, "typing", "Optional") => {
+            union_members(&s.slice, out);
+            out.push(e);
+        }
+        other => out.push(other),
+    }
+}
+
+/// An annotation in its canonical spelling, and whether it admits `None`:
+/// `Optional[X]`, `X | None`, `Union[X, None]` and `None | X` are all `X | None`.
+fn canonical_annotation(m: &Module, e: &Expr) -> (String, bool) {
+    let mut members = Vec::new();
+    union_members(e, &mut members);
+    let optional = |x: &Expr| {
+        is_none(x) || matches!(x, Expr::Subscript(s) if is_from(&s.value, "typing", "Optional"))
+    };
+    let nullable = members.iter().any(|x| optional(x));
+    let mut parts: Vec<String> = Vec::new();
+    for x in members.iter().filter(|x| !optional(x)) {
+        let t = m.text(*x);
+        if !parts.contains(&t) {
+            parts.push(t);
+        }
+    }
+    let core = if parts.is_empty() {
+        "None".to_string()
+    } else {
+        parts.join(" | ")
+    };
+    (crate::pytypes::nullable(&core, nullable), nullable)
+}
+
+/// The `# sql:` comment of a field: type, NOT NULL (when it says), collation, value.
+struct SqlComment {
+    data_type: String,
+    /// `Some` when the comment records nullability (modules generated by driftsync do).
+    nullable: Option<bool>,
+    collation: Option<String>,
+    value: Option<ColumnValue>,
+}
+
+fn parse_comment(comment: Option<&str>) -> SqlComment {
     let Some(c) = comment.and_then(|c| c.strip_prefix("sql: ")) else {
-        return ("unknown (no `# sql:` comment)".to_string(), None, None);
+        return SqlComment {
+            data_type: NO_SQL_COMMENT.to_string(),
+            nullable: None,
+            collation: None,
+            value: None,
+        };
     };
     let (head, value) = match ["; default: ", "; identity: ", "; generated: "]
         .iter()
@@ -333,11 +553,20 @@ fn parse_comment(comment: Option<&str>) -> (String, Option<String>, Option<Colum
         None => (c, None),
     };
     let mut parts = head.split("; ");
-    let data_type = parts.next().unwrap_or_default().to_string();
+    let first = parts.next().unwrap_or_default();
+    let (data_type, not_null) = match first.strip_suffix(crate::generate::NOT_NULL) {
+        Some(t) => (t, true),
+        None => (first, false),
+    };
     let collation = parts
         .find_map(|p| p.strip_prefix("collate: "))
         .map(str::to_string);
-    (data_type, collation, value)
+    SqlComment {
+        data_type: data_type.to_string(),
+        nullable: Some(!not_null),
+        collation,
+        value,
+    }
 }
 
 fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
@@ -358,6 +587,8 @@ fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
             .rsplit_once(' ')
             .and_then(|(k, c)| Some((RelationKind::parse(k)?, c)))
             .ok_or_else(|| m.error(v, format!("`{head}` is not `<kind> <ClassName>`")))?;
+        repo.class_names
+            .insert(format!("rel:{q}"), class.to_string());
         let (schema, name) = split_qualified(q);
         let mut rel = Relation::new(&schema, &name, kind);
         for item in &items[1..] {
@@ -376,6 +607,16 @@ fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
                 item.strip_prefix("index ").and_then(|r| r.split_once(": "))
             {
                 rel.indexes.insert(n.to_string(), d.to_string());
+            } else if let Some((n, d)) = item
+                .strip_prefix("trigger ")
+                .and_then(|r| r.split_once(": "))
+            {
+                rel.triggers.insert(n.to_string(), d.to_string());
+            } else if let Some((n, d)) = item
+                .strip_prefix("policy ")
+                .and_then(|r| r.split_once(": "))
+            {
+                rel.policies.insert(n.to_string(), d.to_string());
             } else {
                 return Err(m.error(v, format!("unknown RELATIONS entry `{item}`")));
             }
@@ -383,11 +624,16 @@ fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
         let rel_line = match fields(m, class) {
             Some((line, fs)) => {
                 for (fname, ann, fline) in fs {
-                    let annotation = m.text(ann);
-                    let nullable = annotation.ends_with("| None")
-                        || annotation.starts_with("Optional[")
-                        || annotation.starts_with("None |");
-                    let (data_type, collation, value) = parse_comment(m.field_comment(fline));
+                    let (annotation, annotated_nullable) = canonical_annotation(m, ann);
+                    let SqlComment {
+                        data_type,
+                        nullable,
+                        collation,
+                        value,
+                    } = parse_comment(m.field_comment(fline));
+                    // The comment records what the database said; the annotation
+                    // may have been edited by hand (compared in `workflow::compare`).
+                    let nullable = nullable.unwrap_or(annotated_nullable);
                     repo.locations.lines.insert(
                         Subject::Column {
                             relation: q.to_string(),

@@ -52,10 +52,15 @@ pub fn postgres_base(name: &str) -> Option<(&'static str, Option<(&'static str, 
     })
 }
 
-/// A Python type for a SQLite declared type, by SQLite's affinity rules.
+/// A Python type for a SQLite declared type: what Python's `sqlite3` returns
+/// (without `detect_types`) for a value stored under that type's affinity.
+/// Dates, times and JSON are stored as text and come back as `str`;
+/// `BOOLEAN` as `0`/`1`; a STRICT table's `ANY` as whatever was stored.
 pub fn sqlite_affinity(declared: &str) -> &'static str {
     let t = declared.to_ascii_uppercase();
-    if t.contains("INT") {
+    if t == "ANY" {
+        "object"
+    } else if t.contains("INT") {
         "int"
     } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
         "str"
@@ -65,8 +70,10 @@ pub fn sqlite_affinity(declared: &str) -> &'static str {
         "Any"
     } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
         "float"
+    } else if t.contains("DATE") || t.contains("TIME") || t.contains("JSON") {
+        "str"
     } else if t.contains("BOOL") {
-        "bool"
+        "int"
     } else {
         "int | float"
     }
@@ -182,7 +189,7 @@ mod tests {
     #[test]
     fn maps_postgres_types_and_collects_imports() {
         let schema = DbSchema::default();
-        let names = ClassNames::new(&[], &[], &BTreeMap::new());
+        let names = ClassNames::new(&[], &[], &BTreeMap::new(), &BTreeMap::new());
         let mut overrides = BTreeMap::new();
         overrides.insert("citext".to_string(), "mylib.types.CIText".to_string());
         let m = TypeMapper {
@@ -231,5 +238,11 @@ mod tests {
         assert_eq!(sqlite_affinity("DOUBLE PRECISION"), "float");
         assert_eq!(sqlite_affinity("BLOB"), "bytes");
         assert_eq!(sqlite_affinity("DECIMAL(10,2)"), "int | float");
+        assert_eq!(sqlite_affinity("DATETIME"), "str");
+        assert_eq!(sqlite_affinity("date"), "str");
+        assert_eq!(sqlite_affinity("TIMESTAMP"), "str");
+        assert_eq!(sqlite_affinity("JSON"), "str");
+        assert_eq!(sqlite_affinity("BOOLEAN"), "int");
+        assert_eq!(sqlite_affinity("ANY"), "object");
     }
 }

@@ -7,8 +7,8 @@ use std::path::Path;
 use driftsync_core::report::Finding;
 use driftsync_core::schema::{diff, Change, ChangeCode, DbSchema, Subject};
 
-use crate::generate::{annotations, generate, VERSION_FILE};
-use crate::pyread::RepoSchema;
+use crate::generate::{annotations, class_names, generate, VERSION_FILE};
+use crate::pyread::{is_generated, RepoSchema, NO_SQL_COMMENT};
 use crate::version::VersionModule;
 use crate::{Dialect, Options, SchemaError};
 
@@ -20,6 +20,7 @@ pub fn compare(
     options: &Options,
     dialect: Dialect,
 ) -> Vec<Change> {
+    let options = &keeping_names(options, repo);
     let mut changes = diff(&repo.model, db);
     let expected = annotations(db, options, dialect);
     for (q, rel) in &db.relations {
@@ -36,21 +37,150 @@ pub fn compare(
             };
             // A changed type or nullability is already reported by the model diff.
             if want != have && rc.data_type == col.data_type && rc.nullable == col.nullable {
-                changes.push(Change {
-                    code: ChangeCode::PythonAnnotationChanged,
-                    subject: Subject::Column {
+                changes.push(Change::new(
+                    ChangeCode::PythonAnnotationChanged,
+                    Subject::Column {
                         relation: q.clone(),
                         column: col.name.clone(),
                     },
-                    message: format!(
-                        "annotation of {key} is `{have}` but the column ({}) maps to `{want}`",
-                        col.data_type
+                    format!(
+                        "the module's annotation of {key} is `{have}`, but the column it records ({}{}) is `{want}`: edited by hand; `driftsync schema update` restores it",
+                        col.data_type,
+                        if col.nullable { ", nullable" } else { ", NOT NULL" }
                     ),
-                });
+                ));
             }
         }
     }
+    unreadable_and_unmodelled(db, repo, &mut changes);
+    speak_of_the_module(repo, &mut changes);
+    collisions(db, options, &mut changes);
     changes
+}
+
+/// `options` with the class names the modules already use, so no existing
+/// class is renamed by a new object.
+fn keeping_names(options: &Options, repo: &RepoSchema) -> Options {
+    Options {
+        previous_class_names: repo.class_names.clone(),
+        ..options.clone()
+    }
+}
+
+/// A new object whose natural class name is taken by an existing one.
+fn collisions(db: &DbSchema, options: &Options, changes: &mut Vec<Change>) {
+    for c in class_names(db, options).collisions() {
+        let (subject, what, q) = match c.key.split_once(':') {
+            Some(("enum", q)) => (
+                Subject::Enum {
+                    name: q.to_string(),
+                },
+                "enum",
+                q,
+            ),
+            Some((_, q)) => (
+                Subject::Relation {
+                    name: q.to_string(),
+                },
+                db.relations.get(q).map_or("table", |r| r.kind.as_str()),
+                q,
+            ),
+            None => continue,
+        };
+        let holder = c
+            .holder
+            .split_once(':')
+            .map_or(c.holder.as_str(), |(_, q)| q);
+        changes.push(Change::new(
+            ChangeCode::ClassNameCollision,
+            subject,
+            format!(
+                "new {what} {q} would be class {}, which {holder} already has (kept): it is {}; \
+                 name it with class_names (`--class-name {q}=…`)",
+                c.wanted, c.chosen
+            ),
+        ));
+    }
+}
+
+/// A field without a `# sql:` comment was written by hand, not generated:
+/// say so, instead of speaking of a database change.
+fn speak_of_the_module(repo: &RepoSchema, changes: &mut [Change]) {
+    for c in changes.iter_mut() {
+        let Subject::Column { relation, column } = &c.subject else {
+            continue;
+        };
+        let hand_written = repo
+            .model
+            .relations
+            .get(relation)
+            .and_then(|r| r.column(column))
+            .is_some_and(|col| col.data_type == NO_SQL_COMMENT);
+        if !hand_written {
+            continue;
+        }
+        match c.code {
+            ChangeCode::ColumnRemoved => {
+                c.message = format!(
+                    "the module declares {relation}.{column}, which the database does not have \
+                     (a field added by hand: it has no `# sql:` comment)"
+                );
+            }
+            ChangeCode::ColumnTypeChanged => {
+                let actual = c
+                    .message
+                    .rsplit(" → ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                c.message = format!(
+                    "the module's field {relation}.{column} has no `# sql:` comment (edited by hand); \
+                     the database column is {actual}"
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Enums with members the reader could not read are not compared label by
+/// label (that would report labels as added that are merely unreadable); each
+/// unreadable member is a finding instead. A `DB_HASH` change that no
+/// modelled difference explains is a finding of its own.
+fn unreadable_and_unmodelled(db: &DbSchema, repo: &RepoSchema, changes: &mut Vec<Change>) {
+    changes.retain(|c| {
+        !(matches!(
+            c.code,
+            ChangeCode::EnumLabelsChanged | ChangeCode::EnumLabelsReordered
+        ) && repo.unreadable.iter().any(|u| u.subject == c.subject))
+    });
+    for u in &repo.unreadable {
+        changes.push(Change::new(
+            ChangeCode::PythonUnreadable,
+            u.subject.clone(),
+            format!("{}:{}: {}", u.file, u.line, u.message),
+        ));
+    }
+    let hash = db.hash().to_hex();
+    if let Some(v) = repo.version.as_ref().filter(|v| !v.db_hash.is_empty()) {
+        if changes.is_empty() && v.db_hash != hash {
+            changes.push(Change::new(
+                ChangeCode::DatabaseChangedUnmodelled,
+                Subject::Database,
+                format!(
+                    "database changed in a way driftsync does not model: DB_HASH {} → {} \
+                     (extension versions, or what an older driftsync hashed differently); \
+                     `driftsync schema update` records it",
+                    short(&v.db_hash),
+                    short(&hash)
+                ),
+            ));
+        }
+    }
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
 }
 
 /// The changes as report findings placed in the repository files.
@@ -82,8 +212,21 @@ pub fn plan_update(
     options: &Options,
     dialect: Dialect,
     now: &str,
+    force: bool,
 ) -> Result<UpdatePlan, SchemaError> {
+    if let Some(u) = repo.unreadable.first().filter(|_| !force) {
+        return Err(SchemaError::Python {
+            file: u.file.clone(),
+            line: u.line,
+            column: 1,
+            message: format!(
+                "{}; `update` would drop what it cannot read (pass --force to regenerate anyway)",
+                u.message
+            ),
+        });
+    }
     let resolved = compare(db, repo, options, dialect);
+    let options = &keeping_names(options, repo);
     let mut files = generate(db, options, dialect);
     let hash = db.hash().to_hex();
     let version_path = dir.join(VERSION_FILE);
@@ -108,10 +251,29 @@ pub fn plan_update(
     let mut changed = Vec::new();
     for (name, content) in &files {
         let path = dir.join(name);
-        let same = path.exists() && read(&path)? == *content;
-        if !same {
-            changed.push(name.clone());
+        let existing = if path.exists() {
+            Some(read(&path)?)
+        } else {
+            None
+        };
+        if existing.as_deref() == Some(content.as_str()) {
+            continue;
         }
+        // Never overwrite a module someone wrote: only files that carry the
+        // generated header (in their first line) are ours to replace.
+        if let Some(text) = existing.filter(|t| !force && !is_generated(t)) {
+            let first = text.lines().next().unwrap_or_default();
+            return Err(SchemaError::Python {
+                file: path.display().to_string(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "not generated by driftsync (its first line is `{first}`): update would \
+                     overwrite it; move it, choose another --local, or pass --force"
+                ),
+            });
+        }
+        changed.push(name.clone());
     }
     Ok(UpdatePlan {
         files,

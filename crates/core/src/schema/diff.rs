@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::model::{Column, DbSchema, EnumType, Relation};
+use super::model::{Column, DbObject, DbSchema, EnumType, ObjectKind, Relation};
 use crate::report::{Finding, Severity};
 
 /// A stable finding code. The string forms are what users match on: never rename one.
@@ -63,11 +63,53 @@ pub enum ChangeCode {
     IndexChanged,
     /// A hand-edited Python annotation no longer matches the column's type.
     PythonAnnotationChanged,
+    /// A trigger appeared.
+    TriggerAdded,
+    /// A trigger disappeared.
+    TriggerRemoved,
+    /// A trigger's definition changed.
+    TriggerChanged,
+    /// A row-level security policy appeared.
+    PolicyAdded,
+    /// A row-level security policy disappeared.
+    PolicyRemoved,
+    /// A policy's command, roles, USING or WITH CHECK changed.
+    PolicyChanged,
+    /// A database domain the repository does not have.
+    DomainAdded,
+    /// A repository domain the database no longer has.
+    DomainRemoved,
+    /// A domain's base type, NOT NULL, default or CHECK changed.
+    DomainChanged,
+    /// A database composite type the repository does not have.
+    CompositeTypeAdded,
+    /// A repository composite type the database no longer has.
+    CompositeTypeRemoved,
+    /// A composite type's attributes changed.
+    CompositeTypeChanged,
+    /// A database sequence the repository does not have.
+    SequenceAdded,
+    /// A repository sequence the database no longer has.
+    SequenceRemoved,
+    /// A sequence's type, bounds, increment, cycle or owner changed.
+    SequenceChanged,
+    /// A database function the repository does not have (by signature).
+    FunctionAdded,
+    /// A repository function the database no longer has (by signature).
+    FunctionRemoved,
+    /// A function's return type, arguments, language, volatility or security changed.
+    FunctionChanged,
+    /// A new object's natural class name is an existing object's class.
+    ClassNameCollision,
+    /// Something in a module cannot be read (an enum member that is not a string literal).
+    PythonUnreadable,
+    /// `DB_HASH` changed but no modelled difference explains it.
+    DatabaseChangedUnmodelled,
 }
 
 impl ChangeCode {
     /// Every code, in documentation order.
-    pub const ALL: [ChangeCode; 24] = [
+    pub const ALL: [ChangeCode; 45] = [
         ChangeCode::EnumAdded,
         ChangeCode::EnumRemoved,
         ChangeCode::EnumLabelsChanged,
@@ -92,6 +134,27 @@ impl ChangeCode {
         ChangeCode::IndexRemoved,
         ChangeCode::IndexChanged,
         ChangeCode::PythonAnnotationChanged,
+        ChangeCode::TriggerAdded,
+        ChangeCode::TriggerRemoved,
+        ChangeCode::TriggerChanged,
+        ChangeCode::PolicyAdded,
+        ChangeCode::PolicyRemoved,
+        ChangeCode::PolicyChanged,
+        ChangeCode::DomainAdded,
+        ChangeCode::DomainRemoved,
+        ChangeCode::DomainChanged,
+        ChangeCode::CompositeTypeAdded,
+        ChangeCode::CompositeTypeRemoved,
+        ChangeCode::CompositeTypeChanged,
+        ChangeCode::SequenceAdded,
+        ChangeCode::SequenceRemoved,
+        ChangeCode::SequenceChanged,
+        ChangeCode::FunctionAdded,
+        ChangeCode::FunctionRemoved,
+        ChangeCode::FunctionChanged,
+        ChangeCode::ClassNameCollision,
+        ChangeCode::PythonUnreadable,
+        ChangeCode::DatabaseChangedUnmodelled,
     ];
 
     /// The stable string, e.g. `column-removed`.
@@ -121,20 +184,51 @@ impl ChangeCode {
             ChangeCode::IndexRemoved => "index-removed",
             ChangeCode::IndexChanged => "index-changed",
             ChangeCode::PythonAnnotationChanged => "python-annotation-changed",
+            ChangeCode::TriggerAdded => "trigger-added",
+            ChangeCode::TriggerRemoved => "trigger-removed",
+            ChangeCode::TriggerChanged => "trigger-changed",
+            ChangeCode::PolicyAdded => "policy-added",
+            ChangeCode::PolicyRemoved => "policy-removed",
+            ChangeCode::PolicyChanged => "policy-changed",
+            ChangeCode::DomainAdded => "domain-added",
+            ChangeCode::DomainRemoved => "domain-removed",
+            ChangeCode::DomainChanged => "domain-changed",
+            ChangeCode::CompositeTypeAdded => "composite-type-added",
+            ChangeCode::CompositeTypeRemoved => "composite-type-removed",
+            ChangeCode::CompositeTypeChanged => "composite-type-changed",
+            ChangeCode::SequenceAdded => "sequence-added",
+            ChangeCode::SequenceRemoved => "sequence-removed",
+            ChangeCode::SequenceChanged => "sequence-changed",
+            ChangeCode::FunctionAdded => "function-added",
+            ChangeCode::FunctionRemoved => "function-removed",
+            ChangeCode::FunctionChanged => "function-changed",
+            ChangeCode::ClassNameCollision => "class-name-collision",
+            ChangeCode::PythonUnreadable => "python-unreadable",
+            ChangeCode::DatabaseChangedUnmodelled => "database-changed-unmodelled",
         }
     }
 
-    /// How serious: removals critical; incompatible changes high; compatible
-    /// shape changes medium; new objects and indexes low.
+    /// How serious: removals of what code is typed against critical;
+    /// incompatible changes high; compatible shape changes medium; new objects
+    /// and indexes low. docs/schema.md gives the reason for each.
     pub fn severity(self) -> Severity {
         use ChangeCode::*;
         match self {
-            EnumRemoved | TableRemoved | ViewRemoved | ColumnRemoved => Severity::Critical,
+            EnumRemoved | TableRemoved | ViewRemoved | ColumnRemoved | DomainRemoved
+            | CompositeTypeRemoved => Severity::Critical,
+            DomainChanged | CompositeTypeChanged | FunctionRemoved | FunctionChanged
+            | PolicyRemoved | PolicyChanged => Severity::High,
+            TriggerAdded | TriggerRemoved | TriggerChanged | PolicyAdded | SequenceRemoved => {
+                Severity::Medium
+            }
+            DomainAdded | CompositeTypeAdded | SequenceAdded | SequenceChanged | FunctionAdded
+            | ClassNameCollision => Severity::Low,
             EnumLabelsChanged
             | EnumLabelsReordered
             | ColumnTypeChanged
             | RelationKindChanged
-            | PythonAnnotationChanged => Severity::High,
+            | PythonAnnotationChanged
+            | PythonUnreadable => Severity::High,
             ColumnAdded
             | ColumnNullabilityChanged
             | ColumnDefaultChanged
@@ -143,7 +237,8 @@ impl ChangeCode {
             | TableOptionsChanged
             | ConstraintAdded
             | ConstraintRemoved
-            | ConstraintChanged => Severity::Medium,
+            | ConstraintChanged
+            | DatabaseChangedUnmodelled => Severity::Medium,
             EnumAdded | TableAdded | ViewAdded | IndexAdded | IndexRemoved | IndexChanged => {
                 Severity::Low
             }
@@ -155,6 +250,8 @@ impl ChangeCode {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Subject {
+    /// The database as a whole (its `DB_HASH`).
+    Database,
     /// An enum, by qualified name.
     Enum {
         /// Qualified name.
@@ -172,6 +269,14 @@ pub enum Subject {
         /// The constraint's or index's name.
         name: String,
     },
+    /// A domain, composite type, sequence or function.
+    Object {
+        /// What kind.
+        #[serde(rename = "object_kind")]
+        kind: ObjectKind,
+        /// Qualified name (a function's signature).
+        name: String,
+    },
     /// A column of a relation.
     Column {
         /// The relation's qualified name.
@@ -185,6 +290,8 @@ impl Subject {
     /// The key used in [`Locations`]: `enum:s.n`, `relation:s.n`, `column:s.n.c`.
     pub fn key(&self) -> String {
         match self {
+            Subject::Database => "database".to_string(),
+            Subject::Object { kind, name } => format!("object:{} {name}", kind.as_str()),
             Subject::Enum { name } => format!("enum:{name}"),
             Subject::Relation { name } => format!("relation:{name}"),
             Subject::Column { relation, column } => format!("column:{relation}.{column}"),
@@ -195,7 +302,10 @@ impl Subject {
     /// The qualified object name: `s.n` or `s.n.c`.
     pub fn object(&self) -> String {
         match self {
-            Subject::Enum { name } | Subject::Relation { name } => name.clone(),
+            Subject::Database => "database".to_string(),
+            Subject::Enum { name } | Subject::Relation { name } | Subject::Object { name, .. } => {
+                name.clone()
+            }
             Subject::Column { relation, column } => format!("{relation}.{column}"),
             Subject::Part { relation, name } => format!("{relation}.{name}"),
         }
@@ -211,12 +321,31 @@ pub struct Change {
     pub subject: Subject,
     /// One line for people.
     pub message: String,
+    /// How serious: the code's severity, raised for a few changes that break
+    /// typed code (see [`diff`]).
+    pub severity: Severity,
 }
 
 impl Change {
-    /// Its severity (from the code).
+    /// A change with its code's severity.
+    pub fn new(code: ChangeCode, subject: Subject, message: String) -> Change {
+        Change {
+            code,
+            subject,
+            message,
+            severity: code.severity(),
+        }
+    }
+
+    /// Its severity.
     pub fn severity(&self) -> Severity {
-        self.code.severity()
+        self.severity
+    }
+
+    /// The same change, at `severity` when that is higher.
+    fn at_least(mut self, severity: Severity) -> Change {
+        self.severity = self.severity.max(severity);
+        self
     }
 
     /// As a report finding, placed at the repository location of its subject.
@@ -240,6 +369,10 @@ pub struct Locations {
     pub enums_file: String,
     /// The file relations go in.
     pub relations_file: String,
+    /// The version module (where `DB_HASH` is).
+    pub version_file: String,
+    /// The file domains, composite types, sequences and functions go in.
+    pub objects_file: String,
     /// `Subject::key()` → line.
     pub lines: BTreeMap<String, u32>,
 }
@@ -249,6 +382,8 @@ impl Locations {
     /// the file it would be written to.
     pub fn locate(&self, subject: &Subject) -> (String, Option<u32>) {
         let file = match subject {
+            Subject::Database => &self.version_file,
+            Subject::Object { .. } => &self.objects_file,
             Subject::Enum { .. } => &self.enums_file,
             _ => &self.relations_file,
         };
@@ -277,6 +412,7 @@ impl Locations {
 pub fn diff(expected: &DbSchema, actual: &DbSchema) -> Vec<Change> {
     let mut out = Vec::new();
     diff_enums(expected, actual, &mut out);
+    diff_objects(expected, actual, &mut out);
     for (name, exp) in &expected.relations {
         match actual.relations.get(name) {
             None => {
@@ -320,16 +456,77 @@ pub fn diff(expected: &DbSchema, actual: &DbSchema) -> Vec<Change> {
 }
 
 fn push(out: &mut Vec<Change>, code: ChangeCode, subject: Subject, message: String) {
-    out.push(Change {
-        code,
-        subject,
-        message,
-    });
+    out.push(Change::new(code, subject, message));
 }
 
 fn rel_subject(name: &str) -> Subject {
     Subject::Relation {
         name: name.to_string(),
+    }
+}
+
+/// `[added, removed, changed]` codes of an object kind.
+fn object_codes(kind: ObjectKind) -> [ChangeCode; 3] {
+    use ChangeCode::*;
+    match kind {
+        ObjectKind::Domain => [DomainAdded, DomainRemoved, DomainChanged],
+        ObjectKind::CompositeType => [
+            CompositeTypeAdded,
+            CompositeTypeRemoved,
+            CompositeTypeChanged,
+        ],
+        ObjectKind::Sequence => [SequenceAdded, SequenceRemoved, SequenceChanged],
+        ObjectKind::Function => [FunctionAdded, FunctionRemoved, FunctionChanged],
+    }
+}
+
+fn diff_objects(expected: &DbSchema, actual: &DbSchema, out: &mut Vec<Change>) {
+    let subject = |o: &DbObject| Subject::Object {
+        kind: o.kind,
+        name: o.name.clone(),
+    };
+    for (key, exp) in &expected.objects {
+        let [_, removed, changed] = object_codes(exp.kind);
+        match actual.objects.get(key) {
+            None => push(
+                out,
+                removed,
+                subject(exp),
+                format!("{key} no longer exists in the database"),
+            ),
+            Some(act) if act.facts != exp.facts => {
+                let only = |a: &DbObject, b: &DbObject| {
+                    let v: Vec<&str> = a
+                        .facts
+                        .iter()
+                        .filter(|f| !b.facts.contains(f))
+                        .map(String::as_str)
+                        .collect();
+                    if v.is_empty() {
+                        "(order)".to_string()
+                    } else {
+                        v.join("; ")
+                    }
+                };
+                push(
+                    out,
+                    changed,
+                    subject(exp),
+                    format!("{key} changed: {} → {}", only(exp, act), only(act, exp)),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, act) in &actual.objects {
+        if !expected.objects.contains_key(key) {
+            push(
+                out,
+                object_codes(act.kind)[0],
+                subject(act),
+                format!("new {key} in the database: {}", act.facts.join("; ")),
+            );
+        }
     }
 }
 
@@ -400,11 +597,19 @@ fn diff_labels(
     if !removed.is_empty() {
         parts.push(format!("removed {}", removed.join(", ")));
     }
-    push(
-        out,
-        ChangeCode::EnumLabelsChanged,
-        subject,
-        format!("enum {name} labels changed: {}", parts.join("; ")),
+    // A removed label breaks code that names it, as a removed column does.
+    let severity = if removed.is_empty() {
+        Severity::High
+    } else {
+        Severity::Critical
+    };
+    out.push(
+        Change::new(
+            ChangeCode::EnumLabelsChanged,
+            subject,
+            format!("enum {name} labels changed: {}", parts.join("; ")),
+        )
+        .at_least(severity),
     );
 }
 
@@ -458,15 +663,28 @@ fn diff_relation(name: &str, exp: &Relation, act: &Relation, out: &mut Vec<Chang
     for col in &act.columns {
         if exp.column(&col.name).is_none() {
             let null = if col.nullable { "" } else { " NOT NULL" };
-            push(
-                out,
+            // NOT NULL without a default: every insert written against the old
+            // row type now fails.
+            let required = !col.nullable && col.value.is_none() && !act.kind.is_view();
+            let change = Change::new(
                 ChangeCode::ColumnAdded,
                 col_subject(name, &col.name),
                 format!(
-                    "new column {name}.{} ({}{null}) in the database",
-                    col.name, col.data_type
+                    "new column {name}.{} ({}{null}{}) in the database",
+                    col.name,
+                    col.data_type,
+                    if required {
+                        ", no default: inserts must now give it"
+                    } else {
+                        ""
+                    }
                 ),
             );
+            out.push(if required {
+                change.at_least(Severity::High)
+            } else {
+                change
+            });
         }
     }
     diff_named(
@@ -487,19 +705,38 @@ fn diff_relation(name: &str, exp: &Relation, act: &Relation, out: &mut Vec<Chang
         ],
         out,
     );
-    diff_named(
-        name,
-        "index",
-        &exp.indexes.iter().collect(),
-        &act.indexes.iter().collect(),
-        [
-            ChangeCode::IndexAdded,
-            ChangeCode::IndexRemoved,
-            ChangeCode::IndexChanged,
-        ],
-        out,
-    );
+    use ChangeCode::*;
+    let named: [(&str, NamedParts, [ChangeCode; 3]); 3] = [
+        (
+            "trigger",
+            |r| &r.triggers,
+            [TriggerAdded, TriggerRemoved, TriggerChanged],
+        ),
+        (
+            "policy",
+            |r| &r.policies,
+            [PolicyAdded, PolicyRemoved, PolicyChanged],
+        ),
+        (
+            "index",
+            |r| &r.indexes,
+            [IndexAdded, IndexRemoved, IndexChanged],
+        ),
+    ];
+    for (what, map, codes) in named {
+        diff_named(
+            name,
+            what,
+            &map(exp).iter().collect(),
+            &map(act).iter().collect(),
+            codes,
+            out,
+        );
+    }
 }
+
+/// The named parts (triggers, policies, indexes) of a relation.
+type NamedParts = fn(&Relation) -> &BTreeMap<String, String>;
 
 fn col_subject(relation: &str, column: &str) -> Subject {
     Subject::Column {
@@ -523,13 +760,21 @@ fn diff_column(rel: &str, exp: &Column, act: &Column, out: &mut Vec<Change>) {
         );
     }
     if exp.nullable != act.nullable {
-        let now = if act.nullable { "nullable" } else { "NOT NULL" };
-        push(
-            out,
+        let change = Change::new(
             ChangeCode::ColumnNullabilityChanged,
             subject(),
-            format!("{what} is now {now}"),
+            if act.nullable {
+                format!("{what} is now nullable (was NOT NULL): readers typed for a value get None")
+            } else {
+                format!("{what} is now NOT NULL (was nullable)")
+            },
         );
+        // Loosened to nullable: code typed for a value now meets None.
+        out.push(if act.nullable {
+            change.at_least(Severity::High)
+        } else {
+            change
+        });
     }
     if exp.value != act.value {
         let show = |v: &Option<_>| {
@@ -757,17 +1002,19 @@ mod tests {
         let mut loc = Locations {
             enums_file: "schemas/enums.py".into(),
             relations_file: "schemas/tables.py".into(),
+            version_file: "schemas/schema_version.py".into(),
+            objects_file: "schemas/objects.py".into(),
             lines: BTreeMap::new(),
         };
         loc.lines.insert("relation:public.orgs".into(), 12);
-        let change = Change {
-            code: ChangeCode::ColumnAdded,
-            subject: Subject::Column {
+        let change = Change::new(
+            ChangeCode::ColumnAdded,
+            Subject::Column {
                 relation: "public.orgs".into(),
                 column: "x".into(),
             },
-            message: "m".into(),
-        };
+            "m".into(),
+        );
         let f = change.to_finding(&loc);
         assert_eq!(
             (f.file.as_deref(), f.line),

@@ -8,6 +8,6 @@ pub mod model;
 
 pub use diff::{diff, Change, ChangeCode, Locations, Subject};
 pub use model::{
-    normalize_sql, qualified, Column, ColumnValue, Constraint, ConstraintKind, DbSchema, EnumType,
-    Relation, RelationKind, TypeRef,
+    normalize_sql, qualified, Column, ColumnValue, Constraint, ConstraintKind, DbObject, DbSchema,
+    EnumType, ObjectKind, Relation, RelationKind, TypeRef,
 };

@@ -18,6 +18,83 @@ pub struct DbSchema {
     pub enums: BTreeMap<String, EnumType>,
     /// Tables, views and materialised views by qualified name.
     pub relations: BTreeMap<String, Relation>,
+    /// Domains, composite types, sequences and functions, keyed
+    /// `<kind> <qualified name>` (`domain app.email`, `function app.f(uuid)`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub objects: BTreeMap<String, DbObject>,
+    /// Facts hashed into `DB_HASH` that the modules do not describe
+    /// (`extension plpgsql` → `1.0`): a change to them alone is
+    /// `database-changed-unmodelled`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unmodelled: BTreeMap<String, String>,
+}
+
+/// What kind of object a [`DbObject`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ObjectKind {
+    /// `CREATE DOMAIN`.
+    Domain,
+    /// `CREATE TYPE … AS (…)`.
+    CompositeType,
+    /// `CREATE SEQUENCE` (not identity columns' own).
+    Sequence,
+    /// A function or procedure, by signature.
+    Function,
+}
+
+impl ObjectKind {
+    /// Every kind, for parsing.
+    pub const ALL: [ObjectKind; 4] = [
+        ObjectKind::Domain,
+        ObjectKind::CompositeType,
+        ObjectKind::Sequence,
+        ObjectKind::Function,
+    ];
+
+    /// Words for people and for the generated code: `domain`, `composite type`…
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Domain => "domain",
+            ObjectKind::CompositeType => "composite type",
+            ObjectKind::Sequence => "sequence",
+            ObjectKind::Function => "function",
+        }
+    }
+
+    /// The kind named by [`ObjectKind::as_str`].
+    pub fn parse(s: &str) -> Option<ObjectKind> {
+        ObjectKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A domain, composite type, sequence or function: its defining facts, one per
+/// line, in a fixed order (`type: text`, `not null`, `check c: CHECK (…)`;
+/// `attribute a: bigint`; `returns: integer`, `language: sql`…).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbObject {
+    /// What kind.
+    pub kind: ObjectKind,
+    /// Qualified name; for a function, its signature (`app.f(uuid)`).
+    pub name: String,
+    /// The facts that define it.
+    pub facts: Vec<String>,
+}
+
+impl DbObject {
+    /// The key in [`DbSchema::objects`]: `<kind> <name>`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.kind.as_str(), self.name)
+    }
+
+    /// Parse a key back into kind and name.
+    pub fn parse_key(key: &str) -> Option<(ObjectKind, String)> {
+        ObjectKind::ALL.into_iter().find_map(|k| {
+            key.strip_prefix(k.as_str())
+                .and_then(|r| r.strip_prefix(' '))
+                .map(|n| (k, n.to_string()))
+        })
+    }
 }
 
 /// An enum type with its labels in declaration (sort) order.
@@ -99,6 +176,12 @@ pub struct Relation {
     pub options: Vec<String>,
     /// A view's defining query, whitespace-normalised.
     pub definition: Option<String>,
+    /// Triggers by name, with their `CREATE TRIGGER` definition.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub triggers: BTreeMap<String, String>,
+    /// Row-level security policies by name: `FOR SELECT TO r USING (…) WITH CHECK (…)`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, String>,
 }
 
 impl Relation {
@@ -113,6 +196,8 @@ impl Relation {
             indexes: BTreeMap::new(),
             options: Vec::new(),
             definition: None,
+            triggers: BTreeMap::new(),
+            policies: BTreeMap::new(),
         }
     }
 

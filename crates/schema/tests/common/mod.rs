@@ -60,8 +60,16 @@ impl Generated {
         options: &Options,
     ) -> Generated {
         let before = read_dir(dir, "schemas").expect("read before update");
-        let plan = plan_update(dir, db, &before, options, dialect, "2026-01-01T00:00:00Z")
-            .expect("plan update");
+        let plan = plan_update(
+            dir,
+            db,
+            &before,
+            options,
+            dialect,
+            "2026-01-01T00:00:00Z",
+            false,
+        )
+        .expect("plan update");
         apply_update(dir, &plan).expect("apply update");
         let repo = read_dir(dir, "schemas")
             .unwrap_or_else(|e| panic!("generated modules do not read back: {e}"));
@@ -70,8 +78,16 @@ impl Generated {
             left.is_empty(),
             "generated modules differ from the database they came from: {left:#?}"
         );
-        let again = plan_update(dir, db, &repo, options, dialect, "2030-01-01T00:00:00Z")
-            .expect("plan second update");
+        let again = plan_update(
+            dir,
+            db,
+            &repo,
+            options,
+            dialect,
+            "2030-01-01T00:00:00Z",
+            false,
+        )
+        .expect("plan second update");
         assert!(
             again.changed.is_empty(),
             "a second update would change {:?}",
