@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use driftsync_testkit::PgCluster;
+use driftsync_testkit::{text, PgCluster};
 
 fn driftsync(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_driftsync"))
@@ -13,14 +13,6 @@ fn driftsync(dir: &Path, args: &[&str]) -> Output {
         .env("DRIFTSYNC_USER", "cli-test")
         .output()
         .expect("run driftsync")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn make_bundle(repo: &Path, name: &str, body: &str) {

@@ -80,6 +80,12 @@ const COMMANDS: &[(&str, &[&str])] = &[
     ("schema diff", &["schema", "diff", "--database", DB]),
     ("schema update", &["schema", "update", "--database", DB]),
     ("schema report", &["schema", "report", "--database", DB]),
+    (
+        "schema list",
+        &["schema", "list", "tables", "--database", DB],
+    ),
+    ("schema analyze", &["schema", "analyze", "--database", DB]),
+    ("schema docs", &["schema", "docs", "--database", DB]),
     ("hook install", &["hook", "install"]),
     ("matrix", &["matrix"]),
     (

@@ -4,21 +4,13 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use driftsync_testkit::{git, isolated, temp_repo, PgCluster};
+use driftsync_testkit::{git, isolated, temp_repo, text, PgCluster};
 
 fn run(dir: &Path, program: &str, args: &[&str], database: &str) -> Output {
     isolated(Command::new(program).args(args).current_dir(dir))
         .env("DATABASE_URL", database)
         .output()
         .expect("run")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use driftsync_testkit::PgCluster;
+use driftsync_testkit::{text, PgCluster};
 
 fn driftsync(dir: &Path, args: &[&str], database: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_driftsync"))
@@ -14,14 +14,6 @@ fn driftsync(dir: &Path, args: &[&str], database: &str) -> Output {
         .env_remove("CI")
         .output()
         .expect("run driftsync")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn code(o: &Output) -> i32 {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use driftsync_testkit::{git, temp_repo, PgCluster};
+use driftsync_testkit::{git, temp_repo, text, PgCluster};
 
 fn driftsync(dir: &Path, args: &[&str], database: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_driftsync"))
@@ -21,14 +21,6 @@ fn driftsync(dir: &Path, args: &[&str], database: &str) -> Output {
         .env_remove("GITHUB_ACTIONS")
         .output()
         .expect("run driftsync")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const CONFIG: &str = r#"version: "1.0"

@@ -3,6 +3,7 @@
 //! `--dry-run` writes nothing, by-path moves files, and nothing outside the
 //! export folder is ever read, written or deleted.
 
+use driftsync_testkit::text;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,14 +20,6 @@ fn driftsync(dir: &Path, args: &[&str]) -> Output {
         .env_remove("DRIFTSYNC_SPACE_DATABASE")
         .output()
         .expect("run driftsync")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 struct Space {

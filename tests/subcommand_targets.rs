@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use driftsync_testkit::{git, isolated, temp_repo};
+use driftsync_testkit::{git, isolated, temp_repo, text};
 
 /// Decoys: were a command to read them instead of the target, it would
 /// fail (an unreachable database) or see drift (a module of no table).
@@ -38,14 +38,6 @@ fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
         .env("DRIFTSYNC_SPACE_DATABASE", DECOY_URL)
         .output()
         .expect("run")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn sql(db: &Path, statements: &str) {
