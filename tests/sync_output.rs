@@ -123,7 +123,7 @@ fn on_a_terminal(dir: &Path, args: &str, ci: bool) -> String {
     }
     let out = cmd
         .output()
-        .expect("util-linux `script` runs the binary on a pseudo-terminal");
+        .expect("`script` (util-linux) runs the binary on a pseudo-terminal; install it with `apt-get install util-linux` (.ci/run does)");
     assert!(out.status.success(), "{out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

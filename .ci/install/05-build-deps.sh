@@ -2,9 +2,10 @@
 # Build dependencies of the workspace: libgit2 is built with HTTPS (git push
 # to https://github.com) and PostgreSQL connections speak TLS: both link the
 # system OpenSSL on Linux. The tests make certificates with the openssl command;
-# the sync runner's own sync.yaml (a fixture) verifies JSON with jq.
+# the sync runner's own sync.yaml (a fixture) verifies JSON with jq; the
+# progress-bar tests run the binary on a pseudo-terminal with util-linux `script`.
 set -euo pipefail
-PACKAGES=(libssl-dev pkg-config openssl jq)
+PACKAGES=(libssl-dev pkg-config openssl jq util-linux)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
