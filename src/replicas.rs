@@ -8,6 +8,7 @@
 //!   (`driftsync-replica-db`; a relative SQLite path is under the current directory).
 
 use anyhow::bail;
+use driftsync_core::location::{Location, Scheme};
 use driftsync_replica::local::LocalReplica;
 use driftsync_replica::memory::MemoryReplica;
 use driftsync_replica::Replica;
@@ -32,24 +33,14 @@ pub struct OpenOptions {
     pub dry_run: bool,
 }
 
-/// The scheme of a location (`s3` in `s3://b/p`, `memory` in `memory:x`), if it has one.
-fn scheme(spec: &str) -> Option<&str> {
-    let (scheme, _) = spec.split_once(':')?;
-    let valid = scheme.len() > 1
-        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    valid.then_some(scheme)
-}
-
 /// Refuse two locations that are the same local directory, or where one
 /// local directory is inside the other: syncing them would copy the inner one
 /// into itself on every run (or sync a directory with itself). Paths are
 /// compared in canonical form (links, `.` and `..` resolved).
 pub fn refuse_nested(left: &str, right: &str) -> anyhow::Result<()> {
     use driftsync_config::nesting::{canonical, nesting, Nesting};
-    if left.is_empty() || right.is_empty() || scheme(left).is_some() || scheme(right).is_some() {
+    let dir = |s: &str| Location::parse(s).is_ok_and(|l| l.scheme() == Scheme::Dir);
+    if !dir(left) || !dir(right) {
         return Ok(());
     }
     let (l, r) = (std::path::Path::new(left), std::path::Path::new(right));
@@ -70,11 +61,9 @@ pub fn refuse_nested(left: &str, right: &str) -> anyhow::Result<()> {
 
 /// Open the replica a location names.
 pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Replica>> {
-    match scheme(spec) {
-        None => {
-            if spec.is_empty() {
-                bail!("empty location; give a directory path or a URL");
-            }
+    let location = Location::parse(spec)?;
+    match location.scheme() {
+        Scheme::Dir => {
             // One spelling per directory (`d`, `d/`, `../x/d`, a link to
             // it): the location names the ad hoc pair's base and lease.
             let path = std::fs::canonicalize(spec).or_else(|_| std::path::absolute(spec))?;
@@ -87,8 +76,8 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
                 None => Box::new(dir),
             })
         }
-        Some("memory") => Ok(Box::new(MemoryReplica::new(&spec["memory:".len()..]))),
-        Some("s3" | "gs" | "az" | "file") => {
+        Scheme::Memory => Ok(Box::new(MemoryReplica::new(location.rest()))),
+        Scheme::S3 | Scheme::Gs | Scheme::Az | Scheme::File => {
             let mut o = driftsync_replica_object::ObjectOptions::default();
             o.retries = opts.retries.unwrap_or(o.retries);
             o.timeout = opts.request_timeout.unwrap_or(o.timeout);
@@ -96,9 +85,11 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
                 o.backup_prefix =
                     driftsync_replica_object::backup_prefix(p).map_err(anyhow::Error::msg)?;
             }
-            Ok(Box::new(driftsync_replica_object::ObjectReplica::open(spec, o)?))
+            Ok(Box::new(driftsync_replica_object::ObjectReplica::open(
+                spec, o,
+            )?))
         }
-        Some("sqlite" | "postgres" | "postgresql") => {
+        Scheme::Sqlite | Scheme::Postgres => {
             let base = match &opts.root {
                 Some(root) => root.clone(),
                 None => std::env::current_dir()?,
@@ -111,10 +102,6 @@ pub fn open_replica(spec: &str, opts: &OpenOptions) -> anyhow::Result<Box<dyn Re
                 spec, &base, &how,
             )?))
         }
-        Some(other) => bail!(
-            "unsupported location {}: scheme {other:?} is not known; use a directory path, memory:NAME, s3://, gs://, az://, file:, sqlite:// or postgres://",
-            driftsync_core::redact::redact_url(spec)
-        ),
     }
 }
 
@@ -124,11 +111,12 @@ mod tests {
 
     #[test]
     fn schemes_and_paths() {
-        assert_eq!(scheme("s3://bucket/x"), Some("s3"));
-        assert_eq!(scheme("memory:x"), Some("memory"));
-        assert_eq!(scheme("docs/"), None);
-        assert_eq!(scheme("./a:b"), None);
-        assert_eq!(scheme("C:\\x"), None);
+        let scheme = |s: &str| Location::parse(s).unwrap().scheme();
+        assert_eq!(scheme("s3://bucket/x"), Scheme::S3);
+        assert_eq!(scheme("memory:x"), Scheme::Memory);
+        assert_eq!(scheme("docs/"), Scheme::Dir);
+        assert_eq!(scheme("./a:b"), Scheme::Dir);
+        assert_eq!(scheme("C:\\x"), Scheme::Dir);
         assert!(open_replica("memory:t", &OpenOptions::default()).is_ok());
         let err = open_replica("nope://u:secret@h/x", &OpenOptions::default())
             .err()

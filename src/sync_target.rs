@@ -23,12 +23,9 @@ pub fn open_sides(
     let left = LocalReplica::new(repo_root.join(t.local.as_str())).respect_gitignore(t.gitignore);
     // A relative remote directory (or `file:` bucket) is relative to the
     // repository root, like every path in the file.
-    let remote = match t.remote.strip_prefix("file:") {
-        Some(rel) if !rel.starts_with('/') => format!("file:{}", repo_root.join(rel).display()),
-        _ if !t.remote.contains(':') && !t.remote.starts_with('/') => {
-            repo_root.join(&t.remote).display().to_string()
-        }
-        _ => t.remote.clone(),
+    let remote = match driftsync_core::Location::parse(&t.remote) {
+        Ok(location) => location.under(repo_root).to_string(),
+        Err(_) => t.remote.clone(),
     };
     let right = open_replica(
         &remote,

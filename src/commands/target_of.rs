@@ -49,9 +49,7 @@ impl Kind {
 
 /// True for the database URLs a document space lives in.
 pub fn is_database_url(url: &str) -> bool {
-    ["sqlite:", "postgres://", "postgresql://"]
-        .iter()
-        .any(|p| url.starts_with(p))
+    driftsync_core::Location::parse(url).is_ok_and(|l| l.is_database())
 }
 
 /// The configuration, when there is one: `None` when no `.driftsync/sync.yaml`

@@ -7,6 +7,7 @@
 pub mod entry;
 pub mod guard;
 pub mod hash;
+pub mod location;
 pub mod plan;
 pub mod quote;
 pub mod reconcile;
@@ -20,6 +21,7 @@ pub mod time;
 
 pub use entry::Entry;
 pub use hash::Hash;
+pub use location::{Dialect, Location};
 pub use plan::{Action, Base, Conflict, Op, Plan, Side};
 pub use reconcile::{reconcile, reconcile_views, Decision, Direction, Keep, Options, Policy};
 pub use relpath::{RelPath, RelPathError};

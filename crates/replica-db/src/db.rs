@@ -11,14 +11,8 @@ use driftsync_core::redact::RedactedUrl;
 
 use crate::url::{DbTarget, DbUrl};
 
-/// Which database engine a connection talks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
-    /// SQLite (embedded).
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-}
+/// Which database engine a connection talks to (the one `Dialect` of driftsync).
+pub use driftsync_core::Dialect;
 
 /// A value bound to a parameter or read from a column.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use driftsync_core::redact::RedactedUrl;
+use driftsync_core::{Dialect, Location};
 
 /// Which database a URL names, with everything needed to connect.
 #[derive(Clone, Debug)]
@@ -66,9 +67,7 @@ pub enum UrlError {
 
 /// True when `s` looks like a database URL this crate handles.
 pub fn is_db_url(s: &str) -> bool {
-    ["sqlite://", "postgres://", "postgresql://"]
-        .iter()
-        .any(|p| s.starts_with(p))
+    Location::parse(s).is_ok_and(|l| l.is_database())
 }
 
 /// True for a name usable unquoted as a table name.
@@ -103,7 +102,12 @@ impl DbUrl {
                 });
             }
         }
-        let target = if let Some(file) = head.strip_prefix("sqlite://") {
+        let location = Location::parse(head).ok();
+        let target = if let Some(file) = location
+            .as_ref()
+            .filter(|l| l.dialect() == Some(Dialect::Sqlite))
+            .map(Location::rest)
+        {
             if file.is_empty() {
                 return Err(UrlError::NoFile {
                     url: redacted.redacted(),
@@ -117,7 +121,7 @@ impl DbUrl {
                     base.join(path)
                 },
             }
-        } else if head.starts_with("postgres://") || head.starts_with("postgresql://") {
+        } else if location.as_ref().and_then(Location::dialect) == Some(Dialect::Postgres) {
             let conn = if rest.is_empty() {
                 head.to_string()
             } else {

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use driftsync_core::location::{Location, Scheme};
 use driftsync_core::redact::redact_url;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
@@ -129,32 +130,29 @@ pub struct Parsed {
 /// Split a URL into flavor, bucket and prefix.
 pub fn parse(url: &str) -> Result<Parsed, OpenError> {
     let shown = redact_url(url);
-    let (flavor, rest) = if let Some(r) = url.strip_prefix("s3://") {
-        (Flavor::S3, r)
-    } else if let Some(r) = url.strip_prefix("gs://") {
-        (Flavor::Gcs, r)
-    } else if let Some(r) = url.strip_prefix("az://") {
-        (Flavor::Azure, r)
-    } else if let Some(r) = url.strip_prefix("file://") {
-        return Ok(Parsed {
-            flavor: Flavor::File,
-            bucket: String::new(),
-            prefix: r.to_string(),
-        });
-    } else if let Some(r) = url.strip_prefix("file:") {
-        return Ok(Parsed {
-            flavor: Flavor::File,
-            bucket: String::new(),
-            prefix: r.to_string(),
-        });
-    } else if url == "memory:" || url.starts_with("memory:") {
-        return Ok(Parsed {
-            flavor: Flavor::Memory,
-            bucket: String::new(),
-            prefix: String::new(),
-        });
-    } else {
-        return Err(OpenError::Scheme { url: shown });
+    let location = Location::parse(url).map_err(|_| OpenError::Scheme { url: shown.clone() })?;
+    let rest = location.rest();
+    let flavor = match location.scheme() {
+        Scheme::S3 => Flavor::S3,
+        Scheme::Gs => Flavor::Gcs,
+        Scheme::Az => Flavor::Azure,
+        Scheme::File => {
+            return Ok(Parsed {
+                flavor: Flavor::File,
+                bucket: String::new(),
+                prefix: rest.to_string(),
+            })
+        }
+        Scheme::Memory => {
+            return Ok(Parsed {
+                flavor: Flavor::Memory,
+                bucket: String::new(),
+                prefix: String::new(),
+            })
+        }
+        Scheme::Dir | Scheme::Sqlite | Scheme::Postgres => {
+            return Err(OpenError::Scheme { url: shown })
+        }
     };
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.contains('@') {

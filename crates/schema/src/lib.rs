@@ -83,13 +83,7 @@ pub struct SchemaFilter {
 
 /// The dialect a database URL speaks, if we know it.
 pub fn dialect_of(url: &str) -> Option<Dialect> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Some(Dialect::Postgres)
-    } else if url.starts_with("sqlite:") {
-        Some(Dialect::Sqlite)
-    } else {
-        None
-    }
+    driftsync_core::Location::parse(url).ok()?.dialect()
 }
 
 /// Introspect the database at `url` into the canonical model.

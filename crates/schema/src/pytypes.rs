@@ -7,13 +7,7 @@ use driftsync_core::schema::{DbSchema, TypeRef};
 use crate::naming::ClassNames;
 
 /// Which database a model came from; decides how bare type names map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
-    /// PostgreSQL: internal type names (`int4`, `timestamptz`).
-    Postgres,
-    /// SQLite: declared types, mapped by SQLite's affinity rules.
-    Sqlite,
-}
+pub use driftsync_core::Dialect;
 
 /// Imports a generated module needs: `module` → names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -10,11 +10,13 @@ use rusqlite::{Connection, OpenFlags};
 use crate::SchemaError;
 
 /// The file path of a `sqlite://path`, `sqlite:path` or `sqlite::memory:` URL.
-pub fn path_of(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    Some(rest.split('?').next().unwrap_or(rest))
+pub fn path_of(url: &str) -> Option<String> {
+    let loc = driftsync_core::Location::parse(url).ok()?;
+    if loc.dialect() != Some(driftsync_core::Dialect::Sqlite) {
+        return None;
+    }
+    let rest = loc.rest();
+    Some(rest.split('?').next().unwrap_or(rest).to_string())
 }
 
 /// Introspect the SQLite database at `url` (opened read-only; it must exist).

@@ -24,10 +24,7 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
     let local = ctx.rel_path(&local_at, local.trim_end_matches('/'))?;
     let db_at = ["targets", name, "database"];
     let database = ctx.interpolate(&db_at, raw.database.as_deref().unwrap_or(DEFAULT_DATABASE))?;
-    if !["sqlite://", "postgres://", "postgresql://"]
-        .iter()
-        .any(|p| database.starts_with(p))
-    {
+    if !driftsync_core::Location::parse(&database).is_ok_and(|l| l.is_database()) {
         ctx.error_value(
             &db_at,
             format!(

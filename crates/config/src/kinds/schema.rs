@@ -1,6 +1,7 @@
 //! `type: schema`: a database schema against typed Python modules in the repository.
 
 use driftsync_core::report::Severity;
+use driftsync_core::Location;
 
 use super::KindSpec;
 use crate::model::{SchemaTarget, TargetKind};
@@ -44,9 +45,7 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
         Some(d) => {
             let at = ["targets", name, "database"];
             let url = ctx.interpolate(&at, d)?;
-            let known = url.starts_with("postgres://")
-                || url.starts_with("postgresql://")
-                || url.starts_with("sqlite:");
+            let known = Location::parse(&url).is_ok_and(|l| l.is_database());
             if !known && !ctx.is_unset(&at) {
                 ctx.error_value(
                     &at,
@@ -94,17 +93,10 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
 /// under the repository root, like every path in the file, whatever the
 /// directory driftsync started in; any other URL unchanged.
 fn sqlite_under_root(url: &str, root: &std::path::Path) -> String {
-    let Some(prefix) = ["sqlite://", "sqlite:"]
-        .into_iter()
-        .find(|p| url.starts_with(p))
-    else {
-        return url.to_string();
-    };
-    let rest = &url[prefix.len()..];
-    if rest.is_empty() || rest.starts_with('/') || rest.starts_with(":memory:") {
-        return url.to_string();
+    match Location::parse(url) {
+        Ok(l) if l.dialect() == Some(driftsync_core::Dialect::Sqlite) => l.under(root).to_string(),
+        _ => url.to_string(),
     }
-    format!("{prefix}{}", root.join(rest).display())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use super::KindSpec;
 use crate::model::{FileKind, Policy, SyncTarget, TargetKind};
 use crate::raw::{RawCount, RawTarget};
 use crate::resolve::Ctx;
+use driftsync_core::location::{Location, Scheme};
 use driftsync_core::RelPath;
 
 /// The first retry's delay when `retry_delay` is not given (the engine's default).
@@ -70,11 +71,9 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
         }
         Some(r) => ctx.interpolate(&["targets", name, "remote"], r),
     };
-    let db_remote = remote.as_deref().is_some_and(|r| {
-        ["sqlite:", "postgres:", "postgresql:"]
-            .iter()
-            .any(|s| r.starts_with(s))
-    });
+    let db_remote = remote
+        .as_deref()
+        .is_some_and(|r| Location::parse(r).is_ok_and(|l| l.is_database()));
     if raw.template_paths.is_some() && db_remote {
         ctx.error_key(
             &["targets", name, "template_paths"],
@@ -286,21 +285,19 @@ pub(crate) fn split_template_paths(
 
 /// True for the URLs the object-store backend opens.
 fn is_object_url(remote: &str) -> bool {
-    ["s3://", "gs://", "az://", "file:"]
-        .iter()
-        .any(|s| remote.starts_with(s))
+    Location::parse(remote).is_ok_and(|l| {
+        matches!(
+            l.scheme(),
+            Scheme::S3 | Scheme::Gs | Scheme::Az | Scheme::File
+        )
+    })
 }
 
 /// The directory a remote names when it is a plain path (no `scheme:`),
 /// resolved the way the target opens it: relative to the repository root.
 fn remote_dir(remote: &str, root: &std::path::Path) -> Option<std::path::PathBuf> {
-    let has_scheme = remote.split_once(':').is_some_and(|(s, _)| {
-        s.len() > 1
-            && s.starts_with(|c: char| c.is_ascii_alphabetic())
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    });
-    (!has_scheme && !remote.is_empty()).then(|| root.join(remote))
+    let location = Location::parse(remote).ok()?;
+    (location.scheme() == Scheme::Dir).then(|| root.join(remote))
 }
 
 /// A directory remote that is `local`, or holds it, or is inside it: each
