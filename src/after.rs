@@ -89,7 +89,6 @@ pub fn run(
         report.output_tail.push_str(&outcome.tail);
         if !outcome.success() {
             report.status = TargetStatus::Failed;
-            report.success = false;
             report.message = format!(
                 "{}; after command `{}` {}",
                 report.message,

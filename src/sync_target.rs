@@ -2,7 +2,7 @@
 //! `local` (left) with `remote` (right), base in `.driftsync/state/<target>.json`.
 
 use driftsync_config::{Target, TargetKind};
-use driftsync_core::report::{Finding, Severity, TargetStatus};
+use driftsync_core::report::{Finding, FindingCode, Severity, TargetStatus};
 use driftsync_engine::{sync, SyncOptions};
 use driftsync_replica::local::LocalReplica;
 use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
@@ -135,7 +135,7 @@ impl TargetExecutor for SyncExecutor {
             .notes
             .iter()
             .map(|(side, n)| Finding {
-                code: "sync-path-skipped".into(),
+                code: FindingCode::SyncPathSkipped,
                 severity: Severity::Info,
                 message: mask(format!("{side}: {}: {}", n.path, n.reason)),
                 file: None,
@@ -144,7 +144,7 @@ impl TargetExecutor for SyncExecutor {
             })
             .collect();
         report.findings.extend(out.stale_decisions.iter().map(|p| Finding {
-            code: "conflict-decision-stale".into(),
+            code: FindingCode::ConflictDecisionStale,
             severity: Severity::Medium,
             message: mask(format!(
                 "{}/{p}: changed after the conflict was decided; the decision was not applied and the conflict is open again",
@@ -176,7 +176,6 @@ impl TargetExecutor for SyncExecutor {
                 .collect();
             if !report.drifted.is_empty() {
                 report.status = TargetStatus::Drift;
-                report.success = false;
             }
             report.message = format!(
                 "{pending} action(s), {} conflict(s) pending",
@@ -186,11 +185,9 @@ impl TargetExecutor for SyncExecutor {
         }
         if let Some(why) = &out.blocked {
             report.status = TargetStatus::Failed;
-            report.success = false;
             report.message = why.clone();
         } else if out.not_done() > 0 {
             report.status = TargetStatus::Failed;
-            report.success = false;
             report.message = format!("{} action(s) failed or skipped", out.not_done());
             for f in report.findings.iter().filter(|f| f.code == "invalid-file") {
                 report.message.push_str("; ");
@@ -198,7 +195,6 @@ impl TargetExecutor for SyncExecutor {
             }
         } else if out.conflicts_left() > 0 {
             report.status = TargetStatus::Drift;
-            report.success = false;
             report.message = format!("{} conflict(s) left unresolved", out.conflicts_left());
             if out.conflicts_dir.is_some() {
                 report.message.push_str(&format!(
@@ -303,7 +299,7 @@ fn held_back_finding(
         _ => shown,
     };
     Finding {
-        code: "invalid-file".into(),
+        code: FindingCode::InvalidFile,
         severity: Severity::High,
         message: format!(
             "{at}: does not parse: {}; held back, not propagated",

@@ -130,3 +130,62 @@ fn github_run_in_actions_masks_groups_and_publishes() {
     assert!(summary.contains("nightly"), "{summary}");
     assert!(!summary.contains("s3cr3t-value-xyz"));
 }
+
+/// `schema check --ci` annotates its findings through the same code as
+/// `run --ci`: GitHub's limit of 10 per level and step, the most severe
+/// first, an overflow notice, and escaped properties; every finding is still
+/// printed as a line.
+#[test]
+fn schema_check_ci_annotations_follow_the_per_step_limits() {
+    let mut r = Repo::new();
+    let db = r.p("app.db");
+    let sql = |statements: &str| {
+        let py = format!(
+            "import sqlite3; c = sqlite3.connect({:?}); c.executescript({statements:?}); c.commit()",
+            db.to_str().unwrap()
+        );
+        let out = std::process::Command::new("python3")
+            .args(["-c", &py])
+            .output()
+            .expect("python3 (apt-get install python3)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let tables: Vec<String> = (0..12).map(|i| format!("t{i:02}")).collect();
+    sql(&tables
+        .iter()
+        .map(|t| format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, note TEXT);"))
+        .collect::<String>());
+    r.env("DATABASE_URL", "sqlite://app.db");
+    let out = r.run(&["schema", "update"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    sql(&tables
+        .iter()
+        .map(|t| format!("DROP TABLE {t};"))
+        .collect::<String>());
+    let out = r.run(&["schema", "check", "--ci"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let removed = lines
+        .iter()
+        .filter(|l| l.contains("table-removed") && !l.starts_with("::"))
+        .count();
+    assert_eq!(removed, 12, "every finding is a line:\n{}", out.stdout);
+    let errors: Vec<&&str> = lines.iter().filter(|l| l.starts_with("::error ")).collect();
+    assert_eq!(errors.len(), 10, "at most 10 per level:\n{}", out.stdout);
+    assert!(
+        errors
+            .iter()
+            .all(|l| l.contains("file=schemas/tables.py,line=")
+                && l.contains("title=table-removed (critical)")),
+        "{errors:?}"
+    );
+    let notice = lines
+        .iter()
+        .find(|l| l.starts_with("::notice "))
+        .unwrap_or_else(|| panic!("no overflow notice:\n{}", out.stdout));
+    assert!(notice.contains("2 more finding(s) not shown"), "{notice}");
+}

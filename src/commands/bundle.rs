@@ -465,7 +465,9 @@ impl driftsync_runner::TargetExecutor for BundleExecutor {
         ctx: &driftsync_runner::RunContext<'_>,
     ) -> Result<driftsync_core::report::TargetReport, driftsync_runner::ExecError> {
         use driftsync_config::{Direction, TargetKind};
-        use driftsync_core::report::{ActionOutcome, ActionRecord, ConflictRecord, TargetStatus};
+        use driftsync_core::report::{
+            ActionOutcome, ActionRecord, ConflictRecord, Resolution, TargetStatus,
+        };
         use driftsync_runner::ExecError;
 
         let TargetKind::Bundle(cfg) = &target.kind else {
@@ -537,9 +539,10 @@ impl driftsync_runner::TargetExecutor for BundleExecutor {
                         reason:
                             "changed in the folder and in the database since the recorded version"
                                 .into(),
-                        resolution:
+                        resolution: Resolution::ForAPerson(
                             "left for a person: import under a new version, or export --force"
                                 .into(),
+                        ),
                     });
                     continue;
                 }
@@ -570,10 +573,8 @@ impl driftsync_runner::TargetExecutor for BundleExecutor {
         };
         if failed {
             report.status = TargetStatus::Failed;
-            report.success = false;
         } else if left > 0 {
             report.status = TargetStatus::Drift;
-            report.success = false;
         }
         report.message = format!(
             "{} bundle(s), {} not in sync, {} action(s), {} conflict(s)",

@@ -521,7 +521,9 @@ fn now() -> String {
     rfc3339_utc(secs)
 }
 
-/// `file:line: severity code: message`, plus GitHub annotations in CI.
+/// `file:line: severity code: message`, plus GitHub annotations in CI (the
+/// same annotations, limits and escaping as `run` and `check`, from
+/// `driftsync_github::annotations`).
 pub fn print_findings(findings: &[Finding], ci: bool) {
     for f in findings {
         let at = match (&f.file, f.line) {
@@ -530,33 +532,13 @@ pub fn print_findings(findings: &[Finding], ci: bool) {
             _ => String::new(),
         };
         println!("{at}{} {}: {}", f.severity.as_str(), f.code, f.message);
-        if ci {
-            let level = if f.severity >= Severity::High {
-                "error"
-            } else {
-                "warning"
-            };
-            let mut props = Vec::new();
-            if let Some(file) = &f.file {
-                props.push(format!("file={}", escape_property(file)));
-            }
-            if let Some(line) = f.line {
-                props.push(format!("line={line}"));
-            }
-            props.push(format!("title={}", escape_property(&f.code)));
-            println!("::{level} {}::{}", props.join(","), escape_data(&f.message));
+    }
+    if ci {
+        use driftsync_github::annotations::{annotations_of, AnnotationSet};
+        for line in AnnotationSet::limit(annotations_of(findings)).lines() {
+            println!("{line}");
         }
     }
-}
-
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 fn cell(s: &str) -> String {

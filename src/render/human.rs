@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use driftsync_core::report::{Report, TargetStatus};
+use driftsync_core::report::{GatePhase, Report, TargetStatus};
 use driftsync_github::workflow_commands::{endgroup, group};
 use driftsync_runner::{Event, Events, Masker};
 
@@ -27,7 +27,7 @@ fn status_word(s: TargetStatus) -> &'static str {
         TargetStatus::Ok => "ok",
         TargetStatus::Drift => "DRIFT",
         TargetStatus::Failed => "FAILED",
-        TargetStatus::Skipped => "skipped",
+        TargetStatus::Skipped | TargetStatus::NotRun => "skipped",
     }
 }
 
@@ -76,7 +76,7 @@ impl Events for Human<'_> {
                 writeln!(
                     out,
                     "{} {} {}: {}",
-                    if t.success { "✓" } else { "✗" },
+                    if t.success() { "✓" } else { "✗" },
                     t.target,
                     status_word(t.status),
                     t.message
@@ -127,7 +127,11 @@ pub fn summary(report: &Report) -> String {
                 ));
             }
             s.push('\n');
-        } else if report.gates.iter().any(|g| g.phase == "push" && !g.passed) {
+        } else if report
+            .gates
+            .iter()
+            .any(|g| g.phase == GatePhase::Push && !g.passed)
+        {
             s.push_str("  NOT pushed (see the `git push` gate above)\n");
         }
     } else if !report.dry_run && report.command == "run" {

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{ActionOutcome, ActionRecord, ConflictRecord};
+use crate::report::{ActionOutcome, ActionRecord, ConflictRecord, Resolution};
 use crate::{RelPath, Snapshot};
 
 /// One of the two replicas of a sync.
@@ -192,8 +192,8 @@ pub struct Conflict {
     pub path: RelPath,
     /// Why it is a conflict.
     pub reason: String,
-    /// How the policy resolved it, or `unresolved`.
-    pub resolution: String,
+    /// How the policy resolved it, or that it is left unresolved.
+    pub resolution: Resolution,
     /// The left side's modification time (ns since the epoch).
     #[serde(default)]
     pub left_mtime_ns: i64,
@@ -205,7 +205,7 @@ pub struct Conflict {
 impl Conflict {
     /// True when no action resolves it (policy `skip`, `fail` or `manual`).
     pub fn unresolved(&self) -> bool {
-        self.resolution.starts_with("unresolved")
+        self.resolution.is_unresolved()
     }
 
     /// One line: `! conflict  path  reason (resolution)`.
@@ -215,7 +215,7 @@ impl Conflict {
             "conflict",
             crate::quote::path(self.path.as_str()),
             crate::quote::text(&self.reason),
-            crate::quote::text(&self.resolution)
+            crate::quote::text(self.resolution.as_str())
         )
     }
 

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Action, Base, Conflict, Note, Op, Plan, Side};
+use crate::report::Resolution;
 use crate::{Entry, Hash, RelPath, Snapshot, View};
 
 /// How a conflict (changed on both sides, contents differ) is resolved.
@@ -264,10 +265,6 @@ pub struct Decision {
     pub right: Hash,
 }
 
-/// The resolution of a conflict kept for a person under [`Policy::Manual`].
-pub const MANUAL_RESOLUTION: &str =
-    "unresolved: both versions kept for review (on_conflict manual)";
-
 fn same(a: Option<&Entry>, b: Option<&Entry>) -> bool {
     match (a, b) {
         (None, None) => true,
@@ -410,7 +407,7 @@ impl Ctx<'_> {
         };
         let resolution = if let Some((side, why)) = winner {
             self.push(path, Op::Copy { from: side }, format!("{reason}: {why}"));
-            format!("{why}; {}'s version backed up", side.other())
+            Resolution::Resolved(format!("{why}; {}'s version backed up", side.other()))
         } else if keep_both {
             // By hand the local version keeps the path.
             let winner = match decided {
@@ -441,11 +438,11 @@ impl Ctx<'_> {
                 },
                 format!("{reason}: {why}"),
             );
-            why
+            Resolution::Resolved(why)
         } else if self.opts.policy == Policy::Manual {
-            MANUAL_RESOLUTION.to_string()
+            Resolution::Manual
         } else {
-            "unresolved".to_string()
+            Resolution::Unresolved
         };
         self.plan.conflicts.push(Conflict {
             path: path.clone(),
@@ -792,7 +789,7 @@ mod tests {
         assert_eq!(p.actions.len(), 1, "{}", p.render());
         assert_eq!(p.actions[0].path.as_str(), "g");
         assert_eq!(p.unresolved().count(), 1);
-        assert_eq!(p.conflicts[0].resolution, MANUAL_RESOLUTION);
+        assert_eq!(p.conflicts[0].resolution, Resolution::Manual);
     }
 
     #[test]

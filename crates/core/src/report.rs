@@ -5,7 +5,12 @@
 //! per-target field names marked *stable* are what users already script
 //! against: do not rename them.
 
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::schema::diff::ChangeCode;
 
 /// How serious a finding is. Ordered: `Info < Low < Medium < High < Critical`.
 #[derive(
@@ -55,7 +60,8 @@ impl Severity {
 #[schemars(deny_unknown_fields)]
 pub struct Finding {
     /// Stable machine code, e.g. `column-removed`, `secret-github-token`.
-    pub code: String,
+    #[schemars(with = "String")]
+    pub code: FindingCode,
     /// How serious it is.
     pub severity: Severity,
     /// One line for people. Never contains a secret value.
@@ -69,6 +75,200 @@ pub struct Finding {
     /// 1-based column in `file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
+}
+
+/// The stable machine code of a [`Finding`]; in JSON, its kebab-case text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FindingCode {
+    /// A schema difference (`column-removed`, `enum-added`…).
+    Schema(ChangeCode),
+    /// A file that does not parse as its kind (`invalid-file`).
+    InvalidFile,
+    /// A target left a change that is not committed (`uncommitted-change`).
+    UncommittedChange,
+    /// A sync passed over a path on purpose (`sync-path-skipped`).
+    SyncPathSkipped,
+    /// A recorded conflict decision no longer matches the files (`conflict-decision-stale`).
+    ConflictDecisionStale,
+    /// A secret matched by the named rule (`secret-RULE`).
+    Secret(String),
+    /// A code this version does not know (read from another version's report).
+    Other(String),
+}
+
+impl FindingCode {
+    /// The stable text, e.g. `column-removed`, `secret-github-token`.
+    pub fn as_str(&self) -> Cow<'_, str> {
+        match self {
+            FindingCode::Schema(c) => Cow::Borrowed(c.as_str()),
+            FindingCode::InvalidFile => Cow::Borrowed("invalid-file"),
+            FindingCode::UncommittedChange => Cow::Borrowed("uncommitted-change"),
+            FindingCode::SyncPathSkipped => Cow::Borrowed("sync-path-skipped"),
+            FindingCode::ConflictDecisionStale => Cow::Borrowed("conflict-decision-stale"),
+            FindingCode::Secret(rule) => Cow::Owned(format!("secret-{rule}")),
+            FindingCode::Other(code) => Cow::Borrowed(code),
+        }
+    }
+
+    /// The code a text names (every text names one: unknown ones are `Other`).
+    pub fn parse(text: &str) -> FindingCode {
+        let fixed = [
+            FindingCode::InvalidFile,
+            FindingCode::UncommittedChange,
+            FindingCode::SyncPathSkipped,
+            FindingCode::ConflictDecisionStale,
+        ];
+        if let Some(code) = fixed.into_iter().find(|c| c.as_str() == text) {
+            return code;
+        }
+        if let Some(c) = ChangeCode::ALL.iter().find(|c| c.as_str() == text) {
+            return FindingCode::Schema(*c);
+        }
+        match text.strip_prefix("secret-") {
+            Some(rule) => FindingCode::Secret(rule.to_string()),
+            None => FindingCode::Other(text.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for FindingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+impl PartialEq<str> for FindingCode {
+    fn eq(&self, text: &str) -> bool {
+        self.as_str() == text
+    }
+}
+
+impl PartialEq<&str> for FindingCode {
+    fn eq(&self, text: &&str) -> bool {
+        self.as_str() == *text
+    }
+}
+
+impl From<&str> for FindingCode {
+    fn from(text: &str) -> FindingCode {
+        FindingCode::parse(text)
+    }
+}
+
+impl From<ChangeCode> for FindingCode {
+    fn from(c: ChangeCode) -> FindingCode {
+        FindingCode::Schema(c)
+    }
+}
+
+impl Serialize for FindingCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FindingCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<FindingCode, D::Error> {
+        Ok(FindingCode::parse(&String::deserialize(d)?))
+    }
+}
+
+/// How a sync conflict ended; in JSON, one line of text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Resolution {
+    /// A policy or a person chose; the text says how ("left wins (policy
+    /// local); right's version backed up", "keep both: …").
+    Resolved(String),
+    /// Left for a person to decide with `driftsync conflicts` (policy `manual`).
+    Manual,
+    /// Left for a person; the text (starting `left for a person`) says what
+    /// to do.
+    ForAPerson(String),
+    /// Left as it is (policy `skip` or `fail`).
+    Unresolved,
+}
+
+impl Resolution {
+    /// The text of [`Resolution::Manual`].
+    pub const MANUAL: &'static str =
+        "unresolved: both versions kept for review (on_conflict manual)";
+
+    /// True when no action resolves it.
+    pub fn is_unresolved(&self) -> bool {
+        !matches!(self, Resolution::Resolved(_))
+    }
+
+    /// The text, as reports and lines show it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Resolution::Resolved(how) | Resolution::ForAPerson(how) => how,
+            Resolution::Manual => Resolution::MANUAL,
+            Resolution::Unresolved => "unresolved",
+        }
+    }
+
+    /// The resolution a report's text names.
+    pub fn parse(text: &str) -> Resolution {
+        match text {
+            "unresolved" => Resolution::Unresolved,
+            Resolution::MANUAL => Resolution::Manual,
+            how if how.starts_with("left for a person") => Resolution::ForAPerson(how.to_string()),
+            how => Resolution::Resolved(how.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Resolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Resolution {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Resolution {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Resolution, D::Error> {
+        Ok(Resolution::parse(&String::deserialize(d)?))
+    }
+}
+
+/// When a gate ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GatePhase {
+    /// Before any target (`safety.pre_sync_checks`).
+    PreSync,
+    /// After the targets (`safety.post_sync_checks`).
+    PostSync,
+    /// The drift gate of `check` (uncommitted changes).
+    Drift,
+    /// The run's commit.
+    Commit,
+    /// The run's push.
+    Push,
+}
+
+impl GatePhase {
+    /// The name used in reports and configs (`pre_sync`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatePhase::PreSync => "pre_sync",
+            GatePhase::PostSync => "post_sync",
+            GatePhase::Drift => "drift",
+            GatePhase::Commit => "commit",
+            GatePhase::Push => "push",
+        }
+    }
+}
+
+impl fmt::Display for GatePhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What became of one planned action.
@@ -114,7 +314,8 @@ pub struct ConflictRecord {
     /// Why it is a conflict.
     pub reason: String,
     /// How the policy resolved it, or `unresolved`.
-    pub resolution: String,
+    #[schemars(with = "String")]
+    pub resolution: Resolution,
 }
 
 /// What a dry run did with a target or gate (absent outside dry runs).
@@ -147,8 +348,8 @@ impl DryRunMode {
 pub struct GateResult {
     /// The gate's name from the config.
     pub name: String,
-    /// `pre_sync`, `post_sync` or `drift`.
-    pub phase: String,
+    /// When it ran: `pre_sync`, `post_sync`, `drift`, `commit` or `push`.
+    pub phase: GatePhase,
     /// Passed?
     pub passed: bool,
     /// One line for people.
@@ -173,18 +374,40 @@ pub enum TargetStatus {
     Drift,
     /// Failed.
     Failed,
-    /// Not run (idempotent push with unchanged inputs, an earlier failure with --fail-fast…).
+    /// Not run, and nothing was wrong with that (an idempotent push with
+    /// unchanged inputs, a command with nothing to do).
     Skipped,
+    /// Not run because something before it failed (a pre-sync check, an
+    /// earlier target with `--fail-fast`): a failure. Written `skipped`, with
+    /// `success: false`.
+    #[serde(rename = "skipped", skip_deserializing)]
+    NotRun,
 }
 
 impl TargetStatus {
+    /// True unless the target failed, drifted or could not run: what a
+    /// report's `success` says.
+    pub fn is_success(self) -> bool {
+        matches!(self, TargetStatus::Ok | TargetStatus::Skipped)
+    }
+
+    /// The name used in reports (`ok`, `drift`, `failed`, `skipped`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetStatus::Ok => "ok",
+            TargetStatus::Drift => "drift",
+            TargetStatus::Failed => "failed",
+            TargetStatus::Skipped | TargetStatus::NotRun => "skipped",
+        }
+    }
+
     /// The status with its icon, as the Markdown reports show it.
     pub fn badge(self) -> &'static str {
         match self {
             TargetStatus::Ok => "✅ ok",
             TargetStatus::Drift => "⚠️ drift",
             TargetStatus::Failed => "❌ failed",
-            TargetStatus::Skipped => "⏭️ skipped",
+            TargetStatus::Skipped | TargetStatus::NotRun => "⏭️ skipped",
         }
     }
 }
@@ -213,9 +436,51 @@ pub struct PushRecord {
 }
 
 /// One target's part of the report.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(deny_unknown_fields)]
+///
+/// `success` is not stored: it is [`TargetReport::success`], read from the
+/// status. In JSON it is written out (the wire form is [`TargetReportJson`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "TargetReportJson", into = "TargetReportJson")]
 pub struct TargetReport {
+    /// *Stable.* The target's name.
+    pub target: String,
+    /// The target's type (`command`, `sync`, `bundle`, `schema`).
+    pub kind: String,
+    /// *Stable.* `pull`, `push` or `bidirectional`.
+    pub direction: String,
+    /// How it ended.
+    pub status: TargetStatus,
+    /// *Stable.* One line for people.
+    pub message: String,
+    /// *Stable.* Seconds.
+    pub duration: f64,
+    /// *Stable.* Repository paths this target created or changed; a directory
+    /// (ending in `/`) that an output glob takes whole and that changed
+    /// wholesale stands for its files.
+    pub outputs_created: Vec<String>,
+    /// *Stable.* The verification outcome, when verification ran.
+    pub verification_passed: Option<bool>,
+    /// The verification's details.
+    pub verification: Option<VerificationResult>,
+    /// Paths that differ from what they should be (check mode).
+    pub drifted: Vec<String>,
+    /// Sync actions.
+    pub actions: Vec<ActionRecord>,
+    /// Sync conflicts.
+    pub conflicts: Vec<ConflictRecord>,
+    /// Findings (schema drift, invalid files…).
+    pub findings: Vec<Finding>,
+    /// The last lines of the target's output (secrets masked).
+    pub output_tail: String,
+    /// In a dry run: `previewed` (ran with `DRIFTSYNC_DRY_RUN=1`, or planned)
+    /// or `listed` (nothing ran; `message` says what would). Absent otherwise.
+    pub dry_run_mode: Option<DryRunMode>,
+}
+
+/// A [`TargetReport`] as `report.json` writes it, with `success` spelled out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields, rename = "TargetReport")]
+pub struct TargetReportJson {
     /// *Stable.* The target's name.
     pub target: String,
     /// The target's type (`command`, `sync`, `bundle`, `schema`).
@@ -259,6 +524,74 @@ pub struct TargetReport {
     /// or `listed` (nothing ran; `message` says what would). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dry_run_mode: Option<DryRunMode>,
+}
+
+impl TargetReport {
+    /// True unless the target failed, drifted or could not run.
+    pub fn success(&self) -> bool {
+        self.status.is_success()
+    }
+}
+
+impl From<TargetReport> for TargetReportJson {
+    fn from(t: TargetReport) -> TargetReportJson {
+        TargetReportJson {
+            success: t.success(),
+            target: t.target,
+            kind: t.kind,
+            direction: t.direction,
+            status: t.status,
+            message: t.message,
+            duration: t.duration,
+            outputs_created: t.outputs_created,
+            verification_passed: t.verification_passed,
+            verification: t.verification,
+            drifted: t.drifted,
+            actions: t.actions,
+            conflicts: t.conflicts,
+            findings: t.findings,
+            output_tail: t.output_tail,
+            dry_run_mode: t.dry_run_mode,
+        }
+    }
+}
+
+impl From<TargetReportJson> for TargetReport {
+    /// A `skipped` target that did not succeed was not run because of an
+    /// earlier failure.
+    fn from(t: TargetReportJson) -> TargetReport {
+        let status = match (t.status, t.success) {
+            (TargetStatus::Skipped, false) => TargetStatus::NotRun,
+            (status, _) => status,
+        };
+        TargetReport {
+            target: t.target,
+            kind: t.kind,
+            direction: t.direction,
+            status,
+            message: t.message,
+            duration: t.duration,
+            outputs_created: t.outputs_created,
+            verification_passed: t.verification_passed,
+            verification: t.verification,
+            drifted: t.drifted,
+            actions: t.actions,
+            conflicts: t.conflicts,
+            findings: t.findings,
+            output_tail: t.output_tail,
+            dry_run_mode: t.dry_run_mode,
+        }
+    }
+}
+
+impl schemars::JsonSchema for TargetReport {
+    fn schema_name() -> Cow<'static, str> {
+        TargetReportJson::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        TargetReportJson::json_schema(generator)
+    }
 }
 
 /// Outcome of a target's verification command.
@@ -339,7 +672,7 @@ mod tests {
     fn dry_run_mode_is_additive_and_absent_outside_dry_runs() {
         let gate = GateResult {
             name: "g".into(),
-            phase: "pre_sync".into(),
+            phase: GatePhase::PreSync,
             passed: true,
             message: String::new(),
             findings: Vec::new(),
@@ -363,6 +696,67 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&DryRunMode::Previewed).unwrap(),
             format!("\"{}\"", DryRunMode::Previewed.as_str())
+        );
+    }
+
+    #[test]
+    fn success_is_read_from_the_status_and_the_json_is_unchanged() {
+        let json = |status: &str, success: bool| {
+            format!(
+                r#"{{"target":"t","type":"command","direction":"push","success":{success},"status":"{status}","message":"","duration":0.0,"outputs_created":[],"verification_passed":null}}"#
+            )
+        };
+        for (status, success, typed) in [
+            ("ok", true, TargetStatus::Ok),
+            ("drift", false, TargetStatus::Drift),
+            ("failed", false, TargetStatus::Failed),
+            ("skipped", true, TargetStatus::Skipped),
+            ("skipped", false, TargetStatus::NotRun),
+        ] {
+            let text = json(status, success);
+            let t: TargetReport = serde_json::from_str(&text).unwrap();
+            assert_eq!((t.status, t.success()), (typed, success), "{text}");
+            assert_eq!(serde_json::to_string(&t).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn codes_resolutions_and_phases_keep_their_text() {
+        for text in [
+            "column-removed",
+            "invalid-file",
+            "uncommitted-change",
+            "sync-path-skipped",
+            "conflict-decision-stale",
+            "secret-github-token",
+            "something-newer",
+        ] {
+            let code = FindingCode::parse(text);
+            assert_eq!(code.as_str(), text);
+            assert_eq!(serde_json::to_value(&code).unwrap(), text);
+        }
+        assert_eq!(
+            FindingCode::parse("column-removed"),
+            FindingCode::Schema(ChangeCode::ColumnRemoved)
+        );
+        assert_eq!(
+            FindingCode::parse("secret-aws-key"),
+            FindingCode::Secret("aws-key".into())
+        );
+        for r in [
+            Resolution::Unresolved,
+            Resolution::Manual,
+            Resolution::Resolved("left wins (policy local); right's version backed up".into()),
+            Resolution::ForAPerson("left for a person: import under a new version".into()),
+        ] {
+            let back: Resolution =
+                serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
+            assert_eq!(back, r);
+        }
+        assert!(Resolution::Manual.is_unresolved() && Resolution::Unresolved.is_unresolved());
+        assert_eq!(
+            serde_json::to_value(GatePhase::PostSync).unwrap(),
+            GatePhase::PostSync.as_str()
         );
     }
 

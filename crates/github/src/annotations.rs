@@ -54,8 +54,15 @@ pub fn level_for(severity: Severity) -> Level {
 /// Every finding of the report that has a file and a line, most severe first
 /// (stable within a severity).
 pub fn annotations_for(report: &Report) -> Vec<Annotation> {
-    let mut found: Vec<(&Finding, Annotation)> = report
-        .findings()
+    annotations_of(report.findings())
+}
+
+/// The annotations of some findings (those with a file and a line), most
+/// severe first (stable within a severity): what every command that prints
+/// findings in CI shows.
+pub fn annotations_of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Annotation> {
+    let mut found: Vec<(&Finding, Annotation)> = findings
+        .into_iter()
         .filter_map(|f| {
             let file = f.file.as_ref()?;
             let line = f.line?;
@@ -175,7 +182,6 @@ mod tests {
                 target: "db".into(),
                 kind: "schema".into(),
                 direction: "pull".into(),
-                success: false,
                 status: TargetStatus::Drift,
                 message: "drift".into(),
                 duration: 1.0,

@@ -143,7 +143,6 @@ mod tests {
                     target: name.into(),
                     kind: "sync".into(),
                     direction: "pull".into(),
-                    success: ok,
                     status,
                     message: "m|x".into(),
                     duration: 2.0,

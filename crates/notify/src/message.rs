@@ -110,12 +110,7 @@ pub struct Summary {
 }
 
 fn status_name(s: TargetStatus) -> &'static str {
-    match s {
-        TargetStatus::Ok => "ok",
-        TargetStatus::Drift => "drift",
-        TargetStatus::Failed => "failed",
-        TargetStatus::Skipped => "skipped",
-    }
+    s.as_str()
 }
 
 /// The first non-empty line of `s`, at most [`MAX_MESSAGE`] characters.
@@ -161,7 +156,7 @@ impl Summary {
                 TargetStatus::Ok => s.ok += 1,
                 TargetStatus::Drift => s.drift += 1,
                 TargetStatus::Failed => s.failed += 1,
-                TargetStatus::Skipped => s.skipped += 1,
+                TargetStatus::Skipped | TargetStatus::NotRun => s.skipped += 1,
             }
             let mut message = one_line(&mask(&t.message));
             if t.status == TargetStatus::Failed {
@@ -573,7 +568,7 @@ mod tests {
         let mut r = report(vec![target("a", TargetStatus::Ok, "fine")]);
         r.gates.push(
             serde_json::from_value::<GateResult>(json!({
-                "name": "clean", "phase": "pre", "passed": false, "message": "dirty tree"
+                "name": "clean", "phase": "pre_sync", "passed": false, "message": "dirty tree"
             }))
             .unwrap(),
         );

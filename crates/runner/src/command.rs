@@ -60,7 +60,6 @@ impl TargetExecutor for CommandExecutor {
                     report.message = "inputs unchanged since the last push".into();
                 } else {
                     report.status = TargetStatus::Drift;
-                    report.success = false;
                     report.drifted = changed_inputs(last.as_ref(), &now);
                     report.message = format!(
                         "{} input file(s) changed since the last push; run `driftsync run --target {}`",
@@ -136,7 +135,6 @@ impl TargetExecutor for CommandExecutor {
             }
         } else {
             report.status = TargetStatus::Failed;
-            report.success = false;
             report.message = format!("{what} {}", outcome.describe(target.timeout));
         }
         Ok(report)

@@ -1,6 +1,6 @@
 //! What the runner tells the world while it works; the binary renders it.
 
-use driftsync_core::report::{GateResult, TargetReport};
+use driftsync_core::report::{GatePhase, GateResult, TargetReport};
 
 /// One thing that happened during a run.
 #[derive(Debug)]
@@ -9,8 +9,8 @@ pub enum Event<'a> {
     GateStarted {
         /// Gate name.
         name: &'a str,
-        /// `pre_sync`, `post_sync` or `drift`.
-        phase: &'a str,
+        /// When it runs.
+        phase: GatePhase,
     },
     /// A gate finished.
     GateFinished(&'a GateResult),

@@ -69,7 +69,6 @@ pub fn new_report(target: &Target) -> TargetReport {
         target: target.name.clone(),
         kind: target.type_name().to_string(),
         direction: target.direction.as_str().to_string(),
-        success: true,
         status: TargetStatus::Ok,
         message: String::new(),
         duration: 0.0,

@@ -1,7 +1,7 @@
 //! Pre-sync, post-sync and drift gates.
 
 use driftsync_config::{Check, CheckKind, DriftGate};
-use driftsync_core::report::{DryRunMode, Finding, GateResult, Severity};
+use driftsync_core::report::{DryRunMode, Finding, FindingCode, GatePhase, GateResult, Severity};
 
 use crate::events::Event;
 use crate::executor::RunContext;
@@ -20,10 +20,10 @@ const OWN_PATHS: [&str; 3] = [
 
 /// A command gate in a dry run: not run (commands that were not declared
 /// safe for a dry run never run), counted as passed, marked `listed`.
-fn listed(name: &str, phase: &str, command: &str, ctx: &RunContext<'_>) -> GateResult {
+fn listed(name: &str, phase: GatePhase, command: &str, ctx: &RunContext<'_>) -> GateResult {
     let r = GateResult {
         name: name.to_string(),
-        phase: phase.into(),
+        phase,
         passed: true,
         message: format!("dry run: would run `{}`; not run", ctx.masker.mask(command)),
         findings: Vec::new(),
@@ -35,7 +35,7 @@ fn listed(name: &str, phase: &str, command: &str, ctx: &RunContext<'_>) -> GateR
 
 /// Run one check of `phase` (`pre_sync` or `post_sync`). In a dry run a
 /// command check is only listed; built-in checks (read-only) run.
-pub fn run_check(check: &Check, phase: &str, ctx: &RunContext<'_>) -> GateResult {
+pub fn run_check(check: &Check, phase: GatePhase, ctx: &RunContext<'_>) -> GateResult {
     ctx.events.event(Event::GateStarted {
         name: &check.name,
         phase,
@@ -88,7 +88,7 @@ pub fn run_check(check: &Check, phase: &str, ctx: &RunContext<'_>) -> GateResult
                         .collect();
                     for p in &dirty {
                         findings.push(Finding {
-                            code: "uncommitted-change".into(),
+                            code: FindingCode::UncommittedChange,
                             severity: Severity::Medium,
                             message: format!("{p} has uncommitted changes"),
                             file: Some(p.clone()),
@@ -152,7 +152,7 @@ pub fn run_check(check: &Check, phase: &str, ctx: &RunContext<'_>) -> GateResult
     };
     let r = GateResult {
         name: check.name.clone(),
-        phase: phase.into(),
+        phase,
         passed,
         message,
         findings,
@@ -167,10 +167,10 @@ pub fn run_check(check: &Check, phase: &str, ctx: &RunContext<'_>) -> GateResult
 pub fn run_drift_gate(g: &DriftGate, ctx: &RunContext<'_>) -> GateResult {
     ctx.events.event(Event::GateStarted {
         name: &g.name,
-        phase: "drift",
+        phase: GatePhase::Drift,
     });
     if ctx.dry_run {
-        return listed(&g.name, "drift", &g.command, ctx);
+        return listed(&g.name, GatePhase::Drift, &g.command, ctx);
     }
     let (passed, message) = match process::run(
         Program::Shell(&g.command),
@@ -203,7 +203,7 @@ pub fn run_drift_gate(g: &DriftGate, ctx: &RunContext<'_>) -> GateResult {
     };
     let r = GateResult {
         name: g.name.clone(),
-        phase: "drift".into(),
+        phase: GatePhase::Drift,
         passed,
         message,
         findings: Vec::new(),

@@ -5,7 +5,7 @@ use std::time::{Instant, SystemTime};
 use driftsync_config::{Config, Direction, Target, TargetKind};
 use driftsync_core::redact::{redact_url, Secret};
 use driftsync_core::report::{
-    DryRunMode, GateResult, PushRecord, Report, TargetReport, TargetStatus,
+    DryRunMode, GatePhase, GateResult, PushRecord, Report, TargetReport, TargetStatus,
 };
 
 use crate::events::{Event, Events};
@@ -133,7 +133,9 @@ pub fn run(
 
     // Pre-sync gates: a failure stops the run before any target.
     for c in config.safety.pre_sync_checks.iter().filter(|c| wanted(c)) {
-        report.gates.push(gates::run_check(c, "pre_sync", &ctx));
+        report
+            .gates
+            .push(gates::run_check(c, GatePhase::PreSync, &ctx));
     }
     let pre_ok = report.gates.iter().all(|g| g.passed);
     let mut stop = !pre_ok;
@@ -144,8 +146,7 @@ pub fn run(
     for t in targets {
         if stop {
             let mut r = new_report(t);
-            r.status = TargetStatus::Skipped;
-            r.success = false;
+            r.status = TargetStatus::NotRun;
             r.message = if pre_ok {
                 "not run: an earlier target failed (--fail-fast)".into()
             } else {
@@ -179,7 +180,7 @@ pub fn run(
                 environment_error = true;
                 let gate = GateResult {
                     name: "git commit".into(),
-                    phase: "commit".into(),
+                    phase: GatePhase::Commit,
                     passed: false,
                     message: masker.mask(&e.to_string()),
                     findings: Vec::new(),
@@ -226,8 +227,8 @@ pub fn run(
         }
     }
 
-    report.successful = report.targets.iter().filter(|t| t.success).count();
-    report.failed = report.targets.iter().filter(|t| !t.success).count();
+    report.successful = report.targets.iter().filter(|t| t.success()).count();
+    report.failed = report.targets.iter().filter(|t| !t.success()).count();
     report.total_duration = started.elapsed().as_secs_f64();
     report.exit_code = if environment_error {
         2
@@ -345,13 +346,11 @@ fn run_target(
             Ok(left) if left.is_empty() => {}
             Ok(left) => {
                 r.status = TargetStatus::Failed;
-                r.success = false;
                 r.message = format!("{}; {}", r.message, left.describe());
             }
             Err(e) => {
                 environment_error = true;
                 r.status = TargetStatus::Failed;
-                r.success = false;
                 r.message = format!(
                     "{}; cannot put the outputs back after checking: {e}",
                     r.message
@@ -372,7 +371,7 @@ fn post_gates(
 ) -> Vec<GateResult> {
     let mut out = Vec::new();
     for c in config.safety.post_sync_checks.iter().filter(|c| wanted(c)) {
-        out.push(gates::run_check(c, "post_sync", ctx));
+        out.push(gates::run_check(c, GatePhase::PostSync, ctx));
     }
     for g in &config.safety.drift_gates {
         out.push(gates::run_drift_gate(g, ctx));
@@ -534,7 +533,7 @@ impl PushStep<'_> {
         }
         report
             .gates
-            .retain(|g| g.phase != "post_sync" && g.phase != "drift");
+            .retain(|g| !matches!(g.phase, GatePhase::PostSync | GatePhase::Drift));
         report
             .gates
             .extend(post_gates(self.config, self.ctx, self.wanted));
@@ -663,7 +662,7 @@ fn push_proposal(
 fn push_failed(failure: &PushFailure, masker: &Masker, events: &dyn Events, report: &mut Report) {
     let gate = GateResult {
         name: "git push".into(),
-        phase: "push".into(),
+        phase: GatePhase::Push,
         passed: false,
         message: masker.mask(&failure.message),
         findings: Vec::new(),
@@ -680,7 +679,6 @@ fn short(id: &str) -> &str {
 fn failed(t: &Target, message: String) -> TargetReport {
     let mut r = new_report(t);
     r.status = TargetStatus::Failed;
-    r.success = false;
     r.message = message;
     r
 }
@@ -706,14 +704,12 @@ fn finish_target(t: &Target, r: &mut TargetReport, ctx: &RunContext<'_>, opts: &
                     crate::outputs::collapse(&changed, &tracked, &t.outputs.whole_dirs());
                 if (opts.check || t.fail_on_diff) && !changed.is_empty() {
                     r.status = TargetStatus::Drift;
-                    r.success = false;
                     r.message = format!("{} output file(s) differ from HEAD", changed.len());
                     r.drifted = changed;
                 }
             }
             Err(e) => {
                 r.status = TargetStatus::Failed;
-                r.success = false;
                 r.message = format!("cannot compare outputs with HEAD: {e}");
             }
         }
@@ -733,7 +729,6 @@ fn finish_target(t: &Target, r: &mut TargetReport, ctx: &RunContext<'_>, opts: &
             r.verification_passed = Some(res.passed);
             if !res.passed {
                 r.status = TargetStatus::Failed;
-                r.success = false;
                 r.message = format!("{}; verification failed: {}", r.message, res.message);
             }
             r.verification = Some(res);

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use driftsync_core::report::{Finding, Severity};
+use driftsync_core::report::{Finding, FindingCode, Severity};
 use regex::Regex;
 
 /// Default allow-list file.
@@ -184,7 +184,7 @@ impl Scanner {
                     continue;
                 }
                 findings.push(Finding {
-                    code: format!("secret-{rule}"),
+                    code: FindingCode::Secret(rule.to_string()),
                     severity: Severity::High,
                     message: format!("possible secret ({rule}) in {f}:{line}; value redacted"),
                     file: Some(f.clone()),

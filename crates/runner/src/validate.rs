@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use driftsync_config::{FileKind, GlobList};
-use driftsync_core::report::{Finding, Severity};
+use driftsync_core::report::{Finding, FindingCode, Severity};
 
 /// Check every matching file under `root`; one finding per file that does not parse.
 pub fn validate_tree(root: &Path, paths: &GlobList) -> Vec<Finding> {
@@ -111,7 +111,7 @@ fn finding(rel: &str, line: Option<usize>, column: Option<usize>, msg: String) -
         None => rel.to_string(),
     };
     Finding {
-        code: "invalid-file".into(),
+        code: FindingCode::InvalidFile,
         severity: Severity::High,
         message: format!("{at}: does not parse: {msg}"),
         file: Some(rel.to_string()),

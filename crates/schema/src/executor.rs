@@ -63,7 +63,6 @@ impl TargetExecutor for SchemaExecutor {
                 );
             } else {
                 report.status = TargetStatus::Drift;
-                report.success = false;
                 report.drifted = failing
                     .iter()
                     .filter_map(|f| f.file.clone())

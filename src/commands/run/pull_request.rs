@@ -5,7 +5,7 @@
 use anyhow::{bail, Context};
 use driftsync_config::{valid_branch_name, Config, Target};
 use driftsync_core::redact::Secret;
-use driftsync_core::report::Report;
+use driftsync_core::report::{GatePhase, Report};
 use driftsync_github::client::{block_on, RestClient};
 use driftsync_github::env as genv;
 use driftsync_github::pulls::{self, ProposalOutcome, PullRequest};
@@ -211,7 +211,7 @@ impl Plan {
         let failed_step = report
             .gates
             .iter()
-            .any(|g| !g.passed && (g.phase == "commit" || g.phase == "push"));
+            .any(|g| !g.passed && matches!(g.phase, GatePhase::Commit | GatePhase::Push));
         let (owner, repo) = (self.owner.as_str(), self.repo.as_str());
         if report.commit.is_some() && !failed_step {
             let proposal = pulls::Proposal {

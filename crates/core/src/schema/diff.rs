@@ -352,7 +352,7 @@ impl Change {
     pub fn to_finding(&self, locations: &Locations) -> Finding {
         let (file, line) = locations.locate(&self.subject);
         Finding {
-            code: self.code.as_str().to_string(),
+            code: self.code.into(),
             severity: self.severity(),
             message: self.message.clone(),
             file: Some(file),
