@@ -264,12 +264,13 @@ impl Source {
     /// read are skipped with a note (for `update`, which rewrites them).
     pub fn compare_with(&self, repair: bool) -> anyhow::Result<Comparison> {
         let (url, dialect, db) = self.database()?;
-        let (repo, repairs) = if repair {
+        let (mut repo, repairs) = if repair {
             read_dir_repairing(&self.local, &self.rel_dir())?
         } else {
             (read_dir(&self.local, &self.rel_dir())?, Vec::new())
         };
         let options = self.options();
+        driftsync_schema::adopt::resolve(&mut repo, &db, &options);
         let changes = compare(&db, &repo, &options, dialect);
         let findings = findings(&changes, &repo);
         Ok(Comparison {
@@ -296,12 +297,18 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             print_findings(&c.findings, global.in_ci());
             let failing = c.findings.iter().filter(|f| f.severity >= fail_on).count();
             if failing > 0 {
-                let update = match &source.target {
+                let mut update = match &source.target {
                     Some(t) => format!("driftsync schema update --target {t}"),
                     None => "driftsync schema update".to_string(),
                 };
+                let what = if c.repo.adopted.is_some() {
+                    update.push_str(" --force");
+                    "to convert the hand-written modules into generated ones"
+                } else {
+                    "to regenerate"
+                };
                 println!(
-                    "schema drift: {failing} finding(s) at or above {} ({} in all); run `{update}` to regenerate",
+                    "schema drift: {failing} finding(s) at or above {} ({} in all); run `{update}` {what}",
                     fail_on.as_str(),
                     c.findings.len()
                 );
@@ -367,6 +374,12 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             }
             for name in &plan.changed {
                 println!("wrote {}", display_join(&source.local, name));
+            }
+            for name in &plan.removed {
+                println!(
+                    "removed {} (converted into the generated modules; git keeps the old file)",
+                    display_join(&source.local, name)
+                );
             }
             if !plan.resolved.is_empty() {
                 println!("{} difference(s) resolved", plan.resolved.len());

@@ -38,7 +38,7 @@ impl TargetExecutor for SchemaExecutor {
         let db = introspect(&url, &filter).map_err(env)?;
         let dir = ctx.repo_root.join(s.local.as_str());
         // `run` regenerates: a generated module that no longer reads is rewritten.
-        let (repo, repairs) = if ctx.check || ctx.dry_run {
+        let (mut repo, repairs) = if ctx.check || ctx.dry_run {
             (read_dir(&dir, s.local.as_str()).map_err(env)?, Vec::new())
         } else {
             read_dir_repairing(&dir, s.local.as_str()).map_err(env)?
@@ -48,6 +48,7 @@ impl TargetExecutor for SchemaExecutor {
             type_overrides: s.type_overrides.clone(),
             ..Options::default()
         };
+        crate::adopt::resolve(&mut repo, &db, &options);
         let changes = compare(&db, &repo, &options, dialect);
         let found = findings(&changes, &repo);
         let failing: Vec<_> = found.iter().filter(|f| f.severity >= s.fail_on).collect();

@@ -31,6 +31,11 @@ pub struct RepoSchema {
     /// What could not be read (an enum member `A = auto()` in a `(str, Enum)`):
     /// reported, and `update` refuses to overwrite it without `--force`.
     pub unreadable: Vec<Unreadable>,
+    /// A hand-written module tree (no generated `enums.py` or `tables.py`),
+    /// read class by class; [`crate::adopt::resolve`] matches it to the database.
+    pub adopted: Option<crate::adopt::Tree>,
+    /// What matching the hand-written tree found (classes matching nothing).
+    pub adoption: Vec<driftsync_core::schema::Change>,
 }
 
 /// Something in a module the reader could not turn into the model.
@@ -61,17 +66,17 @@ pub struct VersionInfo {
 }
 
 /// A parsed module: statements, source, and comments by line.
-struct Module {
-    file: String,
+pub(crate) struct Module {
+    pub(crate) file: String,
     source: String,
-    suite: Vec<Stmt>,
+    pub(crate) suite: Vec<Stmt>,
     /// 1-based line → (comment text without `#`, alone on its line?).
     comments: BTreeMap<u32, (String, bool)>,
     line_starts: Vec<usize>,
 }
 
 impl Module {
-    fn parse(path: &Path, file: &str) -> Result<Module, SchemaError> {
+    pub(crate) fn parse(path: &Path, file: &str) -> Result<Module, SchemaError> {
         let source = std::fs::read_to_string(path).map_err(|e| SchemaError::Io {
             path: path.display().to_string(),
             source: e,
@@ -118,12 +123,12 @@ impl Module {
         })
     }
 
-    fn line(&self, node: &impl Ranged) -> u32 {
+    pub(crate) fn line(&self, node: &impl Ranged) -> u32 {
         let offset = usize::from(node.start());
         self.line_starts.partition_point(|&s| s <= offset) as u32
     }
 
-    fn text(&self, node: &impl Ranged) -> String {
+    pub(crate) fn text(&self, node: &impl Ranged) -> String {
         let r = node.range();
         self.source[usize::from(r.start())..usize::from(r.end())]
             .split_whitespace()
@@ -175,11 +180,11 @@ impl Module {
     }
 }
 
-fn is_name(e: &Expr, name: &str) -> bool {
+pub(crate) fn is_name(e: &Expr, name: &str) -> bool {
     matches!(e, Expr::Name(n) if n.id.as_str() == name)
 }
 
-fn string(e: &Expr) -> Option<&str> {
+pub(crate) fn string(e: &Expr) -> Option<&str> {
     match e {
         Expr::Constant(ast::ExprConstant {
             value: Constant::Str(s),
@@ -190,7 +195,7 @@ fn string(e: &Expr) -> Option<&str> {
 }
 
 /// `name` or `module.name` (`Optional`, `typing.Optional`; `auto`, `enum.auto`).
-fn is_from(e: &Expr, module: &str, name: &str) -> bool {
+pub(crate) fn is_from(e: &Expr, module: &str, name: &str) -> bool {
     match e {
         Expr::Name(n) => n.id.as_str() == name,
         Expr::Attribute(a) => a.attr.as_str() == name && is_name(&a.value, module),
@@ -199,11 +204,11 @@ fn is_from(e: &Expr, module: &str, name: &str) -> bool {
 }
 
 /// `auto()` or `enum.auto()`.
-fn is_auto(e: &Expr) -> bool {
+pub(crate) fn is_auto(e: &Expr) -> bool {
     matches!(e, Expr::Call(c) if c.args.is_empty() && is_from(&c.func, "enum", "auto"))
 }
 
-fn split_qualified(q: &str) -> (String, String) {
+pub(crate) fn split_qualified(q: &str) -> (String, String) {
     match q.split_once('.') {
         Some((s, n)) => (s.to_string(), n.to_string()),
         None => (String::new(), q.to_string()),
@@ -257,6 +262,7 @@ fn read_modules(
             version_file: join(VERSION_FILE),
             objects_file: join(OBJECTS_FILE),
             lines: BTreeMap::new(),
+            files: BTreeMap::new(),
         },
         ..RepoSchema::default()
     };
@@ -280,6 +286,21 @@ fn read_modules(
                 notes.push(format!("{e}: regenerating it"));
             }
             (Err(e), _) => return Err(e),
+        }
+    }
+    let generated = [ENUMS_FILE, TABLES_FILE]
+        .iter()
+        .any(|f| std::fs::read_to_string(dir.join(f)).is_ok_and(|t| is_generated(&t)));
+    if !generated && dir.is_dir() {
+        if let Some(tree) = crate::adopt::scan(dir, &join)? {
+            // A team's own modules: read class by class, matched to the
+            // database by name in `adopt::resolve`.
+            repo.model = DbSchema::default();
+            repo.locations.lines.clear();
+            repo.class_names.clear();
+            repo.unreadable.clear();
+            repo.version = None;
+            repo.adopted = Some(tree);
         }
     }
     repo.model.canonicalize();
@@ -504,7 +525,7 @@ fn union_members<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
 
 /// An annotation in its canonical spelling, and whether it admits `None`:
 /// `Optional[X]`, `X | None`, `Union[X, None]` and `None | X` are all `X | None`.
-fn canonical_annotation(m: &Module, e: &Expr) -> (String, bool) {
+pub(crate) fn canonical_annotation(m: &Module, e: &Expr) -> (String, bool) {
     let mut members = Vec::new();
     union_members(e, &mut members);
     let optional = |x: &Expr| {

@@ -37,25 +37,76 @@ pub fn compare(
             };
             // A changed type or nullability is already reported by the model diff.
             if want != have && rc.data_type == col.data_type && rc.nullable == col.nullable {
+                let null = if col.nullable {
+                    ", nullable"
+                } else {
+                    ", NOT NULL"
+                };
+                let message = if repo.adopted.is_some() {
+                    format!(
+                        "the module's annotation of {key} is `{have}`, but the database column ({}{null}) maps to `{want}`",
+                        col.data_type
+                    )
+                } else {
+                    format!(
+                        "the module's annotation of {key} is `{have}`, but the column it records ({}{null}) is `{want}`: edited by hand; `driftsync schema update` restores it",
+                        col.data_type
+                    )
+                };
                 changes.push(Change::new(
                     ChangeCode::PythonAnnotationChanged,
                     Subject::Column {
                         relation: q.clone(),
                         column: col.name.clone(),
                     },
-                    format!(
-                        "the module's annotation of {key} is `{have}`, but the column it records ({}{}) is `{want}`: edited by hand; `driftsync schema update` restores it",
-                        col.data_type,
-                        if col.nullable { ", nullable" } else { ", NOT NULL" }
-                    ),
+                    message,
                 ));
             }
         }
     }
     unreadable_and_unmodelled(db, repo, &mut changes);
     speak_of_the_module(repo, &mut changes);
-    collisions(db, options, &mut changes);
+    if repo.adopted.is_some() {
+        unmatched_objects(db, &mut changes);
+        changes.extend(repo.adoption.iter().cloned());
+    } else {
+        collisions(db, options, &mut changes);
+    }
     changes
+}
+
+/// In a hand-written tree, a new table or enum is one no class matches: say
+/// which names were looked for and how to fix it.
+fn unmatched_objects(db: &DbSchema, changes: &mut [Change]) {
+    for c in changes.iter_mut() {
+        let hint = match (&c.subject, c.code) {
+            (Subject::Relation { name }, ChangeCode::TableAdded | ChangeCode::ViewAdded) => {
+                let Some(r) = db.relations.get(name) else {
+                    continue;
+                };
+                format!(
+                    "no class of the modules matches {} {name} (looked for {}, any case): \
+                     add a TypedDict, map one with class_names (`--class-name {name}=Class`), \
+                     or convert the tree with `driftsync schema update --force`",
+                    r.kind.as_str(),
+                    crate::adopt::wanted_names(&r.schema, &r.name)
+                )
+            }
+            (Subject::Enum { name }, ChangeCode::EnumAdded) => {
+                let Some(e) = db.enums.get(name) else {
+                    continue;
+                };
+                format!(
+                    "no enum class of the modules matches enum {name} (looked for `{}`, any case): \
+                     add one, map one with class_names (`--class-name {name}=Class`), \
+                     or convert the tree with `driftsync schema update --force`",
+                    crate::naming::pascal_case(&e.name)
+                )
+            }
+            _ => continue,
+        };
+        c.message = hint;
+    }
 }
 
 /// `options` with the class names the modules already use, so no existing
@@ -120,6 +171,11 @@ fn speak_of_the_module(repo: &RepoSchema, changes: &mut [Change]) {
             continue;
         }
         match c.code {
+            ChangeCode::ColumnRemoved if repo.adopted.is_some() => {
+                c.message = format!(
+                    "the module declares {relation}.{column}, which the database does not have"
+                );
+            }
             ChangeCode::ColumnRemoved => {
                 c.message = format!(
                     "the module declares {relation}.{column}, which the database does not have \
@@ -200,6 +256,9 @@ pub struct UpdatePlan {
     pub changed: Vec<String>,
     /// The changes the update resolves.
     pub resolved: Vec<Change>,
+    /// Modules of a hand-written tree that the generated ones replace
+    /// (relative to the directory; removed by [`apply_update`]).
+    pub removed: Vec<String>,
 }
 
 /// Plan an update of `dir` to match `db`. `now` is the RFC 3339 time recorded
@@ -222,6 +281,29 @@ pub fn plan_update(
             message: format!(
                 "{}; `update` would drop what it cannot read (pass --force to regenerate anyway)",
                 u.message
+            ),
+        });
+    }
+    if let Some(tree) = repo.adopted.as_ref().filter(|_| !force) {
+        let (first, shown) = tree.files.first().cloned().unwrap_or_default();
+        let _ = first;
+        return Err(SchemaError::Python {
+            file: shown,
+            line: 1,
+            column: 1,
+            message: format!(
+                "{} is a hand-written module tree ({}), not generated by driftsync: `update` \
+                 would convert it to the generated layout, replacing or removing these files; \
+                 pass --force to convert it (git keeps the old files)",
+                repo.locations
+                    .version_file
+                    .rsplit_once('/')
+                    .map_or(".", |(d, _)| d),
+                tree.files
+                    .iter()
+                    .map(|(_, f)| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
@@ -275,10 +357,17 @@ pub fn plan_update(
         }
         changed.push(name.clone());
     }
+    let removed = repo
+        .adopted
+        .iter()
+        .flat_map(|t| t.files.iter().map(|(rel, _)| rel.clone()))
+        .filter(|rel| !files.contains_key(rel))
+        .collect();
     Ok(UpdatePlan {
         files,
         changed,
         resolved,
+        removed,
     })
 }
 
@@ -301,6 +390,20 @@ pub fn apply_update(dir: &Path, plan: &UpdatePlan) -> Result<(), SchemaError> {
         let tmp = dir.join(format!(".{name}.driftsync-tmp"));
         std::fs::write(&tmp, &plan.files[name]).map_err(|e| io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+    }
+    for rel in &plan.removed {
+        let path = dir.join(rel);
+        std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+        // A folder the conversion emptied (`database/`, maybe with its
+        // `__pycache__`) goes too; one holding anything else stays.
+        let mut parent = path.parent();
+        while let Some(p) = parent.filter(|p| *p != dir) {
+            let _ = std::fs::remove_dir_all(p.join("__pycache__"));
+            if std::fs::remove_dir(p).is_err() {
+                break;
+            }
+            parent = p.parent();
+        }
     }
     Ok(())
 }
