@@ -152,6 +152,14 @@ pub struct SourceArgs {
     /// Python type for a database type (`citext=str`, `jsonb=mylib.Json`; repeatable).
     #[arg(long = "type-override", value_name = "TYPE=PYTHON", value_parser = parse_pair)]
     pub type_overrides: Vec<(String, String)>,
+    /// Classes per table, comma-separated: row (always), insert, update —
+    /// Supabase-style `…Insert` / `…Update` TypedDicts (default: the target's `variants`, else row).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = ["row", "insert", "update"])]
+    pub variants: Vec<String>,
+    /// How row types are written: typeddict or pydantic (BaseModel rows;
+    /// default: the target's `style`, else typeddict).
+    #[arg(long, value_name = "STYLE", value_parser = ["typeddict", "pydantic"])]
+    pub style: Option<String>,
 }
 
 /// Where the two sides are, settled.
@@ -176,6 +184,10 @@ pub struct Source {
     pub class_names: Vec<(String, String)>,
     /// Python types.
     pub type_overrides: Vec<(String, String)>,
+    /// Write types beside the rows.
+    pub variants: driftsync_schema::generate::Variants,
+    /// How rows are written.
+    pub style: driftsync_schema::generate::Style,
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -224,6 +236,8 @@ impl Source {
         Options {
             class_names: self.class_names.iter().cloned().collect(),
             type_overrides: self.type_overrides.iter().cloned().collect(),
+            variants: self.variants,
+            style: self.style,
             ..Options::default()
         }
     }

@@ -16,6 +16,14 @@ use crate::version::rfc3339_utc;
 use crate::workflow::{apply_update, compare, findings, plan_update};
 use crate::{dialect_of, introspect, Options, SchemaFilter};
 
+/// The generator's style for a target's `style:`.
+pub fn style(s: driftsync_config::SchemaStyle) -> crate::generate::Style {
+    match s {
+        driftsync_config::SchemaStyle::TypedDict => crate::generate::Style::TypedDict,
+        driftsync_config::SchemaStyle::Pydantic => crate::generate::Style::Pydantic,
+    }
+}
+
 /// Runs `type: schema` targets.
 pub struct SchemaExecutor;
 
@@ -46,6 +54,11 @@ impl TargetExecutor for SchemaExecutor {
         let options = Options {
             class_names: s.class_names.clone(),
             type_overrides: s.type_overrides.clone(),
+            variants: crate::generate::Variants {
+                insert: s.variants.insert,
+                update: s.variants.update,
+            },
+            style: style(s.style),
             ..Options::default()
         };
         crate::adopt::resolve(&mut repo, &db, &options);

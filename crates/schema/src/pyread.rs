@@ -36,6 +36,20 @@ pub struct RepoSchema {
     pub adopted: Option<crate::adopt::Tree>,
     /// What matching the hand-written tree found (classes matching nothing).
     pub adoption: Vec<driftsync_core::schema::Change>,
+    /// The write variants the modules define per relation (`insert
+    /// OrganizationInsert` entries of RELATIONS), with their fields.
+    pub variants: BTreeMap<String, Vec<VariantClass>>,
+}
+
+/// An `…Insert` / `…Update` class as the module has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VariantClass {
+    /// Which variant.
+    pub variant: crate::generate::Variant,
+    /// Its class name.
+    pub class: String,
+    /// Fields: (column, canonical annotation, `NotRequired[…]` kept).
+    pub fields: Vec<(String, String)>,
 }
 
 /// Something in a module the reader could not turn into the model.
@@ -469,7 +483,12 @@ fn fields<'a>(m: &'a Module, class: &str) -> Option<Fields<'a>> {
             .iter()
             .filter_map(|s| match s {
                 Stmt::AnnAssign(a) => match &*a.target {
-                    Expr::Name(n) => Some((n.id.to_string(), &*a.annotation, m.line(a))),
+                    // A pydantic field `attr: T = Field(alias="column")` is the column.
+                    Expr::Name(n) => Some((
+                        alias(a.value.as_deref()).unwrap_or_else(|| n.id.to_string()),
+                        &*a.annotation,
+                        m.line(a),
+                    )),
                     _ => None,
                 },
                 _ => None,
@@ -491,6 +510,29 @@ fn fields<'a>(m: &'a Module, class: &str) -> Option<Fields<'a>> {
         .filter_map(|(k, v)| Some((string(k)?.to_string(), v, m.line(k))))
         .collect();
     Some((m.line(stmt), fields))
+}
+
+/// The `alias=` of a `Field(alias="…")` value.
+fn alias(value: Option<&Expr>) -> Option<String> {
+    let Some(Expr::Call(c)) = value else {
+        return None;
+    };
+    c.keywords
+        .iter()
+        .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "alias"))
+        .and_then(|k| string(&k.value))
+        .map(str::to_string)
+}
+
+/// A variant field's annotation: `NotRequired[…]` kept around the canonical
+/// spelling of what it wraps.
+fn variant_annotation(m: &Module, e: &Expr) -> String {
+    match e {
+        Expr::Subscript(s) if is_from(&s.value, "typing", "NotRequired") => {
+            format!("NotRequired[{}]", canonical_annotation(m, &s.slice).0)
+        }
+        other => canonical_annotation(m, other).0,
+    }
 }
 
 fn is_none(e: &Expr) -> bool {
@@ -613,7 +655,43 @@ fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
         let (schema, name) = split_qualified(q);
         let mut rel = Relation::new(&schema, &name, kind);
         for item in &items[1..] {
-            if let Some(o) = item.strip_prefix("option: ") {
+            let variant = item
+                .split_once(' ')
+                .and_then(|(v, c)| Some((crate::generate::Variant::parse(v)?, c)));
+            if let Some((variant, vclass)) = variant {
+                let Some((vline, fs)) = fields(m, vclass) else {
+                    return Err(m.error(
+                        v,
+                        format!(
+                            "{} class {vclass} is not defined in this module",
+                            variant.as_str()
+                        ),
+                    ));
+                };
+                let class_key = Subject::Class {
+                    name: vclass.to_string(),
+                };
+                repo.locations.lines.insert(class_key.key(), vline);
+                let mut vfields = Vec::new();
+                for (fname, ann, fline) in fs {
+                    repo.locations.lines.insert(
+                        Subject::Class {
+                            name: format!("{vclass}.{fname}"),
+                        }
+                        .key(),
+                        fline,
+                    );
+                    vfields.push((fname, variant_annotation(m, ann)));
+                }
+                repo.variants
+                    .entry(q.to_string())
+                    .or_default()
+                    .push(VariantClass {
+                        variant,
+                        class: vclass.to_string(),
+                        fields: vfields,
+                    });
+            } else if let Some(o) = item.strip_prefix("option: ") {
                 rel.options.push(o.to_string());
             } else if let Some(d) = item.strip_prefix("definition: ") {
                 rel.definition = Some(d.to_string());

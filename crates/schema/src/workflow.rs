@@ -64,6 +64,7 @@ pub fn compare(
             }
         }
     }
+    variant_drift(db, repo, options, dialect, &mut changes);
     unreadable_and_unmodelled(db, repo, &mut changes);
     speak_of_the_module(repo, &mut changes);
     if repo.adopted.is_some() {
@@ -73,6 +74,112 @@ pub fn compare(
         collisions(db, options, &mut changes);
     }
     changes
+}
+
+/// The `…Insert` / `…Update` classes against what `options` asks for: a
+/// missing or unwanted class, a field edited by hand, added or dropped. A
+/// relation whose row already differs is left to those findings (its
+/// variants follow from its columns).
+fn variant_drift(
+    db: &DbSchema,
+    repo: &RepoSchema,
+    options: &Options,
+    dialect: Dialect,
+    changes: &mut Vec<Change>,
+) {
+    if repo.adopted.is_some() {
+        return;
+    }
+    let expected = crate::generate::variant_annotations(db, options, dialect);
+    let row_changed = |q: &str| {
+        changes.iter().any(|c| match &c.subject {
+            Subject::Relation { name } => name == q,
+            Subject::Column { relation, .. } | Subject::Part { relation, .. } => relation == q,
+            _ => false,
+        })
+    };
+    let mut found = Vec::new();
+    let class_change = |name: String, message: String| {
+        Change::new(
+            ChangeCode::PythonAnnotationChanged,
+            Subject::Class { name },
+            message,
+        )
+    };
+    for q in db.relations.keys() {
+        if !repo.model.relations.contains_key(q) || row_changed(q) {
+            continue;
+        }
+        let want = expected.get(q).map(Vec::as_slice).unwrap_or_default();
+        let have = repo.variants.get(q).map(Vec::as_slice).unwrap_or_default();
+        for (variant, class, fields) in want {
+            let Some(h) = have.iter().find(|h| h.variant == *variant) else {
+                found.push(class_change(
+                    class.clone(),
+                    format!(
+                        "the modules have no {class} (the {} type of {q} the options ask for): \
+                         `driftsync schema update` writes it",
+                        variant.as_str()
+                    ),
+                ));
+                continue;
+            };
+            for (col, ann) in fields {
+                let key = format!("{}.{col}", h.class);
+                match h.fields.iter().find(|(n, _)| n == col) {
+                    None => found.push(class_change(
+                        key,
+                        format!(
+                            "{} has no field {col} (`{ann}`) for column {q}.{col}: edited by hand; \
+                             `driftsync schema update` restores it",
+                            h.class
+                        ),
+                    )),
+                    Some((_, have)) if have != ann => found.push(class_change(
+                        key,
+                        format!(
+                            "the module's annotation of {}.{col} is `{have}`, but column {q}.{col} \
+                             gives `{ann}`: edited by hand; `driftsync schema update` restores it",
+                            h.class
+                        ),
+                    )),
+                    Some(_) => {}
+                }
+            }
+            for (col, _) in &h.fields {
+                if !fields.iter().any(|(n, _)| n == col) {
+                    let why = if db.relations[q].column(col).is_some() {
+                        "the database writes that column itself (GENERATED ALWAYS)"
+                    } else {
+                        "the table has no such column"
+                    };
+                    found.push(class_change(
+                        format!("{}.{col}", h.class),
+                        format!(
+                            "{} declares {col}, which an {} cannot set: {why}; \
+                             `driftsync schema update` removes it",
+                            h.class,
+                            variant.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+        for h in have {
+            if !want.iter().any(|(v, _, _)| *v == h.variant) {
+                found.push(class_change(
+                    h.class.clone(),
+                    format!(
+                        "the modules have {}, but the options do not ask for {} types \
+                         (variants): `driftsync schema update` removes it",
+                        h.class,
+                        h.variant.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    changes.extend(found);
 }
 
 /// In a hand-written tree, a new table or enum is one no class matches: say
