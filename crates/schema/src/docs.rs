@@ -160,3 +160,88 @@ fn relation(q: &str, r: &Relation, names: &ClassNames) -> String {
     }
     out
 }
+
+/// The finding code of a committed docs page that no longer matches the database.
+pub const DOCS_STALE: &str = "docs-stale";
+
+/// A `docs-stale` finding for page `rel` of the docs folder `dir`.
+pub fn stale_finding(dir: &str, rel: &str, why: &str) -> driftsync_core::report::Finding {
+    let file = format!("{}/{rel}", dir.trim_end_matches('/'));
+    driftsync_core::report::Finding {
+        code: DOCS_STALE.to_string(),
+        severity: driftsync_core::report::Severity::Medium,
+        message: format!(
+            "schema docs page {file} {why}: `driftsync run` regenerates the docs with the modules"
+        ),
+        file: Some(file),
+        line: None,
+        column: None,
+    }
+}
+
+/// Pages under `dir` that differ from `pages`: (path relative to `dir`, why).
+/// A `tables/*.md` page describing a relation the database no longer has is
+/// stale too (the folder is driftsync's).
+pub fn stale_pages(
+    dir: &std::path::Path,
+    pages: &BTreeMap<String, String>,
+) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    for (rel, text) in pages {
+        match std::fs::read_to_string(dir.join(rel)) {
+            Ok(t) if t == *text => {}
+            Ok(_) => out.push((rel.clone(), "is out of date")),
+            Err(_) => out.push((rel.clone(), "is missing")),
+        }
+    }
+    for rel in orphans(dir, pages) {
+        out.push((rel, "describes a relation the database no longer has"));
+    }
+    out
+}
+
+/// `tables/*.md` pages under `dir` that `pages` does not have.
+fn orphans(dir: &std::path::Path, pages: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir.join("tables"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let rel = format!("tables/{name}");
+            (name.ends_with(".md") && !pages.contains_key(&rel)).then_some(rel)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Write `pages` into `dir` (unchanged pages are not rewritten); with
+/// `prune`, remove `tables/*.md` pages of relations no longer there. Returns
+/// the pages written and removed.
+pub fn write_pages(
+    dir: &std::path::Path,
+    pages: &BTreeMap<String, String>,
+    prune: bool,
+) -> std::io::Result<(Vec<String>, Vec<String>)> {
+    let mut written = Vec::new();
+    for (rel, text) in pages {
+        let path = dir.join(rel);
+        if std::fs::read_to_string(&path).is_ok_and(|t| t == *text) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text)?;
+        written.push(rel.clone());
+    }
+    let mut removed = Vec::new();
+    if prune {
+        for rel in orphans(dir, pages) {
+            std::fs::remove_file(dir.join(&rel))?;
+            removed.push(rel);
+        }
+    }
+    Ok((written, removed))
+}
