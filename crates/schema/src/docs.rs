@@ -35,7 +35,7 @@ pub fn render(db: &DbSchema, names: &ClassNames) -> BTreeMap<String, String> {
     pages.insert(ENUMS_PAGE.to_string(), enums(db, names));
     pages.insert(OBJECTS_PAGE.to_string(), objects(db));
     for (q, r) in &db.relations {
-        pages.insert(relation_page(q), relation(q, r, names));
+        pages.insert(relation_page(q), relation(q, r, names, &db.comments));
     }
     pages
 }
@@ -109,17 +109,45 @@ fn objects(db: &DbSchema) -> String {
     out
 }
 
-fn relation(q: &str, r: &Relation, names: &ClassNames) -> String {
+fn relation(
+    q: &str,
+    r: &Relation,
+    names: &ClassNames,
+    comments: &BTreeMap<String, String>,
+) -> String {
     let mut out = format!(
         "# {} `{q}`\n\nPython: `{}`\n\n",
         r.kind.as_str(),
         names.relation_class(q)
     );
-    out.push_str("| Column | Type | Nullable | Default |\n|---|---|---|---|\n");
+    // `COMMENT ON TABLE`: a paragraph under the heading.
+    if let Some(c) = comments.get(q) {
+        let _ = writeln!(out, "{}\n", c.trim());
+    }
+    // `COMMENT ON COLUMN`: a column of the table, when any column has one.
+    let described = r
+        .columns
+        .iter()
+        .any(|c| comments.contains_key(&format!("{q}.{}", c.name)));
+    out.push_str(if described {
+        "| Column | Type | Nullable | Default | Comment |\n|---|---|---|---|---|\n"
+    } else {
+        "| Column | Type | Nullable | Default |\n|---|---|---|---|\n"
+    });
     for c in &r.columns {
+        let comment = if described {
+            format!(
+                " {} |",
+                comments
+                    .get(&format!("{q}.{}", c.name))
+                    .map_or_else(String::new, |t| cell(t.trim()))
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "| `{}` | `{}` | {} | {} |",
+            "| `{}` | `{}` | {} | {} |{comment}",
             cell(&c.name),
             cell(&c.data_type),
             if c.nullable { "yes" } else { "no" },
