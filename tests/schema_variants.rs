@@ -141,6 +141,14 @@ fn schema_variants_insert_update_and_pydantic_rows() {
     python_is_strict(&repo, "pyd");
     let o = repo.run(&["schema", "check", "--target", "db"]);
     assert_eq!(o.code, 0, "{}", o.all());
+    // The style asked for is checked as well.
+    let o = repo.run(&["schema", "check", "--target", "db", "--style", "typeddict"]);
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert!(
+        o.stdout.contains("pyd/tables.py:10: high python-annotation-changed: row class AccountEmailRow is a pydantic BaseModel, but the options ask for style: typeddict"),
+        "{}",
+        o.all()
+    );
     // The rows validate real data under pydantic, by column name.
     let o = Command::new("python3")
         .args([

@@ -39,6 +39,8 @@ pub struct RepoSchema {
     /// The write variants the modules define per relation (`insert
     /// OrganizationInsert` entries of RELATIONS), with their fields.
     pub variants: BTreeMap<String, Vec<VariantClass>>,
+    /// How each row class is written (`TypedDict` or pydantic `BaseModel`).
+    pub row_styles: BTreeMap<String, crate::generate::Style>,
 }
 
 /// An `…Insert` / `…Update` class as the module has it.
@@ -720,8 +722,27 @@ fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
                 return Err(m.error(v, format!("unknown RELATIONS entry `{item}`")));
             }
         }
+        let style = match m.class(class) {
+            Some(def)
+                if def
+                    .bases
+                    .iter()
+                    .any(|b| is_from(b, "pydantic", "BaseModel")) =>
+            {
+                crate::generate::Style::Pydantic
+            }
+            _ => crate::generate::Style::TypedDict,
+        };
+        repo.row_styles.insert(class.to_string(), style);
         let rel_line = match fields(m, class) {
             Some((line, fs)) => {
+                repo.locations.lines.insert(
+                    Subject::Class {
+                        name: class.to_string(),
+                    }
+                    .key(),
+                    line,
+                );
                 for (fname, ann, fline) in fs {
                     let (annotation, annotated_nullable) = canonical_annotation(m, ann);
                     let SqlComment {

@@ -90,6 +90,29 @@ fn variant_drift(
     if repo.adopted.is_some() {
         return;
     }
+    let mut found = Vec::new();
+    // The row style the options ask for: one finding, at the first row
+    // class written the other way.
+    if let Some((class, _)) = repo.row_styles.iter().find(|(_, s)| **s != options.style) {
+        let (want, have) = match options.style {
+            crate::generate::Style::Pydantic => ("pydantic", "TypedDict"),
+            crate::generate::Style::TypedDict => ("typeddict", "pydantic BaseModel"),
+        };
+        found.push(Change::new(
+            ChangeCode::PythonAnnotationChanged,
+            Subject::Class {
+                name: class.clone(),
+            },
+            format!(
+                "row class {class} is a {have}, but the options ask for style: {want}: \
+                 `driftsync schema update` rewrites the row types"
+            ),
+        ));
+    }
+    if options.variants.list().is_empty() && repo.variants.is_empty() {
+        changes.extend(found);
+        return;
+    }
     let expected = crate::generate::variant_annotations(db, options, dialect);
     let row_changed = |q: &str| {
         changes.iter().any(|c| match &c.subject {
@@ -98,7 +121,6 @@ fn variant_drift(
             _ => false,
         })
     };
-    let mut found = Vec::new();
     let class_change = |name: String, message: String| {
         Change::new(
             ChangeCode::PythonAnnotationChanged,
