@@ -442,3 +442,32 @@ pub fn wanted_names(schema: &str, name: &str) -> String {
     }
     names.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_names_match_tables_in_the_usual_spellings() {
+        let keys = relation_keys("public", "organizations");
+        for class in [
+            "Organization",
+            "Organizations",
+            "OrganizationRow",
+            "organization_row",
+            "ORGANIZATION",
+        ] {
+            assert!(keys.contains(&norm(class)), "{class}");
+        }
+        for class in ["Org", "OrganizationInsert", "PublicOrganizationRowX"] {
+            assert!(!keys.contains(&norm(class)), "{class}");
+        }
+        let keys = relation_keys("app", "users");
+        assert!(keys.contains(&norm("AppUser")) && keys.contains(&norm("User")));
+        assert!(enum_keys("public", "organization_type").contains(&norm("OrganizationType")));
+        assert_eq!(
+            wanted_names("public", "people"),
+            "`Person`, `PersonRow`, `People`"
+        );
+    }
+}
