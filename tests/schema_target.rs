@@ -196,6 +196,14 @@ targets:
     assert!(page.contains("| `note` | `text` | yes |"), "{page}");
     assert!(git(dir, &["status", "--porcelain"]).is_empty());
     check(0);
+    // `schema docs --target` writes into the target's `docs:` folder: the same pages.
+    let o = driftsync(dir, &["schema", "docs", "--target", "db_schema"], &url);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("0 written, 4 unchanged"),
+        "{}",
+        text(&o)
+    );
 
     // A page edited by hand is stale too.
     let readme = dir.join("docs/schema/README.md");

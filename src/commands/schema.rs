@@ -97,9 +97,10 @@ pub enum SchemaAction {
     Docs {
         #[command(flatten)]
         source: SourceArgs,
-        /// Directory to write the pages into (created; pages no longer describing anything are not removed).
-        #[arg(long, default_value = "schema-docs", value_name = "DIR")]
-        out: PathBuf,
+        /// Directory to write the pages into (created; pages no longer describing
+        /// anything are not removed). Default: the target's `docs:`, else schema-docs.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Markdown report: findings table and totals by severity.
     #[command(
@@ -188,6 +189,8 @@ pub struct Source {
     pub variants: driftsync_schema::generate::Variants,
     /// How rows are written.
     pub style: driftsync_schema::generate::Style,
+    /// The target's `docs:` folder (under the repository root).
+    pub docs: Option<PathBuf>,
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -433,8 +436,18 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
         }
         SchemaAction::Docs { source, out } => {
             let source = settle(source)?;
+            let out = out
+                .or_else(|| source.docs.clone())
+                .unwrap_or_else(|| PathBuf::from("schema-docs"));
             let db = source.introspect()?;
-            let names = driftsync_schema::generate::class_names(&db, &source.options());
+            // The class names the modules use (as a target's `docs:` does).
+            let options = Options {
+                previous_class_names: read_dir(&source.local, &source.rel_dir())
+                    .map(|r| r.class_names)
+                    .unwrap_or_default(),
+                ..source.options()
+            };
+            let names = driftsync_schema::generate::class_names(&db, &options);
             let pages = driftsync_schema::docs::render(&db, &names);
             let mut written = 0;
             for (rel, text) in &pages {

@@ -233,6 +233,7 @@ pub fn schema_source(
                 update: args.variants.iter().any(|v| v == "update"),
             }
         },
+        docs: target.and_then(|(c, t)| t.docs.as_ref().map(|d| c.config.root.join(d.as_str()))),
         style: match args.style.as_deref() {
             Some("pydantic") => driftsync_schema::generate::Style::Pydantic,
             Some(_) => driftsync_schema::generate::Style::TypedDict,
