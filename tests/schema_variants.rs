@@ -161,7 +161,7 @@ fn schema_variants_insert_update_and_pydantic_rows() {
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
         "Ada",
-        "{}",
+        "{} (pydantic: bash .ci/install/30-python-tools.sh)",
         String::from_utf8_lossy(&o.stderr)
     );
 }

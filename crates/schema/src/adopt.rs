@@ -141,21 +141,33 @@ fn field_annotation(m: &Module, e: &Expr) -> (String, bool) {
         e = inner;
     }
     let (text, nullable) = canonical_annotation(m, e);
-    let mut text = text;
-    for prefix in [
-        "typing_extensions.",
-        "typing.",
-        "datetime.",
-        "uuid.",
-        "decimal.",
-        "ipaddress.",
-    ] {
-        text = text.replace(prefix, "");
-    }
+    let mut text = unqualified(&text);
     for (from, to) in [("List[", "list["), ("Dict[", "dict["), ("Tuple[", "tuple[")] {
         text = text.replace(from, to);
     }
     (text, nullable)
+}
+
+/// Every dotted name with its modules dropped: `datetime.datetime` →
+/// `datetime`, `enums.Plan | None` → `Plan | None` (generated code imports
+/// names, so that is how it spells them).
+fn unqualified(text: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(word.rsplit('.').next().unwrap_or_default());
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' || c == '.' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 fn read_classes(m: &Module, tree: &mut Tree) {
@@ -465,6 +477,10 @@ mod tests {
         let keys = relation_keys("app", "users");
         assert!(keys.contains(&norm("AppUser")) && keys.contains(&norm("User")));
         assert!(enum_keys("public", "organization_type").contains(&norm("OrganizationType")));
+        assert_eq!(
+            unqualified("typing.Optional[enums.Plan] | datetime.datetime"),
+            "Optional[Plan] | datetime"
+        );
         assert_eq!(
             wanted_names("public", "people"),
             "`Person`, `PersonRow`, `People`"
