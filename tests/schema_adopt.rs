@@ -89,6 +89,29 @@ fn schema_check_adopts_a_hand_written_tree_and_update_force_converts_it() {
     );
     assert!(!o.stdout.contains("table-added"), "{}", o.all());
 
+    // The same tree under a `type: schema` target: `driftsync check` drifts.
+    repo.config(&format!(
+        "targets:\n  db:\n    type: schema\n    direction: pull\n    database: {url}\n    local: schemas/\n"
+    ));
+    let o = repo.run(&["check", "--json"]);
+    assert_eq!(o.code, 1, "{}", o.all());
+    let report: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let t = &report["results"][0];
+    assert_eq!(t["status"], "drift", "{report}");
+    let codes: Vec<&str> = t["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 8, "{report}");
+    assert_eq!(
+        codes.iter().filter(|c| **c == "class-unmatched").count(),
+        2,
+        "{report}"
+    );
+    std::fs::remove_dir_all(repo.p(".driftsync")).unwrap();
+
     // `update` never overwrites what driftsync did not write.
     let before = cli_support::tree(&repo.p("schemas"));
     let o = schema(&["update"]);
