@@ -988,4 +988,26 @@ fn schema_docs_pages_are_deterministic() {
         .contains("## domain `app.tier`\n\n- type: app.plan_tier\n- not null\n"));
     let o = driftsync(&f.repo, &["schema", "docs", "--out", "dbdocs"], &url);
     assert!(o.stdout.contains("0 written, 10 unchanged"), "{}", o.all());
+
+    // Comments are shown on the pages, and are no drift: same findings
+    // (none), same DB_HASH.
+    let (before, hash, _) = findings(&f.repo, &f.modules, &url).unwrap();
+    f.pg.psql(
+        "saas",
+        "COMMENT ON TABLE billing.invoices IS 'One invoice per billing period.';
+         COMMENT ON COLUMN billing.invoices.status IS 'Lifecycle | paid when settled';",
+    );
+    let o = driftsync(&f.repo, &["schema", "docs", "--out", "dbdocs"], &url);
+    assert!(o.stdout.contains("1 written, 9 unchanged"), "{}", o.all());
+    let invoices = f.repo.read("dbdocs/tables/billing.invoices.md");
+    for want in [
+        "Python: `BillingInvoiceRow`\n\nOne invoice per billing period.\n\n| Column | Type | Nullable | Default | Comment |\n|---|---|---|---|---|\n",
+        "| `status` | `billing.invoice_status` | no | `default: 'draft'::billing.invoice_status` | Lifecycle \\| paid when settled |",
+    ] {
+        assert!(invoices.contains(want), "missing {want:?} in:\n{invoices}");
+    }
+    assert_eq!(
+        findings(&f.repo, &f.modules, &url).unwrap(),
+        (before, hash, String::new())
+    );
 }

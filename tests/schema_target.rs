@@ -89,3 +89,126 @@ fn schema_target_check_and_run() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(!text(&o).contains("topsecret"), "{}", text(&o));
 }
+
+/// `docs:` keeps Markdown schema docs committed: `run` regenerates them with
+/// the modules (committed through `outputs`), `check` reports a stale page as
+/// `docs-stale` naming the file, whatever `fail_on`.
+#[test]
+fn schema_target_commits_docs_and_check_reports_them_stale() {
+    let pg = PgCluster::start();
+    let url = pg.create_database("app");
+    pg.psql(
+        "app",
+        "CREATE TABLE organizations (id int PRIMARY KEY); CREATE TABLE tmp (x int)",
+    );
+    let repo = temp_repo();
+    let dir = repo.path();
+    std::fs::create_dir_all(dir.join(".driftsync")).unwrap();
+    std::fs::write(
+        dir.join(".driftsync/sync.yaml"),
+        r#"version: "1.0"
+targets:
+  db_schema:
+    type: schema
+    direction: pull
+    database: ${DATABASE_URL}
+    local: schemas/
+    fail_on: critical
+    docs: docs/schema/
+    outputs: ["schemas/**", "docs/schema/**"]
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join(".gitignore"), ".driftsync/reports/\n").unwrap();
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "config"]);
+
+    let check = |want: i32| {
+        let o = driftsync(dir, &["check", "--json"], &url);
+        assert_eq!(o.status.code(), Some(want), "{}", text(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        report["results"][0].clone()
+    };
+    let stale = |t: &serde_json::Value| -> Vec<String> {
+        t["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["code"] == "docs-stale")
+            .map(|f| f["file"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Before the first run the pages are missing: drift naming each of them.
+    let t = check(1);
+    assert_eq!(
+        stale(&t),
+        [
+            "docs/schema/README.md",
+            "docs/schema/enums.md",
+            "docs/schema/objects.md",
+            "docs/schema/tables/public.organizations.md",
+            "docs/schema/tables/public.tmp.md",
+        ],
+        "{t}"
+    );
+
+    let o = driftsync(dir, &["run"], &url);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let page =
+        std::fs::read_to_string(dir.join("docs/schema/tables/public.organizations.md")).unwrap();
+    assert!(page.contains("| `id` | `integer` | no |"), "{page}");
+    assert!(
+        git(dir, &["status", "--porcelain"]).is_empty(),
+        "docs not committed: {}",
+        git(dir, &["status", "--porcelain"])
+    );
+    let t = check(0);
+    assert!(stale(&t).is_empty(), "{t}");
+
+    // A column added (medium, below fail_on: critical) still makes its page stale.
+    pg.psql(
+        "app",
+        "ALTER TABLE organizations ADD COLUMN note text; DROP TABLE tmp",
+    );
+    let t = check(1);
+    assert_eq!(t["status"], "drift", "{t}");
+    assert_eq!(
+        stale(&t),
+        [
+            "docs/schema/README.md",
+            "docs/schema/tables/public.organizations.md",
+            "docs/schema/tables/public.tmp.md",
+        ],
+        "{t}"
+    );
+    let messages = t.to_string();
+    assert!(
+        messages.contains("schema docs page docs/schema/tables/public.tmp.md describes a relation the database no longer has"),
+        "{t}"
+    );
+    // `run` rewrites the stale pages, removes the dropped table's, commits.
+    let o = driftsync(dir, &["run"], &url);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!dir.join("docs/schema/tables/public.tmp.md").exists());
+    let page =
+        std::fs::read_to_string(dir.join("docs/schema/tables/public.organizations.md")).unwrap();
+    assert!(page.contains("| `note` | `text` | yes |"), "{page}");
+    assert!(git(dir, &["status", "--porcelain"]).is_empty());
+    check(0);
+    // `schema docs --target` writes into the target's `docs:` folder: the same pages.
+    let o = driftsync(dir, &["schema", "docs", "--target", "db_schema"], &url);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("0 written, 4 unchanged"),
+        "{}",
+        text(&o)
+    );
+
+    // A page edited by hand is stale too.
+    let readme = dir.join("docs/schema/README.md");
+    let text_now = std::fs::read_to_string(&readme).unwrap();
+    std::fs::write(&readme, text_now + "\nhand note\n").unwrap();
+    let t = check(1);
+    assert_eq!(stale(&t), ["docs/schema/README.md"], "{t}");
+}

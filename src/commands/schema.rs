@@ -97,9 +97,10 @@ pub enum SchemaAction {
     Docs {
         #[command(flatten)]
         source: SourceArgs,
-        /// Directory to write the pages into (created; pages no longer describing anything are not removed).
-        #[arg(long, default_value = "schema-docs", value_name = "DIR")]
-        out: PathBuf,
+        /// Directory to write the pages into (created; pages no longer describing
+        /// anything are not removed). Default: the target's `docs:`, else schema-docs.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Markdown report: findings table and totals by severity.
     #[command(
@@ -152,6 +153,14 @@ pub struct SourceArgs {
     /// Python type for a database type (`citext=str`, `jsonb=mylib.Json`; repeatable).
     #[arg(long = "type-override", value_name = "TYPE=PYTHON", value_parser = parse_pair)]
     pub type_overrides: Vec<(String, String)>,
+    /// Classes per table, comma-separated: row (always), insert, update —
+    /// Supabase-style `…Insert` / `…Update` TypedDicts (default: the target's `variants`, else row).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = ["row", "insert", "update"])]
+    pub variants: Vec<String>,
+    /// How row types are written: typeddict or pydantic (BaseModel rows;
+    /// default: the target's `style`, else typeddict).
+    #[arg(long, value_name = "STYLE", value_parser = ["typeddict", "pydantic"])]
+    pub style: Option<String>,
 }
 
 /// Where the two sides are, settled.
@@ -176,6 +185,12 @@ pub struct Source {
     pub class_names: Vec<(String, String)>,
     /// Python types.
     pub type_overrides: Vec<(String, String)>,
+    /// Write types beside the rows.
+    pub variants: driftsync_schema::generate::Variants,
+    /// How rows are written.
+    pub style: driftsync_schema::generate::Style,
+    /// The target's `docs:` folder (under the repository root).
+    pub docs: Option<PathBuf>,
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -224,6 +239,8 @@ impl Source {
         Options {
             class_names: self.class_names.iter().cloned().collect(),
             type_overrides: self.type_overrides.iter().cloned().collect(),
+            variants: self.variants,
+            style: self.style,
             ..Options::default()
         }
     }
@@ -264,12 +281,13 @@ impl Source {
     /// read are skipped with a note (for `update`, which rewrites them).
     pub fn compare_with(&self, repair: bool) -> anyhow::Result<Comparison> {
         let (url, dialect, db) = self.database()?;
-        let (repo, repairs) = if repair {
+        let (mut repo, repairs) = if repair {
             read_dir_repairing(&self.local, &self.rel_dir())?
         } else {
             (read_dir(&self.local, &self.rel_dir())?, Vec::new())
         };
         let options = self.options();
+        driftsync_schema::adopt::resolve(&mut repo, &db, &options);
         let changes = compare(&db, &repo, &options, dialect);
         let findings = findings(&changes, &repo);
         Ok(Comparison {
@@ -296,12 +314,18 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             print_findings(&c.findings, global.in_ci());
             let failing = c.findings.iter().filter(|f| f.severity >= fail_on).count();
             if failing > 0 {
-                let update = match &source.target {
+                let mut update = match &source.target {
                     Some(t) => format!("driftsync schema update --target {t}"),
                     None => "driftsync schema update".to_string(),
                 };
+                let what = if c.repo.adopted.is_some() {
+                    update.push_str(" --force");
+                    "to convert the hand-written modules into generated ones"
+                } else {
+                    "to regenerate"
+                };
                 println!(
-                    "schema drift: {failing} finding(s) at or above {} ({} in all); run `{update}` to regenerate",
+                    "schema drift: {failing} finding(s) at or above {} ({} in all); run `{update}` {what}",
                     fail_on.as_str(),
                     c.findings.len()
                 );
@@ -368,6 +392,12 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             for name in &plan.changed {
                 println!("wrote {}", display_join(&source.local, name));
             }
+            for name in &plan.removed {
+                println!(
+                    "removed {} (converted into the generated modules; git keeps the old file)",
+                    display_join(&source.local, name)
+                );
+            }
             if !plan.resolved.is_empty() {
                 println!("{} difference(s) resolved", plan.resolved.len());
             }
@@ -406,8 +436,18 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
         }
         SchemaAction::Docs { source, out } => {
             let source = settle(source)?;
+            let out = out
+                .or_else(|| source.docs.clone())
+                .unwrap_or_else(|| PathBuf::from("schema-docs"));
             let db = source.introspect()?;
-            let names = driftsync_schema::generate::class_names(&db, &source.options());
+            // The class names the modules use (as a target's `docs:` does).
+            let options = Options {
+                previous_class_names: read_dir(&source.local, &source.rel_dir())
+                    .map(|r| r.class_names)
+                    .unwrap_or_default(),
+                ..source.options()
+            };
+            let names = driftsync_schema::generate::class_names(&db, &options);
             let pages = driftsync_schema::docs::render(&db, &names);
             let mut written = 0;
             for (rel, text) in &pages {

@@ -218,5 +218,26 @@ pub fn schema_source(
         exclude_schemas: or_target(args.exclude_schemas, |t| &t.exclude_schemas),
         class_names: under(|t| &t.class_names, args.class_names),
         type_overrides: under(|t| &t.type_overrides, args.type_overrides),
+        variants: if args.variants.is_empty() {
+            target.map_or_else(Default::default, |(_, t)| {
+                driftsync_schema::generate::Variants {
+                    insert: t.variants.insert,
+                    update: t.variants.update,
+                }
+            })
+        } else {
+            driftsync_schema::generate::Variants {
+                insert: args.variants.iter().any(|v| v == "insert"),
+                update: args.variants.iter().any(|v| v == "update"),
+            }
+        },
+        docs: target.and_then(|(c, t)| t.docs.as_ref().map(|d| c.config.root.join(d.as_str()))),
+        style: match args.style.as_deref() {
+            Some("pydantic") => driftsync_schema::generate::Style::Pydantic,
+            Some(_) => driftsync_schema::generate::Style::TypedDict,
+            None => target.map_or(driftsync_schema::generate::Style::TypedDict, |(_, t)| {
+                driftsync_schema::executor::style(t.style)
+            }),
+        },
     })
 }

@@ -182,6 +182,14 @@ pub struct RawTarget {
     pub class_names: Option<BTreeMap<String, String>>,
     /// (schema) Python types for database types (`citext: str`, `jsonb: mylib.Json`).
     pub type_overrides: Option<BTreeMap<String, String>>,
+    /// (schema) Classes per table: `row` (always), `insert`, `update` — Supabase-style
+    /// `…Insert` / `…Update` TypedDicts beside the row type (default `[row]`).
+    pub variants: Option<Vec<String>>,
+    /// (schema) How row types are written: `typeddict` (default) or `pydantic` (BaseModel rows).
+    pub style: Option<String>,
+    /// (schema) Folder of Markdown schema docs that `run` regenerates with the modules and
+    /// `check` reports as `docs-stale` when they are out of date (list it in `outputs`).
+    pub docs: Option<String>,
     // New target types add their fields here, in a block like the one above.
 }
 

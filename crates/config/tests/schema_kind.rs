@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use driftsync_config::{parse, Config, ConfigError, TargetKind};
+use driftsync_config::{parse, Config, ConfigError, SchemaStyle, SchemaVariants, TargetKind};
 use driftsync_core::report::Severity;
 
 fn env(name: &str) -> Option<String> {
@@ -36,6 +36,24 @@ fn schema_target_loads_with_defaults_and_overrides() {
         panic!("not a schema target");
     };
     assert_eq!((s.local.as_str(), s.fail_on), ("schemas", Severity::Low));
+    assert_eq!(s.variants, SchemaVariants::default());
+    assert_eq!((s.style, s.docs.is_none()), (SchemaStyle::TypedDict, true));
+    let c = load(
+        "targets:\n  db:\n    type: schema\n    database: sqlite://app.db\n    variants: [row, insert, update]\n    style: pydantic\n    docs: docs/schema/\n",
+    )
+    .unwrap();
+    let TargetKind::Schema(s) = &c.targets[0].kind else {
+        panic!("not a schema target");
+    };
+    assert_eq!(
+        s.variants,
+        SchemaVariants {
+            insert: true,
+            update: true
+        }
+    );
+    assert_eq!(s.style, SchemaStyle::Pydantic);
+    assert_eq!(s.docs.as_ref().map(|d| d.as_str()), Some("docs/schema"));
 }
 
 #[test]
@@ -46,6 +64,24 @@ fn schema_target_mistakes_point_at_line_and_column() {
             5,
             14,
             "not a severity",
+        ),
+        (
+            "targets:\n  db:\n    type: schema\n    database: sqlite://x.db\n    variants: [row, insrt]\n",
+            5,
+            21,
+            "`insrt` is not a variant",
+        ),
+        (
+            "targets:\n  db:\n    type: schema\n    database: sqlite://x.db\n    variants: [insert]\n",
+            5,
+            15,
+            "must include `row`",
+        ),
+        (
+            "targets:\n  db:\n    type: schema\n    database: sqlite://x.db\n    style: attrs\n",
+            5,
+            12,
+            "not a style",
         ),
         (
             "targets:\n  db:\n    type: schema\n    database: mysql://x\n",

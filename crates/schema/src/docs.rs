@@ -35,7 +35,7 @@ pub fn render(db: &DbSchema, names: &ClassNames) -> BTreeMap<String, String> {
     pages.insert(ENUMS_PAGE.to_string(), enums(db, names));
     pages.insert(OBJECTS_PAGE.to_string(), objects(db));
     for (q, r) in &db.relations {
-        pages.insert(relation_page(q), relation(q, r, names));
+        pages.insert(relation_page(q), relation(q, r, names, &db.comments));
     }
     pages
 }
@@ -109,17 +109,45 @@ fn objects(db: &DbSchema) -> String {
     out
 }
 
-fn relation(q: &str, r: &Relation, names: &ClassNames) -> String {
+fn relation(
+    q: &str,
+    r: &Relation,
+    names: &ClassNames,
+    comments: &BTreeMap<String, String>,
+) -> String {
     let mut out = format!(
         "# {} `{q}`\n\nPython: `{}`\n\n",
         r.kind.as_str(),
         names.relation_class(q)
     );
-    out.push_str("| Column | Type | Nullable | Default |\n|---|---|---|---|\n");
+    // `COMMENT ON TABLE`: a paragraph under the heading.
+    if let Some(c) = comments.get(q) {
+        let _ = writeln!(out, "{}\n", c.trim());
+    }
+    // `COMMENT ON COLUMN`: a column of the table, when any column has one.
+    let described = r
+        .columns
+        .iter()
+        .any(|c| comments.contains_key(&format!("{q}.{}", c.name)));
+    out.push_str(if described {
+        "| Column | Type | Nullable | Default | Comment |\n|---|---|---|---|---|\n"
+    } else {
+        "| Column | Type | Nullable | Default |\n|---|---|---|---|\n"
+    });
     for c in &r.columns {
+        let comment = if described {
+            format!(
+                " {} |",
+                comments
+                    .get(&format!("{q}.{}", c.name))
+                    .map_or_else(String::new, |t| cell(t.trim()))
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "| `{}` | `{}` | {} | {} |",
+            "| `{}` | `{}` | {} | {} |{comment}",
             cell(&c.name),
             cell(&c.data_type),
             if c.nullable { "yes" } else { "no" },
@@ -159,4 +187,89 @@ fn relation(q: &str, r: &Relation, names: &ClassNames) -> String {
         let _ = writeln!(out, "\n## Query\n\n```sql\n{d}\n```");
     }
     out
+}
+
+/// The finding code of a committed docs page that no longer matches the database.
+pub const DOCS_STALE: &str = "docs-stale";
+
+/// A `docs-stale` finding for page `rel` of the docs folder `dir`.
+pub fn stale_finding(dir: &str, rel: &str, why: &str) -> driftsync_core::report::Finding {
+    let file = format!("{}/{rel}", dir.trim_end_matches('/'));
+    driftsync_core::report::Finding {
+        code: DOCS_STALE.to_string(),
+        severity: driftsync_core::report::Severity::Medium,
+        message: format!(
+            "schema docs page {file} {why}: `driftsync run` regenerates the docs with the modules"
+        ),
+        file: Some(file),
+        line: None,
+        column: None,
+    }
+}
+
+/// Pages under `dir` that differ from `pages`: (path relative to `dir`, why).
+/// A `tables/*.md` page describing a relation the database no longer has is
+/// stale too (the folder is driftsync's).
+pub fn stale_pages(
+    dir: &std::path::Path,
+    pages: &BTreeMap<String, String>,
+) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    for (rel, text) in pages {
+        match std::fs::read_to_string(dir.join(rel)) {
+            Ok(t) if t == *text => {}
+            Ok(_) => out.push((rel.clone(), "is out of date")),
+            Err(_) => out.push((rel.clone(), "is missing")),
+        }
+    }
+    for rel in orphans(dir, pages) {
+        out.push((rel, "describes a relation the database no longer has"));
+    }
+    out
+}
+
+/// `tables/*.md` pages under `dir` that `pages` does not have.
+fn orphans(dir: &std::path::Path, pages: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir.join("tables"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let rel = format!("tables/{name}");
+            (name.ends_with(".md") && !pages.contains_key(&rel)).then_some(rel)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Write `pages` into `dir` (unchanged pages are not rewritten); with
+/// `prune`, remove `tables/*.md` pages of relations no longer there. Returns
+/// the pages written and removed.
+pub fn write_pages(
+    dir: &std::path::Path,
+    pages: &BTreeMap<String, String>,
+    prune: bool,
+) -> std::io::Result<(Vec<String>, Vec<String>)> {
+    let mut written = Vec::new();
+    for (rel, text) in pages {
+        let path = dir.join(rel);
+        if std::fs::read_to_string(&path).is_ok_and(|t| t == *text) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text)?;
+        written.push(rel.clone());
+    }
+    let mut removed = Vec::new();
+    if prune {
+        for rel in orphans(dir, pages) {
+            std::fs::remove_file(dir.join(&rel))?;
+            removed.push(rel);
+        }
+    }
+    Ok((written, removed))
 }

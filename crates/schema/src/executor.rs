@@ -16,6 +16,14 @@ use crate::version::rfc3339_utc;
 use crate::workflow::{apply_update, compare, findings, plan_update};
 use crate::{dialect_of, introspect, Options, SchemaFilter};
 
+/// The generator's style for a target's `style:`.
+pub fn style(s: driftsync_config::SchemaStyle) -> crate::generate::Style {
+    match s {
+        driftsync_config::SchemaStyle::TypedDict => crate::generate::Style::TypedDict,
+        driftsync_config::SchemaStyle::Pydantic => crate::generate::Style::Pydantic,
+    }
+}
+
 /// Runs `type: schema` targets.
 pub struct SchemaExecutor;
 
@@ -38,7 +46,7 @@ impl TargetExecutor for SchemaExecutor {
         let db = introspect(&url, &filter).map_err(env)?;
         let dir = ctx.repo_root.join(s.local.as_str());
         // `run` regenerates: a generated module that no longer reads is rewritten.
-        let (repo, repairs) = if ctx.check || ctx.dry_run {
+        let (mut repo, repairs) = if ctx.check || ctx.dry_run {
             (read_dir(&dir, s.local.as_str()).map_err(env)?, Vec::new())
         } else {
             read_dir_repairing(&dir, s.local.as_str()).map_err(env)?
@@ -46,11 +54,36 @@ impl TargetExecutor for SchemaExecutor {
         let options = Options {
             class_names: s.class_names.clone(),
             type_overrides: s.type_overrides.clone(),
+            variants: crate::generate::Variants {
+                insert: s.variants.insert,
+                update: s.variants.update,
+            },
+            style: style(s.style),
             ..Options::default()
         };
+        crate::adopt::resolve(&mut repo, &db, &options);
         let changes = compare(&db, &repo, &options, dialect);
-        let found = findings(&changes, &repo);
-        let failing: Vec<_> = found.iter().filter(|f| f.severity >= s.fail_on).collect();
+        let mut found = findings(&changes, &repo);
+        // `docs:` — committed Markdown pages; stale ones are drift whatever `fail_on`.
+        let pages = s.docs.as_ref().map(|d| {
+            let named = Options {
+                previous_class_names: repo.class_names.clone(),
+                ..options.clone()
+            };
+            let names = crate::generate::class_names(&db, &named);
+            (d, crate::docs::render(&db, &names))
+        });
+        if ctx.check || ctx.dry_run {
+            if let Some((d, pages)) = &pages {
+                for (rel, why) in crate::docs::stale_pages(&ctx.repo_root.join(d.as_str()), pages) {
+                    found.push(crate::docs::stale_finding(d.as_str(), &rel, why));
+                }
+            }
+        }
+        let failing: Vec<_> = found
+            .iter()
+            .filter(|f| f.severity >= s.fail_on || f.code == crate::docs::DOCS_STALE)
+            .collect();
         let mut report = new_report(target);
         report.findings = found.clone();
         if ctx.check || ctx.dry_run {
@@ -69,11 +102,23 @@ impl TargetExecutor for SchemaExecutor {
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .collect();
-                report.message = format!(
-                    "schema drift: {} finding(s) at or above {}; run `driftsync schema update`",
-                    failing.len(),
-                    s.fail_on.as_str()
-                );
+                let stale = failing
+                    .iter()
+                    .filter(|f| f.code == crate::docs::DOCS_STALE)
+                    .count();
+                report.message = if stale == failing.len() {
+                    format!("{stale} schema docs page(s) stale; run `driftsync run`")
+                } else {
+                    format!(
+                        "schema drift: {} finding(s) at or above {}; run `driftsync schema update`",
+                        failing.len() - stale,
+                        s.fail_on.as_str()
+                    ) + &if stale > 0 {
+                        format!(" ({stale} schema docs page(s) stale too)")
+                    } else {
+                        String::new()
+                    }
+                };
             }
             return Ok(report);
         }
@@ -91,6 +136,12 @@ impl TargetExecutor for SchemaExecutor {
         )
         .map_err(|e| ExecError::Failed(e.to_string()))?;
         apply_update(&dir, &plan).map_err(|e| ExecError::Failed(e.to_string()))?;
+        let mut docs_written = 0;
+        if let Some((d, pages)) = &pages {
+            let (w, r) = crate::docs::write_pages(&ctx.repo_root.join(d.as_str()), pages, true)
+                .map_err(|e| ExecError::Failed(format!("{d}: {e}")))?;
+            docs_written = w.len() + r.len();
+        }
         let mut message = if plan.changed.is_empty() {
             format!("{} is up to date", s.local)
         } else {
@@ -101,6 +152,9 @@ impl TargetExecutor for SchemaExecutor {
                 plan.resolved.len()
             )
         };
+        if docs_written > 0 {
+            message.push_str(&format!("; {docs_written} docs page(s) updated"));
+        }
         for note in &repairs {
             message.push_str(&format!("; repaired {}", ctx.masker.mask(note)));
         }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use driftsync_core::schema::{Column, DbSchema};
+use driftsync_core::schema::{Column, ColumnValue, DbSchema, Relation, RelationKind};
 
 use crate::naming::{is_identifier, py_str, ClassNames};
 use crate::pytypes::{nullable, Dialect, Imports, TypeMapper};
@@ -37,6 +37,239 @@ pub struct Options {
     /// The class names the modules already use (`enum:s.n` / `rel:s.n` →
     /// class): kept, so a new object never renames an existing class.
     pub previous_class_names: BTreeMap<String, String>,
+    /// Which classes per table beside the row type (default: the row only).
+    pub variants: Variants,
+    /// How row types are written (default: `TypedDict`).
+    pub style: Style,
+}
+
+/// Supabase-style write types per table, beside the row type: `…Insert`
+/// (`NotRequired` for a column with a default, an identity `BY DEFAULT` or
+/// that is nullable) and `…Update` (every field `NotRequired`). Columns the
+/// database writes itself (`GENERATED ALWAYS AS IDENTITY`, generated
+/// columns) are left out of both. Views get the row type only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Variants {
+    /// Write `…Insert` TypedDicts.
+    pub insert: bool,
+    /// Write `…Update` TypedDicts.
+    pub update: bool,
+}
+
+/// A write variant of a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Variant {
+    /// What an `INSERT` takes.
+    Insert,
+    /// What an `UPDATE … SET` takes.
+    Update,
+}
+
+impl Variant {
+    /// `insert` / `update`, as in RELATIONS and the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variant::Insert => "insert",
+            Variant::Update => "update",
+        }
+    }
+
+    /// The class-name suffix: `Insert` / `Update`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Variant::Insert => "Insert",
+            Variant::Update => "Update",
+        }
+    }
+
+    /// Parse [`Variant::as_str`].
+    pub fn parse(s: &str) -> Option<Variant> {
+        match s {
+            "insert" => Some(Variant::Insert),
+            "update" => Some(Variant::Update),
+            _ => None,
+        }
+    }
+}
+
+impl Variants {
+    /// The variants asked for, in order.
+    pub fn list(self) -> Vec<Variant> {
+        let mut v = Vec::new();
+        if self.insert {
+            v.push(Variant::Insert);
+        }
+        if self.update {
+            v.push(Variant::Update);
+        }
+        v
+    }
+}
+
+/// How row types are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Style {
+    /// `class XRow(TypedDict)`.
+    #[default]
+    TypedDict,
+    /// `class XRow(BaseModel)` (pydantic v2); columns whose names are not
+    /// plain attribute names get `Field(alias="…")`.
+    Pydantic,
+}
+
+/// The class of a table's variant: the row class without `Row`, plus
+/// `Insert` / `Update` (`OrganizationRow` → `OrganizationInsert`).
+pub fn variant_class(row_class: &str, variant: Variant) -> String {
+    let base = row_class
+        .strip_suffix("Row")
+        .filter(|b| !b.is_empty())
+        .unwrap_or(row_class);
+    format!("{base}{}", variant.suffix())
+}
+
+/// Does a relation get write variants? Tables, partitioned and foreign tables; not views.
+pub fn has_variants(rel: &Relation) -> bool {
+    !matches!(
+        rel.kind,
+        RelationKind::View | RelationKind::MaterializedView
+    )
+}
+
+/// The fields of `variant` for `rel`: (column, annotation), in column
+/// order; `annotate` gives a column's row annotation (with `| None`).
+pub fn variant_fields(
+    rel: &Relation,
+    variant: Variant,
+    mut annotate: impl FnMut(&Column) -> String,
+) -> Vec<(String, String)> {
+    rel.columns
+        .iter()
+        .filter(|c| {
+            !matches!(
+                c.value,
+                Some(ColumnValue::IdentityAlways | ColumnValue::Generated(_))
+            )
+        })
+        .map(|c| {
+            let ann = annotate(c);
+            let optional = variant == Variant::Update || c.nullable || c.value.is_some();
+            let ann = if optional {
+                format!("NotRequired[{ann}]")
+            } else {
+                ann
+            };
+            (c.name.clone(), ann)
+        })
+        .collect()
+}
+
+/// One variant class: which, its name, its fields (column, annotation).
+pub type VariantSpec = (Variant, String, Vec<(String, String)>);
+
+/// Every variant class `options` asks for: relation → (variant, class, fields).
+pub fn variant_annotations(
+    schema: &DbSchema,
+    options: &Options,
+    dialect: Dialect,
+) -> BTreeMap<String, Vec<VariantSpec>> {
+    let names = class_names(schema, options);
+    let mapper = TypeMapper {
+        dialect,
+        schema,
+        names: &names,
+        overrides: &options.type_overrides,
+    };
+    let mut imports = Imports::default();
+    let mut out = BTreeMap::new();
+    for (q, rel) in &schema.relations {
+        if !has_variants(rel) {
+            continue;
+        }
+        let row = names.relation_class(q);
+        let list: Vec<_> = options
+            .variants
+            .list()
+            .into_iter()
+            .map(|v| {
+                let fields = variant_fields(rel, v, |c| {
+                    nullable(
+                        &mapper.annotation(&c.type_ref, &c.data_type, &mut imports),
+                        c.nullable,
+                    )
+                });
+                (v, variant_class(row, v), fields)
+            })
+            .collect();
+        if !list.is_empty() {
+            out.insert(q.clone(), list);
+        }
+    }
+    out
+}
+
+/// BaseModel attributes a pydantic field must not shadow.
+const PYDANTIC_RESERVED: &[&str] = &[
+    "construct",
+    "copy",
+    "dict",
+    "json",
+    "schema",
+    "schema_json",
+    "validate",
+    "fields",
+    "from_orm",
+    "parse_obj",
+    "parse_raw",
+    "parse_file",
+    "update_forward_refs",
+];
+
+/// The attribute names of a pydantic row: a column's own name when it can
+/// be one, else an identifier (with `Field(alias=…)` giving the column).
+fn pydantic_attributes(columns: &[Column]) -> Vec<(String, Option<String>)> {
+    let mut used = std::collections::BTreeSet::new();
+    let plain = |n: &str| {
+        is_class_field(n)
+            && !n.starts_with('_')
+            && !n.starts_with("model_")
+            && !PYDANTIC_RESERVED.contains(&n)
+    };
+    let mut out: Vec<(String, Option<String>)> = columns
+        .iter()
+        .map(|c| {
+            if plain(&c.name) {
+                used.insert(c.name.clone());
+                (c.name.clone(), None)
+            } else {
+                (String::new(), Some(c.name.clone()))
+            }
+        })
+        .collect();
+    for (attr, alias) in out.iter_mut() {
+        let Some(name) = alias else { continue };
+        let mut base: String = name
+            .chars()
+            .map(|ch| {
+                if ch.is_ascii_alphanumeric() {
+                    ch.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+            .trim_matches('_')
+            .to_string();
+        if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) || !plain(&base) {
+            base = format!("field_{base}");
+        }
+        let mut candidate = base.clone();
+        while used.contains(&candidate) || !plain(&candidate) {
+            candidate.push('_');
+        }
+        used.insert(candidate.clone());
+        *attr = candidate;
+    }
+    out
 }
 
 /// Can `name` be a field in class syntax? Not a keyword or other non-identifier,
@@ -220,10 +453,18 @@ fn tables_module(
     };
     let mut imports = Imports::default();
     imports.add("typing", "Final");
-    imports.add("typing", "TypedDict");
+    let pydantic = options.style == Style::Pydantic;
+    if !pydantic {
+        imports.add("typing", "TypedDict");
+    }
     let mut body = String::new();
     for (q, rel) in &schema.relations {
         let class = names.relation_class(q);
+        if pydantic {
+            pydantic_row(&mut body, q, rel, class, &mapper, &mut imports);
+            variant_classes(&mut body, rel, class, options, &mapper, &mut imports);
+            continue;
+        }
         let fields: Vec<(String, String, String)> = rel
             .columns
             .iter()
@@ -270,6 +511,7 @@ fn tables_module(
             }
             body.push_str("    },\n)\n");
         }
+        variant_classes(&mut body, rel, class, options, &mapper, &mut imports);
     }
     // Two blank lines after a class, one after the imports (as black does).
     body.push_str(if schema.relations.is_empty() {
@@ -288,6 +530,15 @@ fn tables_module(
                 let _ = writeln!(body, "        {},", py_str(&s));
             };
             entry(format!("{} {}", rel.kind.as_str(), names.relation_class(q)));
+            if has_variants(rel) {
+                for v in options.variants.list() {
+                    entry(format!(
+                        "{} {}",
+                        v.as_str(),
+                        variant_class(names.relation_class(q), v)
+                    ));
+                }
+            }
             for o in &rel.options {
                 entry(format!("option: {o}"));
             }
@@ -326,6 +577,116 @@ fn tables_module(
     }
     out.push_str(&body);
     out
+}
+
+/// A pydantic row class: `class XRow(BaseModel)`, fields with their `# sql:`
+/// comments, `Field(alias=…)` for a column that cannot be an attribute.
+fn pydantic_row(
+    body: &mut String,
+    q: &str,
+    rel: &Relation,
+    class: &str,
+    mapper: &TypeMapper<'_>,
+    imports: &mut Imports,
+) {
+    imports.add("pydantic", "BaseModel");
+    let _ = write!(
+        body,
+        "\n\nclass {class}(BaseModel):\n    {}\n",
+        docstring(&format!("Row of {} {q}.", rel.kind.as_str()))
+    );
+    if !rel.columns.is_empty() {
+        body.push('\n');
+    }
+    for (c, (attr, alias)) in rel.columns.iter().zip(pydantic_attributes(&rel.columns)) {
+        let ann = nullable(
+            &mapper.annotation(&c.type_ref, &c.data_type, imports),
+            c.nullable,
+        );
+        let tail = match &alias {
+            Some(a) => {
+                imports.add("pydantic", "Field");
+                format!(" = Field(alias={})", py_str(a))
+            }
+            None => String::new(),
+        };
+        field_line(
+            body,
+            4,
+            &format!("{attr}: "),
+            &ann,
+            &tail,
+            &column_comment(c),
+        );
+    }
+}
+
+/// The `…Insert` / `…Update` TypedDicts of a table, after its row class.
+fn variant_classes(
+    body: &mut String,
+    rel: &Relation,
+    row: &str,
+    options: &Options,
+    mapper: &TypeMapper<'_>,
+    imports: &mut Imports,
+) {
+    if !has_variants(rel) {
+        return;
+    }
+    for v in options.variants.list() {
+        let class = variant_class(row, v);
+        let fields = variant_fields(rel, v, |c| {
+            nullable(
+                &mapper.annotation(&c.type_ref, &c.data_type, imports),
+                c.nullable,
+            )
+        });
+        imports.add("typing", "TypedDict");
+        if fields.iter().any(|(_, a)| a.starts_with("NotRequired[")) {
+            imports.add("typing", "NotRequired");
+        }
+        let what = match v {
+            Variant::Insert => "Insert into",
+            Variant::Update => "Update of",
+        };
+        let q = format!("{}.{}", rel.schema, rel.name);
+        if fields.iter().all(|(n, _)| is_class_field(n)) {
+            let _ = write!(
+                body,
+                "\n\nclass {class}(TypedDict):\n    {}\n",
+                docstring(&format!("{what} {} {q}.", rel.kind.as_str()))
+            );
+            if !fields.is_empty() {
+                body.push('\n');
+            }
+            for (name, ann) in &fields {
+                plain_field(body, 4, &format!("{name}: "), ann, "");
+            }
+        } else {
+            let _ = writeln!(
+                body,
+                "\n\n{class} = TypedDict(\n    {},\n    {{",
+                py_str(&class)
+            );
+            for (name, ann) in &fields {
+                plain_field(body, 8, &format!("{}: ", py_str(name)), ann, ",");
+            }
+            body.push_str("    },\n)\n");
+        }
+    }
+}
+
+/// A field without a comment, wrapped in parentheses the way black does
+/// when it does not fit.
+fn plain_field(out: &mut String, indent: usize, head: &str, ann: &str, tail: &str) {
+    let pad = " ".repeat(indent);
+    let code = format!("{pad}{head}{ann}{tail}");
+    if code.len() <= LINE_LENGTH || tail == "," {
+        out.push_str(&code);
+        out.push('\n');
+    } else {
+        let _ = writeln!(out, "{pad}{head}(\n{pad}    {ann}\n{pad}){tail}");
+    }
 }
 
 fn import_line<'a>(out: &mut String, module: &str, names: impl Iterator<Item = &'a String>) {

@@ -5,6 +5,7 @@
 //! writes it; [`workflow`] ties them together for `check`, `diff` and `update`.
 #![deny(missing_docs)]
 
+pub mod adopt;
 pub mod analyze;
 pub mod docs;
 pub mod executor;

@@ -167,7 +167,7 @@ SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relpersistenc
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
        (SELECT string_agg(i.inhparent::regclass::text, ', ' ORDER BY i.inhseqno)
           FROM pg_inherits i WHERE i.inhrelid = c.oid),
-       c.relrowsecurity, c.relforcerowsecurity
+       c.relrowsecurity, c.relforcerowsecurity, obj_description(c.oid, 'pg_class')
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND n.nspname = ANY($1::text[])
   AND NOT c.relispartition
@@ -179,7 +179,8 @@ SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attt
        a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text,
        a.attgenerated::text,
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
-       t.typtype = 'd' AND t.typnotnull AND c.relkind IN ('r', 'p', 'f')
+       t.typtype = 'd' AND t.typnotnull AND c.relkind IN ('r', 'p', 'f'),
+       col_description(a.attrelid, a.attnum)
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -360,6 +361,9 @@ async fn introspect_async(
         if r.get::<_, bool>(9) {
             rel.options.push("force row level security".into());
         }
+        if let Some(c) = r.get::<_, Option<String>>(10) {
+            model.comments.insert(format!("{schema}.{name}"), c);
+        }
         by_oid.insert(oid, rel);
     }
     for r in client
@@ -380,6 +384,12 @@ async fn introspect_async(
             (_, _, Some(e)) => Some(ColumnValue::Default(e)),
             _ => None,
         };
+        if let Some(c) = r.get::<_, Option<String>>(10) {
+            model.comments.insert(
+                format!("{}.{}.{}", rel.schema, rel.name, r.get::<_, String>(1)),
+                c,
+            );
+        }
         rel.columns.push(Column {
             name: r.get(1),
             data_type: r.get(2),

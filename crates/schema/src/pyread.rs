@@ -31,6 +31,27 @@ pub struct RepoSchema {
     /// What could not be read (an enum member `A = auto()` in a `(str, Enum)`):
     /// reported, and `update` refuses to overwrite it without `--force`.
     pub unreadable: Vec<Unreadable>,
+    /// A hand-written module tree (no generated `enums.py` or `tables.py`),
+    /// read class by class; [`crate::adopt::resolve`] matches it to the database.
+    pub adopted: Option<crate::adopt::Tree>,
+    /// What matching the hand-written tree found (classes matching nothing).
+    pub adoption: Vec<driftsync_core::schema::Change>,
+    /// The write variants the modules define per relation (`insert
+    /// OrganizationInsert` entries of RELATIONS), with their fields.
+    pub variants: BTreeMap<String, Vec<VariantClass>>,
+    /// How each row class is written (`TypedDict` or pydantic `BaseModel`).
+    pub row_styles: BTreeMap<String, crate::generate::Style>,
+}
+
+/// An `…Insert` / `…Update` class as the module has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VariantClass {
+    /// Which variant.
+    pub variant: crate::generate::Variant,
+    /// Its class name.
+    pub class: String,
+    /// Fields: (column, canonical annotation, `NotRequired[…]` kept).
+    pub fields: Vec<(String, String)>,
 }
 
 /// Something in a module the reader could not turn into the model.
@@ -61,17 +82,17 @@ pub struct VersionInfo {
 }
 
 /// A parsed module: statements, source, and comments by line.
-struct Module {
-    file: String,
+pub(crate) struct Module {
+    pub(crate) file: String,
     source: String,
-    suite: Vec<Stmt>,
+    pub(crate) suite: Vec<Stmt>,
     /// 1-based line → (comment text without `#`, alone on its line?).
     comments: BTreeMap<u32, (String, bool)>,
     line_starts: Vec<usize>,
 }
 
 impl Module {
-    fn parse(path: &Path, file: &str) -> Result<Module, SchemaError> {
+    pub(crate) fn parse(path: &Path, file: &str) -> Result<Module, SchemaError> {
         let source = std::fs::read_to_string(path).map_err(|e| SchemaError::Io {
             path: path.display().to_string(),
             source: e,
@@ -118,12 +139,12 @@ impl Module {
         })
     }
 
-    fn line(&self, node: &impl Ranged) -> u32 {
+    pub(crate) fn line(&self, node: &impl Ranged) -> u32 {
         let offset = usize::from(node.start());
         self.line_starts.partition_point(|&s| s <= offset) as u32
     }
 
-    fn text(&self, node: &impl Ranged) -> String {
+    pub(crate) fn text(&self, node: &impl Ranged) -> String {
         let r = node.range();
         self.source[usize::from(r.start())..usize::from(r.end())]
             .split_whitespace()
@@ -175,11 +196,11 @@ impl Module {
     }
 }
 
-fn is_name(e: &Expr, name: &str) -> bool {
+pub(crate) fn is_name(e: &Expr, name: &str) -> bool {
     matches!(e, Expr::Name(n) if n.id.as_str() == name)
 }
 
-fn string(e: &Expr) -> Option<&str> {
+pub(crate) fn string(e: &Expr) -> Option<&str> {
     match e {
         Expr::Constant(ast::ExprConstant {
             value: Constant::Str(s),
@@ -190,7 +211,7 @@ fn string(e: &Expr) -> Option<&str> {
 }
 
 /// `name` or `module.name` (`Optional`, `typing.Optional`; `auto`, `enum.auto`).
-fn is_from(e: &Expr, module: &str, name: &str) -> bool {
+pub(crate) fn is_from(e: &Expr, module: &str, name: &str) -> bool {
     match e {
         Expr::Name(n) => n.id.as_str() == name,
         Expr::Attribute(a) => a.attr.as_str() == name && is_name(&a.value, module),
@@ -199,11 +220,11 @@ fn is_from(e: &Expr, module: &str, name: &str) -> bool {
 }
 
 /// `auto()` or `enum.auto()`.
-fn is_auto(e: &Expr) -> bool {
+pub(crate) fn is_auto(e: &Expr) -> bool {
     matches!(e, Expr::Call(c) if c.args.is_empty() && is_from(&c.func, "enum", "auto"))
 }
 
-fn split_qualified(q: &str) -> (String, String) {
+pub(crate) fn split_qualified(q: &str) -> (String, String) {
     match q.split_once('.') {
         Some((s, n)) => (s.to_string(), n.to_string()),
         None => (String::new(), q.to_string()),
@@ -257,6 +278,7 @@ fn read_modules(
             version_file: join(VERSION_FILE),
             objects_file: join(OBJECTS_FILE),
             lines: BTreeMap::new(),
+            files: BTreeMap::new(),
         },
         ..RepoSchema::default()
     };
@@ -280,6 +302,21 @@ fn read_modules(
                 notes.push(format!("{e}: regenerating it"));
             }
             (Err(e), _) => return Err(e),
+        }
+    }
+    let generated = [ENUMS_FILE, TABLES_FILE]
+        .iter()
+        .any(|f| std::fs::read_to_string(dir.join(f)).is_ok_and(|t| is_generated(&t)));
+    if !generated && dir.is_dir() {
+        if let Some(tree) = crate::adopt::scan(dir, &join)? {
+            // A team's own modules: read class by class, matched to the
+            // database by name in `adopt::resolve`.
+            repo.model = DbSchema::default();
+            repo.locations.lines.clear();
+            repo.class_names.clear();
+            repo.unreadable.clear();
+            repo.version = None;
+            repo.adopted = Some(tree);
         }
     }
     repo.model.canonicalize();
@@ -448,7 +485,12 @@ fn fields<'a>(m: &'a Module, class: &str) -> Option<Fields<'a>> {
             .iter()
             .filter_map(|s| match s {
                 Stmt::AnnAssign(a) => match &*a.target {
-                    Expr::Name(n) => Some((n.id.to_string(), &*a.annotation, m.line(a))),
+                    // A pydantic field `attr: T = Field(alias="column")` is the column.
+                    Expr::Name(n) => Some((
+                        alias(a.value.as_deref()).unwrap_or_else(|| n.id.to_string()),
+                        &*a.annotation,
+                        m.line(a),
+                    )),
                     _ => None,
                 },
                 _ => None,
@@ -470,6 +512,29 @@ fn fields<'a>(m: &'a Module, class: &str) -> Option<Fields<'a>> {
         .filter_map(|(k, v)| Some((string(k)?.to_string(), v, m.line(k))))
         .collect();
     Some((m.line(stmt), fields))
+}
+
+/// The `alias=` of a `Field(alias="…")` value.
+fn alias(value: Option<&Expr>) -> Option<String> {
+    let Some(Expr::Call(c)) = value else {
+        return None;
+    };
+    c.keywords
+        .iter()
+        .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "alias"))
+        .and_then(|k| string(&k.value))
+        .map(str::to_string)
+}
+
+/// A variant field's annotation: `NotRequired[…]` kept around the canonical
+/// spelling of what it wraps.
+fn variant_annotation(m: &Module, e: &Expr) -> String {
+    match e {
+        Expr::Subscript(s) if is_from(&s.value, "typing", "NotRequired") => {
+            format!("NotRequired[{}]", canonical_annotation(m, &s.slice).0)
+        }
+        other => canonical_annotation(m, other).0,
+    }
 }
 
 fn is_none(e: &Expr) -> bool {
@@ -504,7 +569,7 @@ fn union_members<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
 
 /// An annotation in its canonical spelling, and whether it admits `None`:
 /// `Optional[X]`, `X | None`, `Union[X, None]` and `None | X` are all `X | None`.
-fn canonical_annotation(m: &Module, e: &Expr) -> (String, bool) {
+pub(crate) fn canonical_annotation(m: &Module, e: &Expr) -> (String, bool) {
     let mut members = Vec::new();
     union_members(e, &mut members);
     let optional = |x: &Expr| {
@@ -592,7 +657,43 @@ fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
         let (schema, name) = split_qualified(q);
         let mut rel = Relation::new(&schema, &name, kind);
         for item in &items[1..] {
-            if let Some(o) = item.strip_prefix("option: ") {
+            let variant = item
+                .split_once(' ')
+                .and_then(|(v, c)| Some((crate::generate::Variant::parse(v)?, c)));
+            if let Some((variant, vclass)) = variant {
+                let Some((vline, fs)) = fields(m, vclass) else {
+                    return Err(m.error(
+                        v,
+                        format!(
+                            "{} class {vclass} is not defined in this module",
+                            variant.as_str()
+                        ),
+                    ));
+                };
+                let class_key = Subject::Class {
+                    name: vclass.to_string(),
+                };
+                repo.locations.lines.insert(class_key.key(), vline);
+                let mut vfields = Vec::new();
+                for (fname, ann, fline) in fs {
+                    repo.locations.lines.insert(
+                        Subject::Class {
+                            name: format!("{vclass}.{fname}"),
+                        }
+                        .key(),
+                        fline,
+                    );
+                    vfields.push((fname, variant_annotation(m, ann)));
+                }
+                repo.variants
+                    .entry(q.to_string())
+                    .or_default()
+                    .push(VariantClass {
+                        variant,
+                        class: vclass.to_string(),
+                        fields: vfields,
+                    });
+            } else if let Some(o) = item.strip_prefix("option: ") {
                 rel.options.push(o.to_string());
             } else if let Some(d) = item.strip_prefix("definition: ") {
                 rel.definition = Some(d.to_string());
@@ -621,8 +722,27 @@ fn read_tables(m: &Module, repo: &mut RepoSchema) -> Result<(), SchemaError> {
                 return Err(m.error(v, format!("unknown RELATIONS entry `{item}`")));
             }
         }
+        let style = match m.class(class) {
+            Some(def)
+                if def
+                    .bases
+                    .iter()
+                    .any(|b| is_from(b, "pydantic", "BaseModel")) =>
+            {
+                crate::generate::Style::Pydantic
+            }
+            _ => crate::generate::Style::TypedDict,
+        };
+        repo.row_styles.insert(class.to_string(), style);
         let rel_line = match fields(m, class) {
             Some((line, fs)) => {
+                repo.locations.lines.insert(
+                    Subject::Class {
+                        name: class.to_string(),
+                    }
+                    .key(),
+                    line,
+                );
                 for (fname, ann, fline) in fs {
                     let (annotation, annotated_nullable) = canonical_annotation(m, ann);
                     let SqlComment {

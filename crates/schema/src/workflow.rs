@@ -37,25 +37,205 @@ pub fn compare(
             };
             // A changed type or nullability is already reported by the model diff.
             if want != have && rc.data_type == col.data_type && rc.nullable == col.nullable {
+                let null = if col.nullable {
+                    ", nullable"
+                } else {
+                    ", NOT NULL"
+                };
+                let message = if repo.adopted.is_some() {
+                    format!(
+                        "the module's annotation of {key} is `{have}`, but the database column ({}{null}) maps to `{want}`",
+                        col.data_type
+                    )
+                } else {
+                    format!(
+                        "the module's annotation of {key} is `{have}`, but the column it records ({}{null}) is `{want}`: edited by hand; `driftsync schema update` restores it",
+                        col.data_type
+                    )
+                };
                 changes.push(Change::new(
                     ChangeCode::PythonAnnotationChanged,
                     Subject::Column {
                         relation: q.clone(),
                         column: col.name.clone(),
                     },
+                    message,
+                ));
+            }
+        }
+    }
+    variant_drift(db, repo, options, dialect, &mut changes);
+    unreadable_and_unmodelled(db, repo, &mut changes);
+    speak_of_the_module(repo, &mut changes);
+    if repo.adopted.is_some() {
+        unmatched_objects(db, &mut changes);
+        changes.extend(repo.adoption.iter().cloned());
+    } else {
+        collisions(db, options, &mut changes);
+    }
+    changes
+}
+
+/// The `…Insert` / `…Update` classes against what `options` asks for: a
+/// missing or unwanted class, a field edited by hand, added or dropped. A
+/// relation whose row already differs is left to those findings (its
+/// variants follow from its columns).
+fn variant_drift(
+    db: &DbSchema,
+    repo: &RepoSchema,
+    options: &Options,
+    dialect: Dialect,
+    changes: &mut Vec<Change>,
+) {
+    if repo.adopted.is_some() {
+        return;
+    }
+    let mut found = Vec::new();
+    // The row style the options ask for: one finding, at the first row
+    // class written the other way.
+    if let Some((class, _)) = repo.row_styles.iter().find(|(_, s)| **s != options.style) {
+        let (want, have) = match options.style {
+            crate::generate::Style::Pydantic => ("pydantic", "TypedDict"),
+            crate::generate::Style::TypedDict => ("typeddict", "pydantic BaseModel"),
+        };
+        found.push(Change::new(
+            ChangeCode::PythonAnnotationChanged,
+            Subject::Class {
+                name: class.clone(),
+            },
+            format!(
+                "row class {class} is a {have}, but the options ask for style: {want}: \
+                 `driftsync schema update` rewrites the row types"
+            ),
+        ));
+    }
+    if options.variants.list().is_empty() && repo.variants.is_empty() {
+        changes.extend(found);
+        return;
+    }
+    let expected = crate::generate::variant_annotations(db, options, dialect);
+    let row_changed = |q: &str| {
+        changes.iter().any(|c| match &c.subject {
+            Subject::Relation { name } => name == q,
+            Subject::Column { relation, .. } | Subject::Part { relation, .. } => relation == q,
+            _ => false,
+        })
+    };
+    let class_change = |name: String, message: String| {
+        Change::new(
+            ChangeCode::PythonAnnotationChanged,
+            Subject::Class { name },
+            message,
+        )
+    };
+    for q in db.relations.keys() {
+        if !repo.model.relations.contains_key(q) || row_changed(q) {
+            continue;
+        }
+        let want = expected.get(q).map(Vec::as_slice).unwrap_or_default();
+        let have = repo.variants.get(q).map(Vec::as_slice).unwrap_or_default();
+        for (variant, class, fields) in want {
+            let Some(h) = have.iter().find(|h| h.variant == *variant) else {
+                found.push(class_change(
+                    class.clone(),
                     format!(
-                        "the module's annotation of {key} is `{have}`, but the column it records ({}{}) is `{want}`: edited by hand; `driftsync schema update` restores it",
-                        col.data_type,
-                        if col.nullable { ", nullable" } else { ", NOT NULL" }
+                        "the modules have no {class} (the {} type of {q} the options ask for): \
+                         `driftsync schema update` writes it",
+                        variant.as_str()
+                    ),
+                ));
+                continue;
+            };
+            for (col, ann) in fields {
+                let key = format!("{}.{col}", h.class);
+                match h.fields.iter().find(|(n, _)| n == col) {
+                    None => found.push(class_change(
+                        key,
+                        format!(
+                            "{} has no field {col} (`{ann}`) for column {q}.{col}: edited by hand; \
+                             `driftsync schema update` restores it",
+                            h.class
+                        ),
+                    )),
+                    Some((_, have)) if have != ann => found.push(class_change(
+                        key,
+                        format!(
+                            "the module's annotation of {}.{col} is `{have}`, but column {q}.{col} \
+                             gives `{ann}`: edited by hand; `driftsync schema update` restores it",
+                            h.class
+                        ),
+                    )),
+                    Some(_) => {}
+                }
+            }
+            for (col, _) in &h.fields {
+                if !fields.iter().any(|(n, _)| n == col) {
+                    let why = if db.relations[q].column(col).is_some() {
+                        "the database writes that column itself (GENERATED ALWAYS)"
+                    } else {
+                        "the table has no such column"
+                    };
+                    found.push(class_change(
+                        format!("{}.{col}", h.class),
+                        format!(
+                            "{} declares {col}, which an {} cannot set: {why}; \
+                             `driftsync schema update` removes it",
+                            h.class,
+                            variant.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+        for h in have {
+            if !want.iter().any(|(v, _, _)| *v == h.variant) {
+                found.push(class_change(
+                    h.class.clone(),
+                    format!(
+                        "the modules have {}, but the options do not ask for {} types \
+                         (variants): `driftsync schema update` removes it",
+                        h.class,
+                        h.variant.as_str()
                     ),
                 ));
             }
         }
     }
-    unreadable_and_unmodelled(db, repo, &mut changes);
-    speak_of_the_module(repo, &mut changes);
-    collisions(db, options, &mut changes);
-    changes
+    changes.extend(found);
+}
+
+/// In a hand-written tree, a new table or enum is one no class matches: say
+/// which names were looked for and how to fix it.
+fn unmatched_objects(db: &DbSchema, changes: &mut [Change]) {
+    for c in changes.iter_mut() {
+        let hint = match (&c.subject, c.code) {
+            (Subject::Relation { name }, ChangeCode::TableAdded | ChangeCode::ViewAdded) => {
+                let Some(r) = db.relations.get(name) else {
+                    continue;
+                };
+                format!(
+                    "no class of the modules matches {} {name} (looked for {}, any case): \
+                     add a TypedDict, map one with class_names (`--class-name {name}=Class`), \
+                     or convert the tree with `driftsync schema update --force`",
+                    r.kind.as_str(),
+                    crate::adopt::wanted_names(&r.schema, &r.name)
+                )
+            }
+            (Subject::Enum { name }, ChangeCode::EnumAdded) => {
+                let Some(e) = db.enums.get(name) else {
+                    continue;
+                };
+                format!(
+                    "no enum class of the modules matches enum {name} (looked for `{}`, any case): \
+                     add one, map one with class_names (`--class-name {name}=Class`), \
+                     or convert the tree with `driftsync schema update --force`",
+                    crate::naming::pascal_case(&e.name)
+                )
+            }
+            _ => continue,
+        };
+        c.message = hint;
+    }
 }
 
 /// `options` with the class names the modules already use, so no existing
@@ -120,6 +300,11 @@ fn speak_of_the_module(repo: &RepoSchema, changes: &mut [Change]) {
             continue;
         }
         match c.code {
+            ChangeCode::ColumnRemoved if repo.adopted.is_some() => {
+                c.message = format!(
+                    "the module declares {relation}.{column}, which the database does not have"
+                );
+            }
             ChangeCode::ColumnRemoved => {
                 c.message = format!(
                     "the module declares {relation}.{column}, which the database does not have \
@@ -200,6 +385,9 @@ pub struct UpdatePlan {
     pub changed: Vec<String>,
     /// The changes the update resolves.
     pub resolved: Vec<Change>,
+    /// Modules of a hand-written tree that the generated ones replace
+    /// (relative to the directory; removed by [`apply_update`]).
+    pub removed: Vec<String>,
 }
 
 /// Plan an update of `dir` to match `db`. `now` is the RFC 3339 time recorded
@@ -222,6 +410,29 @@ pub fn plan_update(
             message: format!(
                 "{}; `update` would drop what it cannot read (pass --force to regenerate anyway)",
                 u.message
+            ),
+        });
+    }
+    if let Some(tree) = repo.adopted.as_ref().filter(|_| !force) {
+        let (first, shown) = tree.files.first().cloned().unwrap_or_default();
+        let _ = first;
+        return Err(SchemaError::Python {
+            file: shown,
+            line: 1,
+            column: 1,
+            message: format!(
+                "{} is a hand-written module tree ({}), not generated by driftsync: `update` \
+                 would convert it to the generated layout, replacing or removing these files; \
+                 pass --force to convert it (git keeps the old files)",
+                repo.locations
+                    .version_file
+                    .rsplit_once('/')
+                    .map_or(".", |(d, _)| d),
+                tree.files
+                    .iter()
+                    .map(|(_, f)| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
@@ -275,10 +486,17 @@ pub fn plan_update(
         }
         changed.push(name.clone());
     }
+    let removed = repo
+        .adopted
+        .iter()
+        .flat_map(|t| t.files.iter().map(|(rel, _)| rel.clone()))
+        .filter(|rel| !files.contains_key(rel))
+        .collect();
     Ok(UpdatePlan {
         files,
         changed,
         resolved,
+        removed,
     })
 }
 
@@ -301,6 +519,20 @@ pub fn apply_update(dir: &Path, plan: &UpdatePlan) -> Result<(), SchemaError> {
         let tmp = dir.join(format!(".{name}.driftsync-tmp"));
         std::fs::write(&tmp, &plan.files[name]).map_err(|e| io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+    }
+    for rel in &plan.removed {
+        let path = dir.join(rel);
+        std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+        // A folder the conversion emptied (`database/`, maybe with its
+        // `__pycache__`) goes too; one holding anything else stays.
+        let mut parent = path.parent();
+        while let Some(p) = parent.filter(|p| *p != dir) {
+            let _ = std::fs::remove_dir_all(p.join("__pycache__"));
+            if std::fs::remove_dir(p).is_err() {
+                break;
+            }
+            parent = p.parent();
+        }
     }
     Ok(())
 }

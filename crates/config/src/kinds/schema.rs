@@ -4,7 +4,7 @@ use driftsync_core::report::Severity;
 use driftsync_core::Location;
 
 use super::KindSpec;
-use crate::model::{SchemaTarget, TargetKind};
+use crate::model::{SchemaStyle, SchemaTarget, SchemaVariants, TargetKind};
 use crate::raw::RawTarget;
 use crate::resolve::Ctx;
 
@@ -19,6 +19,9 @@ pub const SPEC: KindSpec = KindSpec {
         "exclude_schemas",
         "class_names",
         "type_overrides",
+        "variants",
+        "style",
+        "docs",
     ],
     resolve,
 };
@@ -75,10 +78,56 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
             found
         }
     };
+    let mut variants = SchemaVariants::default();
+    if let Some(list) = &raw.variants {
+        let mut row = false;
+        for (i, v) in list.iter().enumerate() {
+            let index = i.to_string();
+            match v.as_str() {
+                "row" => row = true,
+                "insert" => variants.insert = true,
+                "update" => variants.update = true,
+                other => ctx.error_value(
+                    &["targets", name, "variants", &index],
+                    format!("`{other}` is not a variant"),
+                    Some(
+                        "write a list of row, insert, update (`variants: [row, insert, update]`)"
+                            .into(),
+                    ),
+                ),
+            }
+        }
+        if !row {
+            ctx.error_value(
+                &["targets", name, "variants"],
+                "`variants` must include `row` (the row type is always generated)",
+                Some("write `variants: [row, insert, update]`".into()),
+            );
+        }
+    }
+    let style = match raw.style.as_deref() {
+        None | Some("typeddict") => SchemaStyle::TypedDict,
+        Some("pydantic") => SchemaStyle::Pydantic,
+        Some(other) => {
+            ctx.error_value(
+                &["targets", name, "style"],
+                format!("`{other}` is not a style"),
+                Some("write `style: typeddict` (default) or `style: pydantic`".into()),
+            );
+            SchemaStyle::TypedDict
+        }
+    };
+    let docs = match &raw.docs {
+        Some(d) => ctx.rel_path(&["targets", name, "docs"], d.trim_end_matches('/')),
+        None => None,
+    };
     if ctx.errors.len() > errors_before {
         return None;
     }
     Some(TargetKind::Schema(SchemaTarget {
+        variants,
+        style,
+        docs,
         database: database?,
         local: local?,
         fail_on: fail_on?,

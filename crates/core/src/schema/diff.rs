@@ -105,11 +105,13 @@ pub enum ChangeCode {
     PythonUnreadable,
     /// `DB_HASH` changed but no modelled difference explains it.
     DatabaseChangedUnmodelled,
+    /// A class of a hand-written module tree matches no database object.
+    ClassUnmatched,
 }
 
 impl ChangeCode {
     /// Every code, in documentation order.
-    pub const ALL: [ChangeCode; 45] = [
+    pub const ALL: [ChangeCode; 46] = [
         ChangeCode::EnumAdded,
         ChangeCode::EnumRemoved,
         ChangeCode::EnumLabelsChanged,
@@ -155,6 +157,7 @@ impl ChangeCode {
         ChangeCode::ClassNameCollision,
         ChangeCode::PythonUnreadable,
         ChangeCode::DatabaseChangedUnmodelled,
+        ChangeCode::ClassUnmatched,
     ];
 
     /// The stable string, e.g. `column-removed`.
@@ -205,6 +208,7 @@ impl ChangeCode {
             ChangeCode::ClassNameCollision => "class-name-collision",
             ChangeCode::PythonUnreadable => "python-unreadable",
             ChangeCode::DatabaseChangedUnmodelled => "database-changed-unmodelled",
+            ChangeCode::ClassUnmatched => "class-unmatched",
         }
     }
 
@@ -238,7 +242,8 @@ impl ChangeCode {
             | ConstraintAdded
             | ConstraintRemoved
             | ConstraintChanged
-            | DatabaseChangedUnmodelled => Severity::Medium,
+            | DatabaseChangedUnmodelled
+            | ClassUnmatched => Severity::Medium,
             EnumAdded | TableAdded | ViewAdded | IndexAdded | IndexRemoved | IndexChanged => {
                 Severity::Low
             }
@@ -284,6 +289,11 @@ pub enum Subject {
         /// The column.
         column: String,
     },
+    /// A Python class of the modules that matches no database object.
+    Class {
+        /// The class name.
+        name: String,
+    },
 }
 
 impl Subject {
@@ -296,6 +306,7 @@ impl Subject {
             Subject::Relation { name } => format!("relation:{name}"),
             Subject::Column { relation, column } => format!("column:{relation}.{column}"),
             Subject::Part { relation, name } => format!("part:{relation}.{name}"),
+            Subject::Class { name } => format!("class:{name}"),
         }
     }
 
@@ -303,9 +314,10 @@ impl Subject {
     pub fn object(&self) -> String {
         match self {
             Subject::Database => "database".to_string(),
-            Subject::Enum { name } | Subject::Relation { name } | Subject::Object { name, .. } => {
-                name.clone()
-            }
+            Subject::Enum { name }
+            | Subject::Relation { name }
+            | Subject::Object { name, .. }
+            | Subject::Class { name } => name.clone(),
             Subject::Column { relation, column } => format!("{relation}.{column}"),
             Subject::Part { relation, name } => format!("{relation}.{name}"),
         }
@@ -375,13 +387,26 @@ pub struct Locations {
     pub objects_file: String,
     /// `Subject::key()` → line.
     pub lines: BTreeMap<String, u32>,
+    /// `Subject::key()` → file, for objects not in the file of their kind
+    /// (a hand-written module tree); a column falls back to its relation's.
+    pub files: BTreeMap<String, String>,
 }
 
 impl Locations {
     /// The file and line of `subject`: its own line, else its relation's, else
     /// the file it would be written to.
     pub fn locate(&self, subject: &Subject) -> (String, Option<u32>) {
+        let own = self.files.get(&subject.key()).or_else(|| match subject {
+            Subject::Column { relation, .. } | Subject::Part { relation, .. } => self.files.get(
+                &Subject::Relation {
+                    name: relation.clone(),
+                }
+                .key(),
+            ),
+            _ => None,
+        });
         let file = match subject {
+            _ if own.is_some() => own.expect("checked"),
             Subject::Database => &self.version_file,
             Subject::Object { .. } => &self.objects_file,
             Subject::Enum { .. } => &self.enums_file,
@@ -1005,6 +1030,7 @@ mod tests {
             version_file: "schemas/schema_version.py".into(),
             objects_file: "schemas/objects.py".into(),
             lines: BTreeMap::new(),
+            files: BTreeMap::new(),
         };
         loc.lines.insert("relation:public.orgs".into(), 12);
         let change = Change::new(

@@ -27,6 +27,11 @@ pub struct DbSchema {
     /// `database-changed-unmodelled`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unmodelled: BTreeMap<String, String>,
+    /// `COMMENT ON TABLE` / `COMMENT ON COLUMN` texts, keyed `schema.table`
+    /// and `schema.table.column`: shown in the docs pages, not compared and
+    /// not hashed (a comment edit is no drift and leaves `DB_HASH` alone).
+    #[serde(skip)]
+    pub comments: BTreeMap<String, String>,
 }
 
 /// What kind of object a [`DbObject`] is.
