@@ -90,6 +90,8 @@ pub enum FindingCode {
     SyncPathSkipped,
     /// A recorded conflict decision no longer matches the files (`conflict-decision-stale`).
     ConflictDecisionStale,
+    /// A committed schema docs page no longer matches the database (`docs-stale`).
+    DocsStale,
     /// A secret matched by the named rule (`secret-RULE`).
     Secret(String),
     /// A code this version does not know (read from another version's report).
@@ -105,6 +107,7 @@ impl FindingCode {
             FindingCode::UncommittedChange => Cow::Borrowed("uncommitted-change"),
             FindingCode::SyncPathSkipped => Cow::Borrowed("sync-path-skipped"),
             FindingCode::ConflictDecisionStale => Cow::Borrowed("conflict-decision-stale"),
+            FindingCode::DocsStale => Cow::Borrowed("docs-stale"),
             FindingCode::Secret(rule) => Cow::Owned(format!("secret-{rule}")),
             FindingCode::Other(code) => Cow::Borrowed(code),
         }
@@ -117,6 +120,7 @@ impl FindingCode {
             FindingCode::UncommittedChange,
             FindingCode::SyncPathSkipped,
             FindingCode::ConflictDecisionStale,
+            FindingCode::DocsStale,
         ];
         if let Some(code) = fixed.into_iter().find(|c| c.as_str() == text) {
             return code;
@@ -728,6 +732,7 @@ mod tests {
             "uncommitted-change",
             "sync-path-skipped",
             "conflict-decision-stale",
+            "docs-stale",
             "secret-github-token",
             "something-newer",
         ] {

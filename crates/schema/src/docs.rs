@@ -189,14 +189,11 @@ fn relation(
     out
 }
 
-/// The finding code of a committed docs page that no longer matches the database.
-pub const DOCS_STALE: &str = "docs-stale";
-
 /// A `docs-stale` finding for page `rel` of the docs folder `dir`.
 pub fn stale_finding(dir: &str, rel: &str, why: &str) -> driftsync_core::report::Finding {
     let file = format!("{}/{rel}", dir.trim_end_matches('/'));
     driftsync_core::report::Finding {
-        code: DOCS_STALE.to_string(),
+        code: driftsync_core::report::FindingCode::DocsStale,
         severity: driftsync_core::report::Severity::Medium,
         message: format!(
             "schema docs page {file} {why}: `driftsync run` regenerates the docs with the modules"

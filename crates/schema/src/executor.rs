@@ -82,7 +82,9 @@ impl TargetExecutor for SchemaExecutor {
         }
         let failing: Vec<_> = found
             .iter()
-            .filter(|f| f.severity >= s.fail_on || f.code == crate::docs::DOCS_STALE)
+            .filter(|f| {
+                f.severity >= s.fail_on || f.code == driftsync_core::report::FindingCode::DocsStale
+            })
             .collect();
         let mut report = new_report(target);
         report.findings = found.clone();
@@ -104,7 +106,7 @@ impl TargetExecutor for SchemaExecutor {
                     .collect();
                 let stale = failing
                     .iter()
-                    .filter(|f| f.code == crate::docs::DOCS_STALE)
+                    .filter(|f| f.code == driftsync_core::report::FindingCode::DocsStale)
                     .count();
                 report.message = if stale == failing.len() {
                     format!("{stale} schema docs page(s) stale; run `driftsync run`")
