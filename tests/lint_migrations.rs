@@ -157,6 +157,11 @@ fn fail_on_sets_the_exit_code_and_json_is_typed() {
         "-- medium only\nalter table tenants alter column email set not null;\n",
     )
     .unwrap();
+    std::fs::write(
+        dir.path().join("0003_archive.sql"),
+        "-- driftsync: allow drop-table (archived to cold storage first, see #42)\ndrop table legacy_invoices;\n",
+    )
+    .unwrap();
     let d = dir.path().to_str().unwrap();
     let default = lint(&[d]);
     assert_eq!(
@@ -167,15 +172,20 @@ fn fail_on_sets_the_exit_code_and_json_is_typed() {
     assert!(default
         .stdout
         .contains("0002_email_required.sql:2:1: medium set-not-null: "));
-    assert!(default
-        .stdout
-        .contains("naming convention numbered: 1 finding(s), 0 at or above high"));
+    assert!(
+        default.stdout.contains(
+            "3 migration(s), 3 statement(s), naming convention numbered: 1 finding(s), 0 at or above high (1 allowed by a `driftsync: allow` comment)"
+        ),
+        "{}",
+        default.stdout
+    );
     let medium = lint(&[d, "--fail-on", "medium", "--json"]);
     assert_eq!(medium.code, 1, "{}", medium.stdout);
     let v: serde_json::Value = serde_json::from_str(&medium.stdout).expect("JSON");
     assert_eq!(v["convention"], "numbered");
-    assert_eq!(v["migrations"], 2);
-    assert_eq!(v["statements"], 2);
+    assert_eq!(v["migrations"], 3);
+    assert_eq!(v["statements"], 3);
+    assert_eq!(v["allowed"], 1);
     assert_eq!(v["fail_on"], "medium");
     assert_eq!(v["failing"], 1);
     let f = &v["findings"][0];
@@ -276,7 +286,12 @@ fn since_reports_migrations_added_out_of_order() {
     std::fs::create_dir_all(&dir).unwrap();
     let write = |name: &str| std::fs::write(dir.join(name), "select 1;\n").unwrap();
     write("20240101000000_init.sql");
-    write("20240301000000_march.sql");
+    // Already applied: --since does not judge its statements again.
+    std::fs::write(
+        dir.join("20240301000000_march.sql"),
+        "drop table if exists legacy;\n",
+    )
+    .unwrap();
     git(r, &["add", "-A"]);
     git(r, &["commit", "-q", "-m", "migrations"]);
     git(r, &["branch", "base"]);
@@ -326,13 +341,18 @@ fn since_reports_migrations_added_out_of_order() {
         with_c.stdout,
         with_c.stderr
     );
-    // Without --since nothing is out of order.
+    // Without --since nothing is out of order, and every file is judged.
     let plain = driftsync_in(
         r,
         &["schema", "lint-migrations", "supabase/migrations"],
         &[],
     );
-    assert_eq!(plain.code, 0, "{}", plain.stdout);
+    assert_eq!(
+        findings(&plain.stdout),
+        owned(&[("20240301000000_march.sql", 1, "drop-table")]),
+        "{}",
+        plain.stdout
+    );
     let bad = driftsync_in(
         r,
         &[

@@ -20,7 +20,8 @@ use crate::exit::Exit;
 #[command(
     after_help = "Every *.sql file directly in DIR is parsed by libpg_query (PostgreSQL's parser). \
 Findings print as `file:line:col: severity code: message`; the codes and what to do instead are in \
-docs/schema.md, \"Linting migrations\". Exit 1 when a finding is at or above --fail-on, 2 when DIR \
+docs/schema.md, \"Linting migrations\". A comment `-- driftsync: allow CODE` just before a statement \
+silences CODE for it. Exit 1 when a finding is at or above --fail-on, 2 when DIR \
 cannot be read.\n\n\
 Examples:\n  driftsync schema lint-migrations supabase/migrations\n  \
 driftsync schema lint-migrations db/migrations --fail-on medium --json > lint.json\n  \
@@ -36,8 +37,9 @@ pub struct LintMigrationsArgs {
     /// Print the result as JSON instead of lines.
     #[arg(long)]
     pub json: bool,
-    /// A git revision (`origin/main`): files not in DIR there are new, and a
-    /// new file older than the newest one already there is `out-of-order`.
+    /// A git revision (`origin/main`): files not in DIR there are new; only
+    /// they are checked for risky statements, and a new file older than the
+    /// newest one already there is `out-of-order`.
     #[arg(long, value_name = "REF")]
     pub since: Option<String>,
 }
@@ -64,8 +66,12 @@ pub fn run(global: &Global, args: LintMigrationsArgs) -> anyhow::Result<Exit> {
         for f in &lint.findings {
             println!("{}", line(f));
         }
+        let allowed = match lint.allowed {
+            0 => String::new(),
+            n => format!(" ({n} allowed by a `driftsync: allow` comment)"),
+        };
         println!(
-            "{} migration(s), {} statement(s), naming convention {}: {} finding(s), {failing} at or above {}",
+            "{} migration(s), {} statement(s), naming convention {}: {} finding(s), {failing} at or above {}{allowed}",
             lint.migrations,
             lint.statements,
             lint.convention.map_or("none", |c| c.as_str()),

@@ -155,6 +155,9 @@ pub struct Lint {
     pub migrations: usize,
     /// Statements parsed.
     pub statements: usize,
+    /// Findings silenced by a `-- driftsync: allow CODE` comment before
+    /// their statement.
+    pub allowed: usize,
     /// Every finding, in migration order, then by line.
     pub findings: Vec<Finding>,
 }
@@ -174,7 +177,9 @@ impl Lint {
 pub struct Options {
     /// The migration file names that were already there before this change
     /// (`--since REF`): a new file with a version older than the newest of
-    /// them is `out-of-order`.
+    /// them is `out-of-order`, and only new files are checked for risky
+    /// statements (the others were applied already; their names and syntax
+    /// are still checked).
     pub previous: Option<BTreeSet<String>>,
 }
 
@@ -250,6 +255,7 @@ pub fn lint_files(shown: &str, files: Vec<(String, Vec<u8>)>, options: &Options)
 
     let mut findings = Vec::new();
     let mut statements = 0;
+    let mut allowed = 0;
     let mut seen: BTreeMap<Version, &str> = BTreeMap::new();
     let newest_before = options.previous.as_ref().and_then(|prev| {
         order
@@ -317,21 +323,67 @@ pub fn lint_files(shown: &str, files: Vec<(String, Vec<u8>)>, options: &Options)
                 }
             }
         }
-        let (n, file_findings) = lint_sql(&file, bytes);
-        statements += n;
-        findings.extend(file_findings);
+        let risky = options.previous.as_ref().is_none_or(|p| !p.contains(name));
+        let f = lint_file(&file, bytes, risky);
+        statements += f.statements;
+        allowed += f.allowed;
+        findings.extend(f.findings);
     }
     Lint {
         directory: shown.to_string(),
         convention,
         migrations: files.len(),
         statements,
+        allowed,
         findings,
     }
 }
 
+/// What one file gave: statements parsed, findings, and findings a
+/// `driftsync: allow CODE` comment silenced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileLint {
+    /// Statements parsed.
+    pub statements: usize,
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Findings silenced by an allow comment.
+    pub allowed: usize,
+}
+
+/// The codes a `-- driftsync: allow CODE[, CODE…]` comment (or `/* … */`)
+/// in `comments` (the text between the previous statement and this one)
+/// silences.
+fn allowed_codes(comments: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = comments;
+    while let Some(i) = rest.find("driftsync: allow") {
+        rest = &rest[i + "driftsync: allow".len()..];
+        let end = rest.find(['\n', '*']).unwrap_or(rest.len());
+        out.extend(
+            rest[..end]
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-')),
+        );
+    }
+    out
+}
+
 /// Parse one file and check its statements: (statements, findings).
 pub fn lint_sql(file: &str, bytes: &[u8]) -> (usize, Vec<Finding>) {
+    let f = lint_file(file, bytes, true);
+    (f.statements, f.findings)
+}
+
+/// [`lint_sql`] with the allowed count; `risky: false` checks the syntax
+/// only (for files `--since` says were already there).
+pub fn lint_file(file: &str, bytes: &[u8], risky: bool) -> FileLint {
+    let done = |statements, findings| FileLint {
+        statements,
+        findings,
+        allowed: 0,
+    };
     let place = |code: Code, (line, column): (u32, u32), message: String| Finding {
         file: file.to_string(),
         line: Some(line),
@@ -347,7 +399,7 @@ pub fn lint_sql(file: &str, bytes: &[u8]) -> (usize, Vec<Finding>) {
             // Safe: valid up to here by construction.
             let ix_text = std::str::from_utf8(good).unwrap_or_default();
             let pos = LineIndex::new(ix_text).at_byte(ix_text.len());
-            return (
+            return done(
                 0,
                 vec![place(
                     Code::SyntaxError,
@@ -359,7 +411,7 @@ pub fn lint_sql(file: &str, bytes: &[u8]) -> (usize, Vec<Finding>) {
     };
     let ix = LineIndex::new(text);
     if let Some(nul) = text.find('\0') {
-        return (
+        return done(
             0,
             vec![place(
                 Code::SyntaxError,
@@ -377,7 +429,7 @@ pub fn lint_sql(file: &str, bytes: &[u8]) -> (usize, Vec<Finding>) {
             } else {
                 0
             };
-            return (
+            return done(
                 0,
                 vec![place(
                     Code::SyntaxError,
@@ -388,19 +440,36 @@ pub fn lint_sql(file: &str, bytes: &[u8]) -> (usize, Vec<Finding>) {
         }
     };
     let mut created = rules::Created::default();
-    let mut findings = Vec::new();
-    let stmts = &parsed.protobuf.stmts;
-    for raw in stmts {
+    let mut out = done(parsed.protobuf.stmts.len(), Vec::new());
+    // Where the text before the next statement begins: after the previous
+    // statement and the rest of its last line (a comment there is its own).
+    let mut prev_end = 0;
+    for raw in &parsed.protobuf.stmts {
+        let from = usize::try_from(raw.stmt_location).unwrap_or(0);
+        let start = ix.skip_blank(from);
+        let before = &text[prev_end.min(start)..start];
+        let before = match before.find('\n') {
+            Some(nl) if prev_end > 0 => &before[nl..],
+            _ => before,
+        };
+        let allowed = allowed_codes(before);
+        prev_end = from + usize::try_from(raw.stmt_len).unwrap_or(0);
         let Some(node) = raw.stmt.as_ref().and_then(|s| s.node.as_ref()) else {
             continue;
         };
-        let start = ix.skip_blank(usize::try_from(raw.stmt_location).unwrap_or(0));
         for hit in rules::check(node, &mut created) {
+            if !risky {
+                continue;
+            }
+            if allowed.contains(&hit.code.as_str()) {
+                out.allowed += 1;
+                continue;
+            }
             let pos = ix.at_byte(hit.at.unwrap_or(start));
-            findings.push(place(hit.code, pos, hit.message));
+            out.findings.push(place(hit.code, pos, hit.message));
         }
     }
-    (stmts.len(), findings)
+    out
 }
 
 #[cfg(test)]
@@ -470,6 +539,27 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_allow_comment_silences_the_codes_it_names_for_its_statement_only() {
+        let sql = "create table t (id int);\n-- driftsync: allow drop-table, rename-table (archived in #42)\ndrop table t;\n\
+                   /* driftsync: allow drop-column */\nalter table u rename to v;\ndrop table w;\n";
+        let f = lint_file("m.sql", sql.as_bytes(), true);
+        let got: Vec<(Code, u32)> = f
+            .findings
+            .iter()
+            .map(|f| (f.code, f.line.unwrap()))
+            .collect();
+        assert_eq!(got, vec![(Code::RenameTable, 5), (Code::DropTable, 6)]);
+        assert_eq!(f.allowed, 1);
+        assert_eq!(
+            allowed_codes("-- driftsync: allow a-b c\n-- x"),
+            vec!["a-b", "c"]
+        );
+        let quiet = lint_file("m.sql", sql.as_bytes(), false);
+        assert!(quiet.findings.is_empty());
+        assert_eq!(quiet.statements, 4);
+    }
+
     fn files(names: &[&str]) -> Vec<(String, Vec<u8>)> {
         names
             .iter()
@@ -534,6 +624,28 @@ mod tests {
             .collect();
         assert_eq!(got, vec![("V2__late.sql", Code::OutOfOrder)]);
         assert!(lint.findings[0].message.contains("older than V3__c.sql"));
+        let previous = ["V1__a.sql".to_string()].into_iter().collect();
+        let set = vec![
+            ("V1__a.sql".to_string(), b"drop table a;".to_vec()),
+            ("V2__b.sql".to_string(), b"drop table b;".to_vec()),
+        ];
+        let lint = lint_files(
+            ".",
+            set,
+            &Options {
+                previous: Some(previous),
+            },
+        );
+        let got: Vec<(&str, Code)> = lint
+            .findings
+            .iter()
+            .map(|f| (f.file.as_str(), f.code))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("V2__b.sql", Code::DropTable)],
+            "files already there are not re-judged"
+        );
     }
 
     #[test]
