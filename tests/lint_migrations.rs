@@ -97,11 +97,12 @@ const EXPECTED: &[(&str, u32, &str)] = &[
     ("20240301093000_widen_rent.sql", 2, "change-column-type"),
     ("20240310110000_rename_tenant_phone.sql", 2, "rename-column"),
     ("20240322150000_rename_units.sql", 3, "rename-table"),
-    ("20240405100000_drop_legacy_notes.sql", 2, "drop-column"),
+    ("20240405100000_drop_legacy_notes.sql", 3, "drop-column"),
+    ("20240405100000_drop_legacy_notes.sql", 4, "drop-column"),
     ("20240418083000_drop_import_staging.sql", 2, "drop-table"),
     (
         "20240502120000_tenant_email_required.sql",
-        3,
+        4,
         "set-not-null",
     ),
     (
@@ -123,7 +124,7 @@ fn the_supabase_fixture_gives_exactly_its_risky_statements() {
     assert_eq!(findings(&out.stdout), owned(EXPECTED), "{}", out.stdout);
     assert!(
         out.stdout.contains(
-            "fixtures/migrations/supabase/20240215120000_require_lease_deposit.sql:5:14: high add-required-column: adding NOT NULL column deposit_cents to existing table public.leases without a DEFAULT"
+            "fixtures/migrations/supabase/20240215120000_require_lease_deposit.sql:5:3: high add-required-column: adding NOT NULL column deposit_cents to existing table public.leases without a DEFAULT"
         ),
         "{}",
         out.stdout
@@ -135,7 +136,7 @@ fn the_supabase_fixture_gives_exactly_its_risky_statements() {
     assert!(out.stdout.contains("use CREATE INDEX CONCURRENTLY"));
     assert!(
         out.stdout.ends_with(
-            "15 migration(s), 33 statement(s), naming convention timestamp: 10 finding(s), 7 at or above high\n"
+            "15 migration(s), 33 statement(s), naming convention timestamp: 11 finding(s), 8 at or above high\n"
         ),
         "{}",
         out.stdout
@@ -171,7 +172,7 @@ fn fail_on_sets_the_exit_code_and_json_is_typed() {
     );
     assert!(default
         .stdout
-        .contains("0002_email_required.sql:2:1: medium set-not-null: "));
+        .contains("0002_email_required.sql:2:21: medium set-not-null: "));
     assert!(
         default.stdout.contains(
             "3 migration(s), 3 statement(s), naming convention numbered: 1 finding(s), 0 at or above high (1 allowed by a `driftsync: allow` comment)"
@@ -192,7 +193,7 @@ fn fail_on_sets_the_exit_code_and_json_is_typed() {
     assert_eq!(f["code"], "set-not-null");
     assert_eq!(f["severity"], "medium");
     assert_eq!(f["line"], 2);
-    assert_eq!(f["column"], 1);
+    assert_eq!(f["column"], 21);
     assert!(f["file"]
         .as_str()
         .unwrap()
@@ -266,14 +267,14 @@ fn in_ci_findings_become_github_annotations() {
         let out = driftsync_in(&root(), &["schema", "lint-migrations", SUPABASE], &env);
         assert_eq!(out.code, 1);
         let notes: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("::")).collect();
-        assert_eq!(notes.len(), 10, "{env:?}: {}", out.stdout);
+        assert_eq!(notes.len(), 11, "{env:?}: {}", out.stdout);
         // Most severe first, file and line escaped by crates/github.
         assert_eq!(
             notes[0],
-            "::error file=fixtures/migrations/supabase/20240405100000_drop_legacy_notes.sql,line=2,col=1,title=drop-column (critical)::dropping column legacy_notes of public.properties deletes its data and breaks clients still reading it: stop using it in a release first, then drop it in a later migration"
+            "::error file=fixtures/migrations/supabase/20240405100000_drop_legacy_notes.sql,line=3,col=3,title=drop-column (critical)::dropping column legacy_notes of public.properties deletes its data and breaks clients still reading it: stop using it in a release first, then drop it in a later migration"
         );
         assert!(notes.iter().any(|l| l.starts_with(
-            "::warning file=fixtures/migrations/supabase/20240502120000_tenant_email_required.sql,line=3,col=1,title=set-not-null (medium)::"
+            "::warning file=fixtures/migrations/supabase/20240502120000_tenant_email_required.sql,line=4,col=3,title=set-not-null (medium)::"
         )));
     }
 }

@@ -441,6 +441,9 @@ pub fn lint_file(file: &str, bytes: &[u8], risky: bool) -> FileLint {
     };
     let mut created = rules::Created::default();
     let mut out = done(parsed.protobuf.stmts.len(), Vec::new());
+    // PostgreSQL's scanner, run once when an ALTER TABLE needs it: the
+    // parser records no position for an ALTER TABLE's commands.
+    let mut tokens: Option<Vec<pg_query::protobuf::ScanToken>> = None;
     // Where the text before the next statement begins: after the previous
     // statement and the rest of its last line (a comment there is its own).
     let mut prev_end = 0;
@@ -457,7 +460,21 @@ pub fn lint_file(file: &str, bytes: &[u8], risky: bool) -> FileLint {
         let Some(node) = raw.stmt.as_ref().and_then(|s| s.node.as_ref()) else {
             continue;
         };
-        for hit in rules::check(node, &mut created) {
+        let end = match usize::try_from(raw.stmt_len).unwrap_or(0) {
+            0 => text.len(),
+            n => from + n,
+        };
+        let cmd_starts = match node {
+            pg_query::NodeEnum::AlterTableStmt(a) if risky => {
+                let tokens = tokens.get_or_insert_with(|| {
+                    pg_query::scan(text).map(|r| r.tokens).unwrap_or_default()
+                });
+                let name_at = a.relation.as_ref().map_or(-1, |r| r.location);
+                position::command_starts(tokens, name_at, end)
+            }
+            _ => Vec::new(),
+        };
+        for hit in rules::check(node, &mut created, &cmd_starts) {
             if !risky {
                 continue;
             }
@@ -515,15 +532,15 @@ mod tests {
         assert_eq!(
             codes(sql),
             vec![
-                (Code::AddRequiredColumn, 4, 14),
+                (Code::AddRequiredColumn, 4, 3),
                 (Code::DropTable, 6, 1),
                 (Code::NonConcurrentIndex, 7, 1),
-                (Code::ChangeColumnType, 9, 35),
-                (Code::SetNotNull, 9, 1),
-                (Code::DropColumn, 9, 1),
+                (Code::ChangeColumnType, 9, 15),
+                (Code::SetNotNull, 9, 43),
+                (Code::DropColumn, 9, 72),
                 (Code::RenameTable, 10, 1),
                 (Code::RenameColumn, 11, 1),
-                (Code::ConstraintWithoutNotValid, 12, 19),
+                (Code::ConstraintWithoutNotValid, 12, 15),
                 (Code::NonConcurrentDropIndex, 14, 1),
             ]
         );
@@ -535,7 +552,7 @@ mod tests {
                    create index on t (id);\nalter table s.t drop column x;\n";
         assert_eq!(
             codes(sql),
-            vec![(Code::NonConcurrentIndex, 4, 1), (Code::DropColumn, 5, 1)]
+            vec![(Code::NonConcurrentIndex, 4, 1), (Code::DropColumn, 5, 17)]
         );
     }
 

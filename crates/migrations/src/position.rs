@@ -75,6 +75,52 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// Where each command of an `ALTER TABLE name cmd, cmd, …` begins (byte
+/// offsets), from PostgreSQL's scanner tokens: the first token after the
+/// table's (possibly qualified) name at `name_at`, then the first token after
+/// each comma outside parentheses, up to `end`. Empty when `name_at` is
+/// unknown.
+pub fn command_starts(
+    tokens: &[pg_query::protobuf::ScanToken],
+    name_at: i32,
+    end: usize,
+) -> Vec<usize> {
+    use pg_query::protobuf::Token;
+    let Ok(name_at) = usize::try_from(name_at) else {
+        return Vec::new();
+    };
+    let comment = |t: &pg_query::protobuf::ScanToken| {
+        t.token == Token::SqlComment as i32 || t.token == Token::CComment as i32
+    };
+    let mut it = tokens
+        .iter()
+        .filter(|t| !comment(t))
+        .filter(|t| usize::try_from(t.start).is_ok_and(|s| s >= name_at && s < end))
+        .peekable();
+    // The name: part (. part)*.
+    it.next();
+    while it.peek().is_some_and(|t| t.token == Token::Ascii46 as i32) {
+        it.next();
+        it.next();
+    }
+    let mut starts = Vec::new();
+    let mut depth = 0i32;
+    let mut expect_start = true;
+    for t in it {
+        if expect_start {
+            starts.push(t.start as usize);
+            expect_start = false;
+        }
+        match t.token {
+            x if x == Token::Ascii40 as i32 => depth += 1,
+            x if x == Token::Ascii41 as i32 => depth -= 1,
+            x if x == Token::Ascii44 as i32 && depth == 0 => expect_start = true,
+            _ => {}
+        }
+    }
+    starts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +136,16 @@ mod tests {
         assert_eq!(ix.at_byte(999), (3, 1));
         assert_eq!(ix.byte_of_char(7), 8);
         assert_eq!(ix.byte_of_char(100), t.len());
+    }
+
+    #[test]
+    fn alter_table_commands_start_after_the_name_and_each_top_level_comma() {
+        let sql = "alter table public . t\n  add constraint c check (a in (1, 2)), -- x, y\n  drop column b;";
+        let tokens = pg_query::scan(sql).unwrap().tokens;
+        let starts = command_starts(&tokens, 12, sql.len());
+        let words: Vec<&str> = starts.iter().map(|&s| &sql[s..s + 4]).collect();
+        assert_eq!(words, vec!["add ", "drop"]);
+        assert!(command_starts(&tokens, -1, sql.len()).is_empty());
     }
 
     #[test]

@@ -59,8 +59,11 @@ fn at(location: i32) -> Option<usize> {
     usize::try_from(location).ok()
 }
 
-/// The findings of one statement; records the tables it creates in `created`.
-pub fn check(stmt: &NodeEnum, created: &mut Created) -> Vec<Hit> {
+/// The findings of one statement; records the tables it creates in
+/// `created`. `cmd_starts`: where each command of an ALTER TABLE begins
+/// (the parser records no position for them; see
+/// [`crate::position::command_starts`]), empty when unknown.
+pub fn check(stmt: &NodeEnum, created: &mut Created, cmd_starts: &[usize]) -> Vec<Hit> {
     let mut hits = Vec::new();
     match stmt {
         NodeEnum::CreateStmt(c) => {
@@ -74,10 +77,13 @@ pub fn check(stmt: &NodeEnum, created: &mut Created) -> Vec<Hit> {
         NodeEnum::AlterTableStmt(a) => {
             let table = shown(a.relation.as_ref());
             let is_new = a.relation.as_ref().is_some_and(|r| created.has(r));
-            for cmd in &a.cmds {
+            for (i, cmd) in a.cmds.iter().enumerate() {
                 let Some(NodeEnum::AlterTableCmd(cmd)) = cmd.node.as_ref() else {
                     continue;
                 };
+                // The command's own start (`add column …`, `drop column …`),
+                // else what the parser located inside it, else the statement.
+                let cmd_at = cmd_starts.get(i).copied();
                 let def = cmd.def.as_ref().and_then(|d| d.node.as_ref());
                 match AlterTableType::try_from(cmd.subtype) {
                     Ok(AlterTableType::AtDropColumn) => hits.push(Hit {
@@ -86,7 +92,7 @@ pub fn check(stmt: &NodeEnum, created: &mut Created) -> Vec<Hit> {
                             "dropping column {} of {table} deletes its data and breaks clients still reading it: stop using it in a release first, then drop it in a later migration",
                             cmd.name
                         ),
-                        at: None,
+                        at: cmd_at,
                     }),
                     Ok(AlterTableType::AtAddColumn) if !is_new => {
                         if let Some(NodeEnum::ColumnDef(col)) = def {
@@ -117,7 +123,7 @@ pub fn check(stmt: &NodeEnum, created: &mut Created) -> Vec<Hit> {
                                         "adding NOT NULL column {} to existing table {table} without a DEFAULT fails as soon as the table has rows: add the column nullable (or with a DEFAULT), backfill, then SET NOT NULL",
                                         col.colname
                                     ),
-                                    at: at(col.location),
+                                    at: cmd_at.or(at(col.location)),
                                 });
                             }
                         }
@@ -133,7 +139,7 @@ pub fn check(stmt: &NodeEnum, created: &mut Created) -> Vec<Hit> {
                                 "changing the type of {table}.{} rewrites the table under an ACCESS EXCLUSIVE lock and can break clients: add a column of the new type, backfill it, move readers, then drop the old column",
                                 cmd.name
                             ),
-                            at: type_at,
+                            at: cmd_at.or(type_at),
                         });
                     }
                     Ok(AlterTableType::AtSetNotNull) if !is_new => hits.push(Hit {
@@ -142,11 +148,11 @@ pub fn check(stmt: &NodeEnum, created: &mut Created) -> Vec<Hit> {
                             "SET NOT NULL on {table}.{} scans the whole table under an ACCESS EXCLUSIVE lock: add CHECK ({} IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT in a later migration, then SET NOT NULL",
                             cmd.name, cmd.name
                         ),
-                        at: None,
+                        at: cmd_at,
                     }),
                     Ok(AlterTableType::AtAddConstraint) if !is_new => {
                         if let Some(NodeEnum::Constraint(c)) = def {
-                            constraint(c, &table, &mut hits);
+                            constraint(c, &table, cmd_at, &mut hits);
                         }
                     }
                     _ => {}
@@ -158,7 +164,7 @@ pub fn check(stmt: &NodeEnum, created: &mut Created) -> Vec<Hit> {
     hits
 }
 
-fn constraint(c: &Constraint, table: &str, hits: &mut Vec<Hit>) {
+fn constraint(c: &Constraint, table: &str, cmd_at: Option<usize>, hits: &mut Vec<Hit>) {
     let kind = match ConstrType::try_from(c.contype) {
         Ok(ConstrType::ConstrCheck) => "CHECK",
         Ok(ConstrType::ConstrForeign) => "FOREIGN KEY",
@@ -177,7 +183,7 @@ fn constraint(c: &Constraint, table: &str, hits: &mut Vec<Hit>) {
         message: format!(
             "adding {kind} constraint{name} to existing table {table} checks every row while blocking writes: add it NOT VALID, then VALIDATE CONSTRAINT in a later migration"
         ),
-        at: at(c.location),
+        at: cmd_at.or(at(c.location)),
     });
 }
 
