@@ -399,6 +399,10 @@ const SQUAWK_RULES: &[(&str, &str)] = &[
         "constraint-without-not-valid",
     ),
     ("syntax-error", "syntax-error"),
+    (
+        "ban-concurrent-index-creation-in-transaction",
+        "concurrently-in-transaction",
+    ),
 ];
 
 /// squawk rules driftsync does not have, and why.
@@ -565,6 +569,59 @@ fn squawk_and_driftsync_find_the_same_syntax_error_line() {
     assert_eq!(squawk, ours);
 }
 
+#[test]
+fn an_index_built_concurrently_inside_begin_is_critical_for_both_linters_and_postgres() {
+    const DIR: &str = "fixtures/migrations/in-transaction";
+    let out = lint(&[DIR]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with(
+            "fixtures/migrations/in-transaction/20240625090000_index_tenant_emails.sql:5:1: critical concurrently-in-transaction: CREATE INDEX CONCURRENTLY inside BEGIN … COMMIT"
+        ),
+        "{}",
+        out.stdout
+    );
+    let ours: BTreeSet<(String, u32, String)> = findings(&out.stdout).into_iter().collect();
+    assert_eq!(squawk_findings(&sql_files(DIR)), ours);
+    // And PostgreSQL indeed refuses it.
+    let pg = PgCluster::start();
+    pg.create_database("tx");
+    pg.psql("tx", "create table tenants (email text)");
+    let out = psql_on(&pg, "tx", &sql_files(DIR)[0]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CREATE INDEX CONCURRENTLY cannot run inside a transaction block"),
+        "{err}"
+    );
+}
+
+/// `psql -f FILE` on `database`, its output kept whatever the outcome.
+fn psql_on(pg: &PgCluster, database: &str, file: &Path) -> std::process::Output {
+    let psql = std::fs::read_dir("/usr/lib/postgresql")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin/psql"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("psql"));
+    Command::new(psql)
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+        ])
+        .args(["-d", database, "-p", &pg.port().to_string(), "-f"])
+        .arg(file)
+        .env("PGPASSWORD", "postgres")
+        .output()
+        .expect("run psql")
+}
+
 // ---------------------------------------------------------------------------
 // The fixture is real: PostgreSQL applies it, in order, and rejects the bad one where we say.
 
@@ -585,31 +642,7 @@ fn postgres_applies_the_fixture_migrations_in_order() {
     );
     let files = sql_files("fixtures/migrations/bad-syntax");
     pg.psql_file("lint", &files[0]);
-    let out = Command::new(
-        std::fs::read_dir("/usr/lib/postgresql")
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("bin/psql"))
-            .find(|p| p.exists())
-            .unwrap_or_else(|| PathBuf::from("psql")),
-    )
-    .args([
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-h",
-        "127.0.0.1",
-        "-U",
-        "postgres",
-        "-d",
-        "lint",
-    ])
-    .args(["-p", &pg.port().to_string(), "-f"])
-    .arg(&files[1])
-    .env("PGPASSWORD", "postgres")
-    .output()
-    .expect("run psql");
+    let out = psql_on(&pg, "lint", &files[1]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     // psql names the line the statement ends on (6) and the statement's own

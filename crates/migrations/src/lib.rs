@@ -55,11 +55,13 @@ pub enum Code {
     SetNotNull,
     /// A CHECK or FOREIGN KEY constraint added to an existing table without `NOT VALID`.
     ConstraintWithoutNotValid,
+    /// `CREATE`/`DROP INDEX CONCURRENTLY` inside `BEGIN … COMMIT`.
+    ConcurrentlyInTransaction,
 }
 
 impl Code {
     /// Every code, in the order of the documentation.
-    pub const ALL: [Code; 14] = [
+    pub const ALL: [Code; 15] = [
         Code::SyntaxError,
         Code::MigrationName,
         Code::DuplicateVersion,
@@ -74,6 +76,7 @@ impl Code {
         Code::NonConcurrentDropIndex,
         Code::SetNotNull,
         Code::ConstraintWithoutNotValid,
+        Code::ConcurrentlyInTransaction,
     ];
 
     /// The kebab-case code.
@@ -93,6 +96,7 @@ impl Code {
             Code::RenameColumn => "rename-column",
             Code::SetNotNull => "set-not-null",
             Code::ConstraintWithoutNotValid => "constraint-without-not-valid",
+            Code::ConcurrentlyInTransaction => "concurrently-in-transaction",
         }
     }
 
@@ -102,7 +106,10 @@ impl Code {
     /// when it holds a lock for a scan that a two-step migration avoids.
     pub fn severity(self) -> Severity {
         match self {
-            Code::SyntaxError | Code::DropTable | Code::DropColumn => Severity::Critical,
+            Code::SyntaxError
+            | Code::ConcurrentlyInTransaction
+            | Code::DropTable
+            | Code::DropColumn => Severity::Critical,
             Code::MigrationName
             | Code::DuplicateVersion
             | Code::OutOfOrder
@@ -528,7 +535,8 @@ mod tests {
                    alter table a alter column b type bigint, alter column c set not null, drop column d;\n\
                    alter table a rename to z;\nalter table a rename column b to c;\n\
                    alter table a add constraint k check (b > 0), add constraint f foreign key (b) references c (id) not valid;\n\
-                   drop index concurrently i;\ndrop index i;\n";
+                   drop index concurrently i;\ndrop index i;\n\
+                   begin;\ncreate index concurrently on a (z);\ndrop index concurrently j;\ncommit;\ncreate index concurrently on a (z);\n";
         assert_eq!(
             codes(sql),
             vec![
@@ -542,6 +550,8 @@ mod tests {
                 (Code::RenameColumn, 11, 1),
                 (Code::ConstraintWithoutNotValid, 12, 15),
                 (Code::NonConcurrentDropIndex, 14, 1),
+                (Code::ConcurrentlyInTransaction, 16, 1),
+                (Code::ConcurrentlyInTransaction, 17, 1),
             ]
         );
     }

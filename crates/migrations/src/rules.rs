@@ -10,6 +10,7 @@ use std::collections::HashSet;
 
 use pg_query::protobuf::{
     AlterTableType, ConstrType, Constraint, DropStmt, IndexStmt, ObjectType, RangeVar, RenameStmt,
+    TransactionStmtKind,
 };
 use pg_query::NodeEnum;
 
@@ -28,14 +29,29 @@ pub struct Hit {
     pub at: Option<usize>,
 }
 
-/// Tables created so far in the file being linted (`schema.name`).
+/// What the statements so far of the file being linted did: the tables
+/// they created (`schema.name`), and whether an explicit transaction
+/// (`BEGIN`) is open.
 #[derive(Debug, Default)]
-pub struct Created(HashSet<String>);
+pub struct Created {
+    tables: HashSet<String>,
+    in_transaction: bool,
+}
 
 impl Created {
     fn has(&self, r: &RangeVar) -> bool {
-        self.0.contains(&qualified(r))
+        self.tables.contains(&qualified(r))
     }
+}
+
+fn concurrently_in_transaction(what: &str, hits: &mut Vec<Hit>) {
+    hits.push(Hit {
+        code: Code::ConcurrentlyInTransaction,
+        message: format!(
+            "{what} CONCURRENTLY inside BEGIN … COMMIT: PostgreSQL refuses it (\"cannot run inside a transaction block\"), so the migration fails; run it outside the transaction, in a migration of its own"
+        ),
+        at: None,
+    });
 }
 
 fn qualified(r: &RangeVar) -> String {
@@ -68,11 +84,32 @@ pub fn check(stmt: &NodeEnum, created: &mut Created, cmd_starts: &[usize]) -> Ve
     match stmt {
         NodeEnum::CreateStmt(c) => {
             if let Some(r) = &c.relation {
-                created.0.insert(qualified(r));
+                created.tables.insert(qualified(r));
             }
         }
-        NodeEnum::DropStmt(d) => drop_stmt(d, &mut hits),
-        NodeEnum::IndexStmt(i) => index_stmt(i, created, &mut hits),
+        NodeEnum::TransactionStmt(t) => match TransactionStmtKind::try_from(t.kind) {
+            Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart) => {
+                created.in_transaction = true
+            }
+            Ok(
+                TransactionStmtKind::TransStmtCommit
+                | TransactionStmtKind::TransStmtRollback
+                | TransactionStmtKind::TransStmtPrepare,
+            ) => created.in_transaction = false,
+            _ => {}
+        },
+        NodeEnum::DropStmt(d) => {
+            if d.concurrent && created.in_transaction {
+                concurrently_in_transaction("DROP INDEX", &mut hits);
+            }
+            drop_stmt(d, &mut hits)
+        }
+        NodeEnum::IndexStmt(i) => {
+            if i.concurrent && created.in_transaction {
+                concurrently_in_transaction("CREATE INDEX", &mut hits);
+            }
+            index_stmt(i, created, &mut hits)
+        }
         NodeEnum::RenameStmt(r) => rename_stmt(r, &mut hits),
         NodeEnum::AlterTableStmt(a) => {
             let table = shown(a.relation.as_ref());
