@@ -86,6 +86,10 @@ const COMMANDS: &[(&str, &[&str])] = &[
     ),
     ("schema analyze", &["schema", "analyze", "--database", DB]),
     ("schema docs", &["schema", "docs", "--database", DB]),
+    (
+        "schema lint-migrations",
+        &["schema", "lint-migrations", "migrations", "--since", "HEAD"],
+    ),
     ("hook install", &["hook", "install"]),
     ("matrix", &["matrix"]),
     (
@@ -162,6 +166,10 @@ fn fixture() -> tempfile::TempDir {
     );
     write("frameworks/nist/rules.yaml", "rules: [x]\n");
     write("schemas/.keep", "");
+    write(
+        "migrations/20240101000000_init.sql",
+        "create table accounts (id bigint primary key);\n",
+    );
     write(
         "scripts/hello.sh",
         "#!/bin/sh\nmkdir -p out\necho hello > out/hello.txt\n",

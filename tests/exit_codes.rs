@@ -285,6 +285,22 @@ fn cases() -> Vec<Case> {
         case("schema check", UnknownFlag, || {
             Repo::new().run(&["schema", "check", "--no-such-flag"])
         }),
+        case("schema lint-migrations", InSync, || {
+            let r = Repo::new();
+            r.write("m/0001_a.sql", "create table a (id int);\n");
+            r.run(&["schema", "lint-migrations", "m"])
+        }),
+        case("schema lint-migrations", Drift, || {
+            let r = Repo::new();
+            r.write("m/0001_a.sql", "drop table a;\n");
+            r.run(&["schema", "lint-migrations", "m"])
+        }),
+        case("schema lint-migrations", ScanFailure, || {
+            Repo::new().run(&["schema", "lint-migrations", "no-such-dir"])
+        }),
+        case("schema lint-migrations", UnknownFlag, || {
+            Repo::new().run(&["schema", "lint-migrations", "m", "--no-such-flag"])
+        }),
         // space
         case("space export", ScanFailure, || {
             Repo::new().run(&[

@@ -5,6 +5,7 @@ pub mod check;
 pub mod config;
 pub mod conflicts;
 pub mod hook;
+pub mod lint_migrations;
 pub mod list;
 pub mod matrix;
 pub mod publish;

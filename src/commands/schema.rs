@@ -1,5 +1,6 @@
 //! `driftsync schema check|diff|update|report`: a live database against the
-//! typed Python modules in the repository.
+//! typed Python modules in the repository (and `lint-migrations`, in
+//! `lint_migrations.rs`: the migration files alone).
 
 use std::path::{Path, PathBuf};
 
@@ -113,6 +114,8 @@ pub enum SchemaAction {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Lint SQL migrations (no database): file names, syntax with PostgreSQL's parser, risky statements.
+    LintMigrations(super::lint_migrations::LintMigrationsArgs),
 }
 
 /// What `schema list` lists.
@@ -471,6 +474,7 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             );
             Ok(Exit::Ok)
         }
+        SchemaAction::LintMigrations(args) => super::lint_migrations::run(global, args),
         SchemaAction::Report { source, output } => {
             let source = settle(source)?;
             let c = source.compare()?;

@@ -188,6 +188,37 @@ impl Repo {
         }
     }
 
+    /// The names of the files directly inside `dir` (relative to the top of
+    /// the working tree; empty for the top itself) in the commit `rev`
+    /// names (`main`, `origin/main`, a hash), sorted; empty when `dir` did
+    /// not exist there. What `lint-migrations --since REF` compares against.
+    pub fn files_at(&self, rev: &str, dir: &str) -> Result<Vec<String>, GitError> {
+        let tree = self
+            .repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_tree())
+            .map_err(|e| GitError::Git(format!("{rev} names no commit here: {}", e.message())))?;
+        let dir = dir.trim_matches('/');
+        let sub = if dir.is_empty() || dir == "." {
+            tree
+        } else {
+            match tree.get_path(Path::new(dir)) {
+                Ok(entry) => match entry.to_object(&self.repo)?.into_tree() {
+                    Ok(t) => t,
+                    Err(_) => return Ok(Vec::new()),
+                },
+                Err(_) => return Ok(Vec::new()),
+            }
+        };
+        let mut out: Vec<String> = sub
+            .iter()
+            .filter(|e| e.kind() == Some(git2::ObjectType::Blob))
+            .filter_map(|e| e.name().ok().map(str::to_string))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
     /// Every tracked file (in the index), sorted.
     pub fn tracked_files(&self) -> Result<Vec<String>, GitError> {
         let index = self.repo.index()?;
