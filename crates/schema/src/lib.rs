@@ -7,7 +7,6 @@
 
 pub mod analyze;
 pub mod docs;
-pub mod executor;
 pub mod generate;
 pub mod naming;
 pub mod postgres;

@@ -11,10 +11,10 @@ use driftsync_core::redact::RedactedUrl;
 use driftsync_core::report::{TargetReport, TargetStatus};
 use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
 
-use crate::pyread::{read_dir, read_dir_repairing};
-use crate::version::rfc3339_utc;
-use crate::workflow::{apply_update, compare, findings, plan_update};
-use crate::{dialect_of, introspect, Options, SchemaFilter};
+use driftsync_schema::pyread::{read_dir, read_dir_repairing};
+use driftsync_schema::version::rfc3339_utc;
+use driftsync_schema::workflow::{apply_update, compare, findings, plan_update};
+use driftsync_schema::{dialect_of, introspect, Options, SchemaFilter};
 
 /// Runs `type: schema` targets.
 pub struct SchemaExecutor;
@@ -34,7 +34,9 @@ impl TargetExecutor for SchemaExecutor {
             include: s.schemas.clone(),
             exclude: s.exclude_schemas.clone(),
         };
-        let env = |e: crate::SchemaError| ExecError::Environment(ctx.masker.mask(&e.to_string()));
+        let env = |e: driftsync_schema::SchemaError| {
+            ExecError::Environment(ctx.masker.mask(&e.to_string()))
+        };
         let db = introspect(&url, &filter).map_err(env)?;
         let dir = ctx.repo_root.join(s.local.as_str());
         // `run` regenerates: a generated module that no longer reads is rewritten.
