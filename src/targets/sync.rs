@@ -1,7 +1,15 @@
 //! `type: sync` targets: the runner hands a target here; the engine syncs
 //! `local` (left) with `remote` (right), base in `.driftsync/state/<target>.json`.
+//!
+//! A target and `driftsync sync LEFT RIGHT` fill the same
+//! [`SyncSpec`](driftsync_config::SyncSpec); [`engine_options`] and
+//! [`open_options`] turn it into what the engine and the replicas take, for
+//! both.
 
-use driftsync_config::{Target, TargetKind};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use driftsync_config::{SyncSpec, Target, TargetKind};
 use driftsync_core::report::{Finding, Severity, TargetStatus};
 use driftsync_engine::{sync, SyncOptions};
 use driftsync_replica::local::LocalReplica;
@@ -10,17 +18,101 @@ use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
 use crate::render::sync as render;
 use crate::replicas::{open_replica, OpenOptions};
 
+/// The engine's directory (lock, backups, state) of an ad hoc sync,
+/// relative to where the command runs; a target's is under the repository root.
+pub const WORK_DIR: &str = ".driftsync";
+
+/// Where a sync keeps its base: decides the engine's settings that no
+/// user gives.
+pub enum Keeping<'a> {
+    /// `driftsync sync LEFT RIGHT`: the state file is the record (the
+    /// journal goes once it is written); the lease on the remote is named
+    /// after both locations.
+    AdHoc {
+        /// The state file (`--state`, or one named after both locations).
+        state_file: PathBuf,
+        /// The lease's name on the remote.
+        lease_name: String,
+    },
+    /// A `type: sync` target: the base is `.driftsync/state/<name>.json`
+    /// under the repository root, committed with the repository.
+    Target {
+        /// The repository root.
+        repo_root: &'a Path,
+        /// The target's name.
+        name: &'a str,
+        /// `DRIFTSYNC_LEASE_TTL`, when set.
+        lease_ttl: Option<Duration>,
+    },
+}
+
+/// What the engine needs for a sync of `spec` keeping its base as `keeping` says.
+pub fn engine_options(spec: &SyncSpec, keeping: Keeping<'_>) -> SyncOptions {
+    let mut opts = match &keeping {
+        Keeping::AdHoc { state_file, .. } => {
+            SyncOptions::new(state_file.clone(), PathBuf::from(WORK_DIR))
+        }
+        Keeping::Target {
+            repo_root, name, ..
+        } => {
+            let work = repo_root.join(WORK_DIR);
+            SyncOptions::new(work.join("state").join(format!("{name}.json")), work)
+        }
+    };
+    opts.plan.direction = spec.direction;
+    opts.plan.policy = spec.on_conflict;
+    opts.plan.delete_orphans = spec.delete_orphans;
+    opts.limits.max_delete = spec.max_delete;
+    opts.force = spec.force;
+    opts.dry_run = spec.dry_run;
+    opts.concurrency = spec.concurrency.max(1);
+    opts.retries = spec.retries;
+    opts.retry_delay_ms = u64::try_from(spec.retry_delay.as_millis()).unwrap_or(u64::MAX);
+    opts.include = spec.include.clone();
+    opts.exclude = spec.exclude.clone();
+    opts.check = crate::content_check::FormatCheck::for_kinds(&spec.validate);
+    match keeping {
+        Keeping::AdHoc { lease_name, .. } => opts.lease_name = Some(lease_name),
+        Keeping::Target { lease_ttl, .. } => {
+            // The base is safe once committed and pushed: the runner says so
+            // (`committed`), and only then does the journal go.
+            opts.keep_journal = true;
+            // The base is committed: quick-check data alone (new in every
+            // fresh clone) does not rewrite it.
+            opts.refresh_quick_check = false;
+            if let Some(ttl) = lease_ttl {
+                opts.lease_ttl = ttl;
+            }
+        }
+    }
+    opts
+}
+
+/// How the replicas of a sync of `spec` are opened; `root` is what a
+/// relative SQLite path is relative to (`None`: the current directory).
+pub fn open_options(spec: &SyncSpec, root: Option<PathBuf>) -> OpenOptions {
+    OpenOptions {
+        gitignore: spec.gitignore,
+        retries: Some(spec.retries as usize),
+        root,
+        backup_prefix: spec.backup_prefix.clone(),
+        request_timeout: spec.request_timeout,
+        dry_run: spec.dry_run,
+    }
+}
+
 /// The two sides of a sync target: `local` (left) under `repo_root`, and
-/// `remote` (right); `dry_run` opens them without creating anything.
+/// `remote` (right), opened as `spec` says.
 pub fn open_sides(
     t: &driftsync_config::SyncTarget,
+    spec: &SyncSpec,
     repo_root: &std::path::Path,
-    dry_run: bool,
 ) -> anyhow::Result<(
     Box<dyn driftsync_replica::Replica>,
     Box<dyn driftsync_replica::Replica>,
 )> {
-    let left = LocalReplica::new(repo_root.join(t.local.as_str())).respect_gitignore(t.gitignore);
+    let left =
+        LocalReplica::new(repo_root.join(t.local.as_str())).respect_gitignore(spec.gitignore);
     // A relative remote directory (or `file:` bucket) is relative to the
     // repository root, like every path in the file.
     let remote = match t.remote.strip_prefix("file:") {
@@ -30,17 +122,7 @@ pub fn open_sides(
         }
         _ => t.remote.clone(),
     };
-    let right = open_replica(
-        &remote,
-        &OpenOptions {
-            gitignore: t.gitignore,
-            retries: Some(t.retries as usize),
-            root: Some(repo_root.to_path_buf()),
-            backup_prefix: t.backup_prefix.clone(),
-            request_timeout: t.request_timeout,
-            dry_run,
-        },
-    )?;
+    let right = open_replica(&remote, &open_options(spec, Some(repo_root.to_path_buf())))?;
     Ok((Box::new(left), right))
 }
 
@@ -65,34 +147,24 @@ impl TargetExecutor for SyncExecutor {
             )));
         };
         let mask = |s: String| ctx.masker.mask(&s);
-        let (left, right) = open_sides(t, ctx.repo_root, ctx.dry_run || ctx.check)
-            .map_err(|e| ExecError::Environment(mask(format!("{}: {e:#}", target.name))))?;
-        let work = ctx.repo_root.join(".driftsync");
-        let mut opts = SyncOptions::new(
-            work.join("state").join(format!("{}.json", target.name)),
-            work,
+        let spec = SyncSpec::of_target(
+            target,
+            t,
+            &ctx.config.defaults,
+            ctx.force,
+            ctx.dry_run || ctx.check,
         );
-        opts.plan.direction = target.direction;
-        opts.plan.policy = t.on_conflict.unwrap_or(ctx.config.defaults.on_conflict);
-        opts.plan.delete_orphans = t.delete_orphans;
-        opts.limits.max_delete = t.max_delete;
-        opts.force = ctx.force;
-        opts.dry_run = ctx.dry_run || ctx.check;
-        opts.concurrency = t.concurrency;
-        opts.retries = t.retries;
-        opts.retry_delay_ms = u64::try_from(t.retry_delay.as_millis()).unwrap_or(u64::MAX);
-        opts.include = t.include.clone();
-        opts.exclude = t.exclude.clone();
-        opts.check = crate::content_check::FormatCheck::for_kinds(&t.validate);
-        // The base is safe once committed and pushed: the runner says so
-        // (`committed`), and only then does the journal go.
-        opts.keep_journal = true;
-        // The base is committed: quick-check data alone (new in every
-        // fresh clone) does not rewrite it.
-        opts.refresh_quick_check = false;
-        if let Some(ttl) = lease_ttl_override().map_err(ExecError::Environment)? {
-            opts.lease_ttl = ttl;
-        }
+        let (left, right) = open_sides(t, &spec, ctx.repo_root)
+            .map_err(|e| ExecError::Environment(mask(format!("{}: {e:#}", target.name))))?;
+        let lease_ttl = lease_ttl_override().map_err(ExecError::Environment)?;
+        let opts = engine_options(
+            &spec,
+            Keeping::Target {
+                repo_root: ctx.repo_root,
+                name: &target.name,
+                lease_ttl,
+            },
+        );
         let mut progress = render::Progress::new(
             self.bars && !ctx.ci,
             render::Notes::Keep(Default::default()),
@@ -259,7 +331,8 @@ impl TargetExecutor for SyncExecutor {
         if !clean {
             return;
         }
-        let note = match open_sides(t, ctx.repo_root, false) {
+        let spec = SyncSpec::of_target(target, t, &ctx.config.defaults, false, false);
+        let note = match open_sides(t, &spec, ctx.repo_root) {
             Ok((_, right)) => driftsync_engine::journal::clear(&*right, &target.name).err(),
             Err(e) => Some(format!("{e:#}")),
         };
