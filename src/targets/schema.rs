@@ -4,17 +4,15 @@
 //! when one is at or above `fail_on`; `run` regenerates the modules (the
 //! runner commits them when `outputs` covers the directory).
 
-use std::collections::BTreeSet;
-
 use driftsync_config::{Target, TargetKind};
 use driftsync_core::redact::RedactedUrl;
 use driftsync_core::report::{TargetReport, TargetStatus};
 use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
 
-use driftsync_schema::pyread::{read_dir, read_dir_repairing};
+use driftsync_schema::comparison::{drifted_files, failing, Sides};
 use driftsync_schema::version::rfc3339_utc;
-use driftsync_schema::workflow::{apply_update, compare, findings, plan_update};
-use driftsync_schema::{dialect_of, introspect, Options, SchemaFilter};
+use driftsync_schema::workflow::{apply_update, plan_update};
+use driftsync_schema::{dialect_of, Options, SchemaFilter};
 
 /// Runs `type: schema` targets.
 pub struct SchemaExecutor;
@@ -37,22 +35,25 @@ impl TargetExecutor for SchemaExecutor {
         let env = |e: driftsync_schema::SchemaError| {
             ExecError::Environment(ctx.masker.mask(&e.to_string()))
         };
-        let db = introspect(&url, &filter).map_err(env)?;
         let dir = ctx.repo_root.join(s.local.as_str());
-        // `run` regenerates: a generated module that no longer reads is rewritten.
-        let (repo, repairs) = if ctx.check || ctx.dry_run {
-            (read_dir(&dir, s.local.as_str()).map_err(env)?, Vec::new())
-        } else {
-            read_dir_repairing(&dir, s.local.as_str()).map_err(env)?
-        };
         let options = Options {
             class_names: s.class_names.clone(),
             type_overrides: s.type_overrides.clone(),
             ..Options::default()
         };
-        let changes = compare(&db, &repo, &options, dialect);
-        let found = findings(&changes, &repo);
-        let failing: Vec<_> = found.iter().filter(|f| f.severity >= s.fail_on).collect();
+        // `run` regenerates: a generated module that no longer reads is rewritten.
+        let c = Sides {
+            url,
+            dialect,
+            filter: &filter,
+            dir: &dir,
+            shown: s.local.as_str(),
+            options,
+        }
+        .compare(!(ctx.check || ctx.dry_run))
+        .map_err(env)?;
+        let found = &c.findings;
+        let failing = failing(found, s.fail_on);
         let mut report = new_report(target);
         report.findings = found.clone();
         if ctx.check || ctx.dry_run {
@@ -66,12 +67,7 @@ impl TargetExecutor for SchemaExecutor {
             } else {
                 report.status = TargetStatus::Drift;
                 report.success = false;
-                report.drifted = failing
-                    .iter()
-                    .filter_map(|f| f.file.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
+                report.drifted = drifted_files(&failing);
                 report.message = format!(
                     "schema drift: {} finding(s) at or above {}; run `driftsync schema update`",
                     failing.len(),
@@ -85,10 +81,10 @@ impl TargetExecutor for SchemaExecutor {
             .map_or(0, |d| d.as_secs());
         let plan = plan_update(
             &dir,
-            &db,
-            &repo,
-            &options,
-            dialect,
+            &c.db,
+            &c.repo,
+            &c.options,
+            c.dialect,
             &rfc3339_utc(now),
             false,
         )
@@ -104,7 +100,7 @@ impl TargetExecutor for SchemaExecutor {
                 plan.resolved.len()
             )
         };
-        for note in &repairs {
+        for note in &c.repairs {
             message.push_str(&format!("; repaired {}", ctx.masker.mask(note)));
         }
         report.message = message;

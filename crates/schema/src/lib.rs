@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod analyze;
+pub mod comparison;
 pub mod docs;
 pub mod generate;
 pub mod naming;
