@@ -206,105 +206,12 @@ impl TargetExecutor for SyncExecutor {
         let mut report = new_report(target);
         report.actions = out.records();
         report.conflicts = out.plan.conflicts.iter().map(|c| c.record()).collect();
-        report.findings = out
-            .notes
-            .iter()
-            .map(|(side, n)| Finding {
-                code: "sync-path-skipped".into(),
-                severity: Severity::Info,
-                message: mask(format!("{side}: {}: {}", n.path, n.reason)),
-                file: None,
-                line: None,
-                column: None,
-            })
-            .collect();
-        report.findings.extend(out.stale_decisions.iter().map(|p| Finding {
-            code: "conflict-decision-stale".into(),
-            severity: Severity::Medium,
-            message: mask(format!(
-                "{}/{p}: changed after the conflict was decided; the decision was not applied and the conflict is open again",
-                t.local.as_str().trim_end_matches('/')
-            )),
-            file: None,
-            line: None,
-            column: None,
-        }));
-        report.findings.extend(
-            out.held_back
-                .iter()
-                .map(|h| held_back_finding(h, t, &*right)),
-        );
-        let pending = out
-            .plan
-            .actions
-            .iter()
-            .filter(|a| a.changes_files())
-            .count();
+        report.findings = findings(&out, t, &*right, ctx);
         if ctx.check {
-            report.drifted = out
-                .plan
-                .actions
-                .iter()
-                .filter(|a| a.changes_files())
-                .map(|a| a.path.to_string())
-                .chain(out.plan.conflicts.iter().map(|c| c.path.to_string()))
-                .collect();
-            if !report.drifted.is_empty() {
-                report.status = TargetStatus::Drift;
-                report.success = false;
-            }
-            report.message = format!(
-                "{pending} action(s), {} conflict(s) pending",
-                out.plan.conflicts.len()
-            );
+            check_drift(&mut report, &out);
             return Ok(report);
         }
-        if let Some(why) = &out.blocked {
-            report.status = TargetStatus::Failed;
-            report.success = false;
-            report.message = why.clone();
-        } else if out.not_done() > 0 {
-            report.status = TargetStatus::Failed;
-            report.success = false;
-            report.message = format!("{} action(s) failed or skipped", out.not_done());
-            for f in report.findings.iter().filter(|f| f.code == "invalid-file") {
-                report.message.push_str("; ");
-                report.message.push_str(&f.message);
-            }
-        } else if out.conflicts_left() > 0 {
-            report.status = TargetStatus::Drift;
-            report.success = false;
-            report.message = format!("{} conflict(s) left unresolved", out.conflicts_left());
-            if out.conflicts_dir.is_some() {
-                report.message.push_str(&format!(
-                    "; both versions kept in {} for review: driftsync conflicts list, then driftsync conflicts resolve PATH --keep local|remote|both --target {}",
-                    driftsync_runner::sync_conflicts_dir(&target.name),
-                    target.name
-                ));
-            }
-        } else {
-            report.message = if out.dry_run {
-                format!("dry run: {pending} action(s) planned")
-            } else {
-                format!("{pending} action(s) applied")
-            };
-        }
-        if out.forced {
-            report.message.push_str(&format!(
-                " (forced despite: {})",
-                out.violations
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ));
-        }
-        if out.backed_up > 0 {
-            report.message.push_str(&format!(
-                "; run {}: {} file(s) backed up (driftsync restore {} --target {})",
-                out.run_id, out.backed_up, out.run_id, target.name
-            ));
-        }
+        outcome_message(&mut report, &out, target);
         let changed = crate::after::changed_lines(&out);
         if !t.after.is_empty() && !out.dry_run && !changed.is_empty() {
             crate::after::run(&t.after, &changed, &mut report, target.timeout, ctx).map_err(
@@ -343,6 +250,130 @@ impl TargetExecutor for SyncExecutor {
             ));
             ctx.events.event(driftsync_runner::Event::Note(&msg));
         }
+    }
+}
+
+/// What a sync target's report lists besides actions and conflicts: paths
+/// the scans passed over, decisions that no longer applied, and files held
+/// back by `validate:`.
+fn findings(
+    out: &driftsync_engine::Outcome,
+    t: &driftsync_config::SyncTarget,
+    right: &dyn driftsync_replica::Replica,
+    ctx: &RunContext<'_>,
+) -> Vec<Finding> {
+    let mask = |s: String| ctx.masker.mask(&s);
+    let mut findings: Vec<Finding> = out
+        .notes
+        .iter()
+        .map(|(side, n)| Finding {
+            code: "sync-path-skipped".into(),
+            severity: Severity::Info,
+            message: mask(format!("{side}: {}: {}", n.path, n.reason)),
+            file: None,
+            line: None,
+            column: None,
+        })
+        .collect();
+    findings.extend(out.stale_decisions.iter().map(|p| Finding {
+        code: "conflict-decision-stale".into(),
+        severity: Severity::Medium,
+        message: mask(format!(
+            "{}/{p}: changed after the conflict was decided; the decision was not applied and the conflict is open again",
+            t.local.as_str().trim_end_matches('/')
+        )),
+        file: None,
+        line: None,
+        column: None,
+    }));
+    findings.extend(out.held_back.iter().map(|h| held_back_finding(h, t, right)));
+    findings
+}
+
+/// Actions that change files (planned, or applied).
+fn pending(out: &driftsync_engine::Outcome) -> usize {
+    out.plan
+        .actions
+        .iter()
+        .filter(|a| a.changes_files())
+        .count()
+}
+
+/// `check`: every path an action would change or a conflict holds is
+/// drift; nothing was changed.
+fn check_drift(report: &mut driftsync_core::report::TargetReport, out: &driftsync_engine::Outcome) {
+    let pending = pending(out);
+    report.drifted = out
+        .plan
+        .actions
+        .iter()
+        .filter(|a| a.changes_files())
+        .map(|a| a.path.to_string())
+        .chain(out.plan.conflicts.iter().map(|c| c.path.to_string()))
+        .collect();
+    if !report.drifted.is_empty() {
+        report.status = TargetStatus::Drift;
+        report.success = false;
+    }
+    report.message = format!(
+        "{pending} action(s), {} conflict(s) pending",
+        out.plan.conflicts.len()
+    );
+}
+
+/// A run's status and message: blocked, actions not done, conflicts left,
+/// or what was applied (planned, in a dry run); forcing and backups said.
+fn outcome_message(
+    report: &mut driftsync_core::report::TargetReport,
+    out: &driftsync_engine::Outcome,
+    target: &Target,
+) {
+    let pending = pending(out);
+    if let Some(why) = &out.blocked {
+        report.status = TargetStatus::Failed;
+        report.success = false;
+        report.message = why.clone();
+    } else if out.not_done() > 0 {
+        report.status = TargetStatus::Failed;
+        report.success = false;
+        report.message = format!("{} action(s) failed or skipped", out.not_done());
+        for f in report.findings.iter().filter(|f| f.code == "invalid-file") {
+            report.message.push_str("; ");
+            report.message.push_str(&f.message);
+        }
+    } else if out.conflicts_left() > 0 {
+        report.status = TargetStatus::Drift;
+        report.success = false;
+        report.message = format!("{} conflict(s) left unresolved", out.conflicts_left());
+        if out.conflicts_dir.is_some() {
+            report.message.push_str(&format!(
+                "; both versions kept in {} for review: driftsync conflicts list, then driftsync conflicts resolve PATH --keep local|remote|both --target {}",
+                driftsync_runner::sync_conflicts_dir(&target.name),
+                target.name
+            ));
+        }
+    } else {
+        report.message = if out.dry_run {
+            format!("dry run: {pending} action(s) planned")
+        } else {
+            format!("{pending} action(s) applied")
+        };
+    }
+    if out.forced {
+        report.message.push_str(&format!(
+            " (forced despite: {})",
+            out.violations
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    if out.backed_up > 0 {
+        report.message.push_str(&format!(
+            "; run {}: {} file(s) backed up (driftsync restore {} --target {})",
+            out.run_id, out.backed_up, out.run_id, target.name
+        ));
     }
 }
 
