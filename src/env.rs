@@ -6,7 +6,7 @@
 //! The binary reads through the constants here; `driftsync_github::env`
 //! names the Actions variables the GitHub crate reads, listed here too.
 //! (Entrypoints *receive* `DRIFTSYNC_*` variables: see
-//! `driftsync_runner::command::env`.)
+//! `src/targets/command.rs` `env`.)
 //!
 //! This file uses nothing from the crate, so the test can include it.
 

@@ -5,13 +5,12 @@ mod cli;
 mod commands;
 mod content_check;
 mod env;
-mod executors;
 mod exit;
 mod github;
 mod notify;
 mod render;
 mod replicas;
-mod sync_target;
+mod targets;
 mod workspace;
 
 use clap::Parser;

@@ -203,11 +203,19 @@ fn normalize(text: &str, repo: &Path) -> String {
     blank_after(&blank_numbers(&t), "adhoc-")
 }
 
-/// Digits blanked: durations, timestamps and run ids differ between two runs.
+/// Each number blanked to one `0`: durations, timestamps and run ids differ
+/// between two runs, in value and in length (9 ms, 12 ms).
 fn blank_numbers(t: &str) -> String {
-    t.chars()
-        .map(|c| if c.is_ascii_digit() { '0' } else { c })
-        .collect()
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('0') {
+            // (every digit is pushed as `0`: a `0` before is the same number)
+            out.push('0');
+        }
+    }
+    out
 }
 
 /// The hex word after each `marker` blanked.

@@ -63,7 +63,14 @@ fn target_sides(global: &Global, name: Option<&str>) -> anyhow::Result<Option<Si
         unreachable!("target_of chose a sync target");
     };
     let root = &chosen.config.root;
-    let (left, right) = crate::sync_target::open_sides(t, root, false)?;
+    let spec = driftsync_config::SyncSpec::of_target(
+        chosen.target(),
+        t,
+        &chosen.config.defaults,
+        false,
+        false,
+    );
+    let (left, right) = crate::targets::sync::open_sides(t, &spec, root)?;
     Ok(Some(Sides {
         work: root.join(".driftsync"),
         left,

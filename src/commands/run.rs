@@ -258,7 +258,7 @@ fn execute_with(
     let report = driftsync_runner::run(
         &config,
         &targets,
-        &crate::executors::all(crate::sync_target::SyncExecutor {
+        &crate::targets::all(crate::targets::sync::SyncExecutor {
             verbose: global.verbose,
             bars: !json && !opts.ci && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         }),

@@ -9,10 +9,11 @@ use clap::{Args, Subcommand};
 use driftsync_core::redact::RedactedUrl;
 use driftsync_core::report::{Finding, Severity};
 use driftsync_core::schema::{Change, DbSchema};
-use driftsync_schema::pyread::{read_dir, read_dir_repairing, RepoSchema};
+pub use driftsync_schema::comparison::Comparison;
+use driftsync_schema::comparison::{failing, Sides};
 use driftsync_schema::show::before_after;
 use driftsync_schema::version::rfc3339_utc;
-use driftsync_schema::workflow::{apply_update, compare, findings, plan_update};
+use driftsync_schema::workflow::{apply_update, plan_update};
 use driftsync_schema::{dialect_of, introspect, Dialect, Options, SchemaFilter};
 
 use crate::cli::Global;
@@ -217,26 +218,6 @@ pub fn parse_severity(s: &str) -> Result<Severity, String> {
     .ok_or_else(|| format!("`{s}` is not one of info, low, medium, high, critical"))
 }
 
-/// Both sides read, and their differences.
-pub struct Comparison {
-    /// The database URL (password hidden when shown).
-    pub url: RedactedUrl,
-    /// Its dialect.
-    pub dialect: Dialect,
-    /// The database's model.
-    pub db: DbSchema,
-    /// The repository's modules.
-    pub repo: RepoSchema,
-    /// Naming and typing options.
-    pub options: Options,
-    /// The differences.
-    pub changes: Vec<Change>,
-    /// The differences as findings placed in the repository.
-    pub findings: Vec<Finding>,
-    /// Generated modules that did not read and will be regenerated (`update` only).
-    pub repairs: Vec<String>,
-}
-
 impl Source {
     fn options(&self) -> Options {
         Options {
@@ -258,8 +239,8 @@ impl Source {
         Ok(self.database()?.2)
     }
 
-    /// The database's URL, dialect and model.
-    fn database(&self) -> anyhow::Result<(RedactedUrl, Dialect, DbSchema)> {
+    /// The database's URL and dialect.
+    fn url(&self) -> anyhow::Result<(RedactedUrl, Dialect)> {
         let Some(raw) = self.database.as_deref().filter(|s| !s.is_empty()) else {
             bail!("no database given: pass --database URL, set DATABASE_URL, or add a `type: schema` target to sync.yaml");
         };
@@ -267,11 +248,21 @@ impl Source {
         let Some(dialect) = dialect_of(raw) else {
             bail!("unsupported database URL {url}: use postgres://… or sqlite://PATH");
         };
-        let filter = SchemaFilter {
+        Ok((url, dialect))
+    }
+
+    /// Which schemas of the database.
+    fn filter(&self) -> SchemaFilter {
+        SchemaFilter {
             include: self.schemas.clone(),
             exclude: self.exclude_schemas.clone(),
-        };
-        let db = introspect(&url, &filter)?;
+        }
+    }
+
+    /// The database's URL, dialect and model.
+    fn database(&self) -> anyhow::Result<(RedactedUrl, Dialect, DbSchema)> {
+        let (url, dialect) = self.url()?;
+        let db = introspect(&url, &self.filter())?;
         Ok((url, dialect, db))
     }
 
@@ -283,26 +274,16 @@ impl Source {
     /// As [`Source::compare`]; with `repair`, generated modules that no longer
     /// read are skipped with a note (for `update`, which rewrites them).
     pub fn compare_with(&self, repair: bool) -> anyhow::Result<Comparison> {
-        let (url, dialect, db) = self.database()?;
-        let (mut repo, repairs) = if repair {
-            read_dir_repairing(&self.local, &self.rel_dir())?
-        } else {
-            (read_dir(&self.local, &self.rel_dir())?, Vec::new())
-        };
-        let options = self.options();
-        driftsync_schema::adopt::resolve(&mut repo, &db, &options);
-        let changes = compare(&db, &repo, &options, dialect);
-        let findings = findings(&changes, &repo);
-        Ok(Comparison {
+        let (url, dialect) = self.url()?;
+        let sides = Sides {
             url,
             dialect,
-            db,
-            repo,
-            options,
-            changes,
-            findings,
-            repairs,
-        })
+            filter: &self.filter(),
+            dir: &self.local,
+            shown: &self.rel_dir(),
+            options: self.options(),
+        };
+        Ok(sides.compare(repair)?)
     }
 }
 
@@ -315,7 +296,7 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             let fail_on = fail_on.unwrap_or(source.fail_on);
             let c = source.compare()?;
             print_findings(&c.findings, global.in_ci());
-            let failing = c.findings.iter().filter(|f| f.severity >= fail_on).count();
+            let failing = failing(&c.findings, fail_on).len();
             if failing > 0 {
                 let mut update = match &source.target {
                     Some(t) => format!("driftsync schema update --target {t}"),
@@ -445,9 +426,12 @@ pub fn run(global: &Global, args: SchemaArgs) -> anyhow::Result<Exit> {
             let db = source.introspect()?;
             // The class names the modules use (as a target's `docs:` does).
             let options = Options {
-                previous_class_names: read_dir(&source.local, &source.rel_dir())
-                    .map(|r| r.class_names)
-                    .unwrap_or_default(),
+                previous_class_names: driftsync_schema::pyread::read_dir(
+                    &source.local,
+                    &source.rel_dir(),
+                )
+                .map(|r| r.class_names)
+                .unwrap_or_default(),
                 ..source.options()
             };
             let names = driftsync_schema::generate::class_names(&db, &options);

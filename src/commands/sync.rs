@@ -4,15 +4,17 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
+use driftsync_config::SyncSpec;
 use driftsync_core::guard::MaxDelete;
 use driftsync_core::report::ActionOutcome;
 use driftsync_core::{Direction, Policy};
-use driftsync_engine::{adhoc_state_file, sync, Outcome, SyncOptions};
+use driftsync_engine::{adhoc_state_file, sync, Outcome};
 
 use crate::cli::Global;
 use crate::exit::Exit;
 use crate::render::sync as render;
-use crate::replicas::{open_replica, refuse_nested, OpenOptions};
+use crate::replicas::{open_replica, refuse_nested};
+use crate::targets::sync::{engine_options, open_options, Keeping};
 
 /// Arguments of `driftsync sync`.
 #[derive(Debug, Args)]
@@ -30,10 +32,10 @@ pub struct SyncArgs {
     /// Conflict policy: newer, local (left wins), remote (right wins), keep-both, skip, fail,
     /// manual (both versions kept for review: `driftsync conflicts`)
     /// (also: newer_wins, newest_wins, local_wins, remote_wins, backup_both, left, right).
-    #[arg(long, value_name = "P", default_value = "newer", value_parser = parse_policy)]
+    #[arg(long, value_name = "P", default_value_t = SyncSpec::default().on_conflict, value_parser = parse_policy)]
     pub on_conflict: Policy,
     /// bidirectional, push (left → right) or pull (right → left); `-` or `_` spellings alike.
-    #[arg(long, value_name = "D", default_value = "bidirectional", value_parser = parse_direction)]
+    #[arg(long, value_name = "D", default_value_t = SyncSpec::default().direction, value_parser = parse_direction)]
     pub direction: Direction,
     /// One-way: also delete destination files the source does not have.
     #[arg(long)]
@@ -42,7 +44,7 @@ pub struct SyncArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Refuse plans deleting more than this on one side: a percentage (50%) or a count.
-    #[arg(long, value_name = "N%", default_value = "50%", value_parser = parse_max_delete)]
+    #[arg(long, value_name = "N%", default_value_t = SyncSpec::default().max_delete, value_parser = parse_max_delete)]
     pub max_delete: MaxDelete,
     /// Apply even when a safety check objects (the output says so).
     #[arg(long)]
@@ -60,18 +62,19 @@ pub struct SyncArgs {
     #[arg(long)]
     pub gitignore: bool,
     /// Actions applied in parallel.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = SyncSpec::default().concurrency)]
     pub concurrency: usize,
     /// Retries of a transient failure.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = SyncSpec::default().retries)]
     pub retries: u32,
     /// First retry's delay, doubled for each further one (with jitter), e.g. 1s.
-    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_delay)]
+    #[arg(long, value_name = "DURATION", default_value = SyncSpec::DEFAULT_RETRY_DELAY, value_parser = parse_delay)]
     pub retry_delay: std::time::Duration,
     /// Object storage: folder (relative to the URL's prefix) keeping a copy of
-    /// every object this run overwrites or deletes, under <DIR><run>/.
-    #[arg(long, value_name = "DIR", default_value = ".driftsync-backup/")]
-    pub backup_prefix: String,
+    /// every object this run overwrites or deletes, under <DIR><run>/
+    /// [default: .driftsync-backup/]
+    #[arg(long, value_name = "DIR")]
+    pub backup_prefix: Option<String>,
     /// Parse files of these kinds (yaml, json, toml; comma-separated or
     /// repeated) before they are propagated; one that does not parse is held back.
     #[arg(long, value_name = "KIND", value_delimiter = ',', value_parser = crate::content_check::parse_kind)]
@@ -81,6 +84,30 @@ pub struct SyncArgs {
     /// file operation, for a mount that may hang (no deadline by default).
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<std::time::Duration>,
+}
+
+impl SyncArgs {
+    /// The settings these flags give: the same [`SyncSpec`] a `type: sync`
+    /// target of sync.yaml makes, with the same defaults.
+    pub fn spec(&self) -> SyncSpec {
+        SyncSpec {
+            direction: self.direction,
+            on_conflict: self.on_conflict,
+            delete_orphans: self.delete_orphans,
+            max_delete: self.max_delete,
+            concurrency: self.concurrency,
+            retries: self.retries,
+            retry_delay: self.retry_delay,
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            gitignore: self.gitignore,
+            backup_prefix: self.backup_prefix.clone(),
+            validate: self.validate.clone(),
+            request_timeout: self.timeout,
+            force: self.force,
+            dry_run: self.dry_run,
+        }
+    }
 }
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
@@ -198,39 +225,25 @@ fn print_human(out: &Outcome, state: &std::path::Path, verbose: bool, took: std:
 
 /// Run `driftsync sync`.
 pub fn run(global: &Global, args: SyncArgs) -> anyhow::Result<Exit> {
-    let open = OpenOptions {
-        gitignore: args.gitignore,
-        retries: Some(args.retries as usize),
-        root: None,
-        backup_prefix: Some(args.backup_prefix.clone()),
-        request_timeout: args.timeout,
-        dry_run: args.dry_run,
-    };
+    let spec = args.spec();
+    let open = open_options(&spec, None);
     refuse_nested(&args.left, &args.right)?;
     let left = open_replica(&args.left, &open)?;
     let right = open_replica(&args.right, &open)?;
-    let work = PathBuf::from(".driftsync");
-    let state = args
-        .state
-        .clone()
-        .unwrap_or_else(|| adhoc_state_file(&work, &left.location(), &right.location()));
-    let mut opts = SyncOptions::new(state.clone(), work);
-    opts.lease_name = Some(driftsync_engine::adhoc_name(
-        &left.location(),
-        &right.location(),
-    ));
-    opts.plan.direction = args.direction;
-    opts.plan.policy = args.on_conflict;
-    opts.plan.delete_orphans = args.delete_orphans;
-    opts.limits.max_delete = args.max_delete;
-    opts.force = args.force;
-    opts.dry_run = args.dry_run;
-    opts.concurrency = args.concurrency.max(1);
-    opts.retries = args.retries;
-    opts.retry_delay_ms = u64::try_from(args.retry_delay.as_millis()).unwrap_or(u64::MAX);
-    opts.include = args.include;
-    opts.exclude = args.exclude;
-    opts.check = crate::content_check::FormatCheck::for_kinds(&args.validate);
+    let state = args.state.clone().unwrap_or_else(|| {
+        adhoc_state_file(
+            std::path::Path::new(crate::targets::sync::WORK_DIR),
+            &left.location(),
+            &right.location(),
+        )
+    });
+    let opts = engine_options(
+        &spec,
+        Keeping::AdHoc {
+            state_file: state.clone(),
+            lease_name: driftsync_engine::adhoc_name(&left.location(), &right.location()),
+        },
+    );
     let progress = render::Progress::new(
         !args.json && !global.in_ci() && std::io::stderr().is_terminal(),
         render::Notes::Print,
@@ -310,4 +323,154 @@ fn summary(out: &Outcome, took: std::time::Duration) -> serde_json::Value {
         "bytes": c.bytes,
         "duration_ms": u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SyncArgs,
+    }
+
+    fn from_cli(extra: &[&str]) -> SyncSpec {
+        let mut argv = vec!["driftsync", "docs", "s3://bucket/docs/"];
+        argv.extend_from_slice(extra);
+        Cli::try_parse_from(argv)
+            .expect("the flags parse")
+            .args
+            .spec()
+    }
+
+    /// The spec a `type: sync` target with `keys` makes, under a run with
+    /// `force`/`dry_run`.
+    fn from_config(keys: &str, force: bool, dry_run: bool) -> SyncSpec {
+        let root = tempfile::tempdir().unwrap();
+        let text = format!(
+            "targets:\n  docs:\n    type: sync\n    local: docs\n    remote: s3://bucket/docs/\n{keys}"
+        );
+        let config = driftsync_config::parse(
+            &text,
+            std::path::Path::new(".driftsync/sync.yaml"),
+            root.path(),
+            &|_| None,
+        )
+        .expect("the config loads");
+        let target = &config.targets[0];
+        let driftsync_config::TargetKind::Sync(t) = &target.kind else {
+            panic!("not a sync target");
+        };
+        SyncSpec::of_target(target, t, &config.defaults, force, dry_run)
+    }
+
+    #[test]
+    fn nothing_given_on_the_command_line_or_in_sync_yaml_is_the_same_spec() {
+        let cli = from_cli(&[]);
+        assert_eq!(cli, from_config("", false, false));
+        assert_eq!(cli, SyncSpec::default());
+    }
+
+    #[test]
+    fn the_same_settings_from_the_command_line_and_sync_yaml_are_the_same_spec() {
+        let cli = from_cli(&[
+            "--direction",
+            "push",
+            "--on-conflict",
+            "keep-both",
+            "--delete-orphans",
+            "--max-delete",
+            "10",
+            "--concurrency",
+            "4",
+            "--retries",
+            "5",
+            "--retry-delay",
+            "1s",
+            "--include",
+            "**/*.md",
+            "--exclude",
+            "drafts/**",
+            "--gitignore",
+            "--backup-prefix",
+            "_backups/",
+            "--validate",
+            "yaml,json",
+            "--timeout",
+            "20s",
+            "--force",
+            "--dry-run",
+        ]);
+        let yaml = from_config(
+            "    direction: push\n    on_conflict: keep-both\n    delete_orphans: true\n    max_delete: 10\n    concurrency: 4\n    retries: 5\n    retry_delay: 1s\n    include: [\"**/*.md\"]\n    exclude: [\"drafts/**\"]\n    gitignore: true\n    backup_prefix: _backups/\n    validate: [yaml, json]\n    request_timeout: 20s\n",
+            true,
+            true,
+        );
+        assert_eq!(cli, yaml);
+        assert_ne!(
+            cli,
+            SyncSpec::default(),
+            "every setting differs from its default"
+        );
+        // And the engine is told the same for both (the base aside).
+        let engine = |spec: &SyncSpec| {
+            let o = engine_options(
+                spec,
+                Keeping::AdHoc {
+                    state_file: "s.json".into(),
+                    lease_name: "l".into(),
+                },
+            );
+            format!(
+                "{:?} {:?} {} {:?} {} {} {} {} {} {:?} {:?} {}",
+                o.plan.direction,
+                o.plan.policy,
+                o.plan.delete_orphans,
+                o.limits.max_delete,
+                o.force,
+                o.dry_run,
+                o.concurrency,
+                o.retries,
+                o.retry_delay_ms,
+                o.include,
+                o.exclude,
+                o.check.is_some(),
+            )
+        };
+        assert_eq!(engine(&cli), engine(&yaml));
+        assert_eq!(
+            engine(&cli),
+            "Push KeepBoth true Count(10) true true 4 5 1000 [\"**/*.md\"] [\"drafts/**\"] true"
+        );
+    }
+
+    #[test]
+    fn a_target_keeps_its_journal_and_an_ad_hoc_pair_names_its_lease() {
+        let spec = SyncSpec::default();
+        let root = std::path::Path::new("/repo");
+        let t = engine_options(
+            &spec,
+            Keeping::Target {
+                repo_root: root,
+                name: "docs",
+                lease_ttl: Some(std::time::Duration::from_secs(30)),
+            },
+        );
+        assert!(t.keep_journal && !t.refresh_quick_check);
+        assert_eq!(t.state_file, root.join(".driftsync/state/docs.json"));
+        assert_eq!(t.lease_ttl, std::time::Duration::from_secs(30));
+        assert_eq!(t.lease_name, None);
+        let a = engine_options(
+            &spec,
+            Keeping::AdHoc {
+                state_file: "s.json".into(),
+                lease_name: "adhoc-1".into(),
+            },
+        );
+        assert!(!a.keep_journal && a.refresh_quick_check);
+        assert_eq!(a.work_dir, std::path::Path::new(".driftsync"));
+        assert_eq!(a.lease_name.as_deref(), Some("adhoc-1"));
+    }
 }

@@ -236,7 +236,7 @@ pub fn schema_source(
             Some("pydantic") => driftsync_schema::generate::Style::Pydantic,
             Some(_) => driftsync_schema::generate::Style::TypedDict,
             None => target.map_or(driftsync_schema::generate::Style::TypedDict, |(_, t)| {
-                driftsync_schema::executor::style(t.style)
+                crate::targets::schema::style(t.style)
             }),
         },
     })

@@ -19,6 +19,7 @@ pub mod nesting;
 pub mod notify;
 pub mod raw;
 pub mod resolve;
+pub mod sync_spec;
 pub mod unknown;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigError, Diagnostic};
 pub use glob::GlobList;
 pub use model::*;
+pub use sync_spec::SyncSpec;
 
 /// The configuration file's place inside a repository.
 pub const CONFIG_PATH: &str = ".driftsync/sync.yaml";

@@ -275,7 +275,7 @@ fn direction(ctx: &mut Ctx<'_>, path: &[&str], s: &str) -> Option<Direction> {
 
 fn resolve_defaults(raw: &RawDefaults, ctx: &mut Ctx<'_>) -> Defaults {
     let on_conflict = match raw.on_conflict.as_deref() {
-        None => Policy::Newer,
+        None => crate::SyncSpec::default().on_conflict,
         Some(s) => Policy::parse(s).unwrap_or_else(|| {
             ctx.error_value(
                 &["defaults", "on_conflict"],

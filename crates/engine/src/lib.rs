@@ -411,7 +411,11 @@ pub fn sync(
     result
 }
 
-/// [`sync`] once the lock and the lease are held.
+/// Changes to each side of the base (left, right), path by path.
+type BaseChanges = [Vec<(driftsync_core::RelPath, Option<driftsync_core::Entry>)>; 2];
+
+/// [`sync`] once the lock and the lease are held: scan → reconcile → guard
+/// → apply → base, each step a function named as the step is.
 fn sync_held(
     left: &dyn Replica,
     right: &dyn Replica,
@@ -427,6 +431,72 @@ fn sync_held(
     let first_run = prior.is_none();
     let written = prior.as_ref().map(|s| s.written_ns);
     let mut base = prior.map(|s| s.base).unwrap_or_default();
+
+    let [mut l, mut r] = scan(left, right, &base, written, opts, reporter)?;
+    let journal_moved_base = replay_journal(&mut journal, &mut base, &mut l, &mut r, reporter);
+    let (lv, rv) = (l.view(&base.left), r.view(&base.right));
+    report_scanned(reporter, [(Side::Left, &l, lv), (Side::Right, &r, rv)]);
+
+    // Conflicts kept for a person, and the decisions made on them.
+    let mut kept = conflicts::Store::load(&opts.work_dir, &record_name(&opts.state_file))?;
+    let plan = reconcile(&base, lv, rv, opts, now, &kept);
+    let conflict_seen: Vec<_> = plan
+        .conflicts
+        .iter()
+        .map(|c| (lv.get(&c.path).cloned(), rv.get(&c.path).cloned()))
+        .collect();
+
+    let violations = guard::check_views(&plan, &base, lv, rv, &opts.limits);
+    let (refresh, mut changed) = if opts.refresh_quick_check {
+        apply::refresh_unchanged(&base, &plan, lv, rv)
+    } else {
+        Default::default()
+    };
+    // A base the journal moved is written even when nothing else changes.
+    changed |= journal_moved_base;
+    let blocked = guard_blocks(&plan, &violations, opts);
+    let mut outcome = new_outcome(plan, violations, blocked, scan_notes(&l, &r), opts);
+    if opts.dry_run || outcome.blocked.is_some() {
+        return Ok(outcome);
+    }
+
+    let backups = backup::Backups::new(&opts.work_dir, &run_id);
+    let run = Applying {
+        replicas: [left, right],
+        opts,
+        reporter,
+        lease,
+        backups: &backups,
+    };
+    let (deferred, applied) = apply(&run, &mut journal, &mut base, [l, r], refresh, &mut outcome);
+    changed |= applied;
+
+    outcome.run_id = run_id;
+    outcome.backed_up = backups.count();
+    write_base(
+        &run,
+        &mut journal,
+        base,
+        deferred,
+        first_run || changed,
+        &mut outcome,
+    )?;
+    keep_conflicts(&run, &mut kept, &conflict_seen, &mut outcome)?;
+    finish(&run, &mut journal, &mut outcome)?;
+    Ok(outcome)
+}
+
+/// Scan both sides at once (quick check against the base); outside a dry
+/// run, remove what killed runs left and scan a side again where that
+/// brought a file back.
+fn scan(
+    left: &dyn Replica,
+    right: &dyn Replica,
+    base: &Base,
+    written: Option<i64>,
+    opts: &SyncOptions,
+    reporter: &dyn Reporter,
+) -> Result<[driftsync_replica::Scan; 2], EngineError> {
     let counts = [
         std::sync::Arc::new(driftsync_replica::ScanProgress::default()),
         std::sync::Arc::new(driftsync_replica::ScanProgress::default()),
@@ -437,74 +507,89 @@ fn sync_held(
     });
     let (l, r) = std::thread::scope(|s| {
         let [lc, rc] = counts.clone();
-        let l = s.spawn(|| scan_side(left, Side::Left, &base, written, opts, Some(lc)));
-        let r = scan_side(right, Side::Right, &base, written, opts, Some(rc));
+        let l = s.spawn(|| scan_side(left, Side::Left, base, written, opts, Some(lc)));
+        let r = scan_side(right, Side::Right, base, written, opts, Some(rc));
         (l.join().expect("scan thread panicked"), r)
     });
     let (mut l, mut r) = (l?, r?);
-    let mut journal_moved_base = false;
     if !opts.dry_run {
         // Temp files of killed runs the scans passed over (the lock is
         // held); a side where a file came back from a killed delete is
         // scanned again, so the plan sees it.
         if left.remove_leftovers() > 0 {
-            l = scan_side(left, Side::Left, &base, written, opts, None)?;
+            l = scan_side(left, Side::Left, base, written, opts, None)?;
         }
         if right.remove_leftovers() > 0 {
-            r = scan_side(right, Side::Right, &base, written, opts, None)?;
+            r = scan_side(right, Side::Right, base, written, opts, None)?;
         }
     }
-    if journal.has_entries() {
-        // Writes a killed run made to the remote: the journal decides, from
-        // what both sides hold now, which of them the base takes.
-        let whole = |scan: &driftsync_replica::Scan, prior: &driftsync_core::Snapshot| {
-            scan.view(prior)
-                .iter()
-                .map(|(p, e)| (p.clone(), e.clone()))
-                .collect::<driftsync_core::Snapshot>()
-        };
-        let (ls, rs) = (whole(&l, &base.left), whole(&r, &base.right));
-        let paths = journal.apply_to_base(&mut base, &ls, &rs);
-        journal_moved_base = paths > 0;
-        (l.snapshot, l.unchanged) = (ls, None);
-        (r.snapshot, r.unchanged) = (rs, None);
-        if paths > 0 {
-            reporter.event(&Event::JournalApplied { paths });
-        }
+    Ok([l, r])
+}
+
+/// Writes a killed run made to the remote: the journal decides, from what
+/// both sides hold now, which of them the base takes. True when the base moved.
+fn replay_journal(
+    journal: &mut journal::Journal<'_>,
+    base: &mut Base,
+    l: &mut driftsync_replica::Scan,
+    r: &mut driftsync_replica::Scan,
+    reporter: &dyn Reporter,
+) -> bool {
+    if !journal.has_entries() {
+        return false;
     }
-    let (lv, rv) = (l.view(&base.left), r.view(&base.right));
-    for (side, scan, view) in [(Side::Left, &l, lv), (Side::Right, &r, rv)] {
+    let whole = |scan: &driftsync_replica::Scan, prior: &driftsync_core::Snapshot| {
+        scan.view(prior)
+            .iter()
+            .map(|(p, e)| (p.clone(), e.clone()))
+            .collect::<driftsync_core::Snapshot>()
+    };
+    let (ls, rs) = (whole(l, &base.left), whole(r, &base.right));
+    let paths = journal.apply_to_base(base, &ls, &rs);
+    (l.snapshot, l.unchanged) = (ls, None);
+    (r.snapshot, r.unchanged) = (rs, None);
+    if paths > 0 {
+        reporter.event(&Event::JournalApplied { paths });
+    }
+    paths > 0
+}
+
+/// How many files each side holds, and how many were read.
+fn report_scanned(
+    reporter: &dyn Reporter,
+    sides: [(Side, &driftsync_replica::Scan, driftsync_core::View<'_>); 2],
+) {
+    for (side, scan, view) in sides {
         reporter.event(&Event::Scanned {
             side,
             files: view.len(),
             hashed: scan.hashed,
         });
     }
+}
+
+/// The plan: [`reconcile_views`] with the stamp of this run and the
+/// decisions a person made on kept conflicts.
+fn reconcile(
+    base: &Base,
+    lv: driftsync_core::View<'_>,
+    rv: driftsync_core::View<'_>,
+    opts: &SyncOptions,
+    now: i64,
+    kept: &conflicts::Store,
+) -> Plan {
     let mut plan_opts = opts.plan.clone();
     if plan_opts.stamp.is_empty() {
         plan_opts.stamp = clock::stamp(now);
     }
-    // Conflicts kept for a person, and the decisions made on them.
-    let mut kept = conflicts::Store::load(&opts.work_dir, &record_name(&opts.state_file))?;
     plan_opts.decisions.extend(kept.decisions());
-    let plan = reconcile_views(&base, lv, rv, &plan_opts);
-    let conflict_seen: Vec<_> = plan
-        .conflicts
-        .iter()
-        .map(|c| (lv.get(&c.path).cloned(), rv.get(&c.path).cloned()))
-        .collect();
-    let violations = guard::check_views(&plan, &base, lv, rv, &opts.limits);
-    let (refresh, mut changed) = if opts.refresh_quick_check {
-        apply::refresh_unchanged(&base, &plan, lv, rv)
-    } else {
-        Default::default()
-    };
-    // A base the journal moved is written even when nothing else changes.
-    changed |= journal_moved_base;
-    let mut notes: Vec<(Side, ScanNote)> =
-        l.notes.iter().map(|n| (Side::Left, n.clone())).collect();
-    notes.extend(r.notes.iter().map(|n| (Side::Right, n.clone())));
-    let blocked = if !violations.is_empty() && !opts.force {
+    reconcile_views(base, lv, rv, &plan_opts)
+}
+
+/// Why nothing is applied, if so: a guard objects (and no `--force`), or
+/// there are conflicts under policy `fail`.
+fn guard_blocks(plan: &Plan, violations: &[Violation], opts: &SyncOptions) -> Option<String> {
+    if !violations.is_empty() && !opts.force {
         Some(format!(
             "refused to apply (use --force to override): {}",
             violations
@@ -520,8 +605,26 @@ fn sync_held(
         ))
     } else {
         None
-    };
-    let mut outcome = Outcome {
+    }
+}
+
+/// What the scans passed over, by side.
+fn scan_notes(l: &driftsync_replica::Scan, r: &driftsync_replica::Scan) -> Vec<(Side, ScanNote)> {
+    let mut notes: Vec<(Side, ScanNote)> =
+        l.notes.iter().map(|n| (Side::Left, n.clone())).collect();
+    notes.extend(r.notes.iter().map(|n| (Side::Right, n.clone())));
+    notes
+}
+
+/// The outcome of a plan before anything is applied: every action planned.
+fn new_outcome(
+    plan: Plan,
+    violations: Vec<Violation>,
+    blocked: Option<String>,
+    notes: Vec<(Side, ScanNote)>,
+    opts: &SyncOptions,
+) -> Outcome {
+    Outcome {
         results: vec![
             ActionResult {
                 outcome: ActionOutcome::Planned,
@@ -543,28 +646,49 @@ fn sync_held(
         state_written: false,
         conflicts_dir: None,
         stale_decisions: Vec::new(),
-    };
-    if opts.dry_run || outcome.blocked.is_some() {
-        return Ok(outcome);
     }
+}
+
+/// What the steps from apply on share.
+struct Applying<'a> {
+    /// Left and right.
+    replicas: [&'a dyn Replica; 2],
+    opts: &'a SyncOptions,
+    reporter: &'a dyn Reporter,
+    /// The lease on the remote: once lost, nothing more is written.
+    lease: Option<&'a lease::Lease>,
+    backups: &'a backup::Backups,
+}
+
+/// Apply the plan batch by batch, journalling the remote writes before
+/// they happen; each action's result goes into `outcome`. Returns the base
+/// changes left for the end (sides whose old base the scans are still
+/// read against), and whether any action was applied.
+fn apply(
+    run: &Applying<'_>,
+    journal: &mut journal::Journal<'_>,
+    base: &mut Base,
+    mut scans: [driftsync_replica::Scan; 2],
+    refresh: BaseChanges,
+    outcome: &mut Outcome,
+) -> (BaseChanges, bool) {
+    let mut changed = false;
     {
-        let seen = apply::Seen([lv, rv]);
+        let seen = apply::Seen([scans[0].view(&base.left), scans[1].view(&base.right)]);
         let changing = outcome.plan.actions.iter().filter(|a| a.changes_files());
-        reporter.event(&Event::Planned {
+        run.reporter.event(&Event::Planned {
             actions: changing.clone().count(),
             bytes: changing.map(|a| apply::copied_bytes(a, seen)).sum(),
         });
     }
-    let backups = backup::Backups::new(&opts.work_dir, &run_id);
     let applier = apply::Applier {
-        replicas: [left, right],
-        backups: &backups,
-        opts,
-        reporter,
+        replicas: run.replicas,
+        backups: run.backups,
+        opts: run.opts,
+        reporter: run.reporter,
     };
     // The base is advanced in place; it is rewritten only when something in
     // it changed.
-    let mut scans = [l, r];
     // A side with no base yet (a first sync) takes its scan as the start of
     // its new base, in place of a copy of every entry: paths no action
     // touches are dropped from it (the old base had nothing there), and the
@@ -593,7 +717,7 @@ fn sync_held(
             side_view(from_scan[1], &base.right, &scans[1]),
         ]);
         if halted.is_none() {
-            halted = lease.and_then(|l| l.lost());
+            halted = run.lease.and_then(|l| l.lost());
         }
         if halted.is_none() {
             // Name the remote writes before they happen (a base started
@@ -656,15 +780,27 @@ fn sync_held(
         }
     }
     drop(scans);
+    (deferred, changed)
+}
+
+/// Advance the base by what was applied and write it, atomically, when it
+/// changed (or on a first run).
+fn write_base(
+    run: &Applying<'_>,
+    journal: &mut journal::Journal<'_>,
+    mut base: Base,
+    deferred: BaseChanges,
+    write: bool,
+    outcome: &mut Outcome,
+) -> Result<(), EngineError> {
+    let [left, right] = run.replicas;
     if let Err(e) = journal.save() {
         outcome.notes.push((Side::Right, journal_note(e)));
     }
     let [left_rest, right_rest] = deferred;
     base.left.apply(left_rest);
     base.right.apply(right_rest);
-    outcome.run_id = run_id.clone();
-    outcome.backed_up = backups.count();
-    if first_run || changed {
+    if write {
         let state = State {
             version: state::STATE_VERSION,
             written_ns: clock::now_ns(),
@@ -672,20 +808,31 @@ fn sync_held(
             right: right.location(),
             base,
         };
-        state.save(&opts.state_file, opts.durable)?;
+        state.save(&run.opts.state_file, run.opts.durable)?;
         outcome.state_written = true;
         drop_later(state);
     } else {
         drop_later(base);
     }
-    // After the base: conflicts that cannot be recorded are found again by
-    // the next run (their paths' base did not move).
+    Ok(())
+}
+
+/// After the base: record the conflicts left for a person (with both
+/// versions), and which decisions no longer applied. Conflicts that cannot
+/// be recorded are found again by the next run (their paths' base did not
+/// move).
+fn keep_conflicts(
+    run: &Applying<'_>,
+    kept: &mut conflicts::Store,
+    conflict_seen: &[(Option<driftsync_core::Entry>, Option<driftsync_core::Entry>)],
+    outcome: &mut Outcome,
+) -> Result<(), EngineError> {
     let k = kept.keep(
         &outcome.plan,
         &outcome.results,
-        &conflict_seen,
-        [left, right],
-        opts.plan.policy,
+        conflict_seen,
+        run.replicas,
+        run.opts.plan.policy,
     );
     kept.save()?;
     outcome
@@ -695,20 +842,32 @@ fn sync_held(
     if !kept.is_empty() {
         outcome.conflicts_dir = Some(kept.dir().to_path_buf());
     }
+    Ok(())
+}
+
+/// Drop the journal where the state file is the record, and finish the
+/// backups' manifest.
+fn finish(
+    run: &Applying<'_>,
+    journal: &mut journal::Journal<'_>,
+    outcome: &mut Outcome,
+) -> Result<(), EngineError> {
+    let [left, right] = run.replicas;
     // The state file now records every journalled write; an ad hoc sync's
     // state file is its record, a target's is safe once committed.
-    if !opts.keep_journal {
+    if !run.opts.keep_journal {
         if let Err(e) = journal.clear() {
             outcome.notes.push((Side::Right, journal_note(e)));
         }
     }
     // After the base: a manifest that cannot be written costs the ad hoc
     // restore its locations, never the sync its state.
-    backups.finish(left.location(), right.location(), &opts.state_file)?;
-    if backups.dir().exists() {
-        outcome.backup_dir = Some(backups.dir().to_path_buf());
+    run.backups
+        .finish(left.location(), right.location(), &run.opts.state_file)?;
+    if run.backups.dir().exists() {
+        outcome.backup_dir = Some(run.backups.dir().to_path_buf());
     }
-    Ok(outcome)
+    Ok(())
 }
 
 /// A note about the journal, shown with the scan notes.

@@ -1,8 +1,9 @@
 //! How a target type is executed: the [`TargetExecutor`] trait and its registry.
 //!
-//! The runner knows only `command` targets. Every other type brings its own
-//! executor, which the binary registers by type name; the runner never depends
-//! on the crates that implement them.
+//! The runner knows no target kind: every kind (`command`, `sync`, `bundle`,
+//! `schema`) brings its executor, and the binary registers them all by type
+//! name in one place (`src/targets/`); the runner never depends on the
+//! crates that implement them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -84,7 +85,7 @@ pub fn new_report(target: &Target) -> TargetReport {
     }
 }
 
-/// Executors by target type name. `command` is built in.
+/// Executors by target type name.
 pub struct Executors {
     map: BTreeMap<&'static str, Box<dyn TargetExecutor>>,
 }
@@ -96,11 +97,11 @@ impl Default for Executors {
 }
 
 impl Executors {
-    /// The registry with the built-in `command` executor.
+    /// An empty registry.
     pub fn new() -> Executors {
-        let mut map: BTreeMap<&'static str, Box<dyn TargetExecutor>> = BTreeMap::new();
-        map.insert("command", Box::new(crate::command::CommandExecutor));
-        Executors { map }
+        Executors {
+            map: BTreeMap::new(),
+        }
     }
 
     /// Register (or replace) the executor of targets whose `type` is `type_name`.

@@ -1,11 +1,10 @@
 //! driftsync's runner: select targets, run gates and targets, verify, commit, report.
 //!
-//! Target types other than `command` plug in through [`TargetExecutor`],
-//! registered by type name in [`Executors`]. The runner never prints: it
+//! Every target type plugs in through [`TargetExecutor`], registered by
+//! type name in [`Executors`] (the binary's `src/targets/` holds them all). The runner never prints: it
 //! emits [`Event`]s and returns a [`driftsync_core::report::Report`].
 #![deny(missing_docs)]
 
-pub mod command;
 pub mod events;
 pub mod executor;
 pub mod gates;

@@ -88,7 +88,9 @@ impl RunOptions {
     }
 }
 
-/// Run the selected `targets` of `config`.
+/// Run the selected `targets` of `config`: pre-sync gates → targets (each
+/// verified) → post-sync and drift gates → commit → push → report. Each
+/// step is a function of its own, named as the step is.
 pub fn run(
     config: &Config,
     targets: &[&Target],
@@ -109,7 +111,29 @@ pub fn run(
         masker,
         events,
     };
-    let mut report = Report {
+    let mut report = new_run_report(targets, opts, dry_run);
+    let only = |d: Direction| !targets.is_empty() && targets.iter().all(|t| t.direction == d);
+    let (all_pull, all_push) = (only(Direction::Pull), only(Direction::Push));
+    let wanted = |c: &driftsync_config::Check| {
+        !((c.skip_on_pull && all_pull) || (c.skip_on_push && all_push))
+    };
+    let mut environment_error = false;
+
+    let pre_ok = pre_sync_gates(config, &ctx, &wanted, &mut report);
+    environment_error |= run_targets(targets, executors, &ctx, opts, pre_ok, &mut report);
+    if pre_ok {
+        report.gates.extend(post_gates(config, &ctx, &wanted));
+    }
+    environment_error |= commit_step(config, targets, &ctx, opts, &mut report);
+    environment_error |= push_step(config, targets, executors, &ctx, opts, &wanted, &mut report);
+    release_after_commit(targets, executors, &ctx, opts, &report);
+    finish_report(&mut report, started, environment_error);
+    report
+}
+
+/// The report of a run before anything ran.
+fn new_run_report(targets: &[&Target], opts: &RunOptions, dry_run: bool) -> Report {
+    Report {
         timestamp: crate::time::rfc3339(SystemTime::now()),
         command: opts.command.clone(),
         total_targets: targets.len(),
@@ -123,26 +147,43 @@ pub fn run(
         commit: None,
         push: None,
         exit_code: 0,
-    };
-    let only = |d: Direction| !targets.is_empty() && targets.iter().all(|t| t.direction == d);
-    let (all_pull, all_push) = (only(Direction::Pull), only(Direction::Push));
-    let wanted = |c: &driftsync_config::Check| {
-        !((c.skip_on_pull && all_pull) || (c.skip_on_push && all_push))
-    };
-    let mut environment_error = false;
+    }
+}
 
-    // Pre-sync gates: a failure stops the run before any target.
+/// Pre-sync gates: a failure stops the run before any target. True when
+/// they all passed.
+fn pre_sync_gates(
+    config: &Config,
+    ctx: &RunContext<'_>,
+    wanted: &dyn Fn(&driftsync_config::Check) -> bool,
+    report: &mut Report,
+) -> bool {
     for c in config.safety.pre_sync_checks.iter().filter(|c| wanted(c)) {
         report
             .gates
-            .push(gates::run_check(c, GatePhase::PreSync, &ctx));
+            .push(gates::run_check(c, GatePhase::PreSync, ctx));
     }
     let pre_ok = report.gates.iter().all(|g| g.passed);
-    let mut stop = !pre_ok;
     if !pre_ok {
-        events.event(Event::Note("a pre-sync check failed: no target was run"));
+        ctx.events
+            .event(Event::Note("a pre-sync check failed: no target was run"));
     }
+    pre_ok
+}
 
+/// Each target in turn (verified, its outputs compared); after a failed
+/// pre-sync gate, or a failure under `--fail-fast`, the rest are skipped.
+/// True when one could not run for a setup reason.
+fn run_targets(
+    targets: &[&Target],
+    executors: &Executors,
+    ctx: &RunContext<'_>,
+    opts: &RunOptions,
+    pre_ok: bool,
+    report: &mut Report,
+) -> bool {
+    let mut environment_error = false;
+    let mut stop = !pre_ok;
     for t in targets {
         if stop {
             let mut r = new_report(t);
@@ -152,81 +193,120 @@ pub fn run(
             } else {
                 "not run: a pre-sync check failed".into()
             };
-            events.event(Event::TargetFinished(&r));
+            ctx.events.event(Event::TargetFinished(&r));
             report.targets.push(r);
             continue;
         }
-        let (r, env_error) = run_with_retries(t, executors, &ctx, opts);
+        let (r, env_error) = run_with_retries(t, executors, ctx, opts);
         environment_error |= env_error;
         if r.status == TargetStatus::Failed && opts.fail_fast {
             stop = true;
         }
         report.targets.push(r);
     }
+    environment_error
+}
 
-    if pre_ok {
-        report.gates.extend(post_gates(config, &ctx, &wanted));
-    }
+/// Commit the outputs (and state) after a good run, when committing is
+/// on. True when the commit failed (a failed `git commit` gate).
+fn commit_step(
+    config: &Config,
+    targets: &[&Target],
+    ctx: &RunContext<'_>,
+    opts: &RunOptions,
+    report: &mut Report,
+) -> bool {
     let gates_ok = report.gates.iter().all(|g| g.passed);
-
-    if gates_ok && opts.commit && !dry_run && !opts.check {
-        match commit(config, targets, &report.targets, opts) {
-            Ok(Some((id, msg))) => {
-                events.event(Event::Note(&msg));
-                report.commit = Some(id);
-            }
-            Ok(None) => {}
-            Err(e) => {
-                environment_error = true;
-                let gate = GateResult {
-                    name: "git commit".into(),
-                    phase: GatePhase::Commit,
-                    passed: false,
-                    message: masker.mask(&e.to_string()),
-                    findings: Vec::new(),
-                    dry_run_mode: None,
-                };
-                events.event(Event::GateFinished(&gate));
-                report.gates.push(gate);
-            }
+    let wanted = gates_ok && opts.commit && !ctx.dry_run && !opts.check;
+    if !wanted {
+        return false;
+    }
+    match commit(config, targets, &report.targets, opts) {
+        Ok(Some((id, msg))) => {
+            ctx.events.event(Event::Note(&msg));
+            report.commit = Some(id);
+            false
+        }
+        Ok(None) => false,
+        Err(e) => {
+            let gate = GateResult {
+                name: "git commit".into(),
+                phase: GatePhase::Commit,
+                passed: false,
+                message: ctx.masker.mask(&e.to_string()),
+                findings: Vec::new(),
+                dry_run_mode: None,
+            };
+            ctx.events.event(Event::GateFinished(&gate));
+            report.gates.push(gate);
+            true
         }
     }
+}
 
+/// Push the run's commit as the push policy says: the proposal branch of
+/// `run --pull-request`, or the checkout's branch ([`PushStep::push`]).
+/// True when the push failed for a setup reason.
+fn push_step(
+    config: &Config,
+    targets: &[&Target],
+    executors: &Executors,
+    ctx: &RunContext<'_>,
+    opts: &RunOptions,
+    wanted: &dyn Fn(&driftsync_config::Check) -> bool,
+    report: &mut Report,
+) -> bool {
+    let (masker, events) = (ctx.masker, ctx.events);
     let policy = opts.push_policy(config);
+    let mut environment_error = false;
     if let (Some(branch), Some(_), PushPolicy::Always) =
         (&opts.proposal_branch, &report.commit, policy)
     {
-        if let Err(failure) = push_proposal(config, branch, opts, &mut report, events) {
+        if let Err(failure) = push_proposal(config, branch, opts, report, events) {
             environment_error |= failure.environment;
-            push_failed(&failure, masker, events, &mut report);
+            push_failed(&failure, masker, events, report);
         }
     } else if report.commit.is_some() && policy != PushPolicy::Never {
         let step = PushStep {
             config,
             targets,
             executors,
-            ctx: &ctx,
+            ctx,
             opts,
-            wanted: &wanted,
+            wanted,
         };
-        if let Err(failure) = step.push(policy, &mut report) {
+        if let Err(failure) = step.push(policy, report) {
             environment_error |= failure.environment;
-            push_failed(&failure, masker, events, &mut report);
+            push_failed(&failure, masker, events, report);
         }
     }
+    environment_error
+}
 
-    // The commit (if one was needed) is safe: pushed, or not to be pushed.
-    let landed = opts.commit && !dry_run && !opts.check && report.gates.iter().all(|g| g.passed);
+/// The commit (if one was needed) is safe: pushed, or not to be pushed.
+/// Each executor that ran may drop what it kept in case it never landed.
+fn release_after_commit(
+    targets: &[&Target],
+    executors: &Executors,
+    ctx: &RunContext<'_>,
+    opts: &RunOptions,
+    report: &Report,
+) {
+    let landed =
+        opts.commit && !ctx.dry_run && !opts.check && report.gates.iter().all(|g| g.passed);
     if landed {
         for (t, r) in targets.iter().zip(&report.targets) {
             if r.status != TargetStatus::Skipped {
                 if let Some(ex) = executors.get(t.type_name()) {
-                    ex.committed(t, &ctx);
+                    ex.committed(t, ctx);
                 }
             }
         }
     }
+}
 
+/// The totals, the duration and the exit code.
+fn finish_report(report: &mut Report, started: Instant, environment_error: bool) {
     report.successful = report.targets.iter().filter(|t| t.success()).count();
     report.failed = report.targets.iter().filter(|t| !t.success()).count();
     report.total_duration = started.elapsed().as_secs_f64();
@@ -237,7 +317,6 @@ pub fn run(
     } else {
         0
     };
-    report
 }
 
 /// Execute one target and compare its outputs; the flag is an environment error.
@@ -428,49 +507,109 @@ struct PushStep<'a> {
     wanted: &'a dyn Fn(&driftsync_config::Check) -> bool,
 }
 
+/// Where the run's commit is pushed, as the messages name it.
+struct Destination<'t> {
+    /// The remote's name.
+    remote: String,
+    /// The branch.
+    branch: String,
+    /// The remote's URL, credentials hidden.
+    url: String,
+    /// `remote/branch`.
+    at: String,
+    /// The token pushing over HTTPS.
+    token: Option<&'t str>,
+}
+
+impl Destination<'_> {
+    /// A failed push there, with what to do about it.
+    fn failed(&self, e: driftsync_git::GitError) -> PushFailure {
+        PushFailure::push(
+            &e,
+            &self.at,
+            &self.url,
+            self.token,
+            ", or run with --no-push",
+        )
+    }
+}
+
+/// A git error as a setup failure of the push.
+fn git_err(e: driftsync_git::GitError) -> PushFailure {
+    PushFailure::env(e.to_string())
+}
+
 impl PushStep<'_> {
     /// Push the commit in `report.commit`. A non-fast-forward rejection
     /// fetches the new tip, moves the branch onto it, re-runs the pull
     /// targets that committed, commits and pushes once more.
     fn push(&self, policy: PushPolicy, report: &mut Report) -> Result<(), PushFailure> {
-        let events = self.ctx.events;
-        let git_err = |e: driftsync_git::GitError| PushFailure::env(e.to_string());
         let mut repo = driftsync_git::Repo::open(&self.config.root).map_err(git_err)?;
-        let dest = match repo.push_destination() {
-            Ok(d) => d,
-            Err(e) if policy == PushPolicy::IfPossible => {
-                events.event(Event::Note(&format!("not pushed: {e}")));
-                return Ok(());
-            }
-            Err(e) => return Err(PushFailure::env(format!("{e} (push was asked for)"))),
-        };
-        let token = self.opts.git_token.as_ref().map(Secret::expose);
-        let url = redact_url(&dest.url);
-        let at = format!("{}/{}", dest.remote, dest.branch);
-        let failed_push = |e: driftsync_git::GitError| {
-            PushFailure::push(&e, &at, &url, token, ", or run with --no-push")
+        let Some(dest) = self.destination(&repo, policy)? else {
+            return Ok(());
         };
         let outcome = repo
-            .push_head(&dest.remote, &dest.branch, token)
-            .map_err(failed_push)?;
+            .push_head(&dest.remote, &dest.branch, dest.token)
+            .map_err(|e| dest.failed(e))?;
         let mut record = PushRecord {
             remote: dest.remote.clone(),
-            url: url.clone(),
+            url: dest.url.clone(),
             branch: dest.branch.clone(),
             commit: report.commit.clone().unwrap_or_default(),
             rerun: Vec::new(),
         };
         if outcome == driftsync_git::PushOutcome::Pushed {
-            events.event(Event::Note(&format!(
-                "pushed {} to {at}",
-                short(&record.commit)
+            self.ctx.events.event(Event::Note(&format!(
+                "pushed {} to {}",
+                short(&record.commit),
+                dest.at
             )));
             report.push = Some(record);
             return Ok(());
         }
+        // Someone pushed first: redo our part on top of theirs, once.
+        let redo = self.targets_to_redo(&dest, &record, report)?;
+        let tip = self.move_to_new_tip(&mut repo, &dest, redo.len())?;
+        self.rerun_targets(&redo, &dest, &tip, &mut record, report)?;
+        self.regate(&dest, &tip, report)?;
+        self.commit_and_push_again(&mut repo, &dest, &tip, record, report)
+    }
 
-        // Someone pushed first: redo our part on top of theirs, once. A target
-        // that may not be run twice holds the commit back instead.
+    /// Where the checkout's branch is pushed; `None` (with a note) when it
+    /// has nowhere to go and the push was only to happen if possible.
+    fn destination(
+        &self,
+        repo: &driftsync_git::Repo,
+        policy: PushPolicy,
+    ) -> Result<Option<Destination<'_>>, PushFailure> {
+        let dest = match repo.push_destination() {
+            Ok(d) => d,
+            Err(e) if policy == PushPolicy::IfPossible => {
+                self.ctx
+                    .events
+                    .event(Event::Note(&format!("not pushed: {e}")));
+                return Ok(None);
+            }
+            Err(e) => return Err(PushFailure::env(format!("{e} (push was asked for)"))),
+        };
+        Ok(Some(Destination {
+            url: redact_url(&dest.url),
+            at: format!("{}/{}", dest.remote, dest.branch),
+            remote: dest.remote,
+            branch: dest.branch,
+            token: self.opts.git_token.as_ref().map(Secret::expose),
+        }))
+    }
+
+    /// The pull targets that committed, to be re-run on the new tip. A
+    /// target that may not be run twice holds the commit back instead.
+    fn targets_to_redo(
+        &self,
+        dest: &Destination<'_>,
+        record: &PushRecord,
+        report: &Report,
+    ) -> Result<Vec<usize>, PushFailure> {
+        let (at, url) = (&dest.at, &dest.url);
         let committed = |t: &Target, r: &TargetReport| {
             r.status == TargetStatus::Ok
                 && t.git_commit
@@ -495,15 +634,25 @@ impl PushStep<'_> {
                 environment: false,
             });
         }
-        let redo: Vec<usize> = self
+        Ok(self
             .targets
             .iter()
             .zip(&report.targets)
             .enumerate()
             .filter(|(_, (t, r))| committed(t, r))
             .map(|(i, _)| i)
-            .collect();
-        events.event(Event::Note(&match redo.len() {
+            .collect())
+    }
+
+    /// Fetch the remote branch and move ours onto its new tip; the tip.
+    fn move_to_new_tip(
+        &self,
+        repo: &mut driftsync_git::Repo,
+        dest: &Destination<'_>,
+        redo: usize,
+    ) -> Result<String, PushFailure> {
+        let at = &dest.at;
+        self.ctx.events.event(Event::Note(&match redo {
             0 => format!(
                 "{at} moved on (someone else pushed first): fetching it and committing on the new tip"
             ),
@@ -511,26 +660,48 @@ impl PushStep<'_> {
                 "{at} moved on (someone else pushed first): fetching it and re-running {n} pull target(s) on the new tip"
             ),
         }));
-        let tip = repo
-            .fetch_and_move(&dest.remote, &dest.branch, token)
+        repo.fetch_and_move(&dest.remote, &dest.branch, dest.token)
             .map_err(|e| {
                 PushFailure::env(format!(
                     "push to {at} was rejected (someone else pushed first) and fetching the new tip failed: {e}"
                 ))
-            })?;
-        for &i in &redo {
+            })
+    }
+
+    /// Re-run the targets `redo` on the new tip, in place in the report.
+    fn rerun_targets(
+        &self,
+        redo: &[usize],
+        dest: &Destination<'_>,
+        tip: &str,
+        record: &mut PushRecord,
+        report: &mut Report,
+    ) -> Result<(), PushFailure> {
+        for &i in redo {
             let (r, env_error) = run_target(self.targets[i], self.executors, self.ctx, self.opts);
             if env_error {
                 report.targets[i] = r;
                 return Err(PushFailure::env(format!(
-                    "target {} could not be re-run on {at}'s new tip {}",
+                    "target {} could not be re-run on {}'s new tip {}",
                     self.targets[i].name,
-                    short(&tip)
+                    dest.at,
+                    short(tip)
                 )));
             }
             record.rerun.push(self.targets[i].name.clone());
             report.targets[i] = r;
         }
+        Ok(())
+    }
+
+    /// The post-sync and drift gates again, on the new tip; a failure
+    /// commits and pushes nothing.
+    fn regate(
+        &self,
+        dest: &Destination<'_>,
+        tip: &str,
+        report: &mut Report,
+    ) -> Result<(), PushFailure> {
         report
             .gates
             .retain(|g| !matches!(g.phase, GatePhase::PostSync | GatePhase::Drift));
@@ -541,18 +712,33 @@ impl PushStep<'_> {
             report.commit = None;
             return Err(PushFailure {
                 message: format!(
-                    "push to {at} was rejected (someone else pushed first); after re-running on the new tip {} a gate failed, so nothing was committed or pushed",
-                    short(&tip)
+                    "push to {} was rejected (someone else pushed first); after re-running on the new tip {} a gate failed, so nothing was committed or pushed",
+                    dest.at,
+                    short(tip)
                 ),
                 environment: false,
             });
         }
+        Ok(())
+    }
+
+    /// Commit on the new tip and push once more; rejected again, the
+    /// commit stays local.
+    fn commit_and_push_again(
+        &self,
+        repo: &mut driftsync_git::Repo,
+        dest: &Destination<'_>,
+        tip: &str,
+        mut record: PushRecord,
+        report: &mut Report,
+    ) -> Result<(), PushFailure> {
+        let (events, at) = (self.ctx.events, &dest.at);
         match commit(self.config, self.targets, &report.targets, self.opts).map_err(git_err)? {
             None => {
                 report.commit = None;
                 events.event(Event::Note(&format!(
                     "{at}'s new tip {} already holds these outputs: nothing to push",
-                    short(&tip)
+                    short(tip)
                 )));
                 Ok(())
             }
@@ -561,8 +747,8 @@ impl PushStep<'_> {
                 report.commit = Some(id.clone());
                 record.commit = id;
                 match repo
-                    .push_head(&dest.remote, &dest.branch, token)
-                    .map_err(failed_push)?
+                    .push_head(&dest.remote, &dest.branch, dest.token)
+                    .map_err(|e| dest.failed(e))?
                 {
                     driftsync_git::PushOutcome::Pushed => {
                         let rerun = if record.rerun.is_empty() {
@@ -579,9 +765,10 @@ impl PushStep<'_> {
                     }
                     driftsync_git::PushOutcome::NonFastForward(_) => Err(PushFailure {
                         message: format!(
-                            "push to {at} ({url}) was rejected twice: someone else pushed again while the pull targets were re-run on the new tip. \
+                            "push to {at} ({}) was rejected twice: someone else pushed again while the pull targets were re-run on the new tip. \
                              Commit {} stays on the local branch, not pushed. Run driftsync again; in GitHub Actions give the syncing workflow a \
                              `concurrency` group so runs on one branch do not overlap.",
+                            dest.url,
                             short(&record.commit)
                         ),
                         environment: false,

@@ -2,13 +2,15 @@
 //!
 //! Introspection (PostgreSQL, SQLite) fills `driftsync_core::schema::DbSchema`;
 //! [`pyread`] reads the generated Python back into the same model; [`generate`]
-//! writes it; [`workflow`] ties them together for `check`, `diff` and `update`.
+//! writes it; [`workflow`] ties them together for `check`, `diff` and `update`;
+//! [`comparison`] is the one comparison the `schema` commands and `type:
+//! schema` targets make, and which findings are drift.
 #![deny(missing_docs)]
 
 pub mod adopt;
 pub mod analyze;
+pub mod comparison;
 pub mod docs;
-pub mod executor;
 pub mod generate;
 pub mod naming;
 pub mod postgres;

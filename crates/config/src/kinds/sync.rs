@@ -4,11 +4,9 @@ use super::KindSpec;
 use crate::model::{FileKind, Policy, SyncTarget, TargetKind};
 use crate::raw::{RawCount, RawTarget};
 use crate::resolve::Ctx;
+use crate::sync_spec::SyncSpec;
 use driftsync_core::location::{Location, Scheme};
 use driftsync_core::RelPath;
-
-/// The first retry's delay when `retry_delay` is not given (the engine's default).
-const DEFAULT_RETRY_DELAY_MS: u64 = 200;
 
 /// The `sync` type.
 pub const SPEC: KindSpec = KindSpec {
@@ -94,8 +92,10 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
             None
         }),
     };
+    // What a target leaves out is what `driftsync sync` uses.
+    let default = SyncSpec::default();
     let max_delete = match &raw.max_delete {
-        None => Some(driftsync_core::guard::MaxDelete::default()),
+        None => Some(default.max_delete),
         Some(RawCount::Number(n)) => Some(driftsync_core::guard::MaxDelete::Count(
             usize::try_from(*n).unwrap_or(usize::MAX),
         )),
@@ -183,17 +183,17 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
         include: raw.include.clone().unwrap_or_default(),
         exclude: raw.exclude.clone().unwrap_or_default(),
         on_conflict,
-        delete_orphans: raw.delete_orphans.unwrap_or(false),
+        delete_orphans: raw.delete_orphans.unwrap_or(default.delete_orphans),
         max_delete: max_delete?,
-        concurrency: raw.concurrency.unwrap_or(8),
-        retries: raw.retries.unwrap_or(3),
+        concurrency: raw.concurrency.unwrap_or(default.concurrency),
+        retries: raw.retries.unwrap_or(default.retries),
         retry_delay: ctx
             .duration(
                 &["targets", name, "retry_delay"],
                 raw.retry_delay.as_deref(),
             )
-            .unwrap_or(std::time::Duration::from_millis(DEFAULT_RETRY_DELAY_MS)),
-        gitignore: raw.gitignore.unwrap_or(false),
+            .unwrap_or(default.retry_delay),
+        gitignore: raw.gitignore.unwrap_or(default.gitignore),
         backup_prefix,
         validate,
         after: raw.after.clone().unwrap_or_default(),

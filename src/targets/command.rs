@@ -5,9 +5,9 @@ use std::path::Path;
 use driftsync_config::{CommandTarget, Direction, Entrypoint, Target, TargetKind};
 use driftsync_core::report::{DryRunMode, TargetReport, TargetStatus};
 
-use crate::executor::{new_report, ExecError, RunContext, TargetExecutor};
-use crate::process::{self, Program};
-use crate::state;
+use driftsync_runner::process::{self, Program};
+use driftsync_runner::state;
+use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
 
 /// Variables every entrypoint receives.
 pub mod env {

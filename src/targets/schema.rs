@@ -4,23 +4,21 @@
 //! when one is at or above `fail_on`; `run` regenerates the modules (the
 //! runner commits them when `outputs` covers the directory).
 
-use std::collections::BTreeSet;
-
 use driftsync_config::{Target, TargetKind};
 use driftsync_core::redact::RedactedUrl;
-use driftsync_core::report::{TargetReport, TargetStatus};
+use driftsync_core::report::{FindingCode, TargetReport, TargetStatus};
 use driftsync_runner::{new_report, ExecError, RunContext, TargetExecutor};
 
-use crate::pyread::{read_dir, read_dir_repairing};
-use crate::version::rfc3339_utc;
-use crate::workflow::{apply_update, compare, findings, plan_update};
-use crate::{dialect_of, introspect, Options, SchemaFilter};
+use driftsync_schema::comparison::{drifted_files, failing, Sides};
+use driftsync_schema::version::rfc3339_utc;
+use driftsync_schema::workflow::{apply_update, plan_update};
+use driftsync_schema::{dialect_of, Options, SchemaFilter};
 
 /// The generator's style for a target's `style:`.
-pub fn style(s: driftsync_config::SchemaStyle) -> crate::generate::Style {
+pub fn style(s: driftsync_config::SchemaStyle) -> driftsync_schema::generate::Style {
     match s {
-        driftsync_config::SchemaStyle::TypedDict => crate::generate::Style::TypedDict,
-        driftsync_config::SchemaStyle::Pydantic => crate::generate::Style::Pydantic,
+        driftsync_config::SchemaStyle::TypedDict => driftsync_schema::generate::Style::TypedDict,
+        driftsync_config::SchemaStyle::Pydantic => driftsync_schema::generate::Style::Pydantic,
     }
 }
 
@@ -42,50 +40,55 @@ impl TargetExecutor for SchemaExecutor {
             include: s.schemas.clone(),
             exclude: s.exclude_schemas.clone(),
         };
-        let env = |e: crate::SchemaError| ExecError::Environment(ctx.masker.mask(&e.to_string()));
-        let db = introspect(&url, &filter).map_err(env)?;
-        let dir = ctx.repo_root.join(s.local.as_str());
-        // `run` regenerates: a generated module that no longer reads is rewritten.
-        let (mut repo, repairs) = if ctx.check || ctx.dry_run {
-            (read_dir(&dir, s.local.as_str()).map_err(env)?, Vec::new())
-        } else {
-            read_dir_repairing(&dir, s.local.as_str()).map_err(env)?
+        let env = |e: driftsync_schema::SchemaError| {
+            ExecError::Environment(ctx.masker.mask(&e.to_string()))
         };
+        let dir = ctx.repo_root.join(s.local.as_str());
         let options = Options {
             class_names: s.class_names.clone(),
             type_overrides: s.type_overrides.clone(),
-            variants: crate::generate::Variants {
+            variants: driftsync_schema::generate::Variants {
                 insert: s.variants.insert,
                 update: s.variants.update,
             },
             style: style(s.style),
             ..Options::default()
         };
-        crate::adopt::resolve(&mut repo, &db, &options);
-        let changes = compare(&db, &repo, &options, dialect);
-        let mut found = findings(&changes, &repo);
+        // `run` regenerates: a generated module that no longer reads is rewritten.
+        let c = Sides {
+            url,
+            dialect,
+            filter: &filter,
+            dir: &dir,
+            shown: s.local.as_str(),
+            options,
+        }
+        .compare(!(ctx.check || ctx.dry_run))
+        .map_err(env)?;
+        let mut found = c.findings.clone();
         // `docs:` — committed Markdown pages; stale ones are drift whatever `fail_on`.
         let pages = s.docs.as_ref().map(|d| {
             let named = Options {
-                previous_class_names: repo.class_names.clone(),
-                ..options.clone()
+                previous_class_names: c.repo.class_names.clone(),
+                ..c.options.clone()
             };
-            let names = crate::generate::class_names(&db, &named);
-            (d, crate::docs::render(&db, &names))
+            let names = driftsync_schema::generate::class_names(&c.db, &named);
+            (d, driftsync_schema::docs::render(&c.db, &names))
         });
         if ctx.check || ctx.dry_run {
             if let Some((d, pages)) = &pages {
-                for (rel, why) in crate::docs::stale_pages(&ctx.repo_root.join(d.as_str()), pages) {
-                    found.push(crate::docs::stale_finding(d.as_str(), &rel, why));
+                let root = ctx.repo_root.join(d.as_str());
+                for (rel, why) in driftsync_schema::docs::stale_pages(&root, pages) {
+                    found.push(driftsync_schema::docs::stale_finding(d.as_str(), &rel, why));
                 }
             }
         }
-        let failing: Vec<_> = found
-            .iter()
-            .filter(|f| {
-                f.severity >= s.fail_on || f.code == driftsync_core::report::FindingCode::DocsStale
-            })
-            .collect();
+        let mut failing = failing(&found, s.fail_on);
+        failing.extend(
+            found
+                .iter()
+                .filter(|f| f.severity < s.fail_on && f.code == FindingCode::DocsStale),
+        );
         let mut report = new_report(target);
         report.findings = found.clone();
         if ctx.check || ctx.dry_run {
@@ -98,15 +101,10 @@ impl TargetExecutor for SchemaExecutor {
                 );
             } else {
                 report.status = TargetStatus::Drift;
-                report.drifted = failing
-                    .iter()
-                    .filter_map(|f| f.file.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
+                report.drifted = drifted_files(&failing);
                 let stale = failing
                     .iter()
-                    .filter(|f| f.code == driftsync_core::report::FindingCode::DocsStale)
+                    .filter(|f| f.code == FindingCode::DocsStale)
                     .count();
                 report.message = if stale == failing.len() {
                     format!("{stale} schema docs page(s) stale; run `driftsync run`")
@@ -129,10 +127,10 @@ impl TargetExecutor for SchemaExecutor {
             .map_or(0, |d| d.as_secs());
         let plan = plan_update(
             &dir,
-            &db,
-            &repo,
-            &options,
-            dialect,
+            &c.db,
+            &c.repo,
+            &c.options,
+            c.dialect,
             &rfc3339_utc(now),
             false,
         )
@@ -140,7 +138,8 @@ impl TargetExecutor for SchemaExecutor {
         apply_update(&dir, &plan).map_err(|e| ExecError::Failed(e.to_string()))?;
         let mut docs_written = 0;
         if let Some((d, pages)) = &pages {
-            let (w, r) = crate::docs::write_pages(&ctx.repo_root.join(d.as_str()), pages, true)
+            let root = ctx.repo_root.join(d.as_str());
+            let (w, r) = driftsync_schema::docs::write_pages(&root, pages, true)
                 .map_err(|e| ExecError::Failed(format!("{d}: {e}")))?;
             docs_written = w.len() + r.len();
         }
@@ -157,7 +156,7 @@ impl TargetExecutor for SchemaExecutor {
         if docs_written > 0 {
             message.push_str(&format!("; {docs_written} docs page(s) updated"));
         }
-        for note in &repairs {
+        for note in &c.repairs {
             message.push_str(&format!("; repaired {}", ctx.masker.mask(note)));
         }
         report.message = message;
