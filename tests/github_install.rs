@@ -843,6 +843,7 @@ fn run_script_accepts_the_inputs_of_every_example_step() {
             "driftsync report merge reports --out merged --ci",
             "driftsync run --ci --target a* --verify --pull-request --pr-label driftsync --pr-label automated",
             "driftsync run --ci --target a* --verify --push",
+            "driftsync schema lint-migrations --ci supabase/migrations --since HEAD^1 --fail-on high",
         ]
     );
 }

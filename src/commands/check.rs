@@ -34,15 +34,8 @@ pub struct CheckArgs {
     /// Stop at the first failed target
     #[arg(long)]
     pub fail_fast: bool,
-    /// Where to write report.json and report.md [default: .driftsync/reports]
-    #[arg(long, value_name = "DIR")]
-    pub report_dir: Option<PathBuf>,
-    /// Print report.json to stdout instead of the human summary
-    #[arg(long)]
-    pub json: bool,
-    /// Send no notification (`notify:` in sync.yaml); also DRIFTSYNC_NO_NOTIFY=1
-    #[arg(long)]
-    pub no_notify: bool,
+    #[command(flatten)]
+    pub out: super::run::ReportArgs,
 }
 
 pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
@@ -62,12 +55,5 @@ pub fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
         proposal_branch: None,
         same_base: Some(driftsync_engine::state::State::same_result),
     };
-    super::run::execute(
-        global,
-        &args.select,
-        opts,
-        args.report_dir.as_ref(),
-        args.json,
-        args.no_notify,
-    )
+    super::run::execute(global, &args.select, opts, &args.out)
 }

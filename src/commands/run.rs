@@ -140,15 +140,8 @@ pub struct RunArgs {
     /// Never push (same as `git_push: false`)
     #[arg(long)]
     pub no_push: bool,
-    /// Where to write report.json and report.md [default: .driftsync/reports]
-    #[arg(long, value_name = "DIR")]
-    pub report_dir: Option<PathBuf>,
-    /// Print report.json to stdout instead of the human summary
-    #[arg(long)]
-    pub json: bool,
-    /// Send no notification (`notify:` in sync.yaml); also DRIFTSYNC_NO_NOTIFY=1
-    #[arg(long)]
-    pub no_notify: bool,
+    #[command(flatten)]
+    pub out: ReportArgs,
     #[command(flatten)]
     pub pr: PullRequestArgs,
 }
@@ -202,11 +195,23 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<Exit> {
         global,
         &args.select,
         opts,
-        args.report_dir.as_ref(),
-        args.json,
-        args.no_notify,
+        &args.out,
         args.pr.pull_request.then_some(&args.pr),
     )
+}
+
+/// Where `run` and `check` put their report, and whether they notify.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Where to write report.json and report.md [default: .driftsync/reports]
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Print report.json to stdout instead of the human summary
+    #[arg(long)]
+    pub json: bool,
+    /// Send no notification (`notify:` in sync.yaml); also DRIFTSYNC_NO_NOTIFY=1
+    #[arg(long)]
+    pub no_notify: bool,
 }
 
 /// Shared by `run` and `check`: load, select, run, report, exit code.
@@ -214,11 +219,9 @@ pub fn execute(
     global: &Global,
     select: &SelectArgs,
     opts: RunOptions,
-    report_dir: Option<&PathBuf>,
-    json: bool,
-    no_notify: bool,
+    out: &ReportArgs,
 ) -> anyhow::Result<Exit> {
-    execute_with(global, select, opts, report_dir, json, no_notify, None)
+    execute_with(global, select, opts, out, None)
 }
 
 /// [`execute`], proposing the commit as a pull request when `pr` is given.
@@ -226,11 +229,10 @@ fn execute_with(
     global: &Global,
     select: &SelectArgs,
     mut opts: RunOptions,
-    report_dir: Option<&PathBuf>,
-    json: bool,
-    no_notify: bool,
+    out: &ReportArgs,
     pr: Option<&PullRequestArgs>,
 ) -> anyhow::Result<Exit> {
+    let (report_dir, json, no_notify) = (out.report_dir.as_ref(), out.json, out.no_notify);
     let config = crate::workspace::load_unset_allowed(global)?;
     let targets = select.select(&config)?;
     config.require_env(targets.iter().copied())?;

@@ -206,16 +206,7 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 
 /// Parse a severity name.
 pub fn parse_severity(s: &str) -> Result<Severity, String> {
-    [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ]
-    .into_iter()
-    .find(|v| v.as_str() == s.to_ascii_lowercase())
-    .ok_or_else(|| format!("`{s}` is not one of info, low, medium, high, critical"))
+    Severity::parse(s)
 }
 
 impl Source {

@@ -163,14 +163,7 @@ fn print_human(out: &Outcome, state: &std::path::Path, verbose: bool, took: std:
     let _ = w.flush();
     drop(w);
     if out.forced {
-        eprintln!(
-            "forced: applied despite: {}",
-            out.violations
-                .iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
+        eprintln!("forced: applied despite: {}", out.violations_line());
     }
     if let Some(why) = &out.blocked {
         eprintln!("driftsync: {}", plan::text(why));

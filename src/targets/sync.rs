@@ -353,14 +353,9 @@ fn outcome_message(
         };
     }
     if out.forced {
-        report.message.push_str(&format!(
-            " (forced despite: {})",
-            out.violations
-                .iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
+        report
+            .message
+            .push_str(&format!(" (forced despite: {})", out.violations_line()));
     }
     if out.backed_up > 0 {
         report.message.push_str(&format!(

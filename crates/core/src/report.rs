@@ -42,6 +42,24 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Every severity, least serious first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The severity a name (`high`, `High`) gives, or what to write instead:
+    /// the one parser for sync.yaml's `fail_on` and the `--fail-on` flags.
+    pub fn parse(name: &str) -> Result<Severity, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str() == name.to_ascii_lowercase())
+            .ok_or_else(|| format!("`{name}` is not one of info, low, medium, high, critical"))
+    }
+
     /// Lowercase name as used in config and reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -537,26 +555,33 @@ impl TargetReport {
     }
 }
 
+/// Builds one of the two forms of a target report from the other, naming
+/// the fields they share once.
+macro_rules! target_report {
+    ($to:ident from $from:ident, $($extra:ident: $value:expr),*) => {
+        $to {
+            $($extra: $value,)*
+            target: $from.target,
+            kind: $from.kind,
+            direction: $from.direction,
+            message: $from.message,
+            duration: $from.duration,
+            outputs_created: $from.outputs_created,
+            verification_passed: $from.verification_passed,
+            verification: $from.verification,
+            drifted: $from.drifted,
+            actions: $from.actions,
+            conflicts: $from.conflicts,
+            findings: $from.findings,
+            output_tail: $from.output_tail,
+            dry_run_mode: $from.dry_run_mode,
+        }
+    };
+}
+
 impl From<TargetReport> for TargetReportJson {
     fn from(t: TargetReport) -> TargetReportJson {
-        TargetReportJson {
-            success: t.success(),
-            target: t.target,
-            kind: t.kind,
-            direction: t.direction,
-            status: t.status,
-            message: t.message,
-            duration: t.duration,
-            outputs_created: t.outputs_created,
-            verification_passed: t.verification_passed,
-            verification: t.verification,
-            drifted: t.drifted,
-            actions: t.actions,
-            conflicts: t.conflicts,
-            findings: t.findings,
-            output_tail: t.output_tail,
-            dry_run_mode: t.dry_run_mode,
-        }
+        target_report!(TargetReportJson from t, success: t.success(), status: t.status)
     }
 }
 
@@ -568,23 +593,7 @@ impl From<TargetReportJson> for TargetReport {
             (TargetStatus::Skipped, false) => TargetStatus::NotRun,
             (status, _) => status,
         };
-        TargetReport {
-            target: t.target,
-            kind: t.kind,
-            direction: t.direction,
-            status,
-            message: t.message,
-            duration: t.duration,
-            outputs_created: t.outputs_created,
-            verification_passed: t.verification_passed,
-            verification: t.verification,
-            drifted: t.drifted,
-            actions: t.actions,
-            conflicts: t.conflicts,
-            findings: t.findings,
-            output_tail: t.output_tail,
-            dry_run_mode: t.dry_run_mode,
-        }
+        target_report!(TargetReport from t, status: status)
     }
 }
 

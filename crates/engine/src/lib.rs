@@ -230,6 +230,12 @@ pub struct ActionResult {
 }
 
 impl Outcome {
+    /// The guard's violations as one line (`a; b`), as a forced sync names
+    /// what it overrode.
+    pub fn violations_line(&self) -> String {
+        violations_line(&self.violations)
+    }
+
     /// The report record of every action, in plan order.
     pub fn records(&self) -> Vec<ActionRecord> {
         self.plan
@@ -586,17 +592,22 @@ fn reconcile(
     reconcile_views(base, lv, rv, &plan_opts)
 }
 
+/// Violations as one line: `a; b`.
+fn violations_line(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Why nothing is applied, if so: a guard objects (and no `--force`), or
 /// there are conflicts under policy `fail`.
 fn guard_blocks(plan: &Plan, violations: &[Violation], opts: &SyncOptions) -> Option<String> {
     if !violations.is_empty() && !opts.force {
         Some(format!(
             "refused to apply (use --force to override): {}",
-            violations
-                .iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
+            violations_line(violations)
         ))
     } else if opts.plan.policy == Policy::Fail && !plan.conflicts.is_empty() {
         Some(format!(

@@ -26,14 +26,6 @@ pub const SPEC: KindSpec = KindSpec {
     resolve,
 };
 
-const SEVERITIES: [Severity; 5] = [
-    Severity::Info,
-    Severity::Low,
-    Severity::Medium,
-    Severity::High,
-    Severity::Critical,
-];
-
 fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind> {
     let errors_before = ctx.errors.len();
     let database = match &raw.database {
@@ -67,7 +59,7 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
     let fail_on = match &raw.fail_on {
         None => Some(Severity::Low),
         Some(s) => {
-            let found = SEVERITIES.into_iter().find(|v| v.as_str() == s.as_str());
+            let found = Severity::parse(s).ok();
             if found.is_none() {
                 ctx.error_value(
                     &["targets", name, "fail_on"],
