@@ -1,7 +1,5 @@
 //! `driftsync check`: run in check mode, change nothing, exit 1 on drift.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use driftsync_runner::RunOptions;
 
