@@ -8,7 +8,6 @@
 //! then `check` passes.
 
 use std::path::Path;
-use std::process::Command;
 
 use cli_support::Repo;
 use driftsync_testkit::PgCluster;
@@ -177,21 +176,5 @@ fn schema_check_adopts_a_hand_written_tree_and_update_force_converts_it() {
     );
 
     // The converted tree is strict, black-formatted Python.
-    for args in [
-        vec!["-m", "compileall", "-q", "schemas"],
-        vec!["-m", "mypy", "--strict", "--no-incremental", "schemas"],
-        vec!["-m", "black", "--check", "--diff", "--quiet", "schemas"],
-    ] {
-        let o = Command::new("python3")
-            .args(&args)
-            .current_dir(repo.path())
-            .output()
-            .unwrap_or_else(|e| panic!("python3 is needed ({e}); bash .ci/run installs it"));
-        assert!(
-            o.status.success(),
-            "{args:?} (mypy and black: bash .ci/install/30-python-tools.sh): {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
+    driftsync_testkit::python::strict(&[repo.p("schemas")]);
 }

@@ -6,7 +6,6 @@
 //! findings (`severity code object`), no more and no fewer.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cli_support::{Out, Repo};
 use driftsync_testkit::PgCluster;
@@ -611,29 +610,7 @@ fn schema_drift_fixture_modules_are_strict_python() {
                 .contains("        \"__version\": int,  # sql: integer not null; default: 1\n"),
         "{tables}"
     );
-    for (program, args) in [
-        ("python3", vec!["-m", "compileall", "-q", "saas_schema"]),
-        (
-            "python3",
-            vec!["-m", "mypy", "--strict", "--no-incremental", "saas_schema"],
-        ),
-        (
-            "python3",
-            vec!["-m", "black", "--check", "--diff", "--quiet", "saas_schema"],
-        ),
-    ] {
-        let o = Command::new(program)
-            .args(&args)
-            .current_dir(f.repo.path())
-            .output()
-            .unwrap_or_else(|e| panic!("`{program}` is needed ({e}); bash .ci/run installs it"));
-        assert!(
-            o.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
+    driftsync_testkit::python::strict(&[f.repo.path().join("saas_schema")]);
 }
 
 /// A change only `DB_HASH` sees fails `check` with its own message, and

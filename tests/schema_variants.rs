@@ -30,23 +30,7 @@ CREATE VIEW account_emails AS SELECT id, email FROM accounts;
 "#;
 
 fn python_is_strict(repo: &Repo, dir: &str) {
-    for args in [
-        vec!["-m", "compileall", "-q", dir],
-        vec!["-m", "mypy", "--strict", "--no-incremental", dir],
-        vec!["-m", "black", "--check", "--diff", "--quiet", dir],
-    ] {
-        let o = Command::new("python3")
-            .args(&args)
-            .current_dir(repo.path())
-            .output()
-            .unwrap_or_else(|e| panic!("python3 is needed ({e}); bash .ci/run installs it"));
-        assert!(
-            o.status.success(),
-            "{args:?} (mypy, black and pydantic: bash .ci/install/30-python-tools.sh): {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
+    driftsync_testkit::python::strict(&[repo.p(dir)]);
 }
 
 #[test]

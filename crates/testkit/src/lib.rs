@@ -6,6 +6,7 @@
 
 pub mod github;
 mod pg;
+pub mod python;
 pub mod s3;
 
 use std::net::TcpListener;
