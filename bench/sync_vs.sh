@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Time driftsync against Unison and rclone bisync on the same generated tree:
+# Time driftsync against rsync (one way: the floor), Unison and rclone bisync
+# on the same generated tree:
 # initial sync into an empty side, re-sync with nothing changed, re-sync after
 # ~1 % edits on each side. Checks both sides are equal after each step and
 # records peak memory (/usr/bin/time -v). Not a test: timings live here.
 #
 #   bench/sync_vs.sh [FILES] [TOTAL_MB]      default: 100000 files, ~1000 MB
-#   Needs: unison, rclone, /usr/bin/time (apt-get install unison rclone time), python3.
+#   Needs: rsync, unison, rclone, /usr/bin/time (apt-get install rsync unison rclone time), python3.
+#   rsync copies a → b only, so its edit run changes as many files on one side
+#   (2 %) as the two-way tools' edit runs change across both sides (1 % each).
 #   Output: a Markdown table on stdout; work files under bench/out/ (git-ignored);
 #   the generated tree is reused by the next run with the same FILES and TOTAL_MB.
 set -euo pipefail
@@ -13,8 +16,8 @@ FILES=${1:-100000}
 TOTAL_MB=${2:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/bench/out}
-for tool in unison rclone /usr/bin/time python3; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install unison rclone time python3" >&2; exit 2; }
+for tool in rsync unison rclone /usr/bin/time python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install rsync unison rclone time python3" >&2; exit 2; }
 done
 # DRIFTSYNC_BIN=path uses an existing binary (say so when you publish its numbers).
 if [ -n "${DRIFTSYNC_BIN:-}" ]; then
@@ -100,8 +103,8 @@ measure() { # measure KEY CMD...: wall seconds, CPU seconds (user + system) and 
   C[$key]=$(awk -F: '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$log")
 }
 
-run_tool() { # run_tool NAME INIT_CMD RESYNC_CMD  (commands use $A and $B)
-  local name=$1 init=$2 resync=$3
+run_tool() { # run_tool NAME INIT_CMD RESYNC_CMD [oneway]  (commands use $A and $B)
+  local name=$1 init=$2 resync=$3 oneway=${4:-}
   A=$OUT/$name/a; B=$OUT/$name/b
   mkdir -p "$OUT/$name" && cp -a "$OUT/src" "$A" && mkdir -p "$B"
   cd "$OUT/$name"
@@ -109,7 +112,7 @@ run_tool() { # run_tool NAME INIT_CMD RESYNC_CMD  (commands use $A and $B)
   same "$A" "$B" || { echo "$name: sides differ after the initial sync" >&2; exit 1; }
   sync; measure "$name-nochange" bash -c "$resync"
   same "$A" "$B" || { echo "$name: sides differ after the no-change sync" >&2; exit 1; }
-  edit "$A" 1; edit "$B" 2
+  if [ -n "$oneway" ]; then edit "$A" 1; edit "$A" 2; else edit "$A" 1; edit "$B" 2; fi
   sync; measure "$name-edits" bash -c "$resync"
   same "$A" "$B" || { echo "$name: sides differ after the 1 % edits sync" >&2; exit 1; }
   cd "$ROOT"
@@ -122,6 +125,7 @@ mkdir -p "$UNISON"
 run_tool driftsync \
   '"'"$DRIFTSYNC"'" sync a b --state state.json' \
   '"'"$DRIFTSYNC"'" sync a b --state state.json'
+run_tool rsync 'rsync -a --delete a/ b/' 'rsync -a --delete a/ b/' oneway
 run_tool unison \
   'unison a b -batch -auto -silent -times -perms 0 -confirmbigdel=false -ui text' \
   'unison a b -batch -auto -silent -times -perms 0 -ui text'
@@ -133,11 +137,12 @@ ratio() { python3 -c "print(f'{$1/$2:.2f}×')"; }
 bytes_per_file() { python3 -c "print(int($1*1024/$FILES))"; }
 echo "| tool | initial (s) | no change (s) | 1 % edits (s) | CPU initial / no change / edits (s) | peak RSS (MB) | RSS bytes/file |"
 echo "|---|---|---|---|---|---|---|"
-for t in driftsync unison rclone; do
+for t in rsync driftsync unison rclone; do
   peak=$(printf '%s\n' "${M[$t-initial]}" "${M[$t-nochange]}" "${M[$t-edits]}" | sort -n | tail -1)
   echo "| $t | ${T[$t-initial]} | ${T[$t-nochange]} | ${T[$t-edits]} | ${C[$t-initial]} / ${C[$t-nochange]} / ${C[$t-edits]} | $((peak / 1024)) | $(bytes_per_file "$peak") |"
 done
 echo
+echo "driftsync / rsync, wall: initial $(ratio "${T[driftsync-initial]}" "${T[rsync-initial]}"), no change $(ratio "${T[driftsync-nochange]}" "${T[rsync-nochange]}"), 1 % edits $(ratio "${T[driftsync-edits]}" "${T[rsync-edits]}")"
 echo "driftsync / Unison, wall: initial $(ratio "${T[driftsync-initial]}" "${T[unison-initial]}"), no change $(ratio "${T[driftsync-nochange]}" "${T[unison-nochange]}"), 1 % edits $(ratio "${T[driftsync-edits]}" "${T[unison-edits]}")"
 echo "driftsync / Unison, CPU: initial $(ratio "${C[driftsync-initial]}" "${C[unison-initial]}"), no change $(ratio "${C[driftsync-nochange]}" "${C[unison-nochange]}"), 1 % edits $(ratio "${C[driftsync-edits]}" "${C[unison-edits]}")"
 echo "($FILES files, $(du -sm "$OUT/src" | cut -f1) MB, $(nproc) cores, load average before the run: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -203,7 +203,10 @@ impl<'a> Journal<'a> {
         }
         for r in file.entries {
             if let Ok(p) = RelPath::new(&r.path) {
-                j.entries.entry(p).or_default().push(r);
+                j.entries
+                    .entry(p)
+                    .or_insert_with(|| Vec::with_capacity(1))
+                    .push(r);
             }
         }
         Ok(j)
@@ -333,7 +336,11 @@ impl<'a> Journal<'a> {
                     ),
                     copy,
                 };
-                let rs = self.entries.entry(path.clone()).or_default();
+                // Most paths get one record per run: no room for four.
+                let rs = self
+                    .entries
+                    .entry(path.clone())
+                    .or_insert_with(|| Vec::with_capacity(1));
                 rs.push(rec);
                 // A few writes back is enough: each run adds one.
                 if rs.len() > 8 {
@@ -398,9 +405,15 @@ impl<'a> Journal<'a> {
         if self.entries.is_empty() {
             return self.clear();
         }
-        let file = File {
+        // The records by reference: the journal is not copied to be written.
+        #[derive(Serialize)]
+        struct Writing<'r> {
+            version: u32,
+            entries: Vec<&'r Record>,
+        }
+        let file = Writing {
             version: FORMAT,
-            entries: self.entries.values().flatten().cloned().collect(),
+            entries: self.entries.values().flatten().collect(),
         };
         let mut data = serde_json::to_vec(&file).expect("the journal serialises");
         data.push(b'\n');

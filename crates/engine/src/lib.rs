@@ -722,6 +722,12 @@ fn apply(
     let mut deferred = refresh;
     // Set when the run must stop writing: every later action is not done.
     let mut halted: Option<String> = None;
+    // The remote writes are named ahead in growing windows (the first
+    // batch, then as many actions as came before): the journal is rewritten
+    // a logarithmic number of times, not once per batch (which made a first
+    // sync of 100,000 files write its journal 200 times). An intent whose
+    // write never happened does not count when it is replayed.
+    let mut intended = 0;
     for (k, batch) in outcome.plan.actions.chunks(apply::BATCH).enumerate() {
         let seen = apply::Seen([
             side_view(from_scan[0], &base.left, &scans[0]),
@@ -730,7 +736,8 @@ fn apply(
         if halted.is_none() {
             halted = run.lease.and_then(|l| l.lost());
         }
-        if halted.is_none() {
+        let start = k * apply::BATCH;
+        if halted.is_none() && start >= intended {
             // Name the remote writes before they happen (a base started
             // from the scan had nothing at any path).
             let base_right = |p: &driftsync_core::RelPath| {
@@ -738,7 +745,8 @@ fn apply(
                     .then(|| base.right.get(p).map(|e| e.hash))
                     .flatten()
             };
-            journal.intend(batch, seen.0, &base_right);
+            intended = (start + start.max(apply::BATCH)).min(outcome.plan.actions.len());
+            journal.intend(&outcome.plan.actions[start..intended], seen.0, &base_right);
             if let Err(e) = journal.save() {
                 halted = Some(format!("not applied: {e}"));
             }

@@ -360,14 +360,42 @@ impl Db {
 
     /// Run a query; returns every row as a vector of values.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, DbError> {
+        let mut out = Vec::new();
+        self.query_each(sql, params, &mut |row| out.push(row))?;
+        Ok(out)
+    }
+
+    /// Run a query and hand each row to `each` as it arrives, without holding
+    /// the result set (a scan of a large table keeps what it needs only).
+    pub fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(Vec<Value>),
+    ) -> Result<(), DbError> {
         let r = match &mut self.inner {
-            Inner::Sqlite(c) => sqlite_query(c, sql, params),
+            Inner::Sqlite(c) => sqlite_each(c, sql, params, each),
             Inner::Postgres { rt, client } => {
                 let p = pg_params(params);
                 let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                     p.iter().map(|b| b.as_ref()).collect();
-                pg_block(rt, self.deadline, client.query(sql, &refs))
-                    .and_then(|rows| rows.iter().map(pg_row).collect())
+                let mut unreadable = None;
+                pg_block(rt, self.deadline, async {
+                    use futures_util::StreamExt;
+                    let rows = client.query_raw(sql, refs).await?;
+                    let mut rows = std::pin::pin!(rows);
+                    while let Some(row) = rows.next().await {
+                        match pg_row(&row?) {
+                            Ok(values) => each(values),
+                            Err(failure) => {
+                                unreadable = Some(failure);
+                                break;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+                .and_then(|()| unreadable.map_or(Ok(()), Err))
             }
         };
         r.map_err(|(k, e)| self.err(first_words(sql), k, e))
@@ -494,18 +522,18 @@ impl rusqlite::ToSql for SqliteValue<'_> {
     }
 }
 
-fn sqlite_query(
+fn sqlite_each(
     c: &rusqlite::Connection,
     sql: &str,
     params: &[Value],
-) -> Result<Vec<Vec<Value>>, Failure> {
+    each: &mut dyn FnMut(Vec<Value>),
+) -> Result<(), Failure> {
     let sql = sqlite_sql(sql);
     let mut stmt = c.prepare_cached(&sql).map_err(sqlite_err)?;
     let n = stmt.column_count();
     let mut rows = stmt
         .query(rusqlite::params_from_iter(params.iter().map(SqliteValue)))
         .map_err(sqlite_err)?;
-    let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(sqlite_err)? {
         let mut vals = Vec::with_capacity(n);
         for i in 0..n {
@@ -518,9 +546,9 @@ fn sqlite_query(
                 ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
             });
         }
-        out.push(vals);
+        each(vals);
     }
-    Ok(out)
+    Ok(())
 }
 
 fn sqlite_err(e: rusqlite::Error) -> Failure {

@@ -5,10 +5,10 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use driftsync_core::redact::RedactedUrl;
-use driftsync_core::{Entry, Hash, RelPath, Snapshot};
+use driftsync_core::{Entry, Hash, RelPath};
 use driftsync_replica::filter::PathFilter;
 use driftsync_replica::{
-    Capabilities, Expect, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
+    Capabilities, Expect, Listing, Replica, ReplicaError, Scan, ScanNote, ScanRequest, WriteMeta,
 };
 
 use crate::db::{Db, DbError, DbErrorKind, Dialect, Value};
@@ -219,19 +219,17 @@ impl Replica for DbReplica {
 
     fn scan(&self, request: &ScanRequest<'_>) -> Result<Scan, ReplicaError> {
         let filter = PathFilter::new(request.include, request.exclude)?;
-        let rows = self
-            .db()
-            .query(
-                &format!(
-                    "SELECT path, sha256, size, modified_at, version, executable FROM {} ORDER BY path",
-                    self.table
-                ),
-                &[],
-            )
-            .map_err(replica_error)?;
+        // Rows stream in byte order of their paths (PostgreSQL sorts by the
+        // column's collation unless told otherwise), merged with the prior
+        // listing as they come: a re-scan holds only what changed.
+        let mut db = self.db();
+        let order = match db.dialect() {
+            Dialect::Sqlite => "path",
+            Dialect::Postgres => "path COLLATE \"C\"",
+        };
         let mut scan = Scan::default();
-        let mut snapshot = Snapshot::new();
-        for row in rows {
+        let mut listing = Listing::new(request.prior.filter(|_| request.changes_only));
+        let mut each = |row: Vec<Value>| {
             let raw = row[0].text();
             let path = match RelPath::new(raw) {
                 Ok(p) => p,
@@ -240,11 +238,11 @@ impl Replica for DbReplica {
                         path: raw.into(),
                         reason: format!("unsafe path refused: {e}"),
                     });
-                    continue;
+                    return;
                 }
             };
             if !filter.matches(path.as_str()) || driftsync_replica::is_record(path.as_str()) {
-                continue;
+                return;
             }
             let hash: Hash = match row[1].text().parse() {
                 Ok(h) => h,
@@ -253,10 +251,10 @@ impl Replica for DbReplica {
                         path: raw.into(),
                         reason: format!("sha256 column unreadable: {e}"),
                     });
-                    continue;
+                    return;
                 }
             };
-            snapshot.insert(
+            listing.push(
                 path,
                 Entry {
                     size: row[2].int() as u64,
@@ -266,8 +264,17 @@ impl Replica for DbReplica {
                     executable: row[5].bool(),
                 },
             );
-        }
-        scan.snapshot = snapshot;
+        };
+        db.query_each(
+            &format!(
+                "SELECT path, sha256, size, modified_at, version, executable FROM {} ORDER BY {order}",
+                self.table
+            ),
+            &[],
+            &mut each,
+        )
+        .map_err(replica_error)?;
+        listing.finish(&mut scan);
         Ok(scan)
     }
 

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use driftsync_core::redact::redact_url;
 use driftsync_core::{Entry, Hash, RelPath};
 use driftsync_replica::{
-    BackupCopy, Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanNote,
+    BackupCopy, Capabilities, Expect, Listing, PathFilter, Replica, ReplicaError, Scan, ScanNote,
     ScanRequest, WriteMeta,
 };
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -345,57 +345,60 @@ impl Replica for ObjectReplica {
     fn scan(&self, request: &ScanRequest<'_>) -> Result<Scan, ReplicaError> {
         let filter = PathFilter::new(request.include, request.exclude)?;
         let list_prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
-        let listed: Vec<ObjectMeta> = self
-            .runtime
-            .block_on(self.store.list(list_prefix.as_ref()).try_collect())
-            .map_err(|e| match e {
-                // A key such as `../x` or `a//b`: refuse the whole listing
-                // rather than guess which file it was meant to be.
-                object_store::Error::InvalidPath { source } => ReplicaError::InvalidPath {
-                    path: self.location.clone(),
-                    reason: format!(
-                        "the bucket holds a key that is not a safe relative path: {source}"
-                    ),
-                },
-                e => self.err(e, ""),
-            })?;
-
+        // The listing is read page by page and merged with the prior one as
+        // it comes (S3 lists keys in byte order): a re-scan holds only what
+        // changed, never the whole listing twice.
         let mut scan = Scan::default();
+        let mut listing = Listing::new(request.prior.filter(|_| request.changes_only));
         let mut to_describe = Vec::new();
-        for meta in listed {
-            let key = meta.location.as_ref();
-            let rel = key.strip_prefix(self.prefix.as_str()).unwrap_or(key);
-            if rel.starts_with(BACKUP_DIR)
-                || rel.starts_with(self.options.backup_prefix.as_str())
-                || driftsync_replica::is_record(rel)
-            {
-                continue;
-            }
-            let path = match RelPath::new(rel) {
-                Ok(p) => p,
-                Err(e) => {
-                    scan.notes.push(ScanNote {
-                        path: rel.to_string(),
-                        reason: format!("refused: {e}"),
-                    });
+        self.runtime.block_on(async {
+            let mut pages = self.store.list(list_prefix.as_ref());
+            while let Some(meta) = pages.next().await {
+                let meta = meta.map_err(|e| match e {
+                    // A key such as `../x` or `a//b`: refuse the whole listing
+                    // rather than guess which file it was meant to be.
+                    object_store::Error::InvalidPath { source } => ReplicaError::InvalidPath {
+                        path: self.location.clone(),
+                        reason: format!(
+                            "the bucket holds a key that is not a safe relative path: {source}"
+                        ),
+                    },
+                    e => self.err(e, ""),
+                })?;
+                let key = meta.location.as_ref();
+                let rel = key.strip_prefix(self.prefix.as_str()).unwrap_or(key);
+                if rel.starts_with(BACKUP_DIR)
+                    || rel.starts_with(self.options.backup_prefix.as_str())
+                    || driftsync_replica::is_record(rel)
+                {
                     continue;
                 }
-            };
-            if !filter.matches(path.as_str()) {
-                continue;
-            }
-            let prior = request.prior.and_then(|p| p.get(&path));
-            match prior {
-                Some(e)
-                    if !e.version.is_empty()
-                        && meta.e_tag.as_deref() == Some(e.version.as_str())
-                        && e.size == meta.size =>
-                {
-                    scan.snapshot.insert(path, e.clone());
+                let path = match RelPath::new(rel) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        scan.notes.push(ScanNote {
+                            path: rel.to_string(),
+                            reason: format!("refused: {e}"),
+                        });
+                        continue;
+                    }
+                };
+                if !filter.matches(path.as_str()) {
+                    continue;
                 }
-                _ => to_describe.push((path, meta)),
+                match request.prior.and_then(|p| p.get(&path)) {
+                    Some(e)
+                        if !e.version.is_empty()
+                            && meta.e_tag.as_deref() == Some(e.version.as_str())
+                            && e.size == meta.size =>
+                    {
+                        listing.push(path, e.clone());
+                    }
+                    _ => to_describe.push((path, meta)),
+                }
             }
-        }
+            Ok::<_, ReplicaError>(())
+        })?;
 
         let concurrency = self.options.scan_concurrency.max(1);
         let described: Vec<(RelPath, Described)> = self.runtime.block_on(
@@ -408,7 +411,8 @@ impl Replica for ObjectReplica {
             match result {
                 Ok((entry, read)) => {
                     scan.hashed += usize::from(read);
-                    scan.snapshot.insert(path, entry);
+                    // After the listing, so out of its order: kept as a change.
+                    listing.push(path, entry);
                 }
                 // Deleted between the listing and the HEAD: it is gone.
                 Err(e) if kind_of(&e) == Kind::NotFound => {}
@@ -421,6 +425,7 @@ impl Replica for ObjectReplica {
                 Err(e) => return Err(self.err(e, path.as_str())),
             }
         }
+        listing.finish(&mut scan);
         Ok(scan)
     }
 

@@ -144,18 +144,11 @@ impl Scan {
         if self.unchanged.is_some() {
             return self;
         }
-        let mut same = vec![false; prior.len()];
-        let mut changed = Vec::new();
-        let mut at = prior.iter().enumerate().peekable();
+        let mut listing = Listing::new(Some(prior));
         for (path, entry) in std::mem::take(&mut self.snapshot) {
-            while at.next_if(|(_, (p, _))| **p < path).is_some() {}
-            match at.next_if(|(_, (p, e))| **p == path && **e == entry) {
-                Some((i, _)) => same[i] = true,
-                None => changed.push((path, entry)),
-            }
+            listing.push(path, entry);
         }
-        self.snapshot = Snapshot::from_sorted(changed);
-        self.unchanged = Some(same);
+        listing.finish(&mut self);
         self
     }
 
@@ -166,6 +159,58 @@ impl Scan {
             Some(same) => driftsync_core::View::changes(prior, same, &self.snapshot),
             None => driftsync_core::View::whole(&self.snapshot),
         }
+    }
+}
+
+/// A scan's listing built from entries as they arrive in path order (a
+/// backend's sorted listing, streamed): every entry, or, with a `prior`
+/// listing, only what differs from it plus one flag per prior entry (see
+/// [`Scan::unchanged`]), so a re-scan of a large unchanged side never holds
+/// a second copy of it. Entries out of order are still right, only kept in
+/// full: the result is sorted when it is finished.
+pub struct Listing<'a> {
+    prior: Option<&'a Snapshot>,
+    /// The next prior entry not yet passed.
+    next: usize,
+    same: Vec<bool>,
+    entries: Vec<(RelPath, Entry)>,
+}
+
+impl<'a> Listing<'a> {
+    /// An empty listing; `prior` makes it report changes only.
+    pub fn new(prior: Option<&'a Snapshot>) -> Listing<'a> {
+        Listing {
+            prior,
+            next: 0,
+            same: vec![false; prior.map_or(0, Snapshot::len)],
+            entries: Vec::new(),
+        }
+    }
+
+    /// One file, in path order.
+    pub fn push(&mut self, path: RelPath, entry: Entry) {
+        if let Some(prior) = self.prior {
+            while let Some((p, e)) = prior.at(self.next) {
+                if *p > path {
+                    break;
+                }
+                self.next += 1;
+                if *p == path {
+                    if *e == entry {
+                        self.same[self.next - 1] = true;
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+        self.entries.push((path, entry));
+    }
+
+    /// Put the listing into `scan` (`snapshot`, and `unchanged` with a prior).
+    pub fn finish(self, scan: &mut Scan) {
+        scan.snapshot = Snapshot::from_sorted(self.entries);
+        scan.unchanged = self.prior.map(|_| self.same);
     }
 }
 

@@ -923,36 +923,31 @@ impl Replica for LocalReplica {
         let (file, hash) = self.write_temp(&dir, &tmp, path, content, meta)?;
         let ours = beneath::fstat(&file).map_err(|e| io_err(path, "writing a temp file", e))?;
         match expect {
-            Expect::Absent => match dir.link(&tmp, &dir, std::ffi::OsStr::new(name)) {
-                Ok(()) => {
+            // An exclusive rename: one step, and never over a file that
+            // appeared meanwhile; where the filesystem has no such rename, a
+            // hard link does the same (and the temp name is removed).
+            Expect::Absent => {
+                let placed = match dir.rename2(&tmp, name, Rename::NoReplace) {
+                    Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                        dir.link(&tmp, &dir, std::ffi::OsStr::new(name)).map(|()| {
+                            let _ = dir.unlink(&tmp);
+                        })
+                    }
+                    other => other,
+                };
+                if let Err(e) = placed {
                     let _ = dir.unlink(&tmp);
-                }
-                Err(e) => {
-                    let r = if e.kind() == io::ErrorKind::AlreadyExists {
+                    return Err(if e.kind() == io::ErrorKind::AlreadyExists {
                         if dir.stat(name).is_ok_and(|s| s.is_symlink()) {
-                            Err(refusal(
-                                path,
-                                format!("refusing to replace symbolic link {path}"),
-                            ))
+                            refusal(path, format!("refusing to replace symbolic link {path}"))
                         } else {
-                            Err(changed(path, "exists"))
+                            changed(path, "exists")
                         }
                     } else {
-                        // No hard links here: an exclusive rename does the same.
-                        match dir.rename2(&tmp, name, Rename::NoReplace) {
-                            Ok(()) => Ok(()),
-                            Err(e2) if e2.kind() == io::ErrorKind::AlreadyExists => {
-                                Err(changed(path, "exists"))
-                            }
-                            Err(_) => Err(io_err(path, "linking into place", e)),
-                        }
-                    };
-                    if r.is_err() {
-                        let _ = dir.unlink(&tmp);
-                    }
-                    r?
+                        io_err(path, "moving into place", e)
+                    });
                 }
-            },
+            }
             Expect::Version(want) => self.replace_if(&dir, &tmp, name, &ours, path, want)?,
             Expect::Any => {
                 if dir.stat(name).is_ok_and(|s| s.is_symlink()) {

@@ -12,7 +12,7 @@ use std::io::{Cursor, Read};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use driftsync_core::{Entry, Hash, RelPath, Snapshot};
+use driftsync_core::{Entry, Hash, RelPath};
 
 use crate::{
     Capabilities, Expect, PathFilter, Replica, ReplicaError, Scan, ScanRequest, WriteMeta,
@@ -145,24 +145,17 @@ impl Replica for MemoryReplica {
     fn scan(&self, request: &ScanRequest<'_>) -> Result<Scan, ReplicaError> {
         self.injected()?;
         let filter = PathFilter::new(request.include, request.exclude)?;
-        let snapshot: Snapshot = self
-            .files()
-            .iter()
-            .filter(|(p, _)| filter.matches(p.as_str()))
-            .map(|(p, (_, e))| (p.clone(), e.clone()))
-            .collect();
-        let scan = Scan {
-            snapshot,
-            notes: Vec::new(),
-            hashed: 0,
-            unchanged: None,
-        };
         // Changes only when asked, so the engine's reading of such scans is
         // exercised by every test that syncs memory replicas.
-        Ok(match request.prior.filter(|_| request.changes_only) {
-            Some(prior) => scan.into_changes(prior),
-            None => scan,
-        })
+        let mut listing = crate::Listing::new(request.prior.filter(|_| request.changes_only));
+        for (p, (_, e)) in self.files().iter() {
+            if filter.matches(p.as_str()) {
+                listing.push(p.clone(), e.clone());
+            }
+        }
+        let mut scan = Scan::default();
+        listing.finish(&mut scan);
+        Ok(scan)
     }
 
     fn read(&self, path: &RelPath) -> Result<Box<dyn Read + Send + '_>, ReplicaError> {
