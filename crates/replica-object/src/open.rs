@@ -209,6 +209,9 @@ pub fn build(
     opts: &ObjectOptions,
     env: &[(String, String)],
 ) -> Result<Arc<dyn ObjectStore>, OpenError> {
+    // rustls on ring for every HTTPS client in the process (one already
+    // installed, by an earlier call or by the binary, is the same one).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let shown = redact_url(url);
     let config = |e: object_store::Error| OpenError::Config {
         url: shown.clone(),
