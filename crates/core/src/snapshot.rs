@@ -190,7 +190,6 @@ impl Snapshot {
 pub struct View<'a> {
     own: &'a Snapshot,
     prior: Option<(&'a Snapshot, &'a [bool])>,
-    len: usize,
 }
 
 impl<'a> View<'a> {
@@ -199,7 +198,6 @@ impl<'a> View<'a> {
         View {
             own: snapshot,
             prior: None,
-            len: snapshot.len(),
         }
     }
 
@@ -208,16 +206,10 @@ impl<'a> View<'a> {
     /// prior entry (missing flags count as false); a path in both `changed`
     /// and `prior` is read from `changed`.
     pub fn changes(prior: &'a Snapshot, same: &'a [bool], changed: &'a Snapshot) -> View<'a> {
-        let same = &same[..same.len().min(prior.len())];
-        let kept = same
-            .iter()
-            .zip(prior.iter())
-            .filter(|(s, (p, _))| **s && changed.get(p).is_none())
-            .count();
+        // Made once per batch of actions: nothing here may walk the listing.
         View {
             own: changed,
-            prior: Some((prior, same)),
-            len: changed.len() + kept,
+            prior: Some((prior, &same[..same.len().min(prior.len())])),
         }
     }
 
@@ -235,14 +227,17 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Number of files.
+    /// Number of files (a walk of the listing when it is one of changes).
     pub fn len(&self) -> usize {
-        self.len
+        match self.prior {
+            None => self.own.len(),
+            Some(_) => self.iter().count(),
+        }
     }
 
     /// True when there are no files.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.own.is_empty() && self.iter().next().is_none()
     }
 
     /// Every file, in path order.
