@@ -16,10 +16,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/bench/out}/db
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$PGBIN/initdb" ] || { echo "missing PostgreSQL: bash .ci/install/10-postgres.sh" >&2; exit 2; }
-if [ -z "${DRIFTSYNC_BIN:-}" ]; then
-  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin driftsync
-  DRIFTSYNC_BIN=$ROOT/target/release/driftsync
-fi
+. "$ROOT/bench/lib.sh"
+need "apt-get install time python3" /usr/bin/time python3
+DRIFTSYNC_BIN=$(driftsync_bin)
 rm -rf "$OUT" && mkdir -p "$OUT"
 python3 - "$OUT/src" "$FILES" <<'PY'
 import os, random, sys

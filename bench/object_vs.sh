@@ -12,11 +12,10 @@
 #   DRIFTSYNC_BIN=path measures an existing binary (say which when you publish).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-command -v rclone >/dev/null || { echo "missing rclone: apt-get install rclone" >&2; exit 2; }
-if [ -z "${DRIFTSYNC_BIN:-}" ]; then
-  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin driftsync
-  export DRIFTSYNC_BIN=$ROOT/target/release/driftsync
-fi
+. "$ROOT/bench/lib.sh"
+need "apt-get install rclone" rclone
+DRIFTSYNC_BIN=$(driftsync_bin)
+export DRIFTSYNC_BIN
 export BENCH_OUT=${BENCH_OUT:-$ROOT/bench/out}
 echo "rclone: $(rclone version | head -1); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 cargo run --release --quiet --manifest-path "$ROOT/Cargo.toml" -p driftsync-replica-object \

@@ -17,15 +17,9 @@ FILES=${1:-1000000}
 AVG=${2:-1024}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/bench/out}/scale
-for tool in rsync /usr/bin/time python3 git; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install rsync time python3 git" >&2; exit 2; }
-done
-if [ -n "${DRIFTSYNC_BIN:-}" ]; then
-  DRIFTSYNC=$DRIFTSYNC_BIN
-else
-  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin driftsync
-  DRIFTSYNC=$ROOT/target/release/driftsync
-fi
+. "$ROOT/bench/lib.sh"
+need "apt-get install rsync time python3 git" rsync /usr/bin/time python3 git
+DRIFTSYNC=$(driftsync_bin)
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p driftsync-engine --example state_load
 STATE_LOAD=$ROOT/target/release/examples/state_load
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)

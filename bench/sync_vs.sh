@@ -16,16 +16,9 @@ FILES=${1:-100000}
 TOTAL_MB=${2:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/bench/out}
-for tool in rsync unison rclone /usr/bin/time python3; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install rsync unison rclone time python3" >&2; exit 2; }
-done
-# DRIFTSYNC_BIN=path uses an existing binary (say so when you publish its numbers).
-if [ -n "${DRIFTSYNC_BIN:-}" ]; then
-  DRIFTSYNC=$DRIFTSYNC_BIN
-else
-  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin driftsync
-  DRIFTSYNC=$ROOT/target/release/driftsync
-fi
+. "$ROOT/bench/lib.sh"
+need "apt-get install rsync unison rclone time python3" rsync unison rclone /usr/bin/time python3
+DRIFTSYNC=$(driftsync_bin)
 # ext4 does not reuse an inode freed less than 60 s ago (360 s once its inode
 # table block is dirty again, which creating files makes it): right after a
 # mass delete, creating files scans past the freed ones and costs every tool

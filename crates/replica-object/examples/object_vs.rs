@@ -141,6 +141,49 @@ impl Bench {
         );
     }
 
+    /// A tool's three runs on a fresh copy of the tree under `prefix`: the
+    /// initial sync, no change, then 1 % of the files edited locally (and,
+    /// `two_way`, 1 % of the objects by another S3 client); checked after each.
+    fn three_steps(
+        &mut self,
+        tool: &str,
+        prefix: &str,
+        two_way: bool,
+        command: impl Fn(&Bench, &Path, usize) -> Command,
+    ) {
+        let local = self.out.join(prefix);
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(self.out.join("src"))
+            .arg(&local)
+            .status()
+            .expect("cp");
+        assert!(st.success(), "copying the tree for {tool}");
+        let mut steps = Vec::new();
+        for step in 0..3 {
+            if step == 2 {
+                edit_local(&local, self.files, 0);
+                if two_way {
+                    self.edit_bucket(prefix);
+                }
+            }
+            steps.push(self.timed(tool, &mut command(self, &local, step)));
+            self.check(&local, prefix);
+        }
+        self.row(tool, &steps);
+    }
+
+    /// Append a line to every 100th object (other files than [`edit_local`]'s).
+    fn edit_bucket(&self, prefix: &str) {
+        let keys: Vec<String> = (50..self.files)
+            .step_by(100)
+            .map(|i| format!("{prefix}/d{:02}/f{i:06}.txt", i % 100))
+            .collect();
+        self.server.python_eval(&format!(
+            "for k in {keys:?}:\n    body = s3.get_object(Bucket='bench', Key=k)['Body'].read()\n    s3.put_object(Bucket='bench', Key=k, Body=body + b'edited in the bucket\\n')"
+        ));
+    }
+
     fn row(&mut self, tool: &str, steps: &[(f64, BTreeMap<&'static str, u64>)]) {
         let per_file = |c: &BTreeMap<&'static str, u64>, edited: usize| {
             if !self.moto {
@@ -237,18 +280,8 @@ fn main() {
     println!("| tool | initial (s) | no change (s) | 1 % edits (s) | requests per file, initial | requests, no change | requests per edited file |");
     println!("|---|---|---|---|---|---|---|");
 
-    let copy = |name: &str| {
-        let dst = out.join(name);
-        let st = Command::new("cp")
-            .arg("-a")
-            .arg(&src)
-            .arg(&dst)
-            .status()
-            .expect("cp");
-        assert!(st.success());
-        dst
-    };
     let endpoint = b.server.endpoint();
+    let n = concurrency.to_string();
 
     // One way: rclone sync at its defaults, at its fastest, and driftsync push.
     for (tool, prefix, extra) in [
@@ -259,100 +292,44 @@ fn main() {
             &["--fast-list", "--checksum"][..],
         ),
     ] {
-        let local = copy(prefix);
-        let mut steps = Vec::new();
-        for step in 0..3 {
-            if step == 2 {
-                edit_local(&local, files, 0);
-            }
+        b.three_steps(tool, prefix, false, |b, local, _| {
             let mut c = b.rclone(&endpoint);
             c.arg("sync")
-                .arg(&local)
+                .arg(local)
                 .arg(format!("bench:bench/{prefix}"))
                 .args(b.parallel())
                 .args(extra);
-            steps.push(b.timed(tool, &mut c));
-            b.check(&local, prefix);
-        }
-        b.row(tool, &steps);
+            c
+        });
     }
-    {
-        let local = copy("ds-push");
-        let mut steps = Vec::new();
-        for step in 0..3 {
-            if step == 2 {
-                edit_local(&local, files, 0);
-            }
-            let mut c = b.driftsync();
-            c.arg("sync").arg(&local).arg("s3://bench/ds-push/");
-            c.args([
-                "--direction",
-                "push",
-                "--delete-orphans",
-                "--state",
-                "push.json",
-            ]);
-            c.args(["--concurrency", &concurrency.to_string()]);
-            steps.push(b.timed("driftsync push", &mut c));
-            b.check(&local, "ds-push");
-        }
-        b.row("driftsync push", &steps);
-    }
+    b.three_steps("driftsync push", "ds-push", false, |b, local, _| {
+        let mut c = b.driftsync();
+        c.arg("sync").arg(local).arg("s3://bench/ds-push/");
+        c.args(["--direction", "push", "--delete-orphans"]);
+        c.args(["--state", "push.json", "--concurrency", &n]);
+        c
+    });
 
     // Two ways: 1 % edited locally and 1 % (other files) by another S3 client.
-    let edit_bucket = |b: &Bench, prefix: &str| {
-        let keys: Vec<String> = (50..files)
-            .step_by(100)
-            .map(|i| format!("{prefix}/d{:02}/f{i:06}.txt", i % 100))
-            .collect();
-        b.server.python_eval(&format!(
-            "for k in {keys:?}:\n    body = s3.get_object(Bucket='bench', Key=k)['Body'].read()\n    s3.put_object(Bucket='bench', Key=k, Body=body + b'edited in the bucket\\n')"
-        ));
-    };
-    {
-        let local = copy("bisync");
-        let workdir = out.join("bisync-work");
-        let mut steps = Vec::new();
-        for step in 0..3 {
-            if step == 2 {
-                edit_local(&local, files, 0);
-                edit_bucket(&b, "bisync");
-            }
-            let mut c = b.rclone(&endpoint);
-            c.arg("bisync")
-                .arg(&local)
-                .arg("bench:bench/bisync")
-                .args(b.parallel());
-            c.arg("--workdir").arg(&workdir);
-            if step == 0 {
-                c.arg("--resync");
-            }
-            steps.push(b.timed("rclone bisync", &mut c));
-            b.check(&local, "bisync");
+    let workdir = out.join("bisync-work");
+    b.three_steps("rclone bisync", "bisync", true, |b, local, step| {
+        let mut c = b.rclone(&endpoint);
+        c.arg("bisync")
+            .arg(local)
+            .arg("bench:bench/bisync")
+            .args(b.parallel());
+        c.arg("--workdir").arg(&workdir);
+        if step == 0 {
+            c.arg("--resync");
         }
-        b.row("rclone bisync", &steps);
-    }
-    {
-        let local = copy("ds-two");
-        let mut steps = Vec::new();
-        for step in 0..3 {
-            if step == 2 {
-                edit_local(&local, files, 0);
-                edit_bucket(&b, "ds-two");
-            }
-            let mut c = b.driftsync();
-            c.arg("sync").arg(&local).arg("s3://bench/ds-two/");
-            c.args([
-                "--state",
-                "two.json",
-                "--concurrency",
-                &concurrency.to_string(),
-            ]);
-            steps.push(b.timed("driftsync two-way", &mut c));
-            b.check(&local, "ds-two");
-        }
-        b.row("driftsync bidirectional", &steps);
-    }
+        c
+    });
+    b.three_steps("driftsync bidirectional", "ds-two", true, |b, local, _| {
+        let mut c = b.driftsync();
+        c.arg("sync").arg(local).arg("s3://bench/ds-two/");
+        c.args(["--state", "two.json", "--concurrency", &n]);
+        c
+    });
     println!(
         "(load average after: {})",
         std::fs::read_to_string("/proc/loadavg")
