@@ -143,6 +143,58 @@ fn killed_at_every_point_then_rerun_converges_without_loss() {
     assert!(points >= 15, "only {points} crash points were reached");
 }
 
+/// A first sync of several batches (the journal of the right side's writes
+/// is named ahead in growing windows) killed part-way, at points spread
+/// over its later batches: the rerun converges, nothing is lost, and a third
+/// run plans nothing.
+#[test]
+fn a_first_sync_of_many_batches_killed_midway_then_rerun_converges() {
+    let mut killed = 0;
+    for k in [700, 1300, 1900, 2500, 3100] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        for i in 0..1300 {
+            write(
+                dir.join(format!("a/d{}/f{i:04}", i % 7)),
+                &format!("file {i}\n"),
+            );
+        }
+        if k == 1900 {
+            // Some files already on the right: a write there is a conflict-free overwrite.
+            for i in (0..1300).step_by(10) {
+                write(
+                    dir.join(format!("b/d{}/f{i:04}", i % 7)),
+                    &format!("file {i}\n"),
+                );
+            }
+        }
+        let before = tree(&dir.join("a"));
+        let args = ["sync", "a", "b", "--concurrency", "4"];
+        let crashed = run(dir, &args, &[("DRIFTSYNC_TEST_CRASH_AT", k.to_string())]);
+        if crashed.status.success() {
+            continue; // past the last crash point of this run
+        }
+        assert_eq!(crashed.status.signal(), Some(9), "kill at {k}: {crashed:?}");
+        killed += 1;
+        let rerun = run(dir, &args, &[]);
+        assert!(
+            rerun.status.success(),
+            "rerun after kill at {k}: {}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        let (a, b) = (tree(&dir.join("a")), tree(&dir.join("b")));
+        assert_eq!(a, before, "kill at {k}: the source side changed");
+        assert_eq!(a, b, "kill at {k}: sides differ after the rerun");
+        let again = run(dir, &["sync", "a", "b", "--dry-run"], &[]);
+        assert!(
+            again.stdout.is_empty(),
+            "kill at {k}: a third run still plans:\n{}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+    }
+    assert!(killed >= 3, "only {killed} kills landed inside the run");
+}
+
 #[test]
 fn a_second_run_while_one_runs_exits_2_locked_by_pid() {
     let tmp = tempfile::tempdir().unwrap();

@@ -413,4 +413,79 @@ mod tests {
         let again = scan.clone().into_changes(&prior);
         assert_eq!(again.snapshot, scan.snapshot);
     }
+
+    /// Entries fed to a `Listing` in any order, with or without a prior,
+    /// read back as exactly the listing they make (random cases).
+    #[test]
+    fn a_listing_in_any_order_reads_as_the_whole_listing() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..300 {
+            let n = (next() % 40) as usize;
+            let names: Vec<String> = (0..n).map(|i| format!("d{}/f{i:02}", i % 3)).collect();
+            let mut pick = || {
+                let mut files = Vec::new();
+                for p in &names {
+                    if next() % 4 != 0 {
+                        files.push((p.as_str(), format!("v{}", next() % 2)));
+                    }
+                }
+                files
+            };
+            let (prior_files, now_files) = (pick(), pick());
+            let prior = listing(
+                &prior_files
+                    .iter()
+                    .map(|(p, c)| (*p, c.as_str()))
+                    .collect::<Vec<_>>(),
+            );
+            let now = listing(
+                &now_files
+                    .iter()
+                    .map(|(p, c)| (*p, c.as_str()))
+                    .collect::<Vec<_>>(),
+            );
+            // Mostly in order, with a few entries moved to the end (a
+            // backend that describes some objects after its listing).
+            let mut order: Vec<(RelPath, Entry)> = Vec::new();
+            let mut late = Vec::new();
+            for (p, e) in now.iter() {
+                if next() % 5 == 0 {
+                    late.push((p.clone(), e.clone()));
+                } else {
+                    order.push((p.clone(), e.clone()));
+                }
+            }
+            order.extend(late.into_iter().rev());
+            for with_prior in [false, true] {
+                let mut l = super::Listing::new(with_prior.then_some(&prior));
+                for (p, e) in order.iter().cloned() {
+                    l.push(p, e);
+                }
+                let mut scan = Scan::default();
+                l.finish(&mut scan);
+                let view = scan.view(&prior);
+                assert!(
+                    view.iter().eq(now.iter()),
+                    "case {case}, prior {with_prior}"
+                );
+                assert_eq!(view.len(), now.len(), "case {case}");
+                if with_prior {
+                    // What is unchanged is not held twice.
+                    for (p, e) in scan.snapshot.iter() {
+                        assert!(
+                            prior.get(p) != Some(e)
+                                || !scan.unchanged.as_ref().unwrap()[prior.position(p).unwrap()],
+                            "case {case}: {p} is both kept and flagged"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
