@@ -348,3 +348,109 @@ fn adhoc_flags_validate_and_timeout() {
     let bad = r.run(&["sync", "site", "s3://site/www/", "--validate", "xml"]);
     assert_eq!(bad.code, 2, "{}", bad.all());
 }
+
+/// `backup: false` (`--no-backup` ad hoc): an edited object costs one PUT,
+/// seen at a proxy in front of moto, where the default run first makes a
+/// server-side copy of each; no copy is left in the bucket and `restore`
+/// has nothing to put back. (A run's own records, the lease and the journal
+/// under `.driftsync/`, are the same either way and not counted here.)
+#[test]
+fn without_backups_an_edit_is_one_request() {
+    let server = S3Server::start();
+    server.create_bucket("site");
+    let proxy = FaultProxy::start(server.port());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = std::sync::Arc::clone(&seen);
+    proxy.on_request(move |method, target| {
+        log.lock().unwrap().push(format!("{method} {target}"));
+    });
+    // The requests on synced objects and on backups since the last call.
+    let taken = || {
+        let all = std::mem::take(&mut *seen.lock().unwrap());
+        let mut on: Vec<String> = all
+            .into_iter()
+            .filter(|r| r.contains("/assets/f") || r.contains(".driftsync-backup"))
+            .map(|r| r.split('?').next().unwrap().to_string())
+            .collect();
+        on.sort();
+        on
+    };
+    let env = env_for(&proxy.endpoint(), TEST_KEY_ID, TEST_SECRET);
+    let yaml = |backup: bool| {
+        format!("version: \"1.0\"\ntargets:\n  assets:\n    type: sync\n    direction: push\n    delete_orphans: true\n    max_delete: 100%\n    local: assets/\n    remote: s3://site/assets/\n    backup: {backup}\n")
+    };
+    let r = repo_for(&env, &yaml(false));
+    for i in 0..6 {
+        r.write(&format!("assets/f{i}.txt"), &format!("first {i}\n"));
+    }
+    r.commit_all("assets");
+    ok(&r.run(&["run"]));
+    assert_eq!(taken().len(), 6, "one PUT per new object");
+    let change = |round: &str| {
+        for i in 0..3 {
+            r.write(&format!("assets/f{i}.txt"), &format!("{round} {i}\n"));
+        }
+        r.commit_all(round);
+    };
+    change("second");
+    fs::remove_file(r.p("assets/f5.txt")).unwrap();
+    r.commit_all("delete f5");
+    ok(&r.run(&["run"]));
+    assert_eq!(
+        taken(),
+        [
+            // A delete checks the version first (S3 has no conditional DELETE).
+            "HEAD /site/assets/f5.txt",
+            "PUT /site/assets/f0.txt",
+            "PUT /site/assets/f1.txt",
+            "PUT /site/assets/f2.txt"
+        ]
+    );
+    assert_eq!(body(&server, "assets/f1.txt"), "second 1\n");
+    let keys = server.keys("site");
+    assert!(!keys.contains(&"assets/f5.txt".to_string()), "{keys:?}");
+    assert!(
+        !keys.iter().any(|k| k.contains(".driftsync-backup")),
+        "{keys:?}"
+    );
+    let none = r.run(&["restore", "--list"]);
+    assert!(!none.stdout.contains("assets"), "{}", none.all());
+    taken(); // restore's listing of the backup folder
+
+    // The default keeps a copy of each: one more PUT (a server-side copy) per edit.
+    r.write(".driftsync/sync.yaml", &yaml(true));
+    change("third");
+    ok(&r.run(&["run"]));
+    let on = taken();
+    assert_eq!(on.len(), 6, "{on:?}");
+    assert_eq!(
+        on.iter()
+            .filter(|r| r.contains(".driftsync-backup/"))
+            .count(),
+        3,
+        "{on:?}"
+    );
+
+    // Ad hoc: the flag, and a clear refusal of both it and a backup folder.
+    let both = r.run(&[
+        "sync",
+        "assets",
+        "s3://site/assets/",
+        "--no-backup",
+        "--backup-prefix",
+        ".bak/",
+    ]);
+    assert_eq!(both.code, 2, "{}", both.all());
+    assert!(both.stderr.contains("--no-backup"), "{}", both.all());
+    r.write(
+        ".driftsync/sync.yaml",
+        "version: \"1.0\"\ntargets:\n  a:\n    type: sync\n    local: a/\n    remote: s3://b/p/\n    backup: false\n    backup_prefix: .bak/\n",
+    );
+    let conf = r.run(&["config", "validate"]);
+    assert_eq!(conf.code, 2, "{}", conf.all());
+    assert!(
+        conf.stderr.contains("sync.yaml:8:") && conf.stderr.contains("backup: false"),
+        "{}",
+        conf.all()
+    );
+}

@@ -75,6 +75,12 @@ pub struct SyncArgs {
     /// [default: .driftsync-backup/]
     #[arg(long, value_name = "DIR")]
     pub backup_prefix: Option<String>,
+    /// Keep no copy of what this run overwrites or deletes: nothing for
+    /// `driftsync restore` to put back, and one request per edited object
+    /// instead of two (a write still never replaces a version the scan did
+    /// not see).
+    #[arg(long, conflicts_with = "backup_prefix")]
+    pub no_backup: bool,
     /// Parse files of these kinds (yaml, json, toml; comma-separated or
     /// repeated) before they are propagated; one that does not parse is held back.
     #[arg(long, value_name = "KIND", value_delimiter = ',', value_parser = crate::content_check::parse_kind)]
@@ -102,6 +108,7 @@ impl SyncArgs {
             exclude: self.exclude.clone(),
             gitignore: self.gitignore,
             backup_prefix: self.backup_prefix.clone(),
+            backup: !self.no_backup,
             validate: self.validate.clone(),
             request_timeout: self.timeout,
             force: self.force,
@@ -437,6 +444,19 @@ mod tests {
             engine(&cli),
             "Push KeepBoth true Count(10) true true 4 5 1000 [\"**/*.md\"] [\"drafts/**\"] true"
         );
+    }
+
+    #[test]
+    fn no_backup_and_backup_false_are_the_same_spec_and_reach_the_engine() {
+        let cli = from_cli(&["--no-backup"]);
+        assert_eq!(cli, from_config("    backup: false\n", false, false));
+        assert!(!cli.backup && SyncSpec::default().backup);
+        let keeping = || Keeping::AdHoc {
+            state_file: "s.json".into(),
+            lease_name: "l".into(),
+        };
+        assert!(!engine_options(&cli, keeping()).backup);
+        assert!(engine_options(&SyncSpec::default(), keeping()).backup);
     }
 
     #[test]

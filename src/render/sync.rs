@@ -149,6 +149,9 @@ impl Bars {
             );
         }
         bar.set_style(style);
+        // Drawn at once, not at the first tick: a scan that ends within
+        // the tick's interval still shows that it happened.
+        bar.tick();
         bar.enable_steady_tick(Duration::from_millis(100));
         *lock(&self.scan) = Some(bar);
     }

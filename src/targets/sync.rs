@@ -71,6 +71,7 @@ pub fn engine_options(spec: &SyncSpec, keeping: Keeping<'_>) -> SyncOptions {
     opts.include = spec.include.clone();
     opts.exclude = spec.exclude.clone();
     opts.check = crate::content_check::FormatCheck::for_kinds(&spec.validate);
+    opts.backup = spec.backup;
     match keeping {
         Keeping::AdHoc { lease_name, .. } => opts.lease_name = Some(lease_name),
         Keeping::Target { lease_ttl, .. } => {

@@ -249,6 +249,8 @@ pub struct SyncTarget {
     /// Object-store remote: the backup folder relative to its prefix, ending in `/`
     /// (`None`: the default, `.driftsync-backup/`).
     pub backup_prefix: Option<String>,
+    /// Keep a copy of every file a run overwrites or deletes (for `driftsync restore`).
+    pub backup: bool,
     /// File kinds parsed before they are propagated.
     pub validate: Vec<FileKind>,
     /// Shell commands run once after the target changed something.

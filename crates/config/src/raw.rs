@@ -151,6 +151,9 @@ pub struct RawTarget {
     /// (sync) Folder of an object-store remote, relative to its prefix, that keeps a copy of every
     /// object a run overwrites or deletes, under `<backup_prefix><run>/` (default `.driftsync-backup/`).
     pub backup_prefix: Option<String>,
+    /// (sync) Keep a copy of every file a run overwrites or deletes, for `driftsync restore`
+    /// (default `true`). `false`: an edited object costs one request instead of two.
+    pub backup: Option<bool>,
     /// (sync) File kinds parsed before they are propagated: `yaml`, `json`, `toml` (by extension);
     /// one that does not parse is held back and reported with file:line.
     pub validate: Option<Vec<String>>,

@@ -38,6 +38,9 @@ pub struct SyncSpec {
     /// Object storage: the backup folder relative to the prefix (`None`:
     /// the store's own, `.driftsync-backup/`).
     pub backup_prefix: Option<String>,
+    /// Keep a copy of every file a run overwrites or deletes, so
+    /// `driftsync restore RUN` can put it back.
+    pub backup: bool,
     /// File kinds parsed before they are propagated.
     pub validate: Vec<FileKind>,
     /// Deadline of one operation (`None`: each kind's default).
@@ -74,6 +77,7 @@ impl SyncSpec {
             exclude: sync.exclude.clone(),
             gitignore: sync.gitignore,
             backup_prefix: sync.backup_prefix.clone(),
+            backup: sync.backup,
             validate: sync.validate.clone(),
             request_timeout: sync.request_timeout,
             force,
@@ -97,6 +101,7 @@ impl Default for SyncSpec {
             exclude: Vec::new(),
             gitignore: false,
             backup_prefix: None,
+            backup: true,
             validate: Vec::new(),
             request_timeout: None,
             force: false,

@@ -381,11 +381,15 @@ impl Applier<'_> {
         Ok(written)
     }
 
-    /// Back up `path` on `side`, which the scan saw as `seen`.
-    fn backup(&self, side: Side, path: &RelPath, seen: &Entry) -> Result<String, NotDone> {
+    /// Back up `path` on `side`, which the scan saw as `seen`; `None` when
+    /// the run keeps no backups.
+    fn backup(&self, side: Side, path: &RelPath, seen: &Entry) -> Result<Option<String>, NotDone> {
+        if !self.opts.backup {
+            return Ok(None);
+        }
         let saved = self.backups.save(self.rep(side), side, path, Some(seen))?;
         crash_point();
-        Ok(saved)
+        Ok(Some(saved))
     }
 
     /// `why` the write or delete of `path` on `side` did not happen; when
@@ -454,7 +458,7 @@ impl Applier<'_> {
                 }
                 let content = self.checked(*from, &a.path)?;
                 let backup = match at(to) {
-                    Some(seen) => Some(self.backup(to, &a.path, seen)?),
+                    Some(seen) => self.backup(to, &a.path, seen)?,
                     None => None,
                 };
                 let written = self
@@ -488,7 +492,7 @@ impl Applier<'_> {
                     left: None,
                     right: None,
                     kept: None,
-                    backup: Some(backup),
+                    backup,
                 })
             }
             Op::KeepBoth { winner, loser_path } => {

@@ -151,6 +151,12 @@ pub struct SyncOptions {
     /// clone's files all have new inodes and mtimes, and committing them
     /// every job is noise.
     pub refresh_quick_check: bool,
+    /// Keep a copy of every file a run overwrites or deletes, so
+    /// `driftsync restore RUN` can put it back (on object storage a
+    /// server-side copy: one more request per changed object). Off, an
+    /// edited object costs one request; a write still never replaces a
+    /// version the scan did not see.
+    pub backup: bool,
 }
 
 impl SyncOptions {
@@ -177,6 +183,7 @@ impl SyncOptions {
             lease_ttl: lease::DEFAULT_TTL,
             lease_name: None,
             refresh_quick_check: true,
+            backup: true,
         }
     }
 }

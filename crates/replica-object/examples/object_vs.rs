@@ -2,7 +2,7 @@
 //! Run through `bench/object_vs.sh` (it builds both binaries and says how).
 //!
 //! One way (a local tree pushed to a bucket prefix): `driftsync sync --direction
-//! push --delete-orphans` against `rclone sync` at its defaults and at its
+//! push --delete-orphans`, with its backups and with `--no-backup`, against `rclone sync` at its defaults and at its
 //! fastest for this job (`--fast-list --checksum`). Two ways: driftsync's
 //! bidirectional sync against `rclone bisync`. Each tool gets an initial
 //! sync into an empty prefix, a re-sync with nothing changed and a re-sync
@@ -302,13 +302,26 @@ fn main() {
             c
         });
     }
-    b.three_steps("driftsync push", "ds-push", false, |b, local, _| {
-        let mut c = b.driftsync();
-        c.arg("sync").arg(local).arg("s3://bench/ds-push/");
-        c.args(["--direction", "push", "--delete-orphans"]);
-        c.args(["--state", "push.json", "--concurrency", &n]);
-        c
-    });
+    // driftsync keeps a server-side copy of what it overwrites unless told not to.
+    for (tool, prefix, extra) in [
+        ("driftsync push", "ds-push", &[][..]),
+        (
+            "driftsync push --no-backup",
+            "ds-nobak",
+            &["--no-backup"][..],
+        ),
+    ] {
+        b.three_steps(tool, prefix, false, |b, local, _| {
+            let mut c = b.driftsync();
+            c.arg("sync")
+                .arg(local)
+                .arg(format!("s3://bench/{prefix}/"));
+            c.args(["--direction", "push", "--delete-orphans"]);
+            c.args(["--state", &format!("{prefix}.json"), "--concurrency", &n]);
+            c.args(extra);
+            c
+        });
+    }
 
     // Two ways: 1 % edited locally and 1 % (other files) by another S3 client.
     let workdir = out.join("bisync-work");

@@ -24,6 +24,7 @@ pub const SPEC: KindSpec = KindSpec {
         "retry_delay",
         "gitignore",
         "backup_prefix",
+        "backup",
         "validate",
         "after",
         "request_timeout",
@@ -128,6 +129,14 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
             );
             return None;
         }
+        if raw.backup == Some(false) {
+            ctx.error_key(
+                &at,
+                "`backup_prefix` names where backups go, but `backup: false` keeps none",
+                Some("remove one of the two".into()),
+            );
+            return None;
+        }
         let trimmed = p.trim_end_matches('/');
         match RelPath::new(trimmed) {
             Ok(_) => Some(format!("{trimmed}/")),
@@ -195,6 +204,7 @@ fn resolve(name: &str, raw: &RawTarget, ctx: &mut Ctx<'_>) -> Option<TargetKind>
             .unwrap_or(default.retry_delay),
         gitignore: raw.gitignore.unwrap_or(default.gitignore),
         backup_prefix,
+        backup: raw.backup.unwrap_or(default.backup),
         validate,
         after: raw.after.clone().unwrap_or_default(),
         request_timeout,
