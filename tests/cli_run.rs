@@ -196,29 +196,47 @@ fn no_commit_and_git_commit_false_commit_nothing() {
 #[test]
 fn timeout_kills_the_whole_process_group_including_grandchildren() {
     let r = Repo::new();
-    // The grandchild would write a marker after 3 s; the target times out after 500 ms.
+    // The grandchild would write a marker 8 s after it starts; the target
+    // times out after 3 s, time enough for a loaded machine to start both
+    // (no assumption about how fast a shell forks).
     r.script(
         "scripts/slow.sh",
-        "(sleep 3; echo late > marker.txt) &\necho $! > grandchild.pid\nsleep 30",
+        "(sleep 8; echo late > marker.txt) &\necho $! > grandchild.pid\nsleep 120",
     );
-    r.config("targets:\n  slow:\n    type: command\n    direction: pull\n    entrypoint: scripts/slow.sh\n    timeout: 500ms\n");
+    r.config("targets:\n  slow:\n    type: command\n    direction: pull\n    entrypoint: scripts/slow.sh\n    timeout: 3s\n");
     r.commit_all("setup");
     let started = std::time::Instant::now();
     let out = r.run(&["run"]);
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "the run waited for its child's `sleep 120`"
+    );
     assert!(out.stdout.contains("timed out"), "{}", out.stdout);
     let pid: i32 = r.read("grandchild.pid").trim().parse().unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(4));
+    // Wait past the moment the grandchild would have written.
+    let after = std::time::Duration::from_secs(10);
+    if let Some(rest) = after.checked_sub(started.elapsed()) {
+        std::thread::sleep(rest);
+    }
     assert!(
         !r.exists("marker.txt"),
         "the grandchild survived the timeout"
     );
     assert!(
-        !std::path::Path::new(&format!("/proc/{pid}")).exists() || proc_is_zombie(pid),
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || proc_is_zombie(pid)
+            || !proc_is_a_shell(pid),
         "pid {pid} is still running"
     );
     assert_eq!(r.report()["results"][0]["status"], "failed");
+}
+
+/// Whether `pid` is (still) a shell, as the grandchild subshell is: a
+/// recycled pid runs something else.
+fn proc_is_a_shell(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|c| matches!(c.trim(), "bash" | "sh" | "dash"))
 }
 
 fn proc_is_zombie(pid: i32) -> bool {

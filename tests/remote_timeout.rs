@@ -23,7 +23,7 @@ targets:
     local: docs/
     remote: "${DOCS_DB}"
     retries: 0
-    request_timeout: 2s
+    request_timeout: 10s
 "#,
     );
     r.env("DOCS_DB", remote);
@@ -73,7 +73,10 @@ fn a_postgres_table_locked_by_another_session_times_out_clearly_and_loses_nothin
     let out = r.run(&["run"]);
     assert_ne!(out.code, 0, "{}", out.all());
     let all = out.all();
-    assert!(all.contains("timed out after 2s (request_timeout"), "{all}");
+    assert!(
+        all.contains("timed out after 10s (request_timeout"),
+        "{all}"
+    );
     assert!(all.contains(&shown), "the URL is named: {all}");
     assert!(!all.contains(PASSWORD), "{all}");
     assert!(!r.read(".driftsync/reports/report.json").contains(PASSWORD));
@@ -118,7 +121,10 @@ fn an_sqlite_table_locked_by_another_writer_times_out_clearly_and_loses_nothing(
     let out = r.run(&["run"]);
     assert_ne!(out.code, 0, "{}", out.all());
     let all = out.all();
-    assert!(all.contains("timed out after 2s (request_timeout"), "{all}");
+    assert!(
+        all.contains("timed out after 10s (request_timeout"),
+        "{all}"
+    );
     assert!(
         all.contains(&format!("sqlite://{}", file.display())),
         "{all}"

@@ -308,12 +308,15 @@ fn files_that_only_look_like_temp_files_are_the_users() {
     );
 }
 
-/// A pid no process has now.
+/// A pid no process can have: one above the kernel's `pid_max` (never
+/// handed out, so never recycled while the test runs).
 fn dead_pid() -> u32 {
-    let mut child = Command::new("true").spawn().unwrap();
-    let pid = child.id();
-    child.wait().unwrap();
-    pid
+    let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .expect("/proc/sys/kernel/pid_max (Linux)")
+        .trim()
+        .parse()
+        .expect("pid_max is a number");
+    max + 1
 }
 
 #[test]

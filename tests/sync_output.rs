@@ -134,7 +134,7 @@ fn bars_on_a_terminal_none_in_ci() {
     tree_of(d.path(), 50);
     let shown = on_a_terminal(d.path(), "sync a b", false);
     assert!(shown.contains("scanning"), "the scan spinner: {shown:?}");
-    assert!(shown.contains('\r'), "redrawn in place: {shown:?}");
+    assert!(shown.contains("\r\x1b[2K"), "redrawn in place: {shown:?}");
     assert!(shown.contains("50 applied"), "{shown:?}");
     std::fs::write(d.path().join("a/f001.txt"), "changed\n").unwrap();
     let ci = on_a_terminal(d.path(), "sync a b", true);

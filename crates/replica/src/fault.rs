@@ -2,8 +2,9 @@
 //!
 //! Only in debug builds (tests); a release build compiles [`crash_point`] to
 //! nothing. `DRIFTSYNC_TEST_CRASH_AT=N` sends SIGKILL to the process at the
-//! N-th point; `DRIFTSYNC_TEST_STALL_AT=N` sleeps there for a minute (to hold
-//! the lock in tests of concurrent runs).
+//! N-th point; `DRIFTSYNC_TEST_STALL_AT=N` sleeps there for ten minutes (to hold
+//! the lock in tests of concurrent runs, which kill it when done: long
+//! enough that a loaded machine never sees it wake first).
 
 /// The environment variable that kills the process at the N-th crash point (debug builds).
 pub const CRASH_AT: &str = "DRIFTSYNC_TEST_CRASH_AT";
@@ -35,13 +36,13 @@ mod imp {
         }
         let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
         if stall == Some(n) {
-            std::thread::sleep(std::time::Duration::from_secs(60));
+            std::thread::sleep(std::time::Duration::from_secs(600));
         }
         if crash == Some(n) {
             let _ = std::process::Command::new("kill")
                 .args(["-KILL", &std::process::id().to_string()])
                 .status();
-            std::thread::sleep(std::time::Duration::from_secs(60));
+            std::thread::sleep(std::time::Duration::from_secs(600));
             std::process::abort();
         }
     }

@@ -24,8 +24,31 @@ pub fn text(o: &std::process::Output) -> String {
     )
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a server a test
+/// starts (PostgreSQL, moto) or for an address where nothing listens.
+///
+/// Chosen below the kernel's ephemeral range (`ip_local_port_range`), so
+/// the port cannot be handed to another socket's `bind(0)` or to an
+/// outgoing connection between now and the moment the server binds it;
+/// ports are taken in turn from a start that differs per process, and one
+/// that does not bind now is passed over.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000u32, ephemeral_low.clamp(10_001, 65_535));
+    let span = high - low;
+    let start = (std::process::id().wrapping_mul(7919)) % span;
+    for _ in 0..span.min(5_000) {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (low + (start + n) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
