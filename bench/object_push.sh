@@ -8,7 +8,7 @@
 #   the round trip to a real cloud endpoint (0 = loopback only).
 # Needs moto: pip install 'moto[server]' (bash .ci/install/20-s3-server.sh).
 # DRIFTSYNC_BENCH_S3S_FS=path/to/s3s-fs uses that multi-threaded Rust server
-# instead (cargo install s3s-fs --features binary).
+# instead (cargo install s3s-fs --version 0.14.1 --features binary --locked).
 set -euo pipefail
 # Release build (PROFILE=dev for the quicker dev build, whose dependencies are optimised too).
 cd "$(dirname "$0")/.."

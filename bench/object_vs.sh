@@ -8,7 +8,7 @@
 #   bench/object_vs.sh [FILES] [CONCURRENCY]      default: 10000 files, 8
 #   Needs: rclone (apt-get install rclone), moto (bash .ci/install/20-s3-server.sh).
 #   DRIFTSYNC_BENCH_S3S_FS=path/to/s3s-fs runs against s3s-fs instead of moto
-#   (cargo install s3s-fs --features binary); it logs no requests, so no counts.
+#   (cargo install s3s-fs --version 0.14.1 --features binary --locked); it logs no requests, so no counts.
 #   DRIFTSYNC_BIN=path measures an existing binary (say which when you publish).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

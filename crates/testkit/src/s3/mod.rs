@@ -148,7 +148,7 @@ impl S3Server {
         }
     }
 
-    /// Start `s3s-fs` (`cargo install s3s-fs --features binary`), a
+    /// Start `s3s-fs` (`cargo install s3s-fs --version 0.14.1 --features binary --locked`), a
     /// multi-threaded S3 server written in Rust that keeps objects in a
     /// folder, instead of moto: benchmarks use it to measure the client where
     /// moto's single Python core would be the limit. Accepts the test key pair.
@@ -166,7 +166,7 @@ impl S3Server {
             .spawn()
             .unwrap_or_else(|e| {
                 panic!(
-                    "start {}: {e} (install it with `cargo install s3s-fs --features binary`)",
+                    "start {}: {e} (install it with `cargo install s3s-fs --version 0.14.1 --features binary --locked`)",
                     bin.display()
                 )
             });
