@@ -308,23 +308,12 @@ fn files_that_only_look_like_temp_files_are_the_users() {
     );
 }
 
-/// A pid no process can have: one above the kernel's `pid_max` (never
-/// handed out, so never recycled while the test runs).
-fn dead_pid() -> u32 {
-    let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .expect("/proc/sys/kernel/pid_max (Linux)")
-        .trim()
-        .parse()
-        .expect("pid_max is a number");
-    max + 1
-}
-
 #[test]
 fn a_killed_runs_temp_files_go_on_the_next_run_but_not_on_a_dry_run() {
     let (d, _) = setup();
     let dir = d.path();
     write(dir.join("left/a.txt"), "a");
-    let pid = dead_pid();
+    let pid = driftsync_testkit::dead_pid();
     let replica_tmp = dir.join(format!(
         "left/.a.txt.driftsync-tmp-{pid}-0123456789abcdef-3"
     ));

@@ -55,6 +55,17 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port on 127.0.0.1")
 }
 
+/// A pid no process can have: one above the kernel's `pid_max` (never
+/// handed out, so never recycled while a test runs).
+pub fn dead_pid() -> u32 {
+    let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .expect("/proc/sys/kernel/pid_max (Linux)")
+        .trim()
+        .parse()
+        .expect("pid_max is a number");
+    max + 1
+}
+
 /// `cmd` with a fixed git identity, no user or system git configuration and
 /// outside CI (no `CI`, `GITHUB_ACTIONS`): for `git` and for programs that run it.
 pub fn isolated(cmd: &mut Command) -> &mut Command {

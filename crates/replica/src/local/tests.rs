@@ -31,17 +31,6 @@ fn passes_the_conformance_suite() {
     });
 }
 
-/// A pid no process can have: one above the kernel's `pid_max` (never
-/// handed out, so never recycled while the test runs).
-fn dead_pid() -> u32 {
-    let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .expect("/proc/sys/kernel/pid_max (Linux)")
-        .trim()
-        .parse()
-        .expect("pid_max is a number");
-    max + 1
-}
-
 #[test]
 fn skips_state_dir_symlinks_and_temp_files_and_deletes_nothing() {
     let d = tmp();
@@ -49,7 +38,10 @@ fn skips_state_dir_symlinks_and_temp_files_and_deletes_nothing() {
     fs::create_dir_all(root.join(".driftsync/state")).unwrap();
     fs::write(root.join(".driftsync/state/x.json"), "{}").unwrap();
     fs::write(root.join("a.txt"), "a").unwrap();
-    let dead = format!(".a.txt{TEMP_MARKER}{}-0123456789abcdef-2", dead_pid());
+    let dead = format!(
+        ".a.txt{TEMP_MARKER}{}-0123456789abcdef-2",
+        driftsync_testkit::dead_pid()
+    );
     let live = format!(".a.txt{TEMP_MARKER}1-0123456789abcdef-2"); // pid 1 is alive
     let mine = temp_name("a.txt");
     for t in [&dead, &live, &mine] {
@@ -93,7 +85,7 @@ fn skips_state_dir_symlinks_and_temp_files_and_deletes_nothing() {
 fn a_file_a_killed_delete_moved_aside_is_put_back_never_deleted() {
     let d = tmp();
     let root = d.path();
-    let pid = dead_pid();
+    let pid = driftsync_testkit::dead_pid();
     // `gone.txt` was moved aside and the run killed before its check; the
     // name of `taken.txt` was used again meanwhile.
     let gone = format!(".gone.txt{ASIDE_MARKER}{pid}-0123456789abcdef-0");
