@@ -7,7 +7,8 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
@@ -28,6 +29,31 @@ fn options(d: &Path) -> SyncOptions {
     o.limits.max_delete = driftsync_core::guard::MaxDelete::Count(usize::MAX);
     o.limits.all_changed_min = usize::MAX; // every file changes every run here
     o
+}
+
+/// Swap the names `a` and `b` in one step (`renameat2(RENAME_EXCHANGE)`):
+/// an edit by rename that keeps what it replaced, to look at.
+fn exchange(a: &Path, b: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    let (ca, cb) = (c(a), c(b));
+    // SAFETY: two NUL-terminated paths that live across the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "exchange {}: {}",
+        b.display(),
+        std::io::Error::last_os_error()
+    );
 }
 
 fn name(i: usize) -> String {
@@ -87,37 +113,69 @@ fn edits_in_place_and_by_rename_during_syncs_are_never_lost() {
             // Per file: the writer's own last edit there (it supersedes it itself).
             let mut last: Vec<Option<usize>> = vec![None; FILES];
             let mut superseded = BTreeSet::new();
+            // In-place edits that truncated a file other than the one read.
+            let mut unknown = 0;
             let mut k = 0;
             for _ in 0..RUNS {
                 start.wait();
                 for _ in 0..EDITS_PER_RUN {
                     let i = (k * 7) % FILES;
                     let path = b.join(name(i));
-                    if let (Some(j), Ok(now)) = (last[i], fs::read_to_string(&path)) {
-                        if now.starts_with(&format!("E{j}.")) {
-                            superseded.insert(j);
-                        }
-                    }
                     // Sizes vary, so most edits also change the size.
                     let content = format!("E{k}.{}\n", "x".repeat(k % 5));
-                    if k % 2 == 0 {
+                    // What this edit replaces is read from the very file it
+                    // replaces (the same descriptor, or the name swapped
+                    // out), never by a second lookup of the path: the sync
+                    // may swap names in between, and the edit would then
+                    // replace a file it never looked at.
+                    let replaced = if k % 2 == 0 {
+                        // Read it, then open it again truncating (a truncate
+                        // the sync sees at once, as an editor's save does):
+                        // the same inode both times, open throughout, means
+                        // what was truncated is what was read; another inode
+                        // means the sync swapped names in between and the
+                        // content truncated is unknown.
+                        let mut before = fs::File::open(&path).unwrap();
+                        let mut was = String::new();
+                        before.read_to_string(&mut was).unwrap();
                         let mut f = fs::OpenOptions::new()
                             .write(true)
                             .truncate(true)
                             .open(&path)
                             .unwrap();
                         f.write_all(content.as_bytes()).unwrap();
+                        let ino = |f: &fs::File| f.metadata().unwrap().ino();
+                        if ino(&before) == ino(&f) {
+                            was
+                        } else {
+                            unknown += 1;
+                            // Whatever it held is gone by the writer's own hand.
+                            last[i].map(|j| format!("E{j}.")).unwrap_or_default()
+                        }
                     } else {
                         let tmp = scratch.join(format!("w{k}"));
                         fs::write(&tmp, &content).unwrap();
-                        fs::rename(&tmp, &path).unwrap();
+                        exchange(&tmp, &path);
+                        let was = fs::read_to_string(&tmp).unwrap();
+                        fs::remove_file(&tmp).unwrap();
+                        was
+                    };
+                    // The edit it replaced — its last one there, or an
+                    // older one the sync put back when it swapped names
+                    // back (the last then kept beside it) — is gone by the
+                    // writer's own hand.
+                    if let Some(j) = replaced
+                        .strip_prefix('E')
+                        .and_then(|t| t.split('.').next()?.parse::<usize>().ok())
+                    {
+                        superseded.insert(j);
                     }
                     last[i] = Some(k);
                     k += 1;
                     std::thread::yield_now();
                 }
             }
-            (k, superseded)
+            (k, superseded, unknown)
         })
     };
     let (mut applied, mut skipped) = (0, 0);
@@ -135,7 +193,7 @@ fn edits_in_place_and_by_rename_during_syncs_are_never_lost() {
             }
         }
     }
-    let (edits, superseded) = writer.join().unwrap();
+    let (edits, superseded, unknown) = writer.join().unwrap();
     // Every edit the writer did not replace itself is on a side or in a backup.
     let mut on_sides = BTreeSet::new();
     tokens(&a, &mut on_sides);
@@ -151,7 +209,8 @@ fn edits_in_place_and_by_rename_during_syncs_are_never_lost() {
     eprintln!(
         "{edits} edits ({} superseded by the writer itself) during {RUNS} runs: \
          {applied} writes applied, {skipped} skipped as changed since the scan, \
-         {only_in_backups} edits replaced by push and kept in a backup, {} lost",
+         {only_in_backups} edits replaced by push and kept in a backup, {} lost \
+         ({unknown} in-place edits truncated a file swapped in after they read the path)",
         superseded.len(),
         lost.len()
     );
