@@ -133,14 +133,19 @@ fn killed_at_every_point_then_rerun_converges_without_loss() {
                 "kill at {k}: temp file left: {name}"
             );
         }
-        let again = run(dir, &["sync", "a", "b", "--dry-run"], &[]);
-        assert!(
-            again.stdout.is_empty(),
-            "kill at {k}: a third run still plans:\n{}",
-            String::from_utf8_lossy(&again.stdout)
-        );
+        plans_nothing(dir, k);
     }
     assert!(points >= 15, "only {points} crash points were reached");
+}
+
+/// After the rerun that followed a kill at `k`, a further run plans nothing.
+fn plans_nothing(dir: &Path, k: usize) {
+    let again = run(dir, &["sync", "a", "b", "--dry-run"], &[]);
+    assert!(
+        again.stdout.is_empty(),
+        "kill at {k}: a third run still plans:\n{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
 }
 
 /// A first sync of several batches (the journal of the right side's writes
@@ -185,12 +190,7 @@ fn a_first_sync_of_many_batches_killed_midway_then_rerun_converges() {
         let (a, b) = (tree(&dir.join("a")), tree(&dir.join("b")));
         assert_eq!(a, before, "kill at {k}: the source side changed");
         assert_eq!(a, b, "kill at {k}: sides differ after the rerun");
-        let again = run(dir, &["sync", "a", "b", "--dry-run"], &[]);
-        assert!(
-            again.stdout.is_empty(),
-            "kill at {k}: a third run still plans:\n{}",
-            String::from_utf8_lossy(&again.stdout)
-        );
+        plans_nothing(dir, k);
     }
     assert!(killed >= 3, "only {killed} kills landed inside the run");
 }

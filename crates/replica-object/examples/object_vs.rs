@@ -2,9 +2,10 @@
 //! Run through `bench/object_vs.sh` (it builds both binaries and says how).
 //!
 //! One way (a local tree pushed to a bucket prefix): `driftsync sync --direction
-//! push --delete-orphans`, with its backups and with `--no-backup`, against `rclone sync` at its defaults and at its
-//! fastest for this job (`--fast-list --checksum`). Two ways: driftsync's
-//! bidirectional sync against `rclone bisync`. Each tool gets an initial
+//! push --delete-orphans`, with its backups and with `--no-backup`, against
+//! `rclone sync` at its defaults and at its fastest for this job
+//! (`--fast-list --checksum`). Two ways: driftsync's bidirectional sync
+//! against `rclone bisync`. Each tool gets an initial
 //! sync into an empty prefix, a re-sync with nothing changed and a re-sync
 //! after 1 % of the files were edited (locally; for two-way also 1 % of the
 //! objects, written by another S3 client). Equal parallelism: driftsync
